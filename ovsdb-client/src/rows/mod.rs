@@ -1,0 +1,1 @@
+//! Typed rows (being written).
