@@ -35,6 +35,14 @@ pub enum Error {
         timeout: Duration,
     },
 
+    /// The server could not be reached for the whole deadline.
+    #[error("OVSDB server {target} unreachable, {method} not sent: {reason}")]
+    Unavailable {
+        target: String,
+        method: String,
+        reason: String,
+    },
+
     /// The client was shut down.
     #[error("OVSDB client for {target} is closed")]
     Closed { target: String },
@@ -93,12 +101,16 @@ impl Error {
         Error::Decode(reason.into())
     }
 
-    /// Whether the request certainly did not reach the database, so it is
-    /// safe to send again.
+    /// Whether the failure is the connection's rather than the request's:
+    /// the same request may succeed once the server is back. (After
+    /// `Disconnected` or `Timeout` it may also have been applied already.)
     pub fn is_connection_error(&self) -> bool {
         matches!(
             self,
-            Error::Io { .. } | Error::Disconnected { .. } | Error::Timeout { .. }
+            Error::Io { .. }
+                | Error::Disconnected { .. }
+                | Error::Timeout { .. }
+                | Error::Unavailable { .. }
         )
     }
 }

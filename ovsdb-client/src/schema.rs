@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::Value as Json;
 
 use crate::error::{Error, Result};
+use crate::value::{Atom, Value};
 
 /// The atomic types of RFC 7047 section 3.2, `<atomic-type>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,9 +111,35 @@ impl ColumnType {
         self.value.is_some()
     }
 
-    /// Exactly one atom: an `update2` modify carries the new value itself.
+    /// Exactly one atom.
     pub fn is_scalar(&self) -> bool {
         self.value.is_none() && self.min == 1 && self.max == Some(1)
+    }
+
+    /// Whether an `update2` modify carries a diff for this column (maps and
+    /// sets of more than one element) rather than the new value (scalars
+    /// and optional values), as ovsdb-server sends it.
+    pub fn is_diffed(&self) -> bool {
+        self.is_map() || self.max != Some(1)
+    }
+
+    /// The value of a column nobody set (RFC 7047 section 5.2.1): empty
+    /// for optional columns, sets and maps, else the atomic type's zero.
+    /// ovsdb-server leaves such columns out of `update2` inserts.
+    pub fn default_value(&self) -> Value {
+        if self.is_map() {
+            return Value::Map(Default::default());
+        }
+        if self.min == 0 {
+            return Value::empty();
+        }
+        Value::from(match self.key.atomic {
+            AtomicType::Integer => Atom::Integer(0),
+            AtomicType::Real => Atom::Real(0.0),
+            AtomicType::Boolean => Atom::Boolean(false),
+            AtomicType::String => Atom::String(String::new()),
+            AtomicType::Uuid => Atom::Uuid(uuid::Uuid::nil()),
+        })
     }
 }
 

@@ -410,6 +410,11 @@ impl Row {
         self.columns.get_mut(column)
     }
 
+    /// The value of `column`, inserting `default()` first when absent.
+    pub fn get_or_insert_with(&mut self, column: &str, default: impl FnOnce() -> Value) -> &mut Value {
+        self.columns.entry(column.to_string()).or_insert_with(default)
+    }
+
     pub fn remove(&mut self, column: &str) -> Option<Value> {
         self.columns.remove(column)
     }

@@ -1,0 +1,356 @@
+//! A local replica of monitored tables, kept equal to the server by
+//! `monitor_cond` and `update2`, with waits on conditions that wake on
+//! change instead of polling.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::Duration;
+
+use serde_json::Value as Json;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::monitor::{RowUpdate2, for_each_update2};
+use crate::rows::TypedRow;
+use crate::schema::DatabaseSchema;
+use crate::value::Row;
+
+/// The replicated rows: table name to rows by UUID.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Tables {
+    tables: BTreeMap<String, HashMap<Uuid, Row>>,
+}
+
+impl Tables {
+    /// The rows of `table` (none when it is not monitored or empty).
+    pub fn rows(&self, table: &str) -> impl Iterator<Item = (Uuid, &Row)> {
+        self.tables
+            .get(table)
+            .into_iter()
+            .flat_map(|rows| rows.iter().map(|(uuid, row)| (*uuid, row)))
+    }
+
+    pub fn get(&self, table: &str, uuid: Uuid) -> Option<&Row> {
+        self.tables.get(table)?.get(&uuid)
+    }
+
+    /// The first row of `table` for which `matches` holds.
+    pub fn find(&self, table: &str, matches: impl Fn(&Row) -> bool) -> Option<(Uuid, &Row)> {
+        self.rows(table).find(|(_, row)| matches(row))
+    }
+
+    /// Number of rows in `table`.
+    pub fn len(&self, table: &str) -> usize {
+        self.tables.get(table).map_or(0, HashMap::len)
+    }
+
+    /// Every row of `table` decoded as `T`.
+    pub fn typed<T: TypedRow>(&self) -> Result<Vec<T>> {
+        self.rows(T::TABLE)
+            .map(|(uuid, row)| T::from_row(uuid, row))
+            .collect()
+    }
+
+    fn apply(&mut self, layout: &Layout, table: &str, uuid: Uuid, change: RowUpdate2) {
+        let rows = self.tables.entry(table.to_string()).or_default();
+        match change {
+            RowUpdate2::Initial(row) | RowUpdate2::Insert(row) => {
+                rows.insert(uuid, layout.complete(table, row));
+            }
+            RowUpdate2::Delete => {
+                rows.remove(&uuid);
+            }
+            RowUpdate2::Modify(diff) => {
+                let row = rows.entry(uuid).or_default();
+                layout.apply_modify(table, row, diff);
+            }
+        }
+    }
+}
+
+/// The schema plus which columns of each table are monitored.
+#[derive(Debug)]
+pub(crate) struct Layout {
+    schema: DatabaseSchema,
+    columns: HashMap<String, Vec<String>>,
+}
+
+impl Layout {
+    /// `monitored` maps a table to its requested columns (`None`: all).
+    pub(crate) fn new(schema: DatabaseSchema, monitored: &[(String, Option<Vec<String>>)]) -> Layout {
+        let mut columns: HashMap<String, Vec<String>> = HashMap::new();
+        for (table, requested) in monitored {
+            let all = || {
+                schema
+                    .table(table)
+                    .map(|t| t.columns.keys().cloned().collect())
+                    .unwrap_or_default()
+            };
+            let list = columns.entry(table.clone()).or_default();
+            list.extend(requested.clone().unwrap_or_else(all));
+            list.sort();
+            list.dedup();
+        }
+        Layout { schema, columns }
+    }
+
+    /// Adds the monitored columns the server left out for being default.
+    fn complete(&self, table: &str, mut row: Row) -> Row {
+        for column in self.columns.get(table).into_iter().flatten() {
+            if let Ok(kind) = self.schema.column_type(table, column) {
+                row.get_or_insert_with(column, || kind.default_value());
+            }
+        }
+        row
+    }
+
+    fn apply_modify(&self, table: &str, row: &mut Row, diff: Row) {
+        for (column, change) in diff.columns() {
+            match self.schema.column_type(table, column) {
+                Ok(kind) if kind.is_diffed() => {
+                    let current = row.get_or_insert_with(column, || kind.default_value());
+                    if kind.is_map() {
+                        current.apply_map_diff(change);
+                    } else {
+                        current.apply_set_diff(change);
+                    }
+                }
+                // Scalars and optional values carry their new value.
+                _ => row.insert(column, change.clone()),
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct ReplicaShared {
+    database: String,
+    layout: Layout,
+    tables: RwLock<Tables>,
+    version: watch::Sender<u64>,
+}
+
+impl ReplicaShared {
+    pub(crate) fn new(layout: Layout) -> ReplicaShared {
+        ReplicaShared {
+            database: layout.schema.name.clone(),
+            layout,
+            tables: RwLock::new(Tables::default()),
+            version: watch::Sender::new(0),
+        }
+    }
+
+    /// Replaces the contents with the initial state of a (re)started monitor.
+    pub(crate) fn reset(&self, initial: &Json) -> Result<()> {
+        let mut fresh = Tables::default();
+        for_each_update2(initial, |table, uuid, change| {
+            fresh.apply(&self.layout, table, uuid, change);
+            Ok(())
+        })?;
+        *self.write() = fresh;
+        self.bump();
+        Ok(())
+    }
+
+    /// Applies one `update2` notification. A malformed one is rejected
+    /// whole, so the replica never holds half an update.
+    pub(crate) fn apply_update2(&self, updates: &Json) -> Result<()> {
+        let mut changes = Vec::new();
+        for_each_update2(updates, |table, uuid, change| {
+            changes.push((table.to_string(), uuid, change));
+            Ok(())
+        })?;
+        {
+            let mut tables = self.write();
+            for (table, uuid, change) in changes {
+                tables.apply(&self.layout, &table, uuid, change);
+            }
+        }
+        self.bump();
+        Ok(())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Tables> {
+        // A panic while holding the lock cannot leave a half-applied update
+        // (updates are decoded before the lock is taken), so poison is moot.
+        self.tables.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Tables> {
+        self.tables.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn bump(&self) {
+        self.version.send_modify(|v| *v += 1);
+    }
+}
+
+/// A handle on a replica; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Replica {
+    pub(crate) shared: Arc<ReplicaShared>,
+}
+
+impl Replica {
+    /// The database replicated.
+    pub fn database(&self) -> &str {
+        &self.shared.database
+    }
+
+    /// The schema the server reported.
+    pub fn schema(&self) -> &DatabaseSchema {
+        &self.shared.layout.schema
+    }
+
+    /// Runs `f` on the current contents (under a read lock: keep it short).
+    pub fn read<R>(&self, f: impl FnOnce(&Tables) -> R) -> R {
+        f(&self.shared.read())
+    }
+
+    /// A copy of the current contents.
+    pub fn snapshot(&self) -> Tables {
+        self.shared.read().clone()
+    }
+
+    /// Counts applied changes (initial states and updates).
+    pub fn version(&self) -> u64 {
+        *self.shared.version.borrow()
+    }
+
+    /// A receiver that wakes whenever the replica changes.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.shared.version.subscribe()
+    }
+
+    /// Waits until `check` returns `Some`, re-checking after each change;
+    /// fails with [`Error::Timeout`] when `timeout` passes first.
+    pub async fn wait_for<R>(
+        &self,
+        timeout: Duration,
+        what: &str,
+        check: impl Fn(&Tables) -> Option<R>,
+    ) -> Result<R> {
+        let mut changes = self.changes();
+        let wait = async {
+            loop {
+                if let Some(found) = self.read(&check) {
+                    return Ok(found);
+                }
+                if changes.changed().await.is_err() {
+                    return Err(Error::Closed {
+                        target: self.shared.database.clone(),
+                    });
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::Timeout {
+                    target: self.shared.database.clone(),
+                    method: format!("wait for {what}"),
+                    timeout,
+                })
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Value;
+    use serde_json::json;
+
+    fn layout() -> Layout {
+        let schema = DatabaseSchema::from_json(&json!({"name": "T", "tables": {"P": {"columns": {
+            "name": {"type": "string"},
+            "tags": {"type": {"key": "integer", "min": 0, "max": "unlimited"}},
+            "opt": {"type": {"key": "boolean", "min": 0, "max": 1}},
+            "ids": {"type": {"key": "string", "value": "string", "min": 0, "max": "unlimited"}}
+        }}}}))
+        .unwrap();
+        Layout::new(schema, &[("P".to_string(), None)])
+    }
+
+    #[test]
+    fn initial_modify_and_delete_follow_update2_semantics() {
+        let replica = ReplicaShared::new(layout());
+        let u = Uuid::from_u128(9);
+        replica
+            .reset(&json!({"P": {u.to_string(): {"initial": {
+                "name": "a", "tags": ["set", [1, 2]], "ids": ["map", [["k", "v"], ["x", "y"]]]}}}}))
+            .unwrap();
+        replica
+            .apply_update2(&json!({"P": {u.to_string(): {"modify": {
+                "name": "b", "tags": ["set", [2, 3]], "ids": ["map", [["k", "v"], ["x", "z"], ["n", "m"]]]}}}}))
+            .unwrap();
+        let tables = replica.read().clone();
+        let row = tables.get("P", u).unwrap();
+        assert_eq!(row.get_str("name"), Some("b"));
+        assert_eq!(row.get("tags"), Some(&Value::set([1i64, 3])));
+        assert_eq!(row.get("ids"), Some(&Value::map([("x", "z"), ("n", "m")])));
+        replica
+            .apply_update2(&json!({"P": {u.to_string(): {"delete": null}}}))
+            .unwrap();
+        assert_eq!(replica.read().len("P"), 0);
+    }
+
+    #[test]
+    fn defaults_fill_omitted_columns_and_optional_values_are_replaced() {
+        let replica = ReplicaShared::new(layout());
+        let u = Uuid::from_u128(3);
+        let row = |r: &ReplicaShared| r.read().get("P", u).cloned().unwrap();
+        replica
+            .apply_update2(&json!({"P": {u.to_string(): {"insert": {"opt": false}}}}))
+            .unwrap();
+        assert_eq!(row(&replica).get_str("name"), Some(""));
+        assert_eq!(row(&replica).get("tags"), Some(&Value::empty()));
+        assert_eq!(row(&replica).get("ids"), Some(&Value::map::<_, &str, &str>([])));
+        replica
+            .apply_update2(&json!({"P": {u.to_string(): {"modify": {"opt": true}}}}))
+            .unwrap();
+        assert_eq!(row(&replica).get("opt"), Some(&Value::from(true)));
+        replica
+            .apply_update2(&json!({"P": {u.to_string(): {"modify": {"opt": ["set", []]}}}}))
+            .unwrap();
+        assert_eq!(row(&replica).get("opt"), Some(&Value::empty()));
+    }
+
+    #[test]
+    fn malformed_update_changes_nothing() {
+        let replica = ReplicaShared::new(layout());
+        let u = Uuid::from_u128(1);
+        let before = replica.read().clone();
+        let bad = json!({"P": {u.to_string(): {"insert": {"name": "a"}}}, "Q": {"not-a-uuid": {"delete": null}}});
+        assert!(replica.apply_update2(&bad).is_err());
+        assert_eq!(*replica.read(), before);
+    }
+
+    #[tokio::test]
+    async fn wait_for_wakes_on_change_and_times_out() {
+        let replica = Replica {
+            shared: Arc::new(ReplicaShared::new(layout())),
+        };
+        let u = Uuid::from_u128(5);
+        let writer = replica.shared.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            writer
+                .apply_update2(&json!({"P": {u.to_string(): {"insert": {"name": "ready"}}}}))
+                .unwrap();
+        });
+        let found = replica
+            .wait_for(Duration::from_secs(5), "ready row", |t| {
+                t.find("P", |r| r.get_str("name") == Some("ready")).map(|(u, _)| u)
+            })
+            .await
+            .unwrap();
+        assert_eq!(found, u);
+        let err = replica
+            .wait_for(Duration::from_millis(30), "never", |_| None::<()>)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Timeout { .. }));
+    }
+}
