@@ -1,0 +1,674 @@
+//! The axum router: one `POST /<Interface>.<Method>` route per call.
+//!
+//! Every route runs the same pipeline (`dispatch`): read the body under a
+//! size limit, parse it with Go's leniency (Docker sends no Content-Type, so
+//! no `axum::Json`), call the driver in its own task under a deadline, and
+//! turn the outcome into a response in `reply.rs`.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{Method, Uri};
+use axum::response::Response;
+use axum::routing::{MethodRouter, post};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio::task::JoinHandle;
+use tracing::{Instrument, Span, field};
+
+use crate::body;
+use crate::driver::{IpamDriver, NetworkDriver};
+use crate::error::{Error, ErrorKind, PluginError, PluginResult};
+use crate::keys;
+use crate::reply::{self, Api};
+use crate::wire::{ActivateResponse, Empty, activate};
+
+/// Default time a call may take before dockerd gets a 503. dockerd itself
+/// waits forever on a v1 plugin, so without this a stuck backend would hang
+/// `docker run` indefinitely.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
+
+/// Default maximum request body: 1 MiB, far above any real dockerd request.
+pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
+
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    deadline: Duration,
+    body_limit: usize,
+}
+
+/// Names one call, e.g. `NetworkDriver.Join`.
+#[derive(Debug, Clone, Copy)]
+struct Call {
+    api: Api,
+    method: &'static str,
+}
+
+impl fmt::Display for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.api.as_str(), self.method)
+    }
+}
+
+type Routes = Vec<(Call, MethodRouter<Limits>)>;
+
+/// Builds the plugin's [`axum::Router`].
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use std::time::Duration;
+/// # fn f<D: plugin_api::NetworkDriver + plugin_api::IpamDriver>(driver: Arc<D>) {
+/// let router = plugin_api::PluginRouter::new()
+///     .network_driver(driver.clone())
+///     .ipam_driver(driver)
+///     .deadline(Duration::from_secs(30))
+///     .build();
+/// # }
+/// ```
+pub struct PluginRouter {
+    network: Option<Routes>,
+    ipam: Option<Routes>,
+    limits: Limits,
+}
+
+impl Default for PluginRouter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PluginRouter {
+    /// A router serving only `Plugin.Activate` until drivers are added.
+    pub fn new() -> Self {
+        PluginRouter {
+            network: None,
+            ipam: None,
+            limits: Limits {
+                deadline: DEFAULT_DEADLINE,
+                body_limit: DEFAULT_BODY_LIMIT,
+            },
+        }
+    }
+
+    /// Serves `/NetworkDriver.*` with `driver` (replacing an earlier one).
+    pub fn network_driver<N: NetworkDriver>(mut self, driver: Arc<N>) -> Self {
+        self.network = Some(network_routes(&driver));
+        self
+    }
+
+    /// Serves `/IpamDriver.*` with `driver` (replacing an earlier one).
+    pub fn ipam_driver<I: IpamDriver>(mut self, driver: Arc<I>) -> Self {
+        self.ipam = Some(ipam_routes(&driver));
+        self
+    }
+
+    /// How long one call may take, body included. When it passes, dockerd
+    /// gets a 503 and the driver's future is dropped (cancelled): dockerd
+    /// has then already failed the operation and will roll it back (e.g.
+    /// Leave after a failed Join), so finishing it later would race that.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.limits.deadline = deadline;
+        self
+    }
+
+    /// Largest accepted request body in bytes; larger ones get a 413.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.limits.body_limit = bytes;
+        self
+    }
+
+    /// The finished router.
+    pub fn build(self) -> Router {
+        let mut implements = Vec::new();
+        let mut router = Router::new();
+        for (name, routes) in [
+            (activate::NETWORK_DRIVER, self.network),
+            (activate::IPAM_DRIVER, self.ipam),
+        ] {
+            let Some(routes) = routes else { continue };
+            implements.push(name.to_owned());
+            for (call, method_router) in routes {
+                router = router.route(&format!("/{call}"), method_router);
+            }
+        }
+        let activate = ActivateResponse { implements };
+        router
+            .route("/Plugin.Activate", activate_route(activate))
+            .fallback(unknown_method)
+            .method_not_allowed_fallback(wrong_http_method)
+            .with_state(self.limits)
+    }
+}
+
+fn activate_route(reply: ActivateResponse) -> MethodRouter<Limits> {
+    let reply = Arc::new(reply);
+    route(
+        Api::Plugin,
+        "Activate",
+        &reply,
+        |reply, _: Empty| async move { Ok(ActivateResponse::clone(&reply)) },
+    )
+    .1
+}
+
+fn network_routes<N: NetworkDriver>(d: &Arc<N>) -> Routes {
+    let api = Api::NetworkDriver;
+    vec![
+        route(api, "GetCapabilities", d, |d, _: Empty| async move {
+            NetworkDriver::get_capabilities(&*d).await
+        }),
+        route(api, "CreateNetwork", d, |d, r| async move {
+            d.create_network(r).await
+        }),
+        route(api, "DeleteNetwork", d, |d, r| async move {
+            d.delete_network(r).await
+        }),
+        route(api, "AllocateNetwork", d, |d, r| async move {
+            d.allocate_network(r).await
+        }),
+        route(api, "FreeNetwork", d, |d, r| async move {
+            d.free_network(r).await
+        }),
+        route(api, "GwAllocCheck", d, |d, r| async move {
+            d.gw_alloc_check(r).await
+        }),
+        route(api, "CreateEndpoint", d, |d, r| async move {
+            d.create_endpoint(r).await
+        }),
+        route(api, "EndpointOperInfo", d, |d, r| async move {
+            d.endpoint_oper_info(r).await
+        }),
+        route(api, "DeleteEndpoint", d, |d, r| async move {
+            d.delete_endpoint(r).await
+        }),
+        route(api, "Join", d, |d, r| async move { d.join(r).await }),
+        route(api, "Leave", d, |d, r| async move { d.leave(r).await }),
+        route(api, "DiscoverNew", d, |d, r| async move {
+            d.discover_new(r).await
+        }),
+        route(api, "DiscoverDelete", d, |d, r| async move {
+            d.discover_delete(r).await
+        }),
+        route(api, "ProgramExternalConnectivity", d, |d, r| async move {
+            d.program_external_connectivity(r).await
+        }),
+        route(api, "RevokeExternalConnectivity", d, |d, r| async move {
+            d.revoke_external_connectivity(r).await
+        }),
+    ]
+}
+
+fn ipam_routes<I: IpamDriver>(d: &Arc<I>) -> Routes {
+    let api = Api::IpamDriver;
+    vec![
+        route(api, "GetCapabilities", d, |d, _: Empty| async move {
+            IpamDriver::get_capabilities(&*d).await
+        }),
+        route(
+            api,
+            "GetDefaultAddressSpaces",
+            d,
+            |d, _: Empty| async move { d.get_default_address_spaces().await },
+        ),
+        route(api, "RequestPool", d, |d, r| async move {
+            d.request_pool(r).await
+        }),
+        route(api, "ReleasePool", d, |d, r| async move {
+            d.release_pool(r).await
+        }),
+        route(api, "RequestAddress", d, |d, r| async move {
+            d.request_address(r).await
+        }),
+        route(api, "ReleaseAddress", d, |d, r| async move {
+            d.release_address(r).await
+        }),
+    ]
+}
+
+/// One POST route whose handler decodes `Req`, calls `handler` with the
+/// shared `target` and encodes `Resp`.
+fn route<T, Req, Resp, F, Fut>(
+    api: Api,
+    method: &'static str,
+    target: &Arc<T>,
+    handler: F,
+) -> (Call, MethodRouter<Limits>)
+where
+    T: Send + Sync + 'static,
+    Req: DeserializeOwned + Send + 'static,
+    Resp: Serialize + Send + 'static,
+    F: Fn(Arc<T>, Req) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = PluginResult<Resp>> + Send + 'static,
+{
+    let call = Call { api, method };
+    let target = Arc::clone(target);
+    let method_router = post(move |State(limits): State<Limits>, request: Request| {
+        let target = Arc::clone(&target);
+        let handler = handler.clone();
+        dispatch(call, limits, request, move |req| handler(target, req))
+    });
+    (call, method_router)
+}
+
+async fn dispatch<Req, Resp, F, Fut>(
+    call: Call,
+    limits: Limits,
+    request: Request,
+    run: F,
+) -> Response
+where
+    Req: DeserializeOwned,
+    Resp: Serialize + Send + 'static,
+    F: FnOnce(Req) -> Fut,
+    Fut: Future<Output = PluginResult<Resp>> + Send + 'static,
+{
+    let span = tracing::info_span!(
+        "plugin_call",
+        method = %call,
+        network = field::Empty,
+        endpoint = field::Empty,
+        pool = field::Empty,
+    );
+    let started = Instant::now();
+    let work = execute(call, limits.body_limit, request, run).instrument(span.clone());
+    let result = tokio::time::timeout(limits.deadline, work)
+        .await
+        .unwrap_or_else(|_| Err(deadline_passed(call, limits.deadline)));
+    log_outcome(&span, &result, started.elapsed());
+    match &result {
+        Ok(value) => reply::success(call.api, value),
+        Err(err) => reply::failure(call.api, err),
+    }
+}
+
+async fn execute<Req, Resp, F, Fut>(
+    call: Call,
+    body_limit: usize,
+    request: Request,
+    run: F,
+) -> PluginResult<Resp>
+where
+    Req: DeserializeOwned,
+    Resp: Send + 'static,
+    F: FnOnce(Req) -> Fut,
+    Fut: Future<Output = PluginResult<Resp>> + Send + 'static,
+{
+    let body = body::read_limited(request, body_limit).await?;
+    let value = keys::parse(&body).map_err(|e| invalid_request(call, e))?;
+    record_ids(&value);
+    let typed: Req = keys::from_value(value).map_err(|e| invalid_request(call, e))?;
+    run_isolated(run(typed)).await
+}
+
+fn invalid_request(call: Call, err: Error) -> PluginError {
+    PluginError::bad_request(format!("invalid {call} request: {err}"))
+}
+
+fn deadline_passed(call: Call, deadline: Duration) -> PluginError {
+    PluginError::unavailable(format!(
+        "{call} did not complete within {} ms",
+        deadline.as_millis()
+    ))
+}
+
+/// Puts the ids a request names into the span before decoding, so even a
+/// request that fails to decode is logged with them.
+fn record_ids(value: &Value) {
+    let span = Span::current();
+    for (field, key) in [
+        ("network", "NetworkID"),
+        ("endpoint", "EndpointID"),
+        ("pool", "PoolID"),
+    ] {
+        if let Some(id) = keys::lookup_str(value, key) {
+            span.record(field, id);
+        }
+    }
+}
+
+/// Runs the driver in its own task so that a panic becomes a 500 instead
+/// of a dropped connection (which dockerd would retry for ~15 s). The task
+/// is aborted if the caller goes away, e.g. when the deadline passes.
+async fn run_isolated<T: Send + 'static>(
+    work: impl Future<Output = PluginResult<T>> + Send + 'static,
+) -> PluginResult<T> {
+    let mut task = AbortOnDrop(tokio::spawn(work.in_current_span()));
+    match (&mut task.0).await {
+        Ok(result) => result,
+        Err(err) if err.is_panic() => Err(PluginError::internal(
+            "the driver panicked while handling the call",
+        )),
+        Err(_) => Err(PluginError::unavailable("the call was cancelled")),
+    }
+}
+
+struct AbortOnDrop<T>(JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn log_outcome<T>(span: &Span, result: &PluginResult<T>, elapsed: Duration) {
+    let duration_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+    match result {
+        Ok(_) => tracing::info!(parent: span, duration_ms, "plugin call succeeded"),
+        Err(err) => tracing::warn!(
+            parent: span,
+            duration_ms,
+            kind = ?err.kind(),
+            error = %err,
+            "plugin call failed"
+        ),
+    }
+}
+
+async fn unknown_method(uri: Uri) -> Response {
+    let path = uri.path();
+    tracing::warn!(path, "request for an unknown plugin method");
+    let name = path.trim_start_matches('/');
+    let err = PluginError::not_implemented(format!("unknown plugin method {name:?}"));
+    reply::failure(Api::of_path(path), &err)
+}
+
+async fn wrong_http_method(method: Method, uri: Uri) -> Response {
+    let err = PluginError::new(
+        ErrorKind::MethodNotAllowed,
+        format!("{method} is not supported, plugin calls are POST"),
+    );
+    reply::failure(Api::of_path(uri.path()), &err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::*;
+    use axum::body::Body;
+    use axum::http::StatusCode;
+    use http_body_util::BodyExt;
+    use serde_json::json;
+    use std::sync::Mutex;
+    use tower::ServiceExt;
+
+    #[derive(Default)]
+    struct Fake {
+        created: Mutex<Vec<CreateNetworkRequest>>,
+    }
+
+    impl NetworkDriver for Fake {
+        async fn get_capabilities(&self) -> PluginResult<CapabilitiesResponse> {
+            Ok(CapabilitiesResponse {
+                scope: Scope::Local,
+                connectivity_scope: Some(Scope::Global),
+                gw_alloc_checker: false,
+            })
+        }
+        async fn create_network(&self, req: CreateNetworkRequest) -> PluginResult<Empty> {
+            if req.network_id == "panic" {
+                panic!("driver bug");
+            }
+            if let Some(ms) = req.options.generic_opt("sleep_ms") {
+                let ms = ms
+                    .parse()
+                    .map_err(|_| PluginError::bad_request("sleep_ms"))?;
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+            }
+            self.created.lock().unwrap().push(req);
+            Ok(Empty {})
+        }
+        async fn delete_network(&self, req: DeleteNetworkRequest) -> PluginResult<Empty> {
+            Err(PluginError::not_found(format!(
+                "no network {}",
+                req.network_id
+            )))
+        }
+        async fn create_endpoint(
+            &self,
+            _: CreateEndpointRequest,
+        ) -> PluginResult<CreateEndpointResponse> {
+            Ok(CreateEndpointResponse::default())
+        }
+        async fn delete_endpoint(&self, _: DeleteEndpointRequest) -> PluginResult<Empty> {
+            Ok(Empty {})
+        }
+        async fn join(&self, _: JoinRequest) -> PluginResult<JoinResponse> {
+            Ok(JoinResponse::default())
+        }
+        async fn leave(&self, _: LeaveRequest) -> PluginResult<Empty> {
+            Ok(Empty {})
+        }
+    }
+
+    impl IpamDriver for Fake {
+        async fn request_pool(&self, _: RequestPoolRequest) -> PluginResult<RequestPoolResponse> {
+            Err(PluginError::conflict("pool overlaps"))
+        }
+        async fn release_pool(&self, _: ReleasePoolRequest) -> PluginResult<Empty> {
+            Ok(Empty {})
+        }
+        async fn request_address(
+            &self,
+            _: RequestAddressRequest,
+        ) -> PluginResult<RequestAddressResponse> {
+            Err(PluginError::unavailable("northbound unreachable"))
+        }
+        async fn release_address(&self, _: ReleaseAddressRequest) -> PluginResult<Empty> {
+            Ok(Empty {})
+        }
+    }
+
+    fn app(fake: &Arc<Fake>) -> Router {
+        PluginRouter::new()
+            .network_driver(fake.clone())
+            .ipam_driver(fake.clone())
+            .deadline(Duration::from_millis(200))
+            .build()
+    }
+
+    async fn call(router: &Router, method: &str, path: &str, body: &str) -> (StatusCode, Value) {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Body::from(body.to_owned()))
+            .unwrap();
+        let response = router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let value = serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{e}: {bytes:?}"));
+        (status, value)
+    }
+
+    #[tokio::test]
+    async fn activate_lists_only_registered_interfaces() {
+        let fake = Arc::new(Fake::default());
+        let (status, body) = call(&app(&fake), "POST", "/Plugin.Activate", "").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, json!({"Implements": ["NetworkDriver", "IpamDriver"]}));
+        let only_ipam = PluginRouter::new().ipam_driver(fake).build();
+        let (_, body) = call(&only_ipam, "POST", "/Plugin.Activate", "").await;
+        assert_eq!(body, json!({"Implements": ["IpamDriver"]}));
+        let (status, _) = call(&only_ipam, "POST", "/NetworkDriver.GetCapabilities", "").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn requests_reach_the_driver_decoded() {
+        let fake = Arc::new(Fake::default());
+        let body =
+            r#"{"networkid":"n1","options":{"com.docker.network.generic":{"ovn.network":"blue"}}}"#;
+        let (status, reply) = call(&app(&fake), "POST", "/NetworkDriver.CreateNetwork", body).await;
+        assert_eq!((status, reply), (StatusCode::OK, json!({})));
+        let created = fake.created.lock().unwrap();
+        assert_eq!(created[0].network_id, "n1");
+        assert_eq!(created[0].options.generic_opt("ovn.network"), Some("blue"));
+    }
+
+    #[tokio::test]
+    async fn wrong_types_are_400_naming_method_and_field() {
+        let fake = Arc::new(Fake::default());
+        let body = r#"{"NetworkID":"n","IPv4Data":[{"Pool":7}]}"#;
+        let (status, reply) = call(&app(&fake), "POST", "/NetworkDriver.CreateNetwork", body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let msg = reply["Err"].as_str().unwrap();
+        assert!(
+            msg.starts_with(
+                "invalid NetworkDriver.CreateNetwork request: field `IPv4Data[0].Pool`"
+            ),
+            "{msg}"
+        );
+        assert!(fake.created.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn driver_error_kinds_become_statuses() {
+        let fake = Arc::new(Fake::default());
+        let router = app(&fake);
+        let (status, reply) = call(
+            &router,
+            "POST",
+            "/NetworkDriver.DeleteNetwork",
+            r#"{"NetworkID":"x"}"#,
+        )
+        .await;
+        assert_eq!(
+            (status, reply),
+            (StatusCode::NOT_FOUND, json!({"Err": "no network x"}))
+        );
+        let (status, reply) = call(&router, "POST", "/IpamDriver.RequestPool", "{}").await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(
+            reply,
+            json!({"Err": "pool overlaps", "Error": "pool overlaps"})
+        );
+        let (status, _) = call(&router, "POST", "/IpamDriver.RequestAddress", "{}").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[tokio::test]
+    async fn optional_methods_have_docker_friendly_defaults() {
+        let fake = Arc::new(Fake::default());
+        let router = app(&fake);
+        let (status, reply) = call(
+            &router,
+            "POST",
+            "/NetworkDriver.ProgramExternalConnectivity",
+            "{}",
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(reply["Err"].as_str().unwrap().contains("not implemented"));
+        let (status, _) = call(
+            &router,
+            "POST",
+            "/NetworkDriver.RevokeExternalConnectivity",
+            "{}",
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let body = r#"{"NetworkID":"n","Options":{"k":"v"}}"#;
+        let (status, reply) = call(&router, "POST", "/NetworkDriver.AllocateNetwork", body).await;
+        assert_eq!(
+            (status, reply),
+            (StatusCode::OK, json!({"Options": {"k": "v"}}))
+        );
+        for (path, expected) in [
+            ("/NetworkDriver.FreeNetwork", json!({})),
+            ("/NetworkDriver.DiscoverNew", json!({})),
+            ("/NetworkDriver.DiscoverDelete", json!({})),
+            ("/NetworkDriver.EndpointOperInfo", json!({"Value": {}})),
+            (
+                "/NetworkDriver.GwAllocCheck",
+                json!({"SkipIPv4": false, "SkipIPv6": false}),
+            ),
+            (
+                "/IpamDriver.GetCapabilities",
+                json!({"RequiresMACAddress": false, "RequiresRequestReplay": false}),
+            ),
+            (
+                "/IpamDriver.GetDefaultAddressSpaces",
+                json!({"LocalDefaultAddressSpace": "LocalDefault", "GlobalDefaultAddressSpace": "GlobalDefault"}),
+            ),
+        ] {
+            assert_eq!(
+                call(&router, "POST", path, "").await,
+                (StatusCode::OK, expected),
+                "{path}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_driver_gets_a_500() {
+        let fake = Arc::new(Fake::default());
+        let (status, reply) = call(
+            &app(&fake),
+            "POST",
+            "/NetworkDriver.CreateNetwork",
+            r#"{"NetworkID":"panic"}"#,
+        )
+        .await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            reply["Err"].as_str().unwrap().contains("panicked"),
+            "{reply}"
+        );
+    }
+
+    #[tokio::test]
+    async fn deadline_cancels_the_driver() {
+        let fake = Arc::new(Fake::default());
+        let body =
+            r#"{"NetworkID":"slow","Options":{"com.docker.network.generic":{"sleep_ms":"400"}}}"#;
+        let (status, reply) = call(&app(&fake), "POST", "/NetworkDriver.CreateNetwork", body).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            reply,
+            json!({"Err": "NetworkDriver.CreateNetwork did not complete within 200 ms"})
+        );
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert!(
+            fake.created.lock().unwrap().is_empty(),
+            "the cancelled call must not finish"
+        );
+    }
+
+    #[tokio::test]
+    async fn unknown_paths_and_verbs_get_json_errors() {
+        let fake = Arc::new(Fake::default());
+        let router = app(&fake);
+        let (status, reply) = call(&router, "POST", "/NetworkDriver.Frobnicate", "{}").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            reply,
+            json!({"Err": "unknown plugin method \"NetworkDriver.Frobnicate\""})
+        );
+        let (status, reply) = call(&router, "POST", "/IpamDriver.Frobnicate", "{}").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(reply["Err"], reply["Error"]);
+        let (status, reply) = call(&router, "GET", "/Plugin.Activate", "").await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+        assert!(reply["Err"].as_str().unwrap().contains("POST"), "{reply}");
+    }
+
+    #[tokio::test]
+    async fn body_limit_is_configurable() {
+        let fake = Arc::new(Fake::default());
+        let router = PluginRouter::new()
+            .network_driver(fake)
+            .body_limit(16)
+            .build();
+        let body = r#"{"NetworkID":"0123456789abcdef"}"#;
+        let (status, reply) = call(&router, "POST", "/NetworkDriver.CreateNetwork", body).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            reply,
+            json!({"Err": "request body exceeds the limit of 16 bytes"})
+        );
+    }
+}
