@@ -205,7 +205,10 @@ impl PendingTransaction {
 
     /// Waits for the outcome (within the client's request timeout).
     pub async fn outcome(self) -> Result<TransactionOutcome> {
-        let result = self.client.await_reply(self.id, "transact", self.reply).await?;
+        let result = self
+            .client
+            .await_reply(self.id, "transact", self.reply)
+            .await?;
         self.transaction.parse_reply(&result)
     }
 }
@@ -298,9 +301,12 @@ impl Client {
     }
 
     fn send(&self, outgoing: Outgoing) -> Result<()> {
-        self.handle.outbox.send(outgoing).map_err(|_| Error::Closed {
-            target: self.target().to_string(),
-        })
+        self.handle
+            .outbox
+            .send(outgoing)
+            .map_err(|_| Error::Closed {
+                target: self.target().to_string(),
+            })
     }
 
     async fn await_reply(
@@ -432,7 +438,11 @@ impl Client {
     }
 
     /// `monitor` (RFC 7047 section 4.1.5): raw `update` notifications.
-    pub async fn monitor(&self, database: &str, requests: &[MonitorRequest]) -> Result<MonitorStream> {
+    pub async fn monitor(
+        &self,
+        database: &str,
+        requests: &[MonitorRequest],
+    ) -> Result<MonitorStream> {
         self.raw_monitor("monitor", database, requests_json(requests, false))
             .await
     }
@@ -448,9 +458,16 @@ impl Client {
             .await
     }
 
-    async fn raw_monitor(&self, method: &'static str, database: &str, requests: Json) -> Result<MonitorStream> {
+    async fn raw_monitor(
+        &self,
+        method: &'static str,
+        database: &str,
+        requests: Json,
+    ) -> Result<MonitorStream> {
         let (tx, events) = mpsc::unbounded_channel();
-        let id = self.subscribe(method, database, requests, MonitorSink::Raw(tx)).await?;
+        let id = self
+            .subscribe(method, database, requests, MonitorSink::Raw(tx))
+            .await?;
         Ok(MonitorStream { id, events })
     }
 
@@ -489,7 +506,10 @@ impl Client {
         requests: Json,
         sink: MonitorSink,
     ) -> Result<String> {
-        let monitor = format!("m{}", self.handle.next_monitor.fetch_add(1, Ordering::Relaxed));
+        let monitor = format!(
+            "m{}",
+            self.handle.next_monitor.fetch_add(1, Ordering::Relaxed)
+        );
         let (done, established) = oneshot::channel();
         self.send(Outgoing::Subscribe {
             subscription: Subscription {
@@ -508,7 +528,10 @@ impl Client {
                 target: self.target().to_string(),
             }),
             Err(_) => {
-                let _ = self.send(Outgoing::Unsubscribe { monitor: monitor.clone(), reply: None });
+                let _ = self.send(Outgoing::Unsubscribe {
+                    monitor: monitor.clone(),
+                    reply: None,
+                });
                 Err(self.timeout_error(method, timeout))
             }
         }

@@ -14,14 +14,19 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_util::codec::Framed;
 
-use crate::client::{ClientConfig, Event, MonitorEvent, MonitorSink, Pending, ReplyTo, Shared, Subscription};
+use crate::client::{
+    ClientConfig, Event, MonitorEvent, MonitorSink, Pending, ReplyTo, Shared, Subscription,
+};
 use crate::error::{Error, Result, error_object};
 use crate::framing::JsonCodec;
 use crate::target::Stream;
 
 /// What a handle asks the task to do.
 pub(crate) enum Outgoing {
-    Request { id: u64, message: Json },
+    Request {
+        id: u64,
+        message: Json,
+    },
     Notify(Json),
     Subscribe {
         subscription: Subscription,
@@ -320,7 +325,12 @@ impl ConnectionTask {
         }
     }
 
-    async fn server_request(&mut self, wire: &mut Wire, method: &str, message: &Json) -> Result<()> {
+    async fn server_request(
+        &mut self,
+        wire: &mut Wire,
+        method: &str,
+        message: &Json,
+    ) -> Result<()> {
         let id = message.get("id").cloned().unwrap_or(Json::Null);
         let params = message.get("params").cloned().unwrap_or(json!([]));
         match method {
@@ -330,8 +340,16 @@ impl ConnectionTask {
             }
             "update" | "update2" => self.route_update(method, &params),
             "locked" | "stolen" => {
-                let lock = params.get(0).and_then(Json::as_str).unwrap_or_default().to_string();
-                let event = if method == "locked" { Event::Locked(lock) } else { Event::Stolen(lock) };
+                let lock = params
+                    .get(0)
+                    .and_then(Json::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                let event = if method == "locked" {
+                    Event::Locked(lock)
+                } else {
+                    Event::Stolen(lock)
+                };
                 let _ = self.shared.events.send(event);
                 Ok(())
             }
@@ -355,7 +373,9 @@ impl ConnectionTask {
                 // the server: start over with a fresh session instead.
                 replica.apply_update2(updates)
             }
-            MonitorSink::Replica(_) => Err(Error::Protocol(format!("{method} for replica {monitor}"))),
+            MonitorSink::Replica(_) => {
+                Err(Error::Protocol(format!("{method} for replica {monitor}")))
+            }
             MonitorSink::Raw(events) => {
                 let _ = events.send(MonitorEvent::Update(updates.clone()));
                 Ok(())
@@ -429,7 +449,11 @@ impl ConnectionTask {
         let target = self.config.target.to_string();
         let lost: Vec<Pending> = {
             let mut pending = self.shared.pending();
-            let ids: Vec<u64> = pending.iter().filter(|(_, p)| p.sent).map(|(id, _)| *id).collect();
+            let ids: Vec<u64> = pending
+                .iter()
+                .filter(|(_, p)| p.sent)
+                .map(|(id, _)| *id)
+                .collect();
             ids.iter().filter_map(|id| pending.remove(id)).collect()
         };
         for pending in lost {
@@ -440,7 +464,10 @@ impl ConnectionTask {
                         method: pending.method,
                     }));
                 }
-                ReplyTo::Monitor { monitor, done: Some(done) } => {
+                ReplyTo::Monitor {
+                    monitor,
+                    done: Some(done),
+                } => {
                     self.first_done.insert(monitor, done);
                 }
                 _ => {}
@@ -454,11 +481,15 @@ impl ConnectionTask {
         let drained: Vec<Pending> = self.shared.pending().drain().map(|(_, p)| p).collect();
         for pending in drained {
             if let ReplyTo::Caller(caller) = pending.reply_to {
-                let _ = caller.send(Err(Error::Closed { target: target.clone() }));
+                let _ = caller.send(Err(Error::Closed {
+                    target: target.clone(),
+                }));
             }
         }
         for (_, done) in self.first_done.drain() {
-            let _ = done.send(Err(Error::Closed { target: target.clone() }));
+            let _ = done.send(Err(Error::Closed {
+                target: target.clone(),
+            }));
         }
     }
 }

@@ -165,7 +165,10 @@ mod tests {
         ];
         let cond = requests_json(&requests, true);
         assert_eq!(cond["Interface"][0]["where"], json!([["name", "==", "p1"]]));
-        assert_eq!(cond["Interface"][0]["columns"], json!(["name", "external_ids"]));
+        assert_eq!(
+            cond["Interface"][0]["columns"],
+            json!(["name", "external_ids"])
+        );
         assert!(cond["Port"][0].get("columns").is_none());
         let plain = requests_json(&requests, false);
         assert!(plain["Interface"][0].get("where").is_none());
@@ -183,7 +186,11 @@ mod tests {
         .unwrap();
         assert_eq!(
             seen,
-            vec![("T".into(), u, RowUpdate2::Modify(Row::new().with("name", "b")))]
+            vec![(
+                "T".into(),
+                u,
+                RowUpdate2::Modify(Row::new().with("name", "b"))
+            )]
         );
         let bad = json!({"T": {u.to_string(): {"modify": {}, "delete": null}}});
         assert!(for_each_update2(&bad, |_, _, _| Ok(())).is_err());

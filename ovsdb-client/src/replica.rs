@@ -2,7 +2,7 @@
 //! `monitor_cond` and `update2`, with waits on conditions that wake on
 //! change instead of polling.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
@@ -74,11 +74,16 @@ impl Tables {
 pub(crate) struct Layout {
     schema: DatabaseSchema,
     columns: HashMap<String, Vec<String>>,
+    /// One shared copy of every column name, for all rows.
+    names: BTreeSet<Arc<str>>,
 }
 
 impl Layout {
     /// `monitored` maps a table to its requested columns (`None`: all).
-    pub(crate) fn new(schema: DatabaseSchema, monitored: &[(String, Option<Vec<String>>)]) -> Layout {
+    pub(crate) fn new(
+        schema: DatabaseSchema,
+        monitored: &[(String, Option<Vec<String>>)],
+    ) -> Layout {
         let mut columns: HashMap<String, Vec<String>> = HashMap::new();
         for (table, requested) in monitored {
             let all = || {
@@ -92,7 +97,18 @@ impl Layout {
             list.sort();
             list.dedup();
         }
-        Layout { schema, columns }
+        let names = schema
+            .tables
+            .values()
+            .flat_map(|t| t.columns.keys())
+            .chain(["_uuid".to_string(), "_version".to_string()].iter())
+            .map(|name| Arc::from(name.as_str()))
+            .collect();
+        Layout {
+            schema,
+            columns,
+            names,
+        }
     }
 
     /// Adds the monitored columns the server left out for being default.
@@ -102,6 +118,7 @@ impl Layout {
                 row.get_or_insert_with(column, || kind.default_value());
             }
         }
+        row.share_names(|name| self.names.get(name).cloned());
         row
     }
 
@@ -306,7 +323,10 @@ mod tests {
             .unwrap();
         assert_eq!(row(&replica).get_str("name"), Some(""));
         assert_eq!(row(&replica).get("tags"), Some(&Value::empty()));
-        assert_eq!(row(&replica).get("ids"), Some(&Value::map::<_, &str, &str>([])));
+        assert_eq!(
+            row(&replica).get("ids"),
+            Some(&Value::map::<_, &str, &str>([]))
+        );
         replica
             .apply_update2(&json!({"P": {u.to_string(): {"modify": {"opt": true}}}}))
             .unwrap();
@@ -342,7 +362,8 @@ mod tests {
         });
         let found = replica
             .wait_for(Duration::from_secs(5), "ready row", |t| {
-                t.find("P", |r| r.get_str("name") == Some("ready")).map(|(u, _)| u)
+                t.find("P", |r| r.get_str("name") == Some("ready"))
+                    .map(|(u, _)| u)
             })
             .await
             .unwrap();

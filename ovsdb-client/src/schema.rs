@@ -234,9 +234,8 @@ fn table_from_json(json: &Json) -> Result<TableSchema> {
                 .get("type")
                 .ok_or_else(|| Error::decode(format!("column {name} without type")))
                 .and_then(ColumnType::from_json)?;
-            let flag = |key: &str, default: bool| {
-                body.get(key).and_then(Json::as_bool).unwrap_or(default)
-            };
+            let flag =
+                |key: &str, default: bool| body.get(key).and_then(Json::as_bool).unwrap_or(default);
             Ok((
                 name.clone(),
                 ColumnSchema {

@@ -61,7 +61,10 @@ impl Target {
             source,
         };
         match self {
-            Target::Unix(path) => UnixStream::connect(path).await.map(Stream::Unix).map_err(io),
+            Target::Unix(path) => UnixStream::connect(path)
+                .await
+                .map(Stream::Unix)
+                .map_err(io),
             Target::Tcp { host, port } => {
                 let stream = TcpStream::connect((host.as_str(), *port))
                     .await
@@ -157,7 +160,14 @@ mod tests {
         );
         let v6 = Target::parse("tcp:[::1]:6641").unwrap();
         assert_eq!(v6.to_string(), "tcp:[::1]:6641");
-        for bad in ["", "unix:", "tcp:1.2.3.4", "tcp::1", "ssl:1.2.3.4:6641", "db.sock"] {
+        for bad in [
+            "",
+            "unix:",
+            "tcp:1.2.3.4",
+            "tcp::1",
+            "ssl:1.2.3.4:6641",
+            "db.sock",
+        ] {
             assert!(Target::parse(bad).is_err(), "{bad} accepted");
         }
     }

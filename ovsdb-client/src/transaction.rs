@@ -229,7 +229,8 @@ impl Operation {
                 conditions,
                 columns,
             } => {
-                let mut op = json!({"op": "select", "table": table, "where": conditions_json(conditions)});
+                let mut op =
+                    json!({"op": "select", "table": table, "where": conditions_json(conditions)});
                 if let Some(columns) = columns {
                     op["columns"] = json!(columns);
                 }
@@ -239,7 +240,9 @@ impl Operation {
                 table,
                 conditions,
                 row,
-            } => json!({"op": "update", "table": table, "where": conditions_json(conditions), "row": row.to_json()}),
+            } => {
+                json!({"op": "update", "table": table, "where": conditions_json(conditions), "row": row.to_json()})
+            }
             Operation::Mutate {
                 table,
                 conditions,
@@ -458,8 +461,13 @@ impl Transaction {
                 continue;
             };
             let parsed = OperationResult::from_json(operation, entry)?;
-            if let (Operation::Insert { uuid_name: Some(name), .. }, OperationResult::Insert(uuid)) =
-                (operation, &parsed)
+            if let (
+                Operation::Insert {
+                    uuid_name: Some(name),
+                    ..
+                },
+                OperationResult::Insert(uuid),
+            ) = (operation, &parsed)
             {
                 outcome.named.insert(name.clone(), *uuid);
             }
@@ -562,7 +570,11 @@ mod tests {
         let mut txn = Transaction::new("DB");
         let row = txn.insert("T", Row::new().with("name", "a"));
         txn.select_columns("T", vec![Condition::eq("name", "a")], &["name"]);
-        txn.update("T", vec![Condition::ne("name", "b")], Row::new().with("n", 1i64));
+        txn.update(
+            "T",
+            vec![Condition::ne("name", "b")],
+            Row::new().with("n", 1i64),
+        );
         txn.mutate(
             "T",
             vec![Condition::includes("s", Value::set([1i64]))],
@@ -572,7 +584,14 @@ mod tests {
             ],
         );
         txn.delete("T", vec![Condition::excludes("s", 3i64)]);
-        txn.wait("T", vec![], &["name"], WaitUntil::NotEqual, vec![], Some(Duration::from_millis(5)));
+        txn.wait(
+            "T",
+            vec![],
+            &["name"],
+            WaitUntil::NotEqual,
+            vec![],
+            Some(Duration::from_millis(5)),
+        );
         txn.commit(false);
         txn.abort();
         txn.comment("hi");
@@ -629,7 +648,11 @@ mod tests {
             .unwrap_err();
         assert!(matches!(
             err,
-            Error::Transaction { operation: Some(1), kind: OperationErrorKind::TimedOut, .. }
+            Error::Transaction {
+                operation: Some(1),
+                kind: OperationErrorKind::TimedOut,
+                ..
+            }
         ));
         let err = txn
             .parse_reply(&json!([{}, {}, {"error": "constraint violation", "details": "dup"}]))

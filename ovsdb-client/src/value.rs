@@ -7,8 +7,8 @@
 //! and ovsdb-server prefers.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde_json::{Value as Json, json};
 use uuid::Uuid;
@@ -195,12 +195,15 @@ impl From<Uuid> for Atom {
 
 /// A column value: a set of atoms or a map from atoms to atoms.
 ///
-/// Sets and maps are kept sorted and free of duplicates, so two values
-/// compare equal exactly when the server would consider them equal.
+/// Sets and maps are sorted vectors free of duplicate elements or keys, so
+/// two values compare equal exactly when the server would consider them
+/// equal. Vectors rather than trees keep a replica of many small rows
+/// compact: an empty value allocates nothing, a one-entry map one pair.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
     Set(Vec<Atom>),
-    Map(BTreeMap<Atom, Atom>),
+    /// Entries sorted by key, keys unique.
+    Map(Vec<(Atom, Atom)>),
 }
 
 impl Value {
@@ -228,12 +231,20 @@ impl Value {
         K: Into<Atom>,
         V: Into<Atom>,
     {
-        Value::Map(
-            pairs
-                .into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-        )
+        let mut entries: Vec<(Atom, Atom)> = pairs
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        // Stable sort, then keep the last of equal keys.
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut unique: Vec<(Atom, Atom)> = Vec::with_capacity(entries.len());
+        for entry in entries {
+            match unique.last_mut() {
+                Some(last) if last.0 == entry.0 => *last = entry,
+                _ => unique.push(entry),
+            }
+        }
+        Value::Map(unique)
     }
 
     /// Decodes a `<value>`: a bare atom, `["set", [...]]` or `["map", [...]]`.
@@ -243,12 +254,17 @@ impl Value {
         {
             match (items[0].as_str(), &items[1]) {
                 (Some("set"), Json::Array(atoms)) => {
-                    let atoms = atoms.iter().map(Atom::from_json).collect::<Result<Vec<_>>>()?;
+                    let atoms = atoms
+                        .iter()
+                        .map(Atom::from_json)
+                        .collect::<Result<Vec<_>>>()?;
                     return Ok(Value::set(atoms));
                 }
                 (Some("map"), Json::Array(pairs)) => return Self::map_from_json(pairs),
                 (Some("set" | "map"), other) => {
-                    return Err(Error::decode(format!("set/map body must be an array: {other}")));
+                    return Err(Error::decode(format!(
+                        "set/map body must be an array: {other}"
+                    )));
                 }
                 _ => {}
             }
@@ -257,23 +273,23 @@ impl Value {
     }
 
     fn map_from_json(pairs: &[Json]) -> Result<Value> {
-        let mut map = BTreeMap::new();
+        let mut entries = Vec::with_capacity(pairs.len());
         for pair in pairs {
             match pair.as_array().map(Vec::as_slice) {
-                Some([k, v]) => {
-                    map.insert(Atom::from_json(k)?, Atom::from_json(v)?);
-                }
+                Some([k, v]) => entries.push((Atom::from_json(k)?, Atom::from_json(v)?)),
                 _ => return Err(Error::decode(format!("map entry must be a pair: {pair}"))),
             }
         }
-        Ok(Value::Map(map))
+        Ok(Value::map(entries))
     }
 
     /// Encodes the value; a one-element set becomes its bare atom.
     pub fn to_json(&self) -> Json {
         match self {
             Value::Set(atoms) if atoms.len() == 1 => atoms[0].to_json(),
-            Value::Set(atoms) => json!(["set", atoms.iter().map(Atom::to_json).collect::<Vec<_>>()]),
+            Value::Set(atoms) => {
+                json!(["set", atoms.iter().map(Atom::to_json).collect::<Vec<_>>()])
+            }
             Value::Map(map) => json!([
                 "map",
                 map.iter()
@@ -299,18 +315,24 @@ impl Value {
         }
     }
 
-    /// The entries of a map; `None` for a set.
-    pub fn as_map(&self) -> Option<&BTreeMap<Atom, Atom>> {
+    /// The entries of a map, sorted by key; `None` for a set.
+    pub fn as_map(&self) -> Option<&[(Atom, Atom)]> {
         match self {
-            Value::Map(map) => Some(map),
-            Value::Set(atoms) if atoms.is_empty() => None,
+            Value::Map(entries) => Some(entries),
             Value::Set(_) => None,
         }
     }
 
+    /// Looks a key up in a map value.
+    pub fn map_lookup(&self, key: &Atom) -> Option<&Atom> {
+        let entries = self.as_map()?;
+        let at = entries.binary_search_by(|(k, _)| k.cmp(key)).ok()?;
+        Some(&entries[at].1)
+    }
+
     /// Looks a string key up in a map value.
     pub fn map_get(&self, key: &str) -> Option<&Atom> {
-        self.as_map()?.get(&Atom::from(key))
+        self.map_lookup(&Atom::from(key))
     }
 
     /// Number of elements (set members or map entries).
@@ -347,25 +369,20 @@ impl Value {
     /// its current value is removed, a key given with another value is
     /// changed to it.
     pub fn apply_map_diff(&mut self, diff: &Value) {
-        let mut map = match std::mem::replace(self, Value::empty()) {
-            Value::Map(map) => map,
-            Value::Set(_) => BTreeMap::new(),
+        let mut entries = match std::mem::replace(self, Value::empty()) {
+            Value::Map(entries) => entries,
+            Value::Set(_) => Vec::new(),
         };
-        let Value::Map(changes) = diff else {
-            *self = Value::Map(map);
-            return;
-        };
-        for (key, value) in changes {
-            match map.get(key) {
-                Some(current) if current == value => {
-                    map.remove(key);
+        for (key, value) in diff.as_map().unwrap_or_default() {
+            match entries.binary_search_by(|(k, _)| k.cmp(key)) {
+                Ok(at) if entries[at].1 == *value => {
+                    entries.remove(at);
                 }
-                _ => {
-                    map.insert(key.clone(), value.clone());
-                }
+                Ok(at) => entries[at].1 = value.clone(),
+                Err(at) => entries.insert(at, (key.clone(), value.clone())),
             }
         }
-        *self = Value::Map(map);
+        *self = Value::Map(entries);
     }
 }
 
@@ -382,9 +399,13 @@ impl<A: Into<Atom>> From<A> for Value {
 }
 
 /// One row: column name to value. Columns not fetched are absent.
+///
+/// Kept as a vector sorted by column name; the names are shared `Arc<str>`
+/// so that a replica's rows can all point at one copy of each name (see
+/// [`Row::share_names`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Row {
-    columns: BTreeMap<String, Value>,
+    columns: Vec<(Arc<str>, Value)>,
 }
 
 impl Row {
@@ -398,29 +419,52 @@ impl Row {
         self
     }
 
+    fn position(&self, column: &str) -> Result<usize, usize> {
+        self.columns
+            .binary_search_by(|(name, _)| name.as_ref().cmp(column))
+    }
+
     pub fn insert(&mut self, column: &str, value: impl Into<Value>) {
-        self.columns.insert(column.to_string(), value.into());
+        let value = value.into();
+        match self.position(column) {
+            Ok(at) => self.columns[at].1 = value,
+            Err(at) => self.columns.insert(at, (Arc::from(column), value)),
+        }
     }
 
     pub fn get(&self, column: &str) -> Option<&Value> {
-        self.columns.get(column)
+        let at = self.position(column).ok()?;
+        Some(&self.columns[at].1)
     }
 
     pub fn get_mut(&mut self, column: &str) -> Option<&mut Value> {
-        self.columns.get_mut(column)
+        let at = self.position(column).ok()?;
+        Some(&mut self.columns[at].1)
     }
 
     /// The value of `column`, inserting `default()` first when absent.
-    pub fn get_or_insert_with(&mut self, column: &str, default: impl FnOnce() -> Value) -> &mut Value {
-        self.columns.entry(column.to_string()).or_insert_with(default)
+    pub fn get_or_insert_with(
+        &mut self,
+        column: &str,
+        default: impl FnOnce() -> Value,
+    ) -> &mut Value {
+        let at = match self.position(column) {
+            Ok(at) => at,
+            Err(at) => {
+                self.columns.insert(at, (Arc::from(column), default()));
+                at
+            }
+        };
+        &mut self.columns[at].1
     }
 
     pub fn remove(&mut self, column: &str) -> Option<Value> {
-        self.columns.remove(column)
+        let at = self.position(column).ok()?;
+        Some(self.columns.remove(at).1)
     }
 
     pub fn columns(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.columns.iter().map(|(k, v)| (k.as_str(), v))
+        self.columns.iter().map(|(k, v)| (k.as_ref(), v))
     }
 
     pub fn len(&self) -> usize {
@@ -429,6 +473,18 @@ impl Row {
 
     pub fn is_empty(&self) -> bool {
         self.columns.is_empty()
+    }
+
+    /// Replaces each column name with the equal one `shared` returns, so
+    /// that many rows hold one allocation per name, and drops spare
+    /// capacity.
+    pub fn share_names(&mut self, shared: impl Fn(&str) -> Option<Arc<str>>) {
+        for (name, _) in &mut self.columns {
+            if let Some(one) = shared(name) {
+                *name = one;
+            }
+        }
+        self.columns.shrink_to_fit();
     }
 
     /// The row's `_uuid` column, when it was fetched.
@@ -451,30 +507,34 @@ impl Row {
         let object = json
             .as_object()
             .ok_or_else(|| Error::decode(format!("a row must be a JSON object: {json}")))?;
-        let mut row = Row::new();
+        let mut columns: Vec<(Arc<str>, Value)> = Vec::with_capacity(object.len());
         for (column, value) in object {
             let value = Value::from_json(value)
                 .map_err(|e| Error::decode(format!("column {column}: {e}")))?;
-            row.columns.insert(column.clone(), value);
+            columns.push((Arc::from(column.as_str()), value));
         }
-        Ok(row)
+        columns.sort_by(|a, b| a.0.cmp(&b.0));
+        // serde_json objects cannot hold a key twice, so no dedup needed.
+        Ok(Row { columns })
     }
 
     pub fn to_json(&self) -> Json {
         Json::Object(
             self.columns
                 .iter()
-                .map(|(k, v)| (k.clone(), v.to_json()))
+                .map(|(k, v)| (k.to_string(), v.to_json()))
                 .collect(),
         )
     }
 }
 
-impl<S: Into<String>> FromIterator<(S, Value)> for Row {
+impl<S: AsRef<str>> FromIterator<(S, Value)> for Row {
     fn from_iter<T: IntoIterator<Item = (S, Value)>>(iter: T) -> Self {
-        Row {
-            columns: iter.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+        let mut row = Row::new();
+        for (column, value) in iter {
+            row.insert(column.as_ref(), value);
         }
+        row
     }
 }
 

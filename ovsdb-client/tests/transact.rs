@@ -13,7 +13,9 @@ const NB: &str = "OVN_Northbound";
 
 async fn nb() -> (OvsdbServer, Client) {
     let server = OvsdbServer::start(Schema::OvnNorthbound);
-    let client = Client::connect(&server.unix_target()).await.expect("connect");
+    let client = Client::connect(&server.unix_target())
+        .await
+        .expect("connect");
     (server, client)
 }
 
@@ -26,7 +28,9 @@ async fn add_switch(client: &Client, name: &str, ports: &[&str]) -> ovsdb_client
         .collect();
     let ls = txn.insert(
         "Logical_Switch",
-        Row::new().with("name", name).with("ports", Value::set(refs)),
+        Row::new()
+            .with("name", name)
+            .with("ports", Value::set(refs)),
     );
     let outcome = client.transact(&txn).await.expect("insert switch");
     outcome.uuid_of(&ls).expect("switch uuid")
@@ -39,10 +43,17 @@ async fn list_dbs_get_schema_and_echo() {
     assert!(dbs.contains(&NB.to_string()), "{dbs:?}");
     let schema = client.get_schema(NB).await.unwrap();
     assert_eq!(schema.name, NB);
-    assert!(schema.column_type("Logical_Switch_Port", "addresses").is_ok());
+    assert!(
+        schema
+            .column_type("Logical_Switch_Port", "addresses")
+            .is_ok()
+    );
     assert_eq!(client.echo(json!(["x", 1])).await.unwrap(), json!(["x", 1]));
     let err = client.get_schema("NoSuchDb").await.unwrap_err();
-    assert!(matches!(&err, Error::Rpc { method, .. } if method == "get_schema"), "{err}");
+    assert!(
+        matches!(&err, Error::Rpc { method, .. } if method == "get_schema"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -51,7 +62,11 @@ async fn insert_select_update_mutate_delete() {
     let ls = add_switch(&client, "blue", &["p1", "p2"]).await;
 
     let mut txn = Transaction::new(NB);
-    let select = txn.select_columns("Logical_Switch", vec![Condition::uuid(ls)], &["name", "ports"]);
+    let select = txn.select_columns(
+        "Logical_Switch",
+        vec![Condition::uuid(ls)],
+        &["name", "ports"],
+    );
     let outcome = client.transact(&txn).await.unwrap();
     let rows = outcome.rows(select).unwrap();
     assert_eq!(rows.len(), 1);
@@ -89,7 +104,10 @@ async fn insert_select_update_mutate_delete() {
 
     let row = select_one(&client, "Logical_Switch_Port", "p1").await;
     assert_eq!(row.map_str("external_ids", "k"), Some("v"));
-    assert_eq!(row.map_str("external_ids", "docker-ovn:owner"), Some("test"));
+    assert_eq!(
+        row.map_str("external_ids", "docker-ovn:owner"),
+        Some("test")
+    );
     assert_eq!(row.get("tag_request"), Some(&Value::from(7i64)));
     // p2 lost its only reference: the server collected it (non-root table).
     assert!(port_uuids(&client, &["p2"]).await.is_empty());
@@ -131,7 +149,11 @@ async fn integer_mutators() {
         }
         client.transact(&txn).await.unwrap();
         let row = select_one(&client, "Logical_Switch_Port", "p").await;
-        assert_eq!(row.get("tag_request"), Some(&Value::from(expected as i64)), "{mutator:?}");
+        assert_eq!(
+            row.get("tag_request"),
+            Some(&Value::from(expected as i64)),
+            "{mutator:?}"
+        );
     }
     let _ = ls;
 }
@@ -152,10 +174,21 @@ async fn failing_wait_returns_timed_out_and_applies_nothing() {
     txn.insert("Logical_Switch", Row::new().with("name", "must-not-exist"));
     let err = client.transact(&txn).await.unwrap_err();
     assert!(
-        matches!(err, Error::Transaction { operation: Some(0), kind: OperationErrorKind::TimedOut, .. }),
+        matches!(
+            err,
+            Error::Transaction {
+                operation: Some(0),
+                kind: OperationErrorKind::TimedOut,
+                ..
+            }
+        ),
         "{err}"
     );
-    assert!(select_all(&client, "Logical_Switch", "must-not-exist").await.is_empty());
+    assert!(
+        select_all(&client, "Logical_Switch", "must-not-exist")
+            .await
+            .is_empty()
+    );
 
     // The matching wait passes and the insert happens.
     let mut txn = Transaction::new(NB);
@@ -169,7 +202,12 @@ async fn failing_wait_returns_timed_out_and_applies_nothing() {
     );
     txn.insert("Logical_Switch", Row::new().with("name", "now-exists"));
     client.transact(&txn).await.unwrap();
-    assert_eq!(select_all(&client, "Logical_Switch", "now-exists").await.len(), 1);
+    assert_eq!(
+        select_all(&client, "Logical_Switch", "now-exists")
+            .await
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -192,11 +230,18 @@ async fn blocked_wait_can_be_cancelled() {
         .await
         .expect("cancel must end the wait")
         .unwrap_err();
-    assert!(matches!(&err, Error::Rpc { error, .. } if error == "canceled"), "{err}");
+    assert!(
+        matches!(&err, Error::Rpc { error, .. } if error == "canceled"),
+        "{err}"
+    );
     // Satisfy the wait now: a cancelled transaction must not run after all.
     add_switch(&client, "never", &[]).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(select_all(&client, "Logical_Switch", "after-wait").await.is_empty());
+    assert!(
+        select_all(&client, "Logical_Switch", "after-wait")
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -214,7 +259,15 @@ async fn constraint_and_referential_integrity_violations_are_typed() {
     );
     let err = client.transact(&txn).await.unwrap_err();
     assert!(
-        matches!(&err, Error::Transaction { operation: None, kind: OperationErrorKind::ConstraintViolation, details: Some(_), .. }),
+        matches!(
+            &err,
+            Error::Transaction {
+                operation: None,
+                kind: OperationErrorKind::ConstraintViolation,
+                details: Some(_),
+                ..
+            }
+        ),
         "{err}"
     );
 
@@ -227,7 +280,13 @@ async fn constraint_and_referential_integrity_violations_are_typed() {
     );
     let err = client.transact(&txn).await.unwrap_err();
     assert!(
-        matches!(&err, Error::Transaction { kind: OperationErrorKind::ReferentialIntegrityViolation, .. }),
+        matches!(
+            &err,
+            Error::Transaction {
+                kind: OperationErrorKind::ReferentialIntegrityViolation,
+                ..
+            }
+        ),
         "{err}"
     );
 }
@@ -239,14 +298,31 @@ async fn abort_and_explicit_commit() {
     txn.insert("Logical_Switch", Row::new().with("name", "aborted"));
     txn.abort();
     let err = client.transact(&txn).await.unwrap_err();
-    assert!(matches!(&err, Error::Transaction { operation: Some(1), kind: OperationErrorKind::Aborted, .. }), "{err}");
-    assert!(select_all(&client, "Logical_Switch", "aborted").await.is_empty());
+    assert!(
+        matches!(
+            &err,
+            Error::Transaction {
+                operation: Some(1),
+                kind: OperationErrorKind::Aborted,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        select_all(&client, "Logical_Switch", "aborted")
+            .await
+            .is_empty()
+    );
 
     let mut txn = Transaction::new(NB);
     txn.insert("Logical_Switch", Row::new().with("name", "durable"));
     txn.commit(true);
     client.transact(&txn).await.unwrap();
-    assert_eq!(select_all(&client, "Logical_Switch", "durable").await.len(), 1);
+    assert_eq!(
+        select_all(&client, "Logical_Switch", "durable").await.len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -264,13 +340,28 @@ async fn locks_assert_and_steal() {
     txn.comment("holder");
     first.transact(&txn).await.unwrap();
     let err = second.transact(&txn).await.unwrap_err();
-    assert!(matches!(&err, Error::Transaction { kind: OperationErrorKind::NotOwner, .. }), "{err}");
+    assert!(
+        matches!(
+            &err,
+            Error::Transaction {
+                kind: OperationErrorKind::NotOwner,
+                ..
+            }
+        ),
+        "{err}"
+    );
 
     first.unlock("driver").await.unwrap();
-    assert_eq!(next_lock_event(&mut second_events).await, Event::Locked("driver".into()));
+    assert_eq!(
+        next_lock_event(&mut second_events).await,
+        Event::Locked("driver".into())
+    );
 
     assert!(first.steal("driver").await.unwrap());
-    assert_eq!(next_lock_event(&mut second_events).await, Event::Stolen("driver".into()));
+    assert_eq!(
+        next_lock_event(&mut second_events).await,
+        Event::Stolen("driver".into())
+    );
     second.transact(&txn).await.unwrap_err();
     first.transact(&txn).await.unwrap();
     drop(first_events.try_recv());
@@ -297,7 +388,16 @@ async fn a_thousand_concurrent_requests_on_one_connection() {
     }
     let mut txn = Transaction::new(NB);
     let all = txn.select("Address_Set", vec![]);
-    assert_eq!(client.transact(&txn).await.unwrap().rows(all).unwrap().len(), 250);
+    assert_eq!(
+        client
+            .transact(&txn)
+            .await
+            .unwrap()
+            .rows(all)
+            .unwrap()
+            .len(),
+        250
+    );
 }
 
 #[tokio::test]
@@ -310,7 +410,11 @@ async fn requests_fail_within_their_deadline_when_the_server_is_gone() {
     server.kill();
     let started = std::time::Instant::now();
     let err = client.list_dbs().await.unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(err.is_connection_error(), "{err}");
     assert!(err.to_string().contains(&server.unix_target()), "{err}");
 }
@@ -330,7 +434,13 @@ async fn next_lock_event(events: &mut tokio::sync::broadcast::Receiver<Event>) -
 async fn select_all(client: &Client, table: &str, name: &str) -> Vec<Row> {
     let mut txn = Transaction::new(NB);
     let at = txn.select(table, vec![Condition::eq("name", name)]);
-    client.transact(&txn).await.unwrap().rows(at).unwrap().to_vec()
+    client
+        .transact(&txn)
+        .await
+        .unwrap()
+        .rows(at)
+        .unwrap()
+        .to_vec()
 }
 
 async fn select_one(client: &Client, table: &str, name: &str) -> Row {
@@ -342,7 +452,12 @@ async fn select_one(client: &Client, table: &str, name: &str) -> Row {
 async fn port_uuids(client: &Client, names: &[&str]) -> Vec<ovsdb_client::Uuid> {
     let mut out = Vec::new();
     for name in names {
-        out.extend(select_all(client, "Logical_Switch_Port", name).await.iter().filter_map(Row::uuid));
+        out.extend(
+            select_all(client, "Logical_Switch_Port", name)
+                .await
+                .iter()
+                .filter_map(Row::uuid),
+        );
     }
     out
 }

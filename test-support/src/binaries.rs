@@ -14,12 +14,17 @@ impl Schema {
     /// The installed `.ovsschema` file; panics naming the package when absent.
     pub fn path(self) -> PathBuf {
         let (path, package) = match self {
-            Schema::OpenVswitch => ("/usr/share/openvswitch/vswitch.ovsschema", "openvswitch-common"),
+            Schema::OpenVswitch => (
+                "/usr/share/openvswitch/vswitch.ovsschema",
+                "openvswitch-common",
+            ),
             Schema::OvnNorthbound => ("/usr/share/ovn/ovn-nb.ovsschema", "ovn-common"),
             Schema::OvnSouthbound => ("/usr/share/ovn/ovn-sb.ovsschema", "ovn-common"),
         };
         if !Path::new(path).exists() {
-            panic!("{path} not found: install the Debian package {package} (apt-get install {package})");
+            panic!(
+                "{path} not found: install the Debian package {package} (apt-get install {package})"
+            );
         }
         PathBuf::from(path)
     }
@@ -37,7 +42,9 @@ impl Schema {
 /// The Debian package that installs `binary`.
 fn package_of(binary: &str) -> &'static str {
     match binary {
-        "ovsdb-server" | "ovsdb-tool" | "ovs-vsctl" | "ovs-ofctl" | "ovs-appctl" => "openvswitch-common / openvswitch-switch",
+        "ovsdb-server" | "ovsdb-tool" | "ovs-vsctl" | "ovs-ofctl" | "ovs-appctl" => {
+            "openvswitch-common / openvswitch-switch"
+        }
         "ovs-vswitchd" => "openvswitch-switch",
         "ovn-northd" => "ovn-central",
         "ovn-controller" => "ovn-host",

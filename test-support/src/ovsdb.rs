@@ -43,7 +43,11 @@ impl OvsdbServer {
             .arg(schema.path())
             .status()
             .expect("run ovsdb-tool");
-        assert!(status.success(), "ovsdb-tool create {} failed", db.display());
+        assert!(
+            status.success(),
+            "ovsdb-tool create {} failed",
+            db.display()
+        );
         let mut server = OvsdbServer {
             dir,
             schema,

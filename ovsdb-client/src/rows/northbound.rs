@@ -222,7 +222,7 @@ mod tests {
             .with("match", "ip4")
             .with("action", Value::map([("dscp", 10i64)]))
             .with("bandwidth", Value::map([("rate", 1000i64), ("burst", 100)]))
-            .with("external_ids", Value::Map(BTreeMap::new()));
+            .with("external_ids", Value::Map(Vec::new()));
         let qos = Qos::from_row(Uuid::from_u128(1), &row).unwrap();
         assert_eq!((qos.match_.as_str(), qos.bandwidth["burst"]), ("ip4", 100));
         assert_eq!(qos.to_row(), row);

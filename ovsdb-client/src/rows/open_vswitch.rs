@@ -129,7 +129,7 @@ mod tests {
             .with("mac_in_use", "02:00:00:00:00:01")
             .with("mac", Value::empty())
             .with("external_ids", Value::map([("iface-id", "lsp1")]))
-            .with("other_config", Value::Map(BTreeMap::new()))
+            .with("other_config", Value::Map(Vec::new()))
             .with("status", Value::map([("driver_name", "tun")]))
             .with("link_state", "up")
             .with("admin_state", "up")

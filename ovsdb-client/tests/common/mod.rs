@@ -9,7 +9,11 @@ use ovsdb_client::{Client, Replica, Row, Tables, Uuid};
 
 /// Every row of `tables` as the server holds them now, without the
 /// `_uuid`/`_version` columns a monitor does not carry.
-pub async fn server_rows(client: &Client, database: &str, tables: &[&str]) -> BTreeMap<String, BTreeMap<Uuid, Row>> {
+pub async fn server_rows(
+    client: &Client,
+    database: &str,
+    tables: &[&str],
+) -> BTreeMap<String, BTreeMap<Uuid, Row>> {
     let mut txn = Transaction::new(database);
     let selects: Vec<usize> = tables.iter().map(|t| txn.select(t, vec![])).collect();
     let outcome = client.transact(&txn).await.expect("select all");
@@ -58,12 +62,18 @@ fn rows_of(t: &Tables, tables: &[&str]) -> BTreeMap<String, BTreeMap<Uuid, Row>>
 pub async fn assert_converges(replica: &Replica, client: &Client, database: &str, tables: &[&str]) {
     let expected = server_rows(client, database, tables).await;
     let converged = replica
-        .wait_for(Duration::from_secs(10), "replica to equal the server", |t| {
-            (rows_of(t, tables) == expected).then_some(())
-        })
+        .wait_for(
+            Duration::from_secs(10),
+            "replica to equal the server",
+            |t| (rows_of(t, tables) == expected).then_some(()),
+        )
         .await;
     if converged.is_err() {
-        assert_eq!(replica_rows(replica, tables), expected, "replica did not converge");
+        assert_eq!(
+            replica_rows(replica, tables),
+            expected,
+            "replica did not converge"
+        );
     }
 }
 
