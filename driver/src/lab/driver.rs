@@ -1,0 +1,81 @@
+//! The docker-ovn driver in the lab: this very binary as `docker-ovn serve`,
+//! pointed at the first host's Open_vSwitch database, the Northbound
+//! database and the plugin socket dockerd discovers.
+
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use super::cmd::say;
+use super::env::LabEnv;
+use super::process::{self, Daemon};
+
+/// From spawn until the plugin socket accepts connections.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Starts the driver unless the lab's driver already serves the socket.
+pub fn start(env: &LabEnv) -> anyhow::Result<()> {
+    let daemon = daemon(env)?;
+    let socket = env.driver.socket.as_path();
+    if let Some(pid) = daemon.running() {
+        say(format!(
+            "driver: already running (pid {pid}, socket {})",
+            socket.display()
+        ));
+        return Ok(());
+    }
+    if answers(socket) {
+        bail!(
+            "{} is served by a process that is not this lab's driver: stop it first",
+            socket.display()
+        );
+    }
+    if let Some(parent) = socket.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let child = daemon.spawn()?;
+    process::write_pidfile(&daemon.pidfile, child.id())?;
+    daemon.wait_ready(child, READY_TIMEOUT, || answers(socket))
+}
+
+/// Stops the lab's driver, if it runs.
+pub fn stop(env: &LabEnv) -> anyhow::Result<()> {
+    daemon(env)?.stop()
+}
+
+fn daemon(env: &LabEnv) -> anyhow::Result<Daemon> {
+    let host = env.host();
+    let exe = std::env::current_exe().context("cannot find this program's path")?;
+    let mut daemon = Daemon::new(
+        "driver: docker-ovn serve",
+        "docker-ovn",
+        env.driver.pidfile.clone(),
+        env.driver.log.clone(),
+    );
+    daemon.exe = Some(exe);
+    daemon.args = vec![
+        "serve".to_string(),
+        "--ovs-db".to_string(),
+        host.ovsdb.remote(),
+        "--nb-db".to_string(),
+        env.central.nb.remote(),
+        "--bridge".to_string(),
+        host.bridge.clone(),
+        "--socket".to_string(),
+        env.driver.socket.display().to_string(),
+    ];
+    // The log is a file: no colour codes, and no error backtraces that would
+    // push the error itself out of the log tail `up` shows on failure.
+    daemon.env = vec![("NO_COLOR", "1".into()), ("RUST_LIB_BACKTRACE", "0".into())];
+    daemon.netns = host.netns.clone();
+    daemon.marker = Some(host.ovsdb.remote());
+    Ok(daemon)
+}
+
+/// Whether something accepts connections on the unix socket `path`.
+fn answers(path: &Path) -> bool {
+    UnixStream::connect(path).is_ok()
+}

@@ -1,0 +1,250 @@
+//! One host of the lab: its own Open_vSwitch `ovsdb-server`, `ovs-vswitchd`
+//! on the userspace datapath (no OVS kernel module here), the integration
+//! bridge, and `ovn-controller` registered as a chassis in the shared
+//! Southbound database.
+
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+
+use super::central::ovn_dirs;
+use super::cmd::{self, say};
+use super::env::{CentralEnv, HostEnv};
+use super::ovsdb;
+use super::process::Daemon;
+use super::taps;
+
+/// ovs-vsctl's own deadline; it waits for ovs-vswitchd to apply changes.
+const VSCTL_TIMEOUT_SECS: u64 = 30;
+/// From ovn-controller's start until its chassis shows in the Southbound.
+const CHASSIS_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Starts whatever of the host is not running and (re)applies its settings.
+pub fn start(host: &HostEnv, central: &CentralEnv) -> anyhow::Result<()> {
+    for dir in [&host.ovs_rundir, &host.ovn_rundir] {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    ovsdb::ensure(&ovsdb_server(host), &host.ovsdb)?;
+    configure(host, central)?;
+    start_vswitchd(host)?;
+    create_bridge(host)?;
+    controller(host).ensure(Daemon::start_detaching)?;
+    wait_for_chassis(host, central)
+}
+
+/// Stops ovn-controller, ovs-vswitchd and the database, then deletes the
+/// tap devices the userspace datapath leaves behind.
+pub fn stop(host: &HostEnv) -> anyhow::Result<()> {
+    if !host.dir.exists() {
+        return Ok(());
+    }
+    // Ask the database which devices are ours while it still runs.
+    let devices = taps::of_host(host);
+    controller(host).stop()?;
+    vswitchd(host).stop()?;
+    ovsdb_server(host).stop()?;
+    taps::remove(host.netns.as_deref(), &devices)
+}
+
+fn label(host: &HostEnv, what: &str) -> String {
+    format!("{}: {what}", host.name)
+}
+
+fn ovsdb_server(host: &HostEnv) -> Daemon {
+    // manager_options: so that `ovs-vsctl set-manager` works as on a real host.
+    let remotes = ["db:Open_vSwitch,Open_vSwitch,manager_options"];
+    ovsdb::server(
+        &label(host, "ovsdb-server"),
+        &host.ovsdb,
+        &remotes,
+        host.netns.as_deref(),
+    )
+}
+
+/// Runs `ovs-vsctl` against the host's database; returns its output.
+pub fn vsctl(host: &HostEnv, args: &[String]) -> anyhow::Result<String> {
+    let mut vsctl = cmd::command_in(host.netns.as_deref(), "ovs-vsctl");
+    vsctl
+        .arg(format!("--db={}", host.ovsdb.remote()))
+        .arg(format!("--timeout={VSCTL_TIMEOUT_SECS}"));
+    vsctl.args(args);
+    cmd::run(vsctl, Duration::from_secs(VSCTL_TIMEOUT_SECS + 10))
+}
+
+/// The settings ovn-controller reads (and the driver: `ovn-nb`).
+fn configure(host: &HostEnv, central: &CentralEnv) -> anyhow::Result<()> {
+    let settings = [
+        ("system-id", host.system_id.clone()),
+        ("hostname", hostname(host)),
+        ("ovn-remote", central.sb.remote()),
+        ("ovn-nb", central.nb.remote()),
+        ("ovn-encap-type", "geneve".to_string()),
+        ("ovn-encap-ip", host.encap_ip.clone()),
+        ("ovn-bridge", host.bridge.clone()),
+        ("ovn-bridge-datapath-type", "netdev".to_string()),
+    ];
+    let mut args: Vec<String> = ["--no-wait", "init", "--", "set", "Open_vSwitch", "."]
+        .map(String::from)
+        .to_vec();
+    args.extend(
+        settings
+            .iter()
+            .map(|(key, value)| format!("external_ids:{key}={}", ovsdb_string(value))),
+    );
+    vsctl(host, &args).with_context(|| label(host, "configuring Open_vSwitch"))?;
+    say(format!(
+        "{}: chassis {} configured (encap geneve {})",
+        host.name, host.system_id, host.encap_ip
+    ));
+    Ok(())
+}
+
+/// The chassis hostname: the machine's for a host in the root namespace,
+/// the host's own name for one in a namespace (they share the machine's).
+fn hostname(host: &HostEnv) -> String {
+    if host.netns.is_some() {
+        return host.name.clone();
+    }
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_string())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| host.name.clone())
+}
+
+/// A value quoted for ovs-vsctl, which would otherwise parse `,`, `=` or
+/// spaces in it.
+fn ovsdb_string(value: &str) -> String {
+    format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+fn vswitchd(host: &HostEnv) -> Daemon {
+    let files = &host.vswitchd;
+    let mut daemon = Daemon::new(
+        label(host, "ovs-vswitchd"),
+        "ovs-vswitchd",
+        files.pidfile.clone(),
+        files.log.clone(),
+    );
+    daemon.args = vec![host.ovsdb.remote()];
+    daemon.args.extend(ovsdb::ovs_daemon_args(files));
+    // OVS_RUNDIR decides where `<bridge>.mgmt` (the OpenFlow socket) goes.
+    daemon.env = ovsdb::ovs_dirs(&host.ovs_rundir);
+    daemon.netns = host.netns.clone();
+    daemon.marker = Some(host.ovsdb.remote());
+    daemon
+}
+
+/// Starts ovs-vswitchd; a previous one of this lab that died left its tap
+/// devices (and any addresses on them), which would be inherited: delete
+/// them first.
+fn start_vswitchd(host: &HostEnv) -> anyhow::Result<()> {
+    let daemon = vswitchd(host);
+    if daemon.running().is_none() && daemon.pidfile.exists() {
+        taps::remove(host.netns.as_deref(), &taps::of_host(host))?;
+    }
+    daemon.ensure(Daemon::start_detaching)?;
+    Ok(())
+}
+
+fn create_bridge(host: &HostEnv) -> anyhow::Result<()> {
+    let bridge = host.bridge.as_str();
+    let args = [
+        "--",
+        "--may-exist",
+        "add-br",
+        bridge,
+        "--",
+        "set",
+        "Bridge",
+        bridge,
+        "datapath_type=netdev",
+        "fail_mode=secure",
+        "other_config:disable-in-band=true",
+    ];
+    vsctl(host, &args.map(String::from))
+        .with_context(|| label(host, "creating the integration bridge"))?;
+    say(format!(
+        "{}: bridge {bridge} (datapath netdev, fail_mode secure)",
+        host.name
+    ));
+    Ok(())
+}
+
+fn controller(host: &HostEnv) -> Daemon {
+    let files = &host.controller;
+    let mut daemon = Daemon::new(
+        label(host, "ovn-controller"),
+        "ovn-controller",
+        files.pidfile.clone(),
+        files.log.clone(),
+    );
+    daemon.args = vec![host.ovsdb.remote()];
+    daemon.args.extend(ovsdb::ovs_daemon_args(files));
+    daemon.env = ovn_dirs(&host.ovn_rundir);
+    // ovn-controller finds the bridge's OpenFlow socket through OVS_RUNDIR.
+    daemon.env.retain(|(key, _)| !key.starts_with("OVS_"));
+    daemon
+        .env
+        .push(("OVS_RUNDIR", host.ovs_rundir.clone().into_os_string()));
+    daemon.netns = host.netns.clone();
+    daemon.marker = Some(files.pidfile.display().to_string());
+    daemon
+}
+
+/// Waits until the host's chassis is in the Southbound database.
+fn wait_for_chassis(host: &HostEnv, central: &CentralEnv) -> anyhow::Result<()> {
+    let controller = controller(host);
+    let probe = || {
+        if controller.running().is_none() {
+            bail!("ovn-controller exited");
+        }
+        Ok(!chassis_encaps(host, central)?.is_empty())
+    };
+    cmd::wait_until(
+        &format!("chassis {}", host.system_id),
+        CHASSIS_TIMEOUT,
+        probe,
+    )
+    .map_err(|error| anyhow!("{error:#}; {}", cmd::log_tail(&controller.log, 15)))?;
+    let encaps = chassis_encaps(host, central)?;
+    say(format!(
+        "{}: chassis {} is in the Southbound database (encap {})",
+        host.name,
+        host.system_id,
+        encaps.join(", ")
+    ));
+    Ok(())
+}
+
+/// `type ip` of each encapsulation of the host's chassis (none: not registered).
+fn chassis_encaps(host: &HostEnv, central: &CentralEnv) -> anyhow::Result<Vec<String>> {
+    let mut sbctl = cmd::command("ovn-sbctl");
+    sbctl.arg(format!("--db={}", central.sb.remote())).args([
+        "--timeout=10",
+        "--data=bare",
+        "--no-headings",
+    ]);
+    sbctl
+        .args(["--columns=type,ip", "find", "Encap"])
+        .arg(format!("chassis_name={}", ovsdb_string(&host.system_id)));
+    let output = cmd::run(sbctl, Duration::from_secs(15))?;
+    // --data=bare prints each column on its own line and a blank line between rows.
+    let lines: Vec<&str> = output.lines().map(str::trim).collect();
+    Ok(lines
+        .split(|line| line.is_empty())
+        .filter(|row| !row.is_empty())
+        .map(|row| row.join(" "))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ovsdb_strings_are_quoted_and_escaped() {
+        assert_eq!(ovsdb_string("unix:/a/b.sock"), "\"unix:/a/b.sock\"");
+        assert_eq!(ovsdb_string(r#"a"b\c"#), r#""a\"b\\c""#);
+    }
+}

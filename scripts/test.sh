@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The project's test command. As root: brings up the lab (installing any
+# missing Debian packages: OVS, OVN, Docker, busybox), runs every test of
+# the workspace against it, and takes the lab down again on exit, but only
+# if this script brought it up (a lab someone is using stays up).
+#
+#   sudo scripts/test.sh [cargo test arguments...]
+#
+# DOCKER_OVN_LAB_DIR (default /var/run/docker-ovn-lab) is exported so that
+# the end-to-end tests find the lab (its lab.env and sockets).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" != 0 ]; then
+    echo "scripts/test.sh: run as root (the lab starts OVS, OVN and dockerd)" >&2
+    exit 1
+fi
+
+export DOCKER_OVN_LAB_DIR="${DOCKER_OVN_LAB_DIR:-/var/run/docker-ovn-lab}"
+cargo build --release --locked -p docker-ovn
+lab=target/release/docker-ovn
+
+# The lab directory (with lab.env) exists exactly while a lab is there.
+if [ ! -e "$DOCKER_OVN_LAB_DIR/lab.env" ]; then
+    trap '"$lab" lab down --dir "$DOCKER_OVN_LAB_DIR"' EXIT
+fi
+"$lab" lab up --dir "$DOCKER_OVN_LAB_DIR"
+
+cargo test --workspace --locked "$@"
