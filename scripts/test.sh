@@ -26,4 +26,5 @@ if [ ! -e "$DOCKER_OVN_LAB_DIR/lab.env" ]; then
 fi
 "$lab" lab up --dir "$DOCKER_OVN_LAB_DIR"
 
-cargo test --workspace --locked "$@"
+# --no-fail-fast: one failing test binary must not hide the others.
+cargo test --workspace --locked --no-fail-fast "$@"
