@@ -18,9 +18,19 @@ const DOCKERD_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long one `docker version` may take before the daemon counts as absent.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The client of Debian's docker.io, which matches the dockerd the lab
+/// runs; a newer client earlier on `PATH` refuses some options (such as
+/// `--mac-address`) against dockerd 20.10's API.
+pub const DEBIAN_DOCKER_CLIENT: &str = "/usr/bin/docker";
+
 /// A `docker` CLI command (default socket).
 pub fn docker(args: &[&str]) -> Command {
-    let mut docker = cmd::command("docker");
+    let client = if std::path::Path::new(DEBIAN_DOCKER_CLIENT).exists() {
+        DEBIAN_DOCKER_CLIENT
+    } else {
+        "docker"
+    };
+    let mut docker = cmd::command(client);
     docker.args(args);
     docker
 }

@@ -1,0 +1,101 @@
+//! The driver's one error type, and its single mapping onto the plugin
+//! protocol's errors.
+
+use plugin_api::PluginError;
+
+/// Everything a driver call can fail with; each variant names what it was
+/// about (network, endpoint, interface, database).
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    /// A request field failed validation; nothing was changed.
+    #[error("invalid {what}: {reason}")]
+    Invalid { what: String, reason: String },
+
+    /// The network is not one this driver created (or it was deleted).
+    #[error("network {network} is not known to docker-ovn")]
+    UnknownNetwork { network: String },
+
+    /// The endpoint is not one this driver created (or it was deleted).
+    #[error("endpoint {endpoint} of network {network} is not known to docker-ovn")]
+    UnknownEndpoint { network: String, endpoint: String },
+
+    /// A row or device exists that conflicts with the request.
+    #[error("{0}")]
+    Conflict(String),
+
+    /// An OVSDB request failed.
+    #[error("{database} database: {source}")]
+    Ovsdb {
+        database: &'static str,
+        #[source]
+        source: ovsdb_client::Error,
+    },
+
+    /// A netlink (veth, link) operation failed.
+    #[error("interface {interface}: {operation} failed: {reason}")]
+    Netlink {
+        interface: String,
+        operation: &'static str,
+        reason: String,
+    },
+
+    /// ovn-controller did not report the port installed in time.
+    #[error(
+        "endpoint {endpoint}: ovn-controller did not set ovn-installed on interface {interface} within {seconds}s; \
+         is ovn-controller running and connected to the southbound database?"
+    )]
+    NotReady {
+        endpoint: String,
+        interface: String,
+        seconds: u64,
+    },
+
+    /// The local Open_vSwitch configuration is missing something needed.
+    #[error("Open_vSwitch configuration: {0}")]
+    Setup(String),
+}
+
+impl DriverError {
+    pub fn invalid(what: impl Into<String>, reason: impl Into<String>) -> DriverError {
+        DriverError::Invalid {
+            what: what.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Wraps an error of the Open_vSwitch database client.
+    pub fn ovs(source: ovsdb_client::Error) -> DriverError {
+        DriverError::Ovsdb {
+            database: "Open_vSwitch",
+            source,
+        }
+    }
+
+    /// Wraps an error of the OVN Northbound database client.
+    pub fn nb(source: ovsdb_client::Error) -> DriverError {
+        DriverError::Ovsdb {
+            database: "OVN_Northbound",
+            source,
+        }
+    }
+}
+
+impl From<DriverError> for PluginError {
+    fn from(error: DriverError) -> PluginError {
+        let message = error.to_string();
+        match error {
+            DriverError::Invalid { .. } => PluginError::bad_request(message),
+            DriverError::UnknownNetwork { .. } | DriverError::UnknownEndpoint { .. } => {
+                PluginError::not_found(message)
+            }
+            DriverError::Conflict(_) => PluginError::conflict(message),
+            DriverError::Ovsdb { ref source, .. } if source.is_connection_error() => {
+                PluginError::unavailable(message)
+            }
+            DriverError::NotReady { .. } => PluginError::unavailable(message),
+            _ => PluginError::internal(message),
+        }
+    }
+}
+
+pub type Result<T, E = DriverError> = std::result::Result<T, E>;

@@ -1,0 +1,39 @@
+//! The `external_ids` keys that mark rows as docker-ovn's and tie them to
+//! Docker's ids. Only rows carrying [`OWNER`] = [`OWNER_VALUE`] are ever
+//! changed or deleted by the driver.
+
+/// Present on every row the driver creates.
+pub const OWNER: &str = "docker-ovn:owner";
+pub const OWNER_VALUE: &str = "docker-ovn";
+
+/// The Docker network id (ports and interfaces).
+pub const NETWORK: &str = "docker-ovn:network";
+/// The Docker endpoint id (ports and interfaces).
+pub const ENDPOINT: &str = "docker-ovn:endpoint";
+/// The `system-id` of the host that created the row.
+pub const HOST: &str = "docker-ovn:host";
+/// The sandbox (network namespace path) an interface was joined to.
+pub const SANDBOX: &str = "docker-ovn:sandbox";
+
+/// Logical switch: its subnets, gateways, MTU and internal flag, so every
+/// host (and every restart) sees the network's definition in NB.
+pub const SUBNET4: &str = "docker-ovn:subnet4";
+pub const GATEWAY4: &str = "docker-ovn:gateway4";
+pub const SUBNET6: &str = "docker-ovn:subnet6";
+pub const GATEWAY6: &str = "docker-ovn:gateway6";
+pub const MTU: &str = "docker-ovn:mtu";
+pub const INTERNAL: &str = "docker-ovn:internal";
+
+/// Prefix of the logical switch keys naming each Docker network (one per
+/// host for a shared switch) mapped onto it; the value is the host.
+pub const DOCKER_NETWORK_PREFIX: &str = "docker-ovn:docker-network:";
+
+/// The key recording Docker network `network` on a logical switch.
+pub fn docker_network_key(network: &str) -> String {
+    format!("{DOCKER_NETWORK_PREFIX}{network}")
+}
+
+/// The Interface key ovn-controller sets once the port's flows are in.
+pub const OVN_INSTALLED: &str = "ovn-installed";
+/// The Interface key that binds it to a logical switch port.
+pub const IFACE_ID: &str = "iface-id";

@@ -1,0 +1,43 @@
+//! docker-ovn: a Docker network driver that puts containers on OVN logical
+//! switches through Open vSwitch.
+//!
+//! # What it is
+//! The daemon behind `docker network create -d ovn`: it answers dockerd's
+//! libnetwork remote `NetworkDriver` calls on a unix socket
+//! ([`plugin_api`]) and turns them into OVSDB transactions on the OVN
+//! Northbound database (logical switches and ports) and the local
+//! Open_vSwitch database (the port on the integration bridge), plus the
+//! veth pair of each endpoint over rtnetlink. Every piece of state lives in
+//! those databases, on rows marked as the driver's ([`external_ids`]); the
+//! daemon keeps no file of its own.
+//!
+//! # What it is not
+//! Not an SDN controller: ovn-northd and ovn-controller compute and install
+//! the flows. Not a copy of Docker's state: it never calls the Docker API.
+//!
+//! # Modules
+//! - [`serve`]: the daemon's flags and start-up.
+//! - [`overlay`]: overlay mode, the driver's calls (validate → apply → roll back).
+//! - [`plugin`]: the `NetworkDriver` trait over [`overlay`].
+//! - [`network_spec`]: a validated `CreateNetwork` request.
+//! - [`northbound`]: logical switches and ports in OVN Northbound.
+//! - [`local_switch`]: the integration bridge's ports in Open_vSwitch.
+//! - [`links`]: veth pairs over rtnetlink.
+//! - [`names`], [`mac`], [`external_ids`]: identifiers, addresses, row marks.
+//! - [`status`]: `docker-ovn status`.
+//! - [`lab`]: `docker-ovn lab up|down`, the single-host lab.
+//! - [`error`]: the driver's error type.
+
+pub mod error;
+pub mod external_ids;
+pub mod lab;
+pub mod links;
+pub mod local_switch;
+pub mod mac;
+pub mod names;
+pub mod network_spec;
+pub mod northbound;
+pub mod overlay;
+pub mod plugin;
+pub mod serve;
+pub mod status;

@@ -1,0 +1,125 @@
+//! Kernel network devices over rtnetlink: the veth pair of each endpoint.
+//!
+//! No `ip` processes: one netlink connection serves the daemon. Devices
+//! are only created in the daemon's own namespace; Docker moves the
+//! container side into the sandbox after `Join` returns.
+
+use futures::TryStreamExt;
+use rtnetlink::packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkMessage};
+use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec};
+
+use crate::error::{DriverError, Result};
+use crate::mac::MacAddr;
+
+/// ENODEV: the kernel's answer for a device that does not exist.
+const ENODEV: i32 = 19;
+
+/// A handle on the kernel's link table.
+#[derive(Clone)]
+pub struct Links {
+    handle: Handle,
+}
+
+impl Links {
+    /// Opens a netlink connection; must be called inside a tokio runtime.
+    pub fn connect() -> Result<Links> {
+        let (connection, handle, _) =
+            rtnetlink::new_connection().map_err(|e| DriverError::Netlink {
+                interface: "-".into(),
+                operation: "open netlink socket",
+                reason: e.to_string(),
+            })?;
+        tokio::spawn(connection);
+        Ok(Links { handle })
+    }
+
+    /// Creates `host` (up) paired with `peer`, both with `mtu`, the peer
+    /// with `peer_mac`, in one netlink request: no half-made pair.
+    pub async fn create_veth(
+        &self,
+        host: &str,
+        peer: &str,
+        mtu: u32,
+        peer_mac: MacAddr,
+    ) -> Result<()> {
+        let peer_message = LinkMessageBuilder::<LinkUnspec>::new()
+            .name(peer.to_string())
+            .mtu(mtu)
+            .address(peer_mac.0.to_vec())
+            .build();
+        let message = LinkMessageBuilder::<LinkUnspec>::new_with_info_kind(InfoKind::Veth)
+            .name(host.to_string())
+            .mtu(mtu)
+            .set_info_data(InfoData::Veth(InfoVeth::Peer(peer_message)))
+            .up()
+            .build();
+        self.handle
+            .link()
+            .add(message)
+            .execute()
+            .await
+            .map_err(|e| netlink_error(host, "create veth pair", e))
+    }
+
+    /// The index of the device called `name`, if there is one.
+    pub async fn index_of(&self, name: &str) -> Result<Option<u32>> {
+        match self.find(name).await? {
+            Some(link) => Ok(Some(link.header.index)),
+            None => Ok(None),
+        }
+    }
+
+    async fn find(&self, name: &str) -> Result<Option<LinkMessage>> {
+        let mut links = self
+            .handle
+            .link()
+            .get()
+            .match_name(name.to_string())
+            .execute();
+        match links.try_next().await {
+            Ok(link) => Ok(link),
+            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -ENODEV => Ok(None),
+            Err(e) => Err(netlink_error(name, "look up", e)),
+        }
+    }
+
+    /// Deletes `name` (and so its veth peer); `false` when it was not there.
+    pub async fn delete(&self, name: &str) -> Result<bool> {
+        let Some(index) = self.index_of(name).await? else {
+            return Ok(false);
+        };
+        match self.handle.link().del(index).execute().await {
+            Ok(()) => Ok(true),
+            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -ENODEV => Ok(false),
+            Err(e) => Err(netlink_error(name, "delete", e)),
+        }
+    }
+
+    /// Names of every device whose name starts with `prefix`.
+    pub async fn names_with_prefix(&self, prefix: &str) -> Result<Vec<String>> {
+        let mut links = self.handle.link().get().execute();
+        let mut names = Vec::new();
+        while let Some(link) = links
+            .try_next()
+            .await
+            .map_err(|e| netlink_error(prefix, "list links", e))?
+        {
+            for attribute in &link.attributes {
+                if let LinkAttribute::IfName(name) = attribute
+                    && name.starts_with(prefix)
+                {
+                    names.push(name.clone());
+                }
+            }
+        }
+        Ok(names)
+    }
+}
+
+fn netlink_error(interface: &str, operation: &'static str, error: rtnetlink::Error) -> DriverError {
+    DriverError::Netlink {
+        interface: interface.to_string(),
+        operation,
+        reason: error.to_string(),
+    }
+}

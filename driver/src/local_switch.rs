@@ -1,0 +1,245 @@
+//! The local Open_vSwitch database: the integration bridge's ports and the
+//! host's OVN settings.
+
+use std::time::Duration;
+
+use ovsdb_client::monitor::MonitorRequest;
+use ovsdb_client::transaction::{Condition, Mutation, Transaction, WaitUntil};
+use ovsdb_client::{Client, ClientConfig, OperationErrorKind, Replica, Row, Tables, Uuid, Value};
+
+use crate::error::{DriverError, Result};
+use crate::external_ids::{IFACE_ID, OVN_INSTALLED, OWNER, OWNER_VALUE};
+
+const DB: &str = "Open_vSwitch";
+
+/// One port on the bridge that the driver created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedPort {
+    pub name: String,
+    pub uuid: Uuid,
+    /// The Interface's external_ids (endpoint, network, sandbox, ...).
+    pub external_ids: Vec<(String, String)>,
+    pub installed: bool,
+}
+
+/// The Open_vSwitch database client and its replica.
+#[derive(Clone)]
+pub struct LocalSwitch {
+    client: Client,
+    replica: Replica,
+    bridge: String,
+}
+
+impl LocalSwitch {
+    /// Connects (retrying in the background until `timeout` for each call)
+    /// and replicates what the driver reads.
+    pub async fn connect(target: &str, bridge: &str, timeout: Duration) -> Result<LocalSwitch> {
+        let config = ClientConfig::new(target)
+            .map_err(DriverError::ovs)?
+            .request_timeout(timeout);
+        let client = Client::connect_lazily(config);
+        let replica = client
+            .replicate(
+                DB,
+                &[
+                    MonitorRequest::new("Open_vSwitch").columns(&["external_ids", "bridges"]),
+                    MonitorRequest::new("Bridge").columns(&["name", "ports"]),
+                    MonitorRequest::new("Port").columns(&["name", "interfaces", "external_ids"]),
+                    MonitorRequest::new("Interface").columns(&[
+                        "name",
+                        "external_ids",
+                        "ofport",
+                        "error",
+                    ]),
+                ],
+            )
+            .await
+            .map_err(DriverError::ovs)?;
+        Ok(LocalSwitch {
+            client,
+            replica,
+            bridge: bridge.to_string(),
+        })
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn bridge(&self) -> &str {
+        &self.bridge
+    }
+
+    /// A key of the Open_vSwitch row's external_ids (`system-id`, `ovn-nb`).
+    pub fn external_id(&self, key: &str) -> Option<String> {
+        self.replica.read(|t| {
+            t.rows("Open_vSwitch")
+                .find_map(|(_, row)| row.map_str("external_ids", key).map(str::to_string))
+        })
+    }
+
+    /// The chassis name ovn-controller registers (`external_ids:system-id`).
+    pub fn system_id(&self) -> Result<String> {
+        self.external_id("system-id").ok_or_else(|| {
+            DriverError::Setup("external_ids:system-id is not set in the Open_vSwitch table".into())
+        })
+    }
+
+    /// Ports on the bridge created by the driver.
+    pub fn owned_ports(&self) -> Vec<OwnedPort> {
+        self.replica.read(|t| owned_ports(t, &self.bridge))
+    }
+
+    /// Whether a port called `name` exists anywhere in the database.
+    pub fn has_port(&self, name: &str) -> bool {
+        self.replica.read(|t| {
+            t.find("Port", |row| row.get_str("name") == Some(name))
+                .is_some()
+        })
+    }
+
+    /// Adds port `name` (an existing system device) to the bridge, with
+    /// `external_ids` (which must include the owner key) on its Port and
+    /// Interface, in one transaction. `Ok(false)` if
+    /// a port of that name already exists.
+    pub async fn add_port(&self, name: &str, external_ids: &[(String, String)]) -> Result<bool> {
+        if self.has_port(name) {
+            return Ok(false);
+        }
+        let ids = Value::map(external_ids.iter().cloned());
+        let mut txn = Transaction::new(DB);
+        // Fails the whole transaction when the bridge is missing.
+        txn.wait(
+            "Bridge",
+            vec![Condition::eq("name", self.bridge.as_str())],
+            &["name"],
+            WaitUntil::NotEqual,
+            vec![],
+            Some(Duration::ZERO),
+        );
+        let interface = txn.insert(
+            "Interface",
+            Row::new()
+                .with("name", name)
+                .with("external_ids", ids.clone()),
+        );
+        let port = txn.insert(
+            "Port",
+            Row::new()
+                .with("name", name)
+                .with("interfaces", Value::from(interface))
+                .with("external_ids", ids),
+        );
+        txn.mutate(
+            "Bridge",
+            vec![Condition::eq("name", self.bridge.as_str())],
+            vec![Mutation::insert("ports", Value::from(port))],
+        );
+        txn.comment(&format!("docker-ovn: add port {name}"));
+        match self.client.transact(&txn).await {
+            Ok(_) => Ok(true),
+            Err(ovsdb_client::Error::Transaction {
+                operation: Some(0),
+                kind: OperationErrorKind::TimedOut,
+                ..
+            }) => Err(DriverError::Setup(format!(
+                "bridge {} does not exist",
+                self.bridge
+            ))),
+            Err(e) => Err(DriverError::ovs(e)),
+        }
+    }
+
+    /// Removes the driver's port `name` from the bridge (its Port and
+    /// Interface rows go with it). `Ok(false)` when there was none; a port
+    /// of that name not created by the driver is left alone.
+    pub async fn remove_port(&self, name: &str) -> Result<bool> {
+        let Some(port) = self.owned_ports().into_iter().find(|p| p.name == name) else {
+            return Ok(false);
+        };
+        let mut txn = Transaction::new(DB);
+        txn.mutate(
+            "Bridge",
+            vec![Condition::includes("ports", Value::from(port.uuid))],
+            vec![Mutation::delete("ports", Value::from(port.uuid))],
+        );
+        txn.comment(&format!("docker-ovn: remove port {name}"));
+        self.client.transact(&txn).await.map_err(DriverError::ovs)?;
+        Ok(true)
+    }
+
+    /// Waits until ovn-controller marks interface `name` installed.
+    pub async fn wait_installed(
+        &self,
+        name: &str,
+        endpoint: &str,
+        timeout: Duration,
+    ) -> Result<()> {
+        let what = format!("ovn-installed on {name}");
+        self.replica
+            .wait_for(timeout, &what, |t| {
+                t.find("Interface", |row| {
+                    row.get_str("name") == Some(name)
+                        && row.map_str("external_ids", OVN_INSTALLED) == Some("true")
+                })
+                .map(|_| ())
+            })
+            .await
+            .map_err(|_| DriverError::NotReady {
+                endpoint: endpoint.to_string(),
+                interface: name.to_string(),
+                seconds: timeout.as_secs(),
+            })
+    }
+}
+
+fn owned_ports(tables: &Tables, bridge: &str) -> Vec<OwnedPort> {
+    let on_bridge: Vec<Uuid> = tables
+        .find("Bridge", |row| row.get_str("name") == Some(bridge))
+        .and_then(|(_, row)| row.get("ports"))
+        .map(|ports| ports.atoms().iter().filter_map(|a| a.as_uuid()).collect())
+        .unwrap_or_default();
+    on_bridge
+        .into_iter()
+        .filter_map(|uuid| {
+            let port = tables.get("Port", uuid)?;
+            if port.map_str("external_ids", OWNER) != Some(OWNER_VALUE) {
+                return None;
+            }
+            let interface = port
+                .get("interfaces")?
+                .atoms()
+                .first()
+                .and_then(|a| a.as_uuid())
+                .and_then(|u| tables.get("Interface", u));
+            Some(owned_port(uuid, port, interface))
+        })
+        .collect()
+}
+
+fn owned_port(uuid: Uuid, port: &Row, interface: Option<&Row>) -> OwnedPort {
+    let external_ids: Vec<(String, String)> = interface
+        .and_then(|i| i.get("external_ids"))
+        .and_then(Value::as_map)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string())))
+        .collect();
+    let installed = external_ids
+        .iter()
+        .any(|(k, v)| k == OVN_INSTALLED && v == "true");
+    OwnedPort {
+        name: port.get_str("name").unwrap_or_default().to_string(),
+        uuid,
+        external_ids,
+        installed,
+    }
+}
+
+/// The `iface-id` a port is bound to, if any.
+pub fn iface_id(port: &OwnedPort) -> Option<&str> {
+    port.external_ids
+        .iter()
+        .find(|(k, _)| k == IFACE_ID)
+        .map(|(_, v)| v.as_str())
+}

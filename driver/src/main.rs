@@ -1,0 +1,70 @@
+//! `docker-ovn`: the daemon, its status command and the lab.
+
+use clap::{Parser, Subcommand};
+
+use docker_ovn::{lab, serve, status};
+
+#[derive(Parser)]
+#[command(
+    name = "docker-ovn",
+    version,
+    about = "Docker network driver for Open vSwitch and OVN"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the driver: serve the Docker plugin socket.
+    Serve(serve::ServeArgs),
+    /// Show the databases, networks and this host's endpoints.
+    Status(status::StatusArgs),
+    /// The embedded single-host lab: OVS, OVN, dockerd and the driver.
+    Lab {
+        #[command(subcommand)]
+        command: LabCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum LabCommand {
+    /// Start the lab (idempotent); `--demo` also runs the demo.
+    Up(lab::UpOptions),
+    /// Stop what `lab up` started and remove what it created.
+    Down(lab::DownOptions),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            init_logging();
+            runtime()?.block_on(serve::serve(args))
+        }
+        Command::Status(args) => runtime()?.block_on(status::status(args)),
+        Command::Lab {
+            command: LabCommand::Up(options),
+        } => lab::up(&options),
+        Command::Lab {
+            command: LabCommand::Down(options),
+        } => lab::down(&options),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// Structured logs on stderr; `RUST_LOG` filters (default `info`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+}

@@ -1,0 +1,217 @@
+//! What a `CreateNetwork` request asks for, validated before anything is
+//! written.
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use ipnet::{Ipv4Net, Ipv6Net};
+use plugin_api::wire::{CreateNetworkRequest, IpamData};
+
+use crate::error::{DriverError, Result};
+use crate::names::{DockerId, parse_network_name, private_switch_name};
+
+/// `-o ovn.network=NAME`: the logical switch shared by Docker networks.
+pub const OPT_NETWORK: &str = "ovn.network";
+/// Docker's own per-network MTU option.
+pub const OPT_MTU: &str = "com.docker.network.driver.mtu";
+
+const KNOWN_OVN_OPTIONS: &[&str] = &[OPT_NETWORK];
+
+/// A validated network definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkSpec {
+    pub network: DockerId,
+    /// The logical switch's name.
+    pub switch: String,
+    /// Named by the user (may span hosts) rather than private to `network`.
+    pub shared: bool,
+    pub subnet4: Option<Ipv4Net>,
+    pub gateway4: Option<Ipv4Addr>,
+    pub subnet6: Option<Ipv6Net>,
+    pub gateway6: Option<Ipv6Addr>,
+    /// An MTU the user asked for; otherwise the underlay's minus overhead.
+    pub mtu: Option<u32>,
+    pub internal: bool,
+}
+
+impl NetworkSpec {
+    pub fn from_request(request: &CreateNetworkRequest) -> Result<NetworkSpec> {
+        let network = DockerId::parse("NetworkID", &request.network_id)?;
+        let generic = &request.options.generic;
+        reject_unknown_ovn_options(generic)?;
+        let (switch, shared) = match generic.get(OPT_NETWORK) {
+            Some(name) => (parse_network_name(name)?, true),
+            None => (private_switch_name(&network), false),
+        };
+        let (subnet4, gateway4) = ipv4_data(&request.ipv4_data)?;
+        let (subnet6, gateway6) = ipv6_data(&request.ipv6_data)?;
+        if subnet4.is_none() && subnet6.is_none() {
+            return Err(DriverError::invalid(
+                "IPAM data",
+                "the network has no subnet; docker-ovn needs IPv4 or IPv6 addresses from IPAM",
+            ));
+        }
+        Ok(NetworkSpec {
+            network,
+            switch,
+            shared,
+            subnet4,
+            gateway4,
+            subnet6,
+            gateway6,
+            mtu: generic.get(OPT_MTU).map(|v| parse_mtu(v)).transpose()?,
+            internal: request.options.internal,
+        })
+    }
+}
+
+fn reject_unknown_ovn_options(generic: &BTreeMap<String, String>) -> Result<()> {
+    for key in generic.keys().filter(|k| k.starts_with("ovn.")) {
+        if !KNOWN_OVN_OPTIONS.contains(&key.as_str()) {
+            return Err(DriverError::invalid(
+                "option",
+                format!(
+                    "unknown option {key:?}; known: {}",
+                    KNOWN_OVN_OPTIONS.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn parse_mtu(value: &str) -> Result<u32> {
+    match value.parse::<u32>() {
+        Ok(mtu) if (576..=9216).contains(&mtu) => Ok(mtu),
+        _ => Err(DriverError::invalid(
+            OPT_MTU,
+            format!("{value:?}: give a number from 576 to 9216"),
+        )),
+    }
+}
+
+fn single<'a>(family: &str, data: &'a [IpamData]) -> Result<Option<&'a IpamData>> {
+    match data {
+        [] => Ok(None),
+        [one] => Ok(Some(one)),
+        _ => Err(DriverError::invalid(
+            format!("{family} subnets"),
+            "docker-ovn supports one subnet per address family",
+        )),
+    }
+}
+
+fn ipv4_data(data: &[IpamData]) -> Result<(Option<Ipv4Net>, Option<Ipv4Addr>)> {
+    let Some(data) = single("IPv4", data)? else {
+        return Ok((None, None));
+    };
+    let pool: Ipv4Net = data
+        .pool
+        .parse()
+        .map_err(|_| DriverError::invalid("IPv4 pool", format!("{:?} is not a CIDR", data.pool)))?;
+    let gateway = parse_gateway(&data.gateway, |text| {
+        text.parse::<Ipv4Net>().map(|n| n.addr())
+    })?;
+    if let Some(gw) = gateway
+        && !pool.contains(&gw)
+    {
+        return Err(DriverError::invalid(
+            "IPv4 gateway",
+            format!("{gw} is outside {pool}"),
+        ));
+    }
+    Ok((Some(pool.trunc()), gateway))
+}
+
+fn ipv6_data(data: &[IpamData]) -> Result<(Option<Ipv6Net>, Option<Ipv6Addr>)> {
+    let Some(data) = single("IPv6", data)? else {
+        return Ok((None, None));
+    };
+    let pool: Ipv6Net = data
+        .pool
+        .parse()
+        .map_err(|_| DriverError::invalid("IPv6 pool", format!("{:?} is not a CIDR", data.pool)))?;
+    let gateway = parse_gateway(&data.gateway, |text| {
+        text.parse::<Ipv6Net>().map(|n| n.addr())
+    })?;
+    if let Some(gw) = gateway
+        && !pool.contains(&gw)
+    {
+        return Err(DriverError::invalid(
+            "IPv6 gateway",
+            format!("{gw} is outside {pool}"),
+        ));
+    }
+    Ok((Some(pool.trunc()), gateway))
+}
+
+/// Docker sends the gateway as CIDR; an empty one means "none".
+fn parse_gateway<A, E>(text: &str, parse: impl Fn(&str) -> Result<A, E>) -> Result<Option<A>> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    parse(text).map(Some).map_err(|_| {
+        DriverError::invalid(
+            "gateway",
+            format!("{text:?} is not an address in CIDR form"),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const NID: &str = "4d3c2b1a00112233445566778899aabbccddeeff00112233445566778899aabb";
+
+    fn request(body: serde_json::Value) -> CreateNetworkRequest {
+        plugin_api::keys::from_value(body).unwrap()
+    }
+
+    #[test]
+    fn private_network_with_ipv4_and_ipv6() {
+        let spec = NetworkSpec::from_request(&request(json!({
+            "NetworkID": NID,
+            "Options": {"com.docker.network.generic": {"com.docker.network.driver.mtu": "1400"},
+                        "com.docker.network.enable_ipv6": true},
+            "IPv4Data": [{"AddressSpace": "LocalDefault", "Pool": "10.1.0.0/24", "Gateway": "10.1.0.1/24"}],
+            "IPv6Data": [{"AddressSpace": "LocalDefault", "Pool": "fd00::/64", "Gateway": "fd00::1/64"}]
+        })))
+        .unwrap();
+        assert_eq!(spec.switch, "docker-4d3c2b1a0011");
+        assert!(!spec.shared);
+        assert_eq!(spec.subnet4, Some("10.1.0.0/24".parse().unwrap()));
+        assert_eq!(spec.gateway4, Some(Ipv4Addr::new(10, 1, 0, 1)));
+        assert_eq!(spec.gateway6, Some("fd00::1".parse().unwrap()));
+        assert_eq!(spec.mtu, Some(1400));
+    }
+
+    #[test]
+    fn shared_network_and_bad_input() {
+        let ok = request(
+            json!({"NetworkID": NID, "Options": {"com.docker.network.generic": {"ovn.network": "blue"}},
+                                "IPv4Data": [{"Pool": "10.30.0.0/24"}]}),
+        );
+        let spec = NetworkSpec::from_request(&ok).unwrap();
+        assert_eq!(
+            (spec.switch.as_str(), spec.shared, spec.gateway4),
+            ("blue", true, None)
+        );
+        let cases = [
+            json!({"NetworkID": "x", "IPv4Data": [{"Pool": "10.0.0.0/24"}]}),
+            json!({"NetworkID": NID, "IPv4Data": []}),
+            json!({"NetworkID": NID, "IPv4Data": [{"Pool": "10.0.0.0/33"}]}),
+            json!({"NetworkID": NID, "IPv4Data": [{"Pool": "10.0.0.0/24", "Gateway": "10.9.9.9/24"}]}),
+            json!({"NetworkID": NID, "IPv4Data": [{"Pool": "10.0.0.0/24"}, {"Pool": "10.1.0.0/24"}]}),
+            json!({"NetworkID": NID, "Options": {"com.docker.network.generic": {"ovn.netwrok": "x"}}, "IPv4Data": [{"Pool": "10.0.0.0/24"}]}),
+            json!({"NetworkID": NID, "Options": {"com.docker.network.generic": {"com.docker.network.driver.mtu": "70000"}}, "IPv4Data": [{"Pool": "10.0.0.0/24"}]}),
+        ];
+        for case in cases {
+            assert!(
+                NetworkSpec::from_request(&request(case.clone())).is_err(),
+                "{case}"
+            );
+        }
+    }
+}

@@ -1,0 +1,442 @@
+//! The OVN Northbound database: logical switches for Docker networks and
+//! logical switch ports for endpoints.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
+
+use ovsdb_client::monitor::MonitorRequest;
+use ovsdb_client::transaction::{Condition, Mutation, Transaction, WaitUntil};
+use ovsdb_client::{Client, ClientConfig, OperationErrorKind, Replica, Row, Tables, Uuid, Value};
+
+use crate::error::{DriverError, Result};
+use crate::external_ids::*;
+use crate::mac::MacAddr;
+use crate::network_spec::NetworkSpec;
+
+const DB: &str = "OVN_Northbound";
+/// Concurrent creators of one shared switch retry this often at most.
+const CREATE_ATTEMPTS: usize = 5;
+
+/// A logical switch as the driver reads it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwitchInfo {
+    pub uuid: Uuid,
+    pub name: String,
+    pub subnet4: Option<String>,
+    pub subnet6: Option<String>,
+    pub gateway4: Option<String>,
+    pub gateway6: Option<String>,
+    pub mtu: Option<u32>,
+    pub internal: bool,
+    /// (Docker network id, host) of every Docker network mapped onto it.
+    pub docker_networks: Vec<(String, String)>,
+    pub ports: Vec<Uuid>,
+}
+
+/// A logical switch port of an endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortInfo {
+    pub uuid: Uuid,
+    pub endpoint: String,
+    pub network: String,
+    pub host: String,
+    pub mac: MacAddr,
+    pub addresses: String,
+    pub up: bool,
+}
+
+/// What a new endpoint's port holds.
+#[derive(Debug, Clone)]
+pub struct NewPort<'a> {
+    pub endpoint: &'a str,
+    pub network: &'a str,
+    pub host: &'a str,
+    pub mac: MacAddr,
+    pub ipv4: Option<Ipv4Addr>,
+    pub ipv6: Option<Ipv6Addr>,
+}
+
+impl NewPort<'_> {
+    /// `"MAC [IPv4] [IPv6]"`, the form of `addresses` and `port_security`.
+    fn addresses(&self) -> String {
+        let mut text = self.mac.to_string();
+        for ip in [
+            self.ipv4.map(|a| a.to_string()),
+            self.ipv6.map(|a| a.to_string()),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            text.push(' ');
+            text.push_str(&ip);
+        }
+        text
+    }
+}
+
+/// The Northbound client and its replica of switches and ports.
+#[derive(Clone)]
+pub struct Northbound {
+    client: Client,
+    replica: Replica,
+}
+
+impl Northbound {
+    pub async fn connect(target: &str, timeout: Duration) -> Result<Northbound> {
+        let config = ClientConfig::new(target)
+            .map_err(DriverError::nb)?
+            .request_timeout(timeout);
+        let client = Client::connect_lazily(config);
+        let replica = client
+            .replicate(
+                DB,
+                &[
+                    MonitorRequest::new("Logical_Switch").columns(&[
+                        "name",
+                        "ports",
+                        "external_ids",
+                    ]),
+                    MonitorRequest::new("Logical_Switch_Port").columns(&[
+                        "name",
+                        "addresses",
+                        "port_security",
+                        "options",
+                        "external_ids",
+                        "up",
+                    ]),
+                ],
+            )
+            .await
+            .map_err(DriverError::nb)?;
+        Ok(Northbound { client, replica })
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Every switch the driver owns.
+    pub fn switches(&self) -> Vec<SwitchInfo> {
+        self.replica.read(|t| {
+            t.rows("Logical_Switch")
+                .filter(|(_, row)| owned(row))
+                .map(|(uuid, row)| switch_info(uuid, row))
+                .collect()
+        })
+    }
+
+    /// The switch Docker network `network` is mapped onto.
+    pub fn switch_of(&self, network: &str) -> Option<SwitchInfo> {
+        let key = docker_network_key(network);
+        self.replica.read(|t| {
+            t.find("Logical_Switch", |row| {
+                owned(row) && row.map_str("external_ids", &key).is_some()
+            })
+            .map(|(uuid, row)| switch_info(uuid, row))
+        })
+    }
+
+    /// Maps the Docker network of `spec` onto its logical switch, creating
+    /// the switch unless another host (or network) already did.
+    pub async fn create_network(&self, spec: &NetworkSpec, host: &str) -> Result<()> {
+        for _ in 0..CREATE_ATTEMPTS {
+            let existing = self.replica.read(|t| {
+                t.find("Logical_Switch", |row| {
+                    row.get_str("name") == Some(spec.switch.as_str())
+                })
+                .map(|(uuid, row)| (uuid, row.clone()))
+            });
+            let done = match existing {
+                None => self.insert_switch(spec, host).await?,
+                Some((uuid, row)) => self.join_switch(spec, host, uuid, &row).await?,
+            };
+            if done {
+                return Ok(());
+            }
+        }
+        Err(DriverError::Conflict(format!(
+            "logical switch {} kept changing while network {} was being created; try again",
+            spec.switch, spec.network
+        )))
+    }
+
+    /// `Ok(false)` when someone created the switch first.
+    async fn insert_switch(&self, spec: &NetworkSpec, host: &str) -> Result<bool> {
+        let mut txn = Transaction::new(DB);
+        txn.wait(
+            "Logical_Switch",
+            vec![Condition::eq("name", spec.switch.as_str())],
+            &["name"],
+            WaitUntil::Equal,
+            vec![],
+            Some(Duration::ZERO),
+        );
+        let mut ids = spec_external_ids(spec);
+        ids.push((docker_network_key(spec.network.as_str()), host.to_string()));
+        txn.insert(
+            "Logical_Switch",
+            Row::new()
+                .with("name", spec.switch.as_str())
+                .with("external_ids", Value::map(ids)),
+        );
+        txn.comment(&format!("docker-ovn: create network {}", spec.network));
+        match self.client.transact(&txn).await {
+            Ok(_) => Ok(true),
+            Err(ovsdb_client::Error::Transaction {
+                operation: Some(0),
+                kind: OperationErrorKind::TimedOut,
+                ..
+            }) => Ok(false),
+            Err(e) => Err(DriverError::nb(e)),
+        }
+    }
+
+    /// Adds this Docker network to an existing switch after checking it
+    /// is ours and defined the same way. `Ok(false)` if it vanished.
+    async fn join_switch(
+        &self,
+        spec: &NetworkSpec,
+        host: &str,
+        uuid: Uuid,
+        row: &Row,
+    ) -> Result<bool> {
+        if !owned(row) {
+            return Err(DriverError::Conflict(format!(
+                "logical switch {} exists and is not managed by docker-ovn",
+                spec.switch
+            )));
+        }
+        check_same_definition(spec, &switch_info(uuid, row))?;
+        let mut txn = Transaction::new(DB);
+        let mutate = txn.mutate(
+            "Logical_Switch",
+            vec![Condition::uuid(uuid)],
+            vec![Mutation::insert(
+                "external_ids",
+                Value::map([(docker_network_key(spec.network.as_str()), host.to_string())]),
+            )],
+        );
+        txn.comment(&format!(
+            "docker-ovn: map network {} onto {}",
+            spec.network, spec.switch
+        ));
+        let outcome = self.client.transact(&txn).await.map_err(DriverError::nb)?;
+        Ok(outcome.count(mutate) == Some(1))
+    }
+
+    /// Unmaps Docker network `network`, deleting its ports made by `host`
+    /// and the switch itself once no Docker network uses it.
+    pub async fn delete_network(&self, network: &str, host: &str) -> Result<()> {
+        let Some(switch) = self.switch_of(network) else {
+            return Ok(());
+        };
+        let ours: Vec<Uuid> = self.replica.read(|t| {
+            switch
+                .ports
+                .iter()
+                .filter(|uuid| {
+                    t.get("Logical_Switch_Port", **uuid).is_some_and(|row| {
+                        owned(row)
+                            && row.map_str("external_ids", NETWORK) == Some(network)
+                            && row.map_str("external_ids", HOST) == Some(host)
+                    })
+                })
+                .copied()
+                .collect()
+        });
+        let last_user = switch.docker_networks.iter().all(|(n, _)| n == network);
+        let mut txn = Transaction::new(DB);
+        if last_user && ours.len() == switch.ports.len() {
+            txn.delete("Logical_Switch", vec![Condition::uuid(switch.uuid)]);
+        } else {
+            txn.mutate(
+                "Logical_Switch",
+                vec![Condition::uuid(switch.uuid)],
+                vec![
+                    Mutation::delete("external_ids", Value::set([docker_network_key(network)])),
+                    Mutation::delete("ports", Value::set(ours)),
+                ],
+            );
+        }
+        txn.comment(&format!("docker-ovn: delete network {network}"));
+        self.client.transact(&txn).await.map_err(DriverError::nb)?;
+        Ok(())
+    }
+
+    /// The port of endpoint `endpoint`, if the driver made one.
+    pub fn port(&self, endpoint: &str) -> Option<PortInfo> {
+        self.replica.read(|t| find_port(t, endpoint))
+    }
+
+    /// Every port the driver made on `host`.
+    pub fn ports_of_host(&self, host: &str) -> Vec<PortInfo> {
+        self.replica.read(|t| {
+            t.rows("Logical_Switch_Port")
+                .filter(|(_, row)| owned(row) && row.map_str("external_ids", HOST) == Some(host))
+                .filter_map(|(uuid, row)| port_info(uuid, row))
+                .collect()
+        })
+    }
+
+    /// Creates the logical switch port of a new endpoint on `switch`.
+    /// Retrying with the same endpoint and addresses succeeds; with other
+    /// addresses it is a conflict.
+    pub async fn create_port(&self, switch: &SwitchInfo, port: &NewPort<'_>) -> Result<()> {
+        let addresses = port.addresses();
+        if let Some(existing) = self.port(port.endpoint) {
+            if existing.addresses == addresses && existing.network == port.network {
+                return Ok(());
+            }
+            return Err(DriverError::Conflict(format!(
+                "endpoint {} already exists with addresses {}",
+                port.endpoint, existing.addresses
+            )));
+        }
+        let mut txn = Transaction::new(DB);
+        let lsp = txn.insert("Logical_Switch_Port", port_row(port, &addresses));
+        let link = txn.mutate(
+            "Logical_Switch",
+            vec![Condition::uuid(switch.uuid)],
+            vec![Mutation::insert("ports", Value::from(lsp))],
+        );
+        txn.comment(&format!("docker-ovn: endpoint {}", port.endpoint));
+        let outcome = self.client.transact(&txn).await.map_err(DriverError::nb)?;
+        if outcome.count(link) != Some(1) {
+            // The switch vanished; the unreferenced port was collected.
+            return Err(DriverError::UnknownNetwork {
+                network: port.network.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Deletes endpoint `endpoint`'s port; `Ok(false)` if there was none.
+    pub async fn delete_port(&self, endpoint: &str) -> Result<bool> {
+        let Some(port) = self.port(endpoint) else {
+            return Ok(false);
+        };
+        let mut txn = Transaction::new(DB);
+        txn.mutate(
+            "Logical_Switch",
+            vec![Condition::includes("ports", Value::from(port.uuid))],
+            vec![Mutation::delete("ports", Value::from(port.uuid))],
+        );
+        txn.comment(&format!("docker-ovn: delete endpoint {endpoint}"));
+        self.client.transact(&txn).await.map_err(DriverError::nb)?;
+        Ok(true)
+    }
+}
+
+fn owned(row: &Row) -> bool {
+    row.map_str("external_ids", OWNER) == Some(OWNER_VALUE)
+}
+
+fn spec_external_ids(spec: &NetworkSpec) -> Vec<(String, String)> {
+    let mut ids = vec![(OWNER.to_string(), OWNER_VALUE.to_string())];
+    let mut put = |key: &str, value: Option<String>| {
+        if let Some(value) = value {
+            ids.push((key.to_string(), value));
+        }
+    };
+    put(SUBNET4, spec.subnet4.map(|s| s.to_string()));
+    put(GATEWAY4, spec.gateway4.map(|g| g.to_string()));
+    put(SUBNET6, spec.subnet6.map(|s| s.to_string()));
+    put(GATEWAY6, spec.gateway6.map(|g| g.to_string()));
+    put(MTU, spec.mtu.map(|m| m.to_string()));
+    put(INTERNAL, spec.internal.then(|| "true".to_string()));
+    ids
+}
+
+/// A second Docker network on a switch must agree on its addressing.
+fn check_same_definition(spec: &NetworkSpec, switch: &SwitchInfo) -> Result<()> {
+    let same = switch.subnet4 == spec.subnet4.map(|s| s.to_string())
+        && switch.subnet6 == spec.subnet6.map(|s| s.to_string());
+    if same {
+        return Ok(());
+    }
+    Err(DriverError::Conflict(format!(
+        "network {} already exists with subnets {}/{}; create it with the same --subnet on every host",
+        switch.name,
+        switch.subnet4.as_deref().unwrap_or("-"),
+        switch.subnet6.as_deref().unwrap_or("-"),
+    )))
+}
+
+fn switch_info(uuid: Uuid, row: &Row) -> SwitchInfo {
+    let id = |key: &str| row.map_str("external_ids", key).map(str::to_string);
+    let docker_networks = row
+        .get("external_ids")
+        .and_then(Value::as_map)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|(k, v)| {
+            let network = k.as_str()?.strip_prefix(DOCKER_NETWORK_PREFIX)?;
+            Some((network.to_string(), v.as_str()?.to_string()))
+        })
+        .collect();
+    SwitchInfo {
+        uuid,
+        name: row.get_str("name").unwrap_or_default().to_string(),
+        subnet4: id(SUBNET4),
+        subnet6: id(SUBNET6),
+        gateway4: id(GATEWAY4),
+        gateway6: id(GATEWAY6),
+        mtu: id(MTU).and_then(|m| m.parse().ok()),
+        internal: id(INTERNAL).as_deref() == Some("true"),
+        docker_networks,
+        ports: row
+            .get("ports")
+            .map(|p| p.atoms().iter().filter_map(|a| a.as_uuid()).collect())
+            .unwrap_or_default(),
+    }
+}
+
+fn port_row(port: &NewPort<'_>, addresses: &str) -> Row {
+    Row::new()
+        .with("name", port.endpoint)
+        .with("addresses", Value::set([addresses]))
+        .with("port_security", Value::set([addresses]))
+        .with("options", Value::map([("requested-chassis", port.host)]))
+        .with(
+            "external_ids",
+            Value::map([
+                (OWNER, OWNER_VALUE),
+                (NETWORK, port.network),
+                (ENDPOINT, port.endpoint),
+                (HOST, port.host),
+            ]),
+        )
+}
+
+fn find_port(tables: &Tables, endpoint: &str) -> Option<PortInfo> {
+    let (uuid, row) = tables.find("Logical_Switch_Port", |row| {
+        row.get_str("name") == Some(endpoint)
+    })?;
+    if !owned(row) {
+        return None;
+    }
+    port_info(uuid, row)
+}
+
+fn port_info(uuid: Uuid, row: &Row) -> Option<PortInfo> {
+    let addresses = row.get("addresses")?.atoms().first()?.as_str()?.to_string();
+    let mac = addresses.split(' ').next()?.parse().ok()?;
+    let id = |key: &str| {
+        row.map_str("external_ids", key)
+            .unwrap_or_default()
+            .to_string()
+    };
+    Some(PortInfo {
+        uuid,
+        endpoint: row.get_str("name").unwrap_or_default().to_string(),
+        network: id(NETWORK),
+        host: id(HOST),
+        mac,
+        addresses,
+        up: row
+            .get("up")
+            .and_then(|v| v.atom())
+            .and_then(|a| a.as_bool())
+            == Some(true),
+    })
+}

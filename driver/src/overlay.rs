@@ -1,0 +1,314 @@
+//! Overlay mode: Docker networks as OVN logical switches, endpoints as
+//! logical switch ports bound on this host's integration bridge.
+//!
+//! Each call validates first, then applies, and on a failure part way
+//! undoes what it did (netavark's validate → apply → rollback), so nothing
+//! is left half-applied.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::{Duration, Instant};
+
+use ipnet::IpNet;
+use plugin_api::wire::{
+    CapabilitiesResponse, CreateEndpointRequest, CreateEndpointResponse, CreateNetworkRequest,
+    DeleteEndpointRequest, DeleteNetworkRequest, EndpointInterface, EndpointOperInfoResponse,
+    InterfaceName, JoinRequest, JoinResponse, LeaveRequest, Scope,
+};
+use serde_json::json;
+
+use crate::error::{DriverError, Result};
+use crate::external_ids::{ENDPOINT, HOST, IFACE_ID, NETWORK, OWNER, OWNER_VALUE, SANDBOX};
+use crate::links::Links;
+use crate::local_switch::LocalSwitch;
+use crate::mac::MacAddr;
+use crate::names::{DockerId, container_interface, host_interface};
+use crate::network_spec::NetworkSpec;
+use crate::northbound::{NewPort, Northbound, SwitchInfo};
+
+/// Bytes a Geneve tunnel over IPv4 adds to each frame: outer IPv4 (20),
+/// UDP (8), Geneve (8), OVN's option (8) and the inner Ethernet header (14).
+pub const GENEVE_IPV4_OVERHEAD: u32 = 58;
+
+/// Settings of the overlay driver.
+#[derive(Debug, Clone)]
+pub struct OverlayConfig {
+    /// How long Join waits for ovn-controller to install the port.
+    pub ready_timeout: Duration,
+    /// MTU of the network carrying the tunnels.
+    pub underlay_mtu: u32,
+}
+
+/// The overlay driver: one per daemon.
+pub struct Overlay {
+    ovs: LocalSwitch,
+    nb: Northbound,
+    links: Links,
+    host: String,
+    config: OverlayConfig,
+    /// Network creation and deletion are rare; one at a time keeps the
+    /// create-or-join logic of shared switches simple.
+    network_lock: tokio::sync::Mutex<()>,
+}
+
+impl Overlay {
+    pub fn new(
+        ovs: LocalSwitch,
+        nb: Northbound,
+        links: Links,
+        host: String,
+        config: OverlayConfig,
+    ) -> Overlay {
+        Overlay {
+            ovs,
+            nb,
+            links,
+            host,
+            config,
+            network_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    pub fn capabilities(&self) -> CapabilitiesResponse {
+        CapabilitiesResponse {
+            scope: Scope::Local,
+            connectivity_scope: Some(Scope::Global),
+            gw_alloc_checker: false,
+        }
+    }
+
+    pub async fn create_network(&self, request: &CreateNetworkRequest) -> Result<()> {
+        let spec = NetworkSpec::from_request(request)?;
+        let _one_at_a_time = self.network_lock.lock().await;
+        self.nb.create_network(&spec, &self.host).await?;
+        tracing::info!(network = %spec.network, switch = %spec.switch, "network created");
+        Ok(())
+    }
+
+    pub async fn delete_network(&self, request: &DeleteNetworkRequest) -> Result<()> {
+        let network = DockerId::parse("NetworkID", &request.network_id)?;
+        let _one_at_a_time = self.network_lock.lock().await;
+        for port in self.ovs.owned_ports() {
+            if has_id(&port.external_ids, NETWORK, network.as_str()) {
+                self.unplug(&port.name).await?;
+            }
+        }
+        self.nb.delete_network(network.as_str(), &self.host).await?;
+        tracing::info!(%network, "network deleted");
+        Ok(())
+    }
+
+    pub async fn create_endpoint(
+        &self,
+        request: &CreateEndpointRequest,
+    ) -> Result<CreateEndpointResponse> {
+        let network = DockerId::parse("NetworkID", &request.network_id)?;
+        let endpoint = DockerId::parse("EndpointID", &request.endpoint_id)?;
+        let switch = self.switch(&network)?;
+        let (ipv4, ipv6) = endpoint_addresses(&request.interface, &switch)?;
+        let given_mac = !request.interface.mac_address.is_empty();
+        let mac = match (given_mac, ipv4) {
+            (true, _) => request.interface.mac_address.parse()?,
+            (false, Some(v4)) => MacAddr::from_ipv4(v4),
+            (false, None) => MacAddr::from_id(endpoint.as_str()),
+        };
+        let port = NewPort {
+            endpoint: endpoint.as_str(),
+            network: network.as_str(),
+            host: &self.host,
+            mac,
+            ipv4,
+            ipv6,
+        };
+        self.nb.create_port(&switch, &port).await?;
+        tracing::info!(%network, %endpoint, %mac, "endpoint created");
+        // Docker takes only fields it left empty.
+        let interface = (!given_mac).then(|| EndpointInterface {
+            mac_address: mac.to_string(),
+            ..Default::default()
+        });
+        Ok(CreateEndpointResponse { interface })
+    }
+
+    pub async fn join(&self, request: &JoinRequest) -> Result<JoinResponse> {
+        let started = Instant::now();
+        let network = DockerId::parse("NetworkID", &request.network_id)?;
+        let endpoint = DockerId::parse("EndpointID", &request.endpoint_id)?;
+        let switch = self.switch(&network)?;
+        let port = self
+            .nb
+            .port(endpoint.as_str())
+            .ok_or_else(|| DriverError::UnknownEndpoint {
+                network: network.to_string(),
+                endpoint: endpoint.to_string(),
+            })?;
+        let host_if = host_interface(&endpoint);
+        let peer = container_interface(&endpoint);
+        let mtu = switch
+            .mtu
+            .unwrap_or(self.config.underlay_mtu - GENEVE_IPV4_OVERHEAD);
+        // A pair left by an earlier, interrupted Join of this endpoint.
+        self.links.delete(&host_if).await?;
+        self.links
+            .create_veth(&host_if, &peer, mtu, port.mac)
+            .await?;
+        let ids = interface_ids(
+            &network,
+            &endpoint,
+            &self.host,
+            &port.mac,
+            &request.sandbox_key,
+        );
+        let plugged = self.plug(&host_if, &ids, endpoint.as_str()).await;
+        if let Err(error) = plugged {
+            self.rollback_join(&host_if).await;
+            return Err(error);
+        }
+        tracing::info!(%network, %endpoint, interface = %host_if, mtu,
+            duration_ms = started.elapsed().as_millis() as u64, "endpoint joined and ready");
+        Ok(JoinResponse {
+            interface_name: Some(InterfaceName {
+                src_name: peer,
+                dst_prefix: "eth".into(),
+            }),
+            disable_gateway_service: switch.internal,
+            ..Default::default()
+        })
+    }
+
+    async fn plug(&self, host_if: &str, ids: &[(String, String)], endpoint: &str) -> Result<()> {
+        self.ovs.add_port(host_if, ids).await?;
+        self.ovs
+            .wait_installed(host_if, endpoint, self.config.ready_timeout)
+            .await
+    }
+
+    async fn rollback_join(&self, host_if: &str) {
+        if let Err(error) = self.unplug(host_if).await {
+            tracing::error!(interface = %host_if, %error, "rollback of a failed join left state behind");
+        }
+    }
+
+    /// Removes the OVS port and the veth pair of an endpoint, if present.
+    async fn unplug(&self, host_if: &str) -> Result<()> {
+        self.ovs.remove_port(host_if).await?;
+        self.links.delete(host_if).await?;
+        Ok(())
+    }
+
+    pub async fn leave(&self, request: &LeaveRequest) -> Result<()> {
+        let endpoint = DockerId::parse("EndpointID", &request.endpoint_id)?;
+        self.unplug(&host_interface(&endpoint)).await?;
+        tracing::info!(%endpoint, "endpoint left");
+        Ok(())
+    }
+
+    pub async fn delete_endpoint(&self, request: &DeleteEndpointRequest) -> Result<()> {
+        let endpoint = DockerId::parse("EndpointID", &request.endpoint_id)?;
+        // Docker skips Leave after some failures; clean the host side too.
+        self.unplug(&host_interface(&endpoint)).await?;
+        self.nb.delete_port(endpoint.as_str()).await?;
+        tracing::info!(%endpoint, "endpoint deleted");
+        Ok(())
+    }
+
+    pub fn endpoint_oper_info(&self, endpoint_id: &str) -> EndpointOperInfoResponse {
+        let mut value = serde_json::Map::new();
+        if let Some(port) = self.nb.port(endpoint_id) {
+            value.insert("LogicalSwitchPort".into(), json!(port.endpoint));
+            value.insert("Addresses".into(), json!(port.addresses));
+            value.insert("Up".into(), json!(port.up));
+        }
+        EndpointOperInfoResponse { value }
+    }
+
+    fn switch(&self, network: &DockerId) -> Result<SwitchInfo> {
+        self.nb
+            .switch_of(network.as_str())
+            .ok_or_else(|| DriverError::UnknownNetwork {
+                network: network.to_string(),
+            })
+    }
+}
+
+fn has_id(ids: &[(String, String)], key: &str, value: &str) -> bool {
+    ids.iter().any(|(k, v)| k == key && v == value)
+}
+
+fn interface_ids(
+    network: &DockerId,
+    endpoint: &DockerId,
+    host: &str,
+    mac: &MacAddr,
+    sandbox: &str,
+) -> Vec<(String, String)> {
+    [
+        (OWNER, OWNER_VALUE.to_string()),
+        (NETWORK, network.to_string()),
+        (ENDPOINT, endpoint.to_string()),
+        (HOST, host.to_string()),
+        (SANDBOX, sandbox.to_string()),
+        (IFACE_ID, endpoint.to_string()),
+        ("attached-mac", mac.to_string()),
+        ("iface-status", "active".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// The endpoint's addresses from Docker's IPAM, checked against the
+/// network's subnets.
+fn endpoint_addresses(
+    interface: &EndpointInterface,
+    switch: &SwitchInfo,
+) -> Result<(Option<Ipv4Addr>, Option<Ipv6Addr>)> {
+    let ipv4 = parse_in_subnet("Address", &interface.address, switch.subnet4.as_deref())?;
+    let ipv6 = parse_in_subnet(
+        "AddressIPv6",
+        &interface.address_ipv6,
+        switch.subnet6.as_deref(),
+    )?;
+    let ipv4 = ipv4.map(|ip| match ip {
+        IpAddr::V4(v4) => Ok(v4),
+        IpAddr::V6(_) => Err(DriverError::invalid("Address", "expected an IPv4 address")),
+    });
+    let ipv6 = ipv6.map(|ip| match ip {
+        IpAddr::V6(v6) => Ok(v6),
+        IpAddr::V4(_) => Err(DriverError::invalid(
+            "AddressIPv6",
+            "expected an IPv6 address",
+        )),
+    });
+    let (ipv4, ipv6) = (ipv4.transpose()?, ipv6.transpose()?);
+    if ipv4.is_none() && ipv6.is_none() {
+        return Err(DriverError::invalid(
+            "Interface",
+            "the endpoint has no address from IPAM",
+        ));
+    }
+    Ok((ipv4, ipv6))
+}
+
+fn parse_in_subnet(what: &str, cidr: &str, subnet: Option<&str>) -> Result<Option<IpAddr>> {
+    if cidr.is_empty() {
+        return Ok(None);
+    }
+    let address: IpNet = cidr.parse().map_err(|_| {
+        DriverError::invalid(what, format!("{cidr:?} is not an address in CIDR form"))
+    })?;
+    let subnet: Option<IpNet> = subnet.and_then(|s| s.parse().ok());
+    match subnet {
+        Some(subnet) if subnet.contains(&address.addr()) => Ok(Some(address.addr())),
+        Some(subnet) => Err(DriverError::invalid(
+            what,
+            format!(
+                "{} is outside the network's subnet {subnet}",
+                address.addr()
+            ),
+        )),
+        None => Err(DriverError::invalid(
+            what,
+            format!("the network has no subnet of {}'s family", address.addr()),
+        )),
+    }
+}

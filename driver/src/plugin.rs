@@ -1,0 +1,55 @@
+//! The overlay driver behind the libnetwork `NetworkDriver` trait: the one
+//! place driver errors become protocol errors.
+
+use plugin_api::wire::{
+    CapabilitiesResponse, CreateEndpointRequest, CreateEndpointResponse, CreateNetworkRequest,
+    DeleteEndpointRequest, DeleteNetworkRequest, Empty, EndpointOperInfoResponse, EndpointRequest,
+    JoinRequest, JoinResponse, LeaveRequest,
+};
+use plugin_api::{NetworkDriver, PluginResult};
+
+use crate::overlay::Overlay;
+
+impl NetworkDriver for Overlay {
+    async fn get_capabilities(&self) -> PluginResult<CapabilitiesResponse> {
+        Ok(self.capabilities())
+    }
+
+    async fn create_network(&self, request: CreateNetworkRequest) -> PluginResult<Empty> {
+        Overlay::create_network(self, &request).await?;
+        Ok(Empty {})
+    }
+
+    async fn delete_network(&self, request: DeleteNetworkRequest) -> PluginResult<Empty> {
+        Overlay::delete_network(self, &request).await?;
+        Ok(Empty {})
+    }
+
+    async fn create_endpoint(
+        &self,
+        request: CreateEndpointRequest,
+    ) -> PluginResult<CreateEndpointResponse> {
+        Ok(Overlay::create_endpoint(self, &request).await?)
+    }
+
+    async fn endpoint_oper_info(
+        &self,
+        request: EndpointRequest,
+    ) -> PluginResult<EndpointOperInfoResponse> {
+        Ok(Overlay::endpoint_oper_info(self, &request.endpoint_id))
+    }
+
+    async fn delete_endpoint(&self, request: DeleteEndpointRequest) -> PluginResult<Empty> {
+        Overlay::delete_endpoint(self, &request).await?;
+        Ok(Empty {})
+    }
+
+    async fn join(&self, request: JoinRequest) -> PluginResult<JoinResponse> {
+        Ok(Overlay::join(self, &request).await?)
+    }
+
+    async fn leave(&self, request: LeaveRequest) -> PluginResult<Empty> {
+        Overlay::leave(self, &request).await?;
+        Ok(Empty {})
+    }
+}

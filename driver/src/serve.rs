@@ -1,0 +1,104 @@
+//! `docker-ovn serve`: connects to the databases and serves the plugin
+//! socket until SIGTERM or SIGINT.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use plugin_api::{PluginRouter, PluginServer};
+
+use crate::links::Links;
+use crate::local_switch::LocalSwitch;
+use crate::northbound::Northbound;
+use crate::overlay::{Overlay, OverlayConfig};
+
+/// Flags of `docker-ovn serve`; each also reads an environment variable.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// The local Open_vSwitch database.
+    #[arg(
+        long,
+        env = "DOCKER_OVN_OVS_DB",
+        default_value = "unix:/var/run/openvswitch/db.sock"
+    )]
+    pub ovs_db: String,
+
+    /// The OVN Northbound database [default: external_ids:ovn-nb of the
+    /// local Open_vSwitch row].
+    #[arg(long, env = "DOCKER_OVN_NB_DB")]
+    pub nb_db: Option<String>,
+
+    /// The integration bridge ovn-controller manages.
+    #[arg(long, env = "DOCKER_OVN_BRIDGE", default_value = "br-int")]
+    pub bridge: String,
+
+    /// The plugin socket dockerd finds the driver by (mode 0600).
+    #[arg(long, env = "DOCKER_OVN_SOCKET", default_value = plugin_api::DEFAULT_SOCKET_PATH)]
+    pub socket: PathBuf,
+
+    /// How long Join waits for ovn-controller to install a port, in seconds.
+    #[arg(long, env = "DOCKER_OVN_READY_TIMEOUT", default_value_t = 20)]
+    pub ready_timeout: u64,
+
+    /// Deadline of each database request, in seconds.
+    #[arg(long, env = "DOCKER_OVN_OVSDB_TIMEOUT", default_value_t = 10)]
+    pub ovsdb_timeout: u64,
+
+    /// MTU of the network that carries the tunnels; containers get this
+    /// minus the Geneve overhead unless a network sets its own.
+    #[arg(long, env = "DOCKER_OVN_UNDERLAY_MTU", default_value_t = 1500,
+          value_parser = clap::value_parser!(u32).range(1280..=9216))]
+    pub underlay_mtu: u32,
+}
+
+/// Runs the daemon.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let timeout = Duration::from_secs(args.ovsdb_timeout);
+    let links = Links::connect()?;
+    let ovs = LocalSwitch::connect(&args.ovs_db, &args.bridge, timeout)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot replicate the Open_vSwitch database at {}",
+                args.ovs_db
+            )
+        })?;
+    let host = ovs.system_id()?;
+    let nb_db = match &args.nb_db {
+        Some(nb) => nb.clone(),
+        None => ovs.external_id("ovn-nb").context(
+            "no --nb-db given and external_ids:ovn-nb is not set in the Open_vSwitch table",
+        )?,
+    };
+    let nb = Northbound::connect(&nb_db, timeout)
+        .await
+        .with_context(|| format!("cannot replicate the OVN Northbound database at {nb_db}"))?;
+    tracing::info!(ovs_db = %args.ovs_db, %nb_db, %host, bridge = %args.bridge, "databases replicated");
+    let config = OverlayConfig {
+        ready_timeout: Duration::from_secs(args.ready_timeout),
+        underlay_mtu: args.underlay_mtu,
+    };
+    let overlay = Arc::new(Overlay::new(ovs, nb, links, host, config));
+    let router = PluginRouter::new().network_driver(overlay).build();
+    let server = PluginServer::new(&args.socket).bind()?;
+    tracing::info!(socket = %args.socket.display(), "serving the Docker plugin API");
+    server.serve(router, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        // Without signal handlers the daemon can still be killed.
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = int.recv() => {},
+    }
+}

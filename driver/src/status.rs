@@ -1,0 +1,137 @@
+//! `docker-ovn status`: the databases, the plugin socket, the networks and
+//! this host's endpoints with their readiness, read from OVSDB (where all
+//! the driver's state lives).
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::local_switch::{LocalSwitch, OwnedPort, iface_id};
+use crate::northbound::Northbound;
+
+/// Flags of `docker-ovn status` (the same databases as `serve`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct StatusArgs {
+    #[arg(
+        long,
+        env = "DOCKER_OVN_OVS_DB",
+        default_value = "unix:/var/run/openvswitch/db.sock"
+    )]
+    pub ovs_db: String,
+    #[arg(long, env = "DOCKER_OVN_NB_DB")]
+    pub nb_db: Option<String>,
+    #[arg(long, env = "DOCKER_OVN_BRIDGE", default_value = "br-int")]
+    pub bridge: String,
+    #[arg(long, env = "DOCKER_OVN_SOCKET", default_value = plugin_api::DEFAULT_SOCKET_PATH)]
+    pub socket: PathBuf,
+}
+
+const TIMEOUT: Duration = Duration::from_secs(3);
+
+pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
+    let ovs = LocalSwitch::connect(&args.ovs_db, &args.bridge, TIMEOUT)
+        .await
+        .with_context(|| format!("Open_vSwitch database {}: unreachable", args.ovs_db))?;
+    let host = ovs.system_id()?;
+    println!(
+        "Open_vSwitch   {}  connected (host {host}, bridge {})",
+        args.ovs_db, args.bridge
+    );
+    let nb_db = args
+        .nb_db
+        .clone()
+        .or_else(|| ovs.external_id("ovn-nb"))
+        .context("no --nb-db and no external_ids:ovn-nb")?;
+    let nb = Northbound::connect(&nb_db, TIMEOUT)
+        .await
+        .with_context(|| format!("OVN_Northbound database {nb_db}: unreachable"))?;
+    println!("OVN_Northbound {nb_db}  connected");
+    println!(
+        "plugin socket  {}  {}",
+        args.socket.display(),
+        plugin_answer(&args.socket)
+    );
+    print_networks(&nb);
+    print_endpoints(&nb, &ovs, &host);
+    Ok(())
+}
+
+/// Asks the plugin for `Plugin.Activate` the way dockerd would.
+fn plugin_answer(socket: &Path) -> String {
+    let attempt = || -> std::io::Result<String> {
+        let mut stream = UnixStream::connect(socket)?;
+        stream.set_read_timeout(Some(TIMEOUT))?;
+        stream.write_all(
+            b"POST /Plugin.Activate HTTP/1.0\r\nHost: plugin\r\nContent-Length: 0\r\n\r\n",
+        )?;
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply)?;
+        Ok(reply)
+    };
+    match attempt() {
+        Ok(reply) if reply.starts_with("HTTP/1.") && reply.contains("NetworkDriver") => {
+            "answering".into()
+        }
+        Ok(reply) => format!(
+            "answering oddly: {:?}",
+            reply.lines().next().unwrap_or_default()
+        ),
+        Err(error) => format!("not answering ({error})"),
+    }
+}
+
+fn print_networks(nb: &Northbound) {
+    let switches = nb.switches();
+    println!("\nNETWORKS ({})", switches.len());
+    println!(
+        "{:<24} {:<18} {:<22} {:<6} {:<5} DOCKER NETWORKS (host)",
+        "LOGICAL SWITCH", "SUBNET", "SUBNET6", "MTU", "PORTS"
+    );
+    for switch in switches {
+        let docker: Vec<String> = switch
+            .docker_networks
+            .iter()
+            .map(|(network, host)| format!("{}@{host}", short(network)))
+            .collect();
+        println!(
+            "{:<24} {:<18} {:<22} {:<6} {:<5} {}",
+            switch.name,
+            switch.subnet4.as_deref().unwrap_or("-"),
+            switch.subnet6.as_deref().unwrap_or("-"),
+            switch.mtu.map_or("auto".to_string(), |m| m.to_string()),
+            switch.ports.len(),
+            docker.join(" "),
+        );
+    }
+}
+
+fn print_endpoints(nb: &Northbound, ovs: &LocalSwitch, host: &str) {
+    let ports = nb.ports_of_host(host);
+    let local = ovs.owned_ports();
+    println!("\nENDPOINTS ON {host} ({})", ports.len());
+    println!(
+        "{:<13} {:<13} {:<16} {:<8} {:<14} ADDRESSES",
+        "ENDPOINT", "NETWORK", "INTERFACE", "LSP-UP", "OVN-INSTALLED"
+    );
+    for port in ports {
+        let bound: Option<&OwnedPort> = local
+            .iter()
+            .find(|p| iface_id(p) == Some(port.endpoint.as_str()));
+        println!(
+            "{:<13} {:<13} {:<16} {:<8} {:<14} {}",
+            short(&port.endpoint),
+            short(&port.network),
+            bound.map_or("(not joined)", |p| p.name.as_str()),
+            port.up,
+            bound.is_some_and(|p| p.installed),
+            port.addresses,
+        );
+    }
+}
+
+fn short(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}

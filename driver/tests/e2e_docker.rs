@@ -1,0 +1,313 @@
+//! End to end with the real dockerd of the lab (`docker-ovn lab up`, as
+//! `scripts/test.sh` starts it): `docker network create -d ovn`, `docker
+//! run`, ping, connect/disconnect, rm, and after each step a check that no
+//! logical switch port, OVS port or veth of the removed endpoints is left.
+//! Needs root and the lab; fails (never skips) without them.
+
+use std::time::Duration;
+
+use ovsdb_client::transaction::{Condition, Transaction};
+use ovsdb_client::{Client, Value};
+use test_support::{Lab, docker, docker_ok, link_names};
+
+const IMAGE: &str = "docker-ovn/busybox";
+
+/// A Docker network on the `ovn` driver, removed (with its containers)
+/// when dropped, even if the test failed.
+struct Network {
+    name: String,
+    id: String,
+    containers: Vec<String>,
+}
+
+impl Network {
+    fn create(name: &str, extra: &[&str]) -> Network {
+        let _ = docker(&["network", "rm", name]);
+        let mut args = vec!["network", "create", "-d", "ovn"];
+        args.extend_from_slice(extra);
+        args.push(name);
+        let id = docker_ok(&args);
+        Network {
+            name: name.to_string(),
+            id,
+            containers: Vec::new(),
+        }
+    }
+
+    /// Starts a detached container on this network.
+    fn run(&mut self, container: &str, extra: &[&str]) -> String {
+        let _ = docker(&["rm", "-f", container]);
+        let mut args = vec!["run", "-d", "--name", container, "--network", &self.name];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&[IMAGE, "sleep", "3600"]);
+        docker_ok(&args);
+        self.containers.push(container.to_string());
+        container.to_string()
+    }
+}
+
+impl Drop for Network {
+    fn drop(&mut self) {
+        for container in &self.containers {
+            let _ = docker(&["rm", "-f", container]);
+        }
+        // Containers of other tests' networks may still be connected.
+        let format = "{{range .Containers}}{{.Name}} {{end}}";
+        let attached = docker(&["network", "inspect", "-f", format, &self.name]);
+        for container in String::from_utf8_lossy(&attached.stdout).split_whitespace() {
+            let _ = docker(&["network", "disconnect", "-f", &self.name, container]);
+        }
+        let _ = docker(&["network", "rm", &self.name]);
+    }
+}
+
+/// `.NetworkSettings.Networks.<network>.<field>` of a container.
+fn endpoint_field(container: &str, network: &str, field: &str) -> String {
+    let format = format!("{{{{(index .NetworkSettings.Networks \"{network}\").{field}}}}}");
+    docker_ok(&["inspect", "-f", &format, container])
+}
+
+/// A one-shot container on `network` whose first command is a ping: it
+/// must succeed at once, so the port was ready when the container started.
+fn first_command_pings(network: &str, target: &str) {
+    let output = docker(&[
+        "run",
+        "--rm",
+        "--network",
+        network,
+        IMAGE,
+        "ping",
+        "-c1",
+        "-W1",
+        target,
+    ]);
+    assert!(
+        output.status.success(),
+        "the first ping of a new container on {network} to {target} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The container's interface holding `address` (Docker may have added a
+/// docker_gwbridge interface, so names are not predictable).
+fn interface_with_address(container: &str, address: &str) -> String {
+    let listing = exec_ok(container, &["ip", "-o", "-4", "addr", "show"]);
+    listing
+        .lines()
+        .find(|line| line.contains(&format!(" {address}/")))
+        .and_then(|line| line.split_whitespace().nth(1))
+        .unwrap_or_else(|| panic!("{container} has no interface with {address}:\n{listing}"))
+        .to_string()
+}
+
+fn exec_ok(container: &str, command: &[&str]) -> String {
+    let mut args = vec!["exec", container];
+    args.extend_from_slice(command);
+    docker_ok(&args)
+}
+
+/// Rows and devices the driver made for a network or endpoint.
+fn leftovers(
+    lab: &Lab,
+    network_id: &str,
+    endpoints: &[String],
+    network_removed: bool,
+) -> Vec<String> {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let mut found = runtime.block_on(async {
+        let mut found = Vec::new();
+        let nb = Client::connect(&lab.nb_db()).await.expect("connect to NB");
+        let key = Value::map([("docker-ovn:network", network_id)]);
+        found.extend(select_names(&nb, "OVN_Northbound", "Logical_Switch_Port", &key).await);
+        let switch_key = format!("docker-ovn:docker-network:{network_id}");
+        let mut txn = Transaction::new("OVN_Northbound");
+        let at = txn.select("Logical_Switch", vec![]);
+        let switches = nb.transact(&txn).await.expect("select switches");
+        for row in switches.rows(at).unwrap_or_default() {
+            if network_removed && row.map_str("external_ids", &switch_key).is_some() {
+                found.push(format!(
+                    "Logical_Switch {}",
+                    row.get_str("name").unwrap_or_default()
+                ));
+            }
+        }
+        let ovs = Client::connect(&lab.ovs_db())
+            .await
+            .expect("connect to OVS");
+        found.extend(select_names(&ovs, "Open_vSwitch", "Port", &key).await);
+        found.extend(select_names(&ovs, "Open_vSwitch", "Interface", &key).await);
+        found
+    });
+    let links = link_names();
+    for endpoint in endpoints {
+        for prefix in ["ovn", "ovc"] {
+            let name = format!("{prefix}{}", &endpoint[..12]);
+            if links.contains(&name) {
+                found.push(format!("veth {name}"));
+            }
+        }
+    }
+    found
+}
+
+async fn select_names(client: &Client, db: &str, table: &str, external_ids: &Value) -> Vec<String> {
+    let mut txn = Transaction::new(db);
+    let at = txn.select_columns(
+        table,
+        vec![Condition::includes("external_ids", external_ids.clone())],
+        &["name"],
+    );
+    let outcome = client.transact(&txn).await.expect("select");
+    outcome
+        .rows(at)
+        .unwrap_or_default()
+        .iter()
+        .map(|row| format!("{table} {}", row.get_str("name").unwrap_or_default()))
+        .collect()
+}
+
+/// Checks that the endpoints' ports, interfaces and veths are gone, and
+/// with `network_removed` the network's logical switch too.
+fn assert_clean(lab: &Lab, network_id: &str, endpoints: &[String], network_removed: bool) {
+    // Leave and DeleteEndpoint run after `docker rm` returns only in part;
+    // give dockerd a moment, then insist.
+    let mut left = Vec::new();
+    for _ in 0..50 {
+        left = leftovers(lab, network_id, endpoints, network_removed);
+        if left.is_empty() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("left behind for network {network_id}: {left:?}");
+}
+
+#[test]
+fn two_containers_ping_and_everything_is_removed() {
+    let lab = Lab::require();
+    let mut net = Network::create("e2e-ping", &["--subnet", "10.91.0.0/24"]);
+    let a = net.run("e2e-ping-a", &[]);
+    let b = net.run("e2e-ping-b", &[]);
+    let ip_b = endpoint_field(&b, &net.name, "IPAddress");
+    let ip_a = endpoint_field(&a, &net.name, "IPAddress");
+    exec_ok(&a, &["ping", "-c2", "-W2", &ip_b]);
+    exec_ok(&b, &["ping", "-c2", "-W2", &ip_a]);
+    for _ in 0..3 {
+        first_command_pings(&net.name, &ip_a);
+    }
+    let endpoints = vec![
+        endpoint_field(&a, &net.name, "EndpointID"),
+        endpoint_field(&b, &net.name, "EndpointID"),
+    ];
+    let eth = interface_with_address(&a, &ip_a);
+    let mtu = exec_ok(&a, &["cat", &format!("/sys/class/net/{eth}/mtu")]);
+    assert_eq!(
+        mtu, "1442",
+        "container MTU must be the underlay's 1500 minus Geneve's 58"
+    );
+    docker_ok(&["rm", "-f", &a, &b]);
+    net.containers.clear();
+    docker_ok(&["network", "rm", &net.name]);
+    assert_clean(&lab, &net.id, &endpoints, true);
+}
+
+#[test]
+fn static_ip_mac_connect_disconnect_and_several_networks() {
+    let lab = Lab::require();
+    let mut red = Network::create("e2e-red", &["--subnet", "10.92.0.0/24"]);
+    let blue = Network::create(
+        "e2e-blue",
+        &[
+            "--subnet",
+            "10.93.0.0/24",
+            "-o",
+            "com.docker.network.driver.mtu=1400",
+        ],
+    );
+    let server = red.run(
+        "e2e-red-server",
+        &["--ip", "10.92.0.50", "--mac-address", "02:42:0a:5c:00:32"],
+    );
+    assert_eq!(
+        endpoint_field(&server, &red.name, "IPAddress"),
+        "10.92.0.50"
+    );
+    let red_if = interface_with_address(&server, "10.92.0.50");
+    let mac = exec_ok(
+        &server,
+        &["cat", &format!("/sys/class/net/{red_if}/address")],
+    );
+    assert_eq!(mac, "02:42:0a:5c:00:32");
+    first_command_pings(&red.name, "10.92.0.50");
+
+    docker_ok(&[
+        "network",
+        "connect",
+        "--ip",
+        "10.93.0.60",
+        &blue.name,
+        &server,
+    ]);
+    let blue_endpoint = endpoint_field(&server, &blue.name, "EndpointID");
+    let blue_if = interface_with_address(&server, "10.93.0.60");
+    let blue_mtu = exec_ok(&server, &["cat", &format!("/sys/class/net/{blue_if}/mtu")]);
+    assert_eq!(blue_mtu, "1400", "-o com.docker.network.driver.mtu=1400");
+    first_command_pings(&blue.name, "10.93.0.60");
+    // Two networks are two logical switches: no path between them.
+    let output = docker(&[
+        "run",
+        "--rm",
+        "--network",
+        &blue.name,
+        IMAGE,
+        "ping",
+        "-c1",
+        "-W1",
+        "10.92.0.50",
+    ]);
+    assert!(!output.status.success(), "blue reached red's address");
+
+    docker_ok(&["network", "disconnect", &blue.name, &server]);
+    assert_clean(&lab, &blue.id, &[blue_endpoint], false);
+    first_command_pings(&red.name, "10.92.0.50");
+}
+
+#[test]
+fn ipv6_and_internal_networks() {
+    let _lab = Lab::require();
+    let mut v6 = Network::create(
+        "e2e-v6",
+        &[
+            "--ipv6",
+            "--subnet",
+            "10.94.0.0/24",
+            "--subnet",
+            "fd00:94::/64",
+        ],
+    );
+    let a = v6.run("e2e-v6-a", &[]);
+    let ip6 = endpoint_field(&a, &v6.name, "GlobalIPv6Address");
+    assert!(ip6.starts_with("fd00:94::"), "{ip6}");
+    let output = docker(&[
+        "run",
+        "--rm",
+        "--network",
+        &v6.name,
+        IMAGE,
+        "ping6",
+        "-c1",
+        "-W2",
+        &ip6,
+    ]);
+    assert!(
+        output.status.success(),
+        "ping6 failed: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+
+    let mut internal = Network::create("e2e-internal", &["--internal", "--subnet", "10.95.0.0/24"]);
+    let b = internal.run("e2e-internal-b", &[]);
+    let ip_b = endpoint_field(&b, &internal.name, "IPAddress");
+    first_command_pings(&internal.name, &ip_b);
+}

@@ -1,0 +1,267 @@
+//! The driver driven over its plugin socket the way dockerd drives it, on
+//! the lab's real OVS and OVN: a `docker-ovn serve` of its own (own
+//! socket), network namespaces standing in for sandboxes, pings between
+//! them, idempotent retries, rejected bad input, and nothing left behind.
+//! Needs root and the lab (`docker-ovn lab up`); fails without.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use test_support::{Lab, PluginClient, link_names};
+
+/// A `docker-ovn serve` on a temporary socket, killed when dropped.
+struct Daemon {
+    child: Child,
+    client: PluginClient,
+    _dir: tempfile::TempDir,
+}
+
+impl Daemon {
+    fn start(lab: &Lab) -> Daemon {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let socket = dir.path().join("ovn.sock");
+        let child = Command::new(env!("CARGO_BIN_EXE_docker-ovn"))
+            .args(["serve", "--ovs-db", &lab.ovs_db(), "--nb-db", &lab.nb_db()])
+            .arg("--socket")
+            .arg(&socket)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start docker-ovn serve");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !socket.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "docker-ovn serve did not create {}",
+                socket.display()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Daemon {
+            child,
+            client: PluginClient::new(&socket),
+            _dir: dir,
+        }
+    }
+
+    fn ok(&self, method: &str, body: Value) -> Value {
+        let reply = self.client.call(method, &body);
+        assert!(
+            reply.is_ok(),
+            "{method} {body} -> {} {}",
+            reply.status,
+            reply.body
+        );
+        reply.body
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A network namespace standing in for a container sandbox.
+struct Sandbox {
+    name: String,
+}
+
+impl Sandbox {
+    fn new(name: &str) -> Sandbox {
+        let _ = ip(&["netns", "del", name]);
+        ip_ok(&["netns", "add", name]);
+        Sandbox {
+            name: name.to_string(),
+        }
+    }
+
+    /// What libnetwork does with Join's answer: move the interface in,
+    /// rename it, set the address and bring it up.
+    fn attach(&self, src_name: &str, cidr: &str) {
+        ip_ok(&["link", "set", "dev", src_name, "netns", &self.name]);
+        self.exec_ok(&["ip", "link", "set", "dev", src_name, "name", "eth0"]);
+        self.exec_ok(&["ip", "addr", "add", cidr, "dev", "eth0"]);
+        self.exec_ok(&["ip", "link", "set", "dev", "eth0", "up"]);
+    }
+
+    fn exec_ok(&self, command: &[&str]) {
+        let mut args = vec!["netns", "exec", &self.name];
+        args.extend_from_slice(command);
+        ip_ok(&args);
+    }
+
+    fn ping(&self, target: &str) -> bool {
+        let mut args = vec!["netns", "exec", &self.name, "ping", "-c1", "-W2", target];
+        args.truncate(8);
+        ip(&args).status.success()
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = ip(&["netns", "del", &self.name]);
+    }
+}
+
+fn ip(args: &[&str]) -> std::process::Output {
+    Command::new("ip")
+        .args(args)
+        .output()
+        .expect("run ip (Debian package iproute2)")
+}
+
+fn ip_ok(args: &[&str]) {
+    let output = ip(args);
+    assert!(
+        output.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn id(seed: &str) -> String {
+    format!("{seed:0<64}")
+}
+
+fn create_network(daemon: &Daemon, network: &str, pool: &str, gateway: &str) {
+    daemon.ok(
+        "NetworkDriver.CreateNetwork",
+        json!({"NetworkID": network, "Options": {"com.docker.network.generic": {}},
+               "IPv4Data": [{"AddressSpace": "LocalDefault", "Pool": pool, "Gateway": gateway}],
+               "IPv6Data": []}),
+    );
+}
+
+/// CreateEndpoint + Join, then what libnetwork does in the sandbox.
+fn add_endpoint(
+    daemon: &Daemon,
+    network: &str,
+    endpoint: &str,
+    cidr: &str,
+    sandbox: &Sandbox,
+) -> String {
+    let created = daemon.ok(
+        "NetworkDriver.CreateEndpoint",
+        json!({"NetworkID": network, "EndpointID": endpoint,
+               "Interface": {"Address": cidr, "AddressIPv6": "", "MacAddress": ""}, "Options": {}}),
+    );
+    let mac = created["Interface"]["MacAddress"]
+        .as_str()
+        .expect("driver chose a MAC")
+        .to_string();
+    let joined = daemon.ok(
+        "NetworkDriver.Join",
+        json!({"NetworkID": network, "EndpointID": endpoint,
+               "SandboxKey": format!("/var/run/netns/{}", sandbox.name), "Options": {}}),
+    );
+    assert_eq!(joined["InterfaceName"]["DstPrefix"], "eth");
+    let src = joined["InterfaceName"]["SrcName"]
+        .as_str()
+        .expect("SrcName")
+        .to_string();
+    assert!(
+        link_names().contains(&src),
+        "Join returned {src}, which does not exist"
+    );
+    sandbox.attach(&src, cidr);
+    mac
+}
+
+fn remove_endpoint(daemon: &Daemon, network: &str, endpoint: &str) {
+    let body = json!({"NetworkID": network, "EndpointID": endpoint});
+    daemon.ok("NetworkDriver.Leave", body.clone());
+    daemon.ok("NetworkDriver.DeleteEndpoint", body);
+}
+
+#[test]
+fn endpoints_in_two_sandboxes_ping_and_leave_nothing() {
+    let lab = Lab::require();
+    let daemon = Daemon::start(&lab);
+    let caps = daemon.ok("NetworkDriver.GetCapabilities", json!({}));
+    assert_eq!(caps["Scope"], "local");
+    assert_eq!(caps["ConnectivityScope"], "global");
+    let network = id("aaaa0001");
+    let (ep_a, ep_b) = (id("bbbb0001"), id("bbbb0002"));
+    create_network(&daemon, &network, "10.96.0.0/24", "10.96.0.1/24");
+    // A retried CreateNetwork succeeds without duplicating anything.
+    create_network(&daemon, &network, "10.96.0.0/24", "10.96.0.1/24");
+    let (a, b) = (Sandbox::new("dovn-flow-a"), Sandbox::new("dovn-flow-b"));
+    let mac = add_endpoint(&daemon, &network, &ep_a, "10.96.0.2/24", &a);
+    assert_eq!(
+        mac, "0a:5a:0a:60:00:02",
+        "MAC derived from the IPv4 address"
+    );
+    add_endpoint(&daemon, &network, &ep_b, "10.96.0.3/24", &b);
+    assert!(a.ping("10.96.0.3"), "a cannot reach b right after Join");
+    assert!(b.ping("10.96.0.2"), "b cannot reach a");
+
+    remove_endpoint(&daemon, &network, &ep_a);
+    remove_endpoint(&daemon, &network, &ep_b);
+    // Deleting what is already gone succeeds.
+    remove_endpoint(&daemon, &network, &ep_b);
+    daemon.ok("NetworkDriver.DeleteNetwork", json!({"NetworkID": network}));
+    daemon.ok("NetworkDriver.DeleteNetwork", json!({"NetworkID": network}));
+    let links = link_names();
+    for endpoint in [&ep_a, &ep_b] {
+        assert!(
+            !links.iter().any(|l| l.ends_with(&endpoint[..12])),
+            "veth of {endpoint} left"
+        );
+    }
+}
+
+#[test]
+fn bad_requests_are_refused_and_change_nothing() {
+    let lab = Lab::require();
+    let daemon = Daemon::start(&lab);
+    let network = id("aaaa0002");
+    let cases = [
+        (
+            "NetworkDriver.CreateNetwork",
+            json!({"NetworkID": "../../etc", "IPv4Data": [{"Pool": "10.97.0.0/24"}]}),
+        ),
+        (
+            "NetworkDriver.CreateNetwork",
+            json!({"NetworkID": network, "IPv4Data": [{"Pool": "not-a-cidr"}]}),
+        ),
+        (
+            "NetworkDriver.CreateNetwork",
+            json!({"NetworkID": network, "Options": {"com.docker.network.generic": {"ovn.network": "bad name"}}, "IPv4Data": [{"Pool": "10.97.0.0/24"}]}),
+        ),
+        ("NetworkDriver.CreateNetwork", json!({"NetworkID": 42})),
+        (
+            "NetworkDriver.CreateEndpoint",
+            json!({"NetworkID": network, "EndpointID": id("cccc0001"), "Interface": {"Address": "10.97.0.2/24"}}),
+        ),
+    ];
+    for (method, body) in cases {
+        let reply = daemon.client.call(method, &body);
+        assert!(
+            (400..500).contains(&reply.status),
+            "{method} {body} -> {}",
+            reply.status
+        );
+        let message = reply.body["Err"].as_str().unwrap_or_default();
+        assert!(!message.is_empty(), "{method} {body}: no Err message");
+    }
+    let raw = daemon
+        .client
+        .call_raw("NetworkDriver.CreateNetwork", b"{not json");
+    assert_eq!(raw.status, 400);
+    // None of it created a switch for the network.
+    create_network(&daemon, &network, "10.97.0.0/24", "10.97.0.1/24");
+    let sandbox = Sandbox::new("dovn-flow-bad");
+    let endpoint = id("cccc0002");
+    add_endpoint(&daemon, &network, &endpoint, "10.97.0.2/24", &sandbox);
+    // An address outside the subnet is refused at CreateEndpoint.
+    let reply = daemon.client.call(
+        "NetworkDriver.CreateEndpoint",
+        &json!({"NetworkID": network, "EndpointID": id("cccc0003"), "Interface": {"Address": "10.98.0.2/24"}}),
+    );
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    remove_endpoint(&daemon, &network, &endpoint);
+    daemon.ok("NetworkDriver.DeleteNetwork", json!({"NetworkID": network}));
+}
