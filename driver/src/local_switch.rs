@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use ovsdb_client::monitor::MonitorRequest;
 use ovsdb_client::transaction::{Condition, Mutation, Transaction, WaitUntil};
-use ovsdb_client::{Client, ClientConfig, OperationErrorKind, Replica, Row, Tables, Uuid, Value};
+use ovsdb_client::{Client, ClientConfig, Replica, Row, Tables, Uuid, Value};
 
 use crate::error::{DriverError, Result};
 use crate::external_ids::{IFACE_ID, OVN_INSTALLED, OWNER, OWNER_VALUE};
@@ -138,11 +138,7 @@ impl LocalSwitch {
         txn.comment(&format!("docker-ovn: add port {name}"));
         match self.client.transact(&txn).await {
             Ok(_) => Ok(true),
-            Err(ovsdb_client::Error::Transaction {
-                operation: Some(0),
-                kind: OperationErrorKind::TimedOut,
-                ..
-            }) => Err(DriverError::Setup(format!(
+            Err(e) if e.is_timed_out_at(0) => Err(DriverError::Setup(format!(
                 "bridge {} does not exist",
                 self.bridge
             ))),
@@ -158,11 +154,7 @@ impl LocalSwitch {
             return Ok(false);
         };
         let mut txn = Transaction::new(DB);
-        txn.mutate(
-            "Bridge",
-            vec![Condition::includes("ports", Value::from(port.uuid))],
-            vec![Mutation::delete("ports", Value::from(port.uuid))],
-        );
+        txn.unlink("Bridge", "ports", port.uuid);
         txn.comment(&format!("docker-ovn: remove port {name}"));
         self.client.transact(&txn).await.map_err(DriverError::ovs)?;
         Ok(true)

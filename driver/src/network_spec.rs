@@ -2,9 +2,9 @@
 //! written.
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
-use ipnet::{Ipv4Net, Ipv6Net};
+use ipnet::IpNet;
 use plugin_api::wire::{CreateNetworkRequest, IpamData};
 
 use crate::error::{DriverError, Result};
@@ -25,10 +25,12 @@ pub struct NetworkSpec {
     pub switch: String,
     /// Named by the user (may span hosts) rather than private to `network`.
     pub shared: bool,
-    pub subnet4: Option<Ipv4Net>,
-    pub gateway4: Option<Ipv4Addr>,
-    pub subnet6: Option<Ipv6Net>,
-    pub gateway6: Option<Ipv6Addr>,
+    /// The IPv4 subnet and gateway (always of that family).
+    pub subnet4: Option<IpNet>,
+    pub gateway4: Option<IpAddr>,
+    /// The IPv6 subnet and gateway (always of that family).
+    pub subnet6: Option<IpNet>,
+    pub gateway6: Option<IpAddr>,
     /// An MTU the user asked for; otherwise the underlay's minus overhead.
     pub mtu: Option<u32>,
     pub internal: bool,
@@ -43,8 +45,10 @@ impl NetworkSpec {
             Some(name) => (parse_network_name(name)?, true),
             None => (private_switch_name(&network), false),
         };
-        let (subnet4, gateway4) = ipv4_data(&request.ipv4_data)?;
-        let (subnet6, gateway6) = ipv6_data(&request.ipv6_data)?;
+        let (subnet4, gateway4) =
+            family_data("IPv4", &request.ipv4_data, |n| matches!(n, IpNet::V4(_)))?;
+        let (subnet6, gateway6) =
+            family_data("IPv6", &request.ipv6_data, |n| matches!(n, IpNet::V6(_)))?;
         if subnet4.is_none() && subnet6.is_none() {
             return Err(DriverError::invalid(
                 "IPAM data",
@@ -101,44 +105,30 @@ fn single<'a>(family: &str, data: &'a [IpamData]) -> Result<Option<&'a IpamData>
     }
 }
 
-fn ipv4_data(data: &[IpamData]) -> Result<(Option<Ipv4Net>, Option<Ipv4Addr>)> {
-    let Some(data) = single("IPv4", data)? else {
+/// The subnet and gateway of one family's IPAM data, checked to be of
+/// that family and to agree with each other.
+fn family_data(
+    family: &str,
+    data: &[IpamData],
+    is_family: fn(&IpNet) -> bool,
+) -> Result<(Option<IpNet>, Option<IpAddr>)> {
+    let Some(data) = single(family, data)? else {
         return Ok((None, None));
     };
-    let pool: Ipv4Net = data
-        .pool
-        .parse()
-        .map_err(|_| DriverError::invalid("IPv4 pool", format!("{:?} is not a CIDR", data.pool)))?;
+    let pool: IpNet = data.pool.parse().ok().filter(is_family).ok_or_else(|| {
+        DriverError::invalid(
+            format!("{family} pool"),
+            format!("{:?} is not an {family} CIDR", data.pool),
+        )
+    })?;
     let gateway = parse_gateway(&data.gateway, |text| {
-        text.parse::<Ipv4Net>().map(|n| n.addr())
+        text.parse::<IpNet>().map(|n| n.addr())
     })?;
     if let Some(gw) = gateway
         && !pool.contains(&gw)
     {
         return Err(DriverError::invalid(
-            "IPv4 gateway",
-            format!("{gw} is outside {pool}"),
-        ));
-    }
-    Ok((Some(pool.trunc()), gateway))
-}
-
-fn ipv6_data(data: &[IpamData]) -> Result<(Option<Ipv6Net>, Option<Ipv6Addr>)> {
-    let Some(data) = single("IPv6", data)? else {
-        return Ok((None, None));
-    };
-    let pool: Ipv6Net = data
-        .pool
-        .parse()
-        .map_err(|_| DriverError::invalid("IPv6 pool", format!("{:?} is not a CIDR", data.pool)))?;
-    let gateway = parse_gateway(&data.gateway, |text| {
-        text.parse::<Ipv6Net>().map(|n| n.addr())
-    })?;
-    if let Some(gw) = gateway
-        && !pool.contains(&gw)
-    {
-        return Err(DriverError::invalid(
-            "IPv6 gateway",
+            format!("{family} gateway"),
             format!("{gw} is outside {pool}"),
         ));
     }
@@ -182,7 +172,10 @@ mod tests {
         assert_eq!(spec.switch, "docker-4d3c2b1a0011");
         assert!(!spec.shared);
         assert_eq!(spec.subnet4, Some("10.1.0.0/24".parse().unwrap()));
-        assert_eq!(spec.gateway4, Some(Ipv4Addr::new(10, 1, 0, 1)));
+        let v4_pool_in_v6 =
+            request(json!({"NetworkID": NID, "IPv6Data": [{"Pool": "10.1.0.0/24"}]}));
+        assert!(NetworkSpec::from_request(&v4_pool_in_v6).is_err());
+        assert_eq!(spec.gateway4, Some(IpAddr::from([10, 1, 0, 1])));
         assert_eq!(spec.gateway6, Some("fd00::1".parse().unwrap()));
         assert_eq!(spec.mtu, Some(1400));
     }

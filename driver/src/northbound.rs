@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use ovsdb_client::monitor::MonitorRequest;
 use ovsdb_client::transaction::{Condition, Mutation, Transaction, WaitUntil};
-use ovsdb_client::{Client, ClientConfig, OperationErrorKind, Replica, Row, Tables, Uuid, Value};
+use ovsdb_client::{Client, ClientConfig, Replica, Row, Tables, Uuid, Value};
 
 use crate::error::{DriverError, Result};
 use crate::external_ids::*;
@@ -182,11 +182,7 @@ impl Northbound {
         txn.comment(&format!("docker-ovn: create network {}", spec.network));
         match self.client.transact(&txn).await {
             Ok(_) => Ok(true),
-            Err(ovsdb_client::Error::Transaction {
-                operation: Some(0),
-                kind: OperationErrorKind::TimedOut,
-                ..
-            }) => Ok(false),
+            Err(e) if e.is_timed_out_at(0) => Ok(false),
             Err(e) => Err(DriverError::nb(e)),
         }
     }
@@ -316,11 +312,7 @@ impl Northbound {
             return Ok(false);
         };
         let mut txn = Transaction::new(DB);
-        txn.mutate(
-            "Logical_Switch",
-            vec![Condition::includes("ports", Value::from(port.uuid))],
-            vec![Mutation::delete("ports", Value::from(port.uuid))],
-        );
+        txn.unlink("Logical_Switch", "ports", port.uuid);
         txn.comment(&format!("docker-ovn: delete endpoint {endpoint}"));
         self.client.transact(&txn).await.map_err(DriverError::nb)?;
         Ok(true)

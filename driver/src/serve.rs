@@ -13,9 +13,10 @@ use crate::local_switch::LocalSwitch;
 use crate::northbound::Northbound;
 use crate::overlay::{Overlay, OverlayConfig};
 
-/// Flags of `docker-ovn serve`; each also reads an environment variable.
+/// Where the databases and the plugin socket are: shared by `serve` and
+/// `status`, each flag also read from an environment variable.
 #[derive(Debug, Clone, clap::Args)]
-pub struct ServeArgs {
+pub struct DatabaseArgs {
     /// The local Open_vSwitch database.
     #[arg(
         long,
@@ -36,6 +37,25 @@ pub struct ServeArgs {
     /// The plugin socket dockerd finds the driver by (mode 0600).
     #[arg(long, env = "DOCKER_OVN_SOCKET", default_value = plugin_api::DEFAULT_SOCKET_PATH)]
     pub socket: PathBuf,
+}
+
+impl DatabaseArgs {
+    /// `--nb-db`, or else the `ovn-nb` the Open_vSwitch row names.
+    pub fn nb_target(&self, ovs: &LocalSwitch) -> anyhow::Result<String> {
+        match &self.nb_db {
+            Some(nb) => Ok(nb.clone()),
+            None => ovs.external_id("ovn-nb").context(
+                "no --nb-db given and external_ids:ovn-nb is not set in the Open_vSwitch table",
+            ),
+        }
+    }
+}
+
+/// Flags of `docker-ovn serve`; each also reads an environment variable.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
 
     /// How long Join waits for ovn-controller to install a port, in seconds.
     #[arg(long, env = "DOCKER_OVN_READY_TIMEOUT", default_value_t = 20)]
@@ -56,33 +76,29 @@ pub struct ServeArgs {
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let timeout = Duration::from_secs(args.ovsdb_timeout);
     let links = Links::connect()?;
-    let ovs = LocalSwitch::connect(&args.ovs_db, &args.bridge, timeout)
+    let db = &args.db;
+    let ovs = LocalSwitch::connect(&db.ovs_db, &db.bridge, timeout)
         .await
         .with_context(|| {
             format!(
                 "cannot replicate the Open_vSwitch database at {}",
-                args.ovs_db
+                db.ovs_db
             )
         })?;
     let host = ovs.system_id()?;
-    let nb_db = match &args.nb_db {
-        Some(nb) => nb.clone(),
-        None => ovs.external_id("ovn-nb").context(
-            "no --nb-db given and external_ids:ovn-nb is not set in the Open_vSwitch table",
-        )?,
-    };
+    let nb_db = db.nb_target(&ovs)?;
     let nb = Northbound::connect(&nb_db, timeout)
         .await
         .with_context(|| format!("cannot replicate the OVN Northbound database at {nb_db}"))?;
-    tracing::info!(ovs_db = %args.ovs_db, %nb_db, %host, bridge = %args.bridge, "databases replicated");
+    tracing::info!(ovs_db = %db.ovs_db, %nb_db, %host, bridge = %db.bridge, "databases replicated");
     let config = OverlayConfig {
         ready_timeout: Duration::from_secs(args.ready_timeout),
         underlay_mtu: args.underlay_mtu,
     };
     let overlay = Arc::new(Overlay::new(ovs, nb, links, host, config));
     let router = PluginRouter::new().network_driver(overlay).build();
-    let server = PluginServer::new(&args.socket).bind()?;
-    tracing::info!(socket = %args.socket.display(), "serving the Docker plugin API");
+    let server = PluginServer::new(&db.socket).bind()?;
+    tracing::info!(socket = %db.socket.display(), "serving the Docker plugin API");
     server.serve(router, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

@@ -4,34 +4,26 @@
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
 
 use crate::local_switch::{LocalSwitch, OwnedPort, iface_id};
 use crate::northbound::Northbound;
+use crate::serve::DatabaseArgs;
 
 /// Flags of `docker-ovn status` (the same databases as `serve`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct StatusArgs {
-    #[arg(
-        long,
-        env = "DOCKER_OVN_OVS_DB",
-        default_value = "unix:/var/run/openvswitch/db.sock"
-    )]
-    pub ovs_db: String,
-    #[arg(long, env = "DOCKER_OVN_NB_DB")]
-    pub nb_db: Option<String>,
-    #[arg(long, env = "DOCKER_OVN_BRIDGE", default_value = "br-int")]
-    pub bridge: String,
-    #[arg(long, env = "DOCKER_OVN_SOCKET", default_value = plugin_api::DEFAULT_SOCKET_PATH)]
-    pub socket: PathBuf,
+    #[command(flatten)]
+    pub db: DatabaseArgs,
 }
 
 const TIMEOUT: Duration = Duration::from_secs(3);
 
 pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
+    let args = args.db;
     let ovs = LocalSwitch::connect(&args.ovs_db, &args.bridge, TIMEOUT)
         .await
         .with_context(|| format!("Open_vSwitch database {}: unreachable", args.ovs_db))?;
@@ -40,11 +32,7 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
         "Open_vSwitch   {}  connected (host {host}, bridge {})",
         args.ovs_db, args.bridge
     );
-    let nb_db = args
-        .nb_db
-        .clone()
-        .or_else(|| ovs.external_id("ovn-nb"))
-        .context("no --nb-db and no external_ids:ovn-nb")?;
+    let nb_db = args.nb_target(&ovs)?;
     let nb = Northbound::connect(&nb_db, TIMEOUT)
         .await
         .with_context(|| format!("OVN_Northbound database {nb_db}: unreachable"))?;

@@ -101,6 +101,19 @@ impl Error {
         Error::Decode(reason.into())
     }
 
+    /// Whether operation `index` of a transaction failed with `timed out`:
+    /// how a `wait` used as an optimistic check reports a mismatch.
+    pub fn is_timed_out_at(&self, index: usize) -> bool {
+        matches!(
+            self,
+            Error::Transaction {
+                operation: Some(i),
+                kind: OperationErrorKind::TimedOut,
+                ..
+            } if *i == index
+        )
+    }
+
     /// Whether the failure is the connection's rather than the request's:
     /// the same request may succeed once the server is back. (After
     /// `Disconnected` or `Timeout` it may also have been applied already.)

@@ -385,6 +385,17 @@ impl Transaction {
         })
     }
 
+    /// Removes every reference to `uuid` from `column` of `table`: the way
+    /// to delete a row of a non-root table, which the server then collects
+    /// once nothing refers to it.
+    pub fn unlink(&mut self, table: &str, column: &str, uuid: Uuid) -> usize {
+        self.mutate(
+            table,
+            vec![Condition::includes(column, uuid)],
+            vec![Mutation::delete(column, uuid)],
+        )
+    }
+
     pub fn delete(&mut self, table: &str, conditions: Vec<Condition>) -> usize {
         self.push(Operation::Delete {
             table: table.to_string(),
@@ -618,6 +629,22 @@ mod tests {
     }
 
     #[test]
+    fn unlink_removes_a_reference_wherever_it_is() {
+        let mut txn = Transaction::new("DB");
+        let u = Uuid::from_u128(1);
+        txn.unlink("Bridge", "ports", u);
+        let op = &txn.to_params()[1];
+        assert_eq!(
+            op["where"],
+            json!([["ports", "includes", ["uuid", u.to_string()]]])
+        );
+        assert_eq!(
+            op["mutations"],
+            json!([["ports", "delete", ["uuid", u.to_string()]]])
+        );
+    }
+
+    #[test]
     fn decodes_results_and_named_uuids() {
         let mut txn = Transaction::new("DB");
         let row = txn.insert("T", Row::new());
@@ -662,5 +689,10 @@ mod tests {
             Error::Transaction { operation: None, kind: OperationErrorKind::ConstraintViolation, details: Some(d), .. } if d == "dup"
         ));
         assert!(err.to_string().contains("commit"));
+        assert!(!err.is_timed_out_at(1));
+        let timed_out = txn
+            .parse_reply(&json!([{}, {"error": "timed out"}]))
+            .unwrap_err();
+        assert!(timed_out.is_timed_out_at(1) && !timed_out.is_timed_out_at(0));
     }
 }
