@@ -251,6 +251,10 @@ impl LabEnv {
             ("PLUGIN_SOCKET", path(&self.driver.socket)),
             ("DRIVER_PID", path(&self.driver.pidfile)),
             ("DRIVER_LOG", path(&self.driver.log)),
+            // What `docker-ovn status` and `serve` read, so that sourcing
+            // this file points them at the lab.
+            ("DOCKER_OVN_OVS_DB", host.ovsdb.remote()),
+            ("DOCKER_OVN_NB_DB", self.central.nb.remote()),
         ]
     }
 }
