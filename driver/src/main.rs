@@ -21,19 +21,12 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Show the databases, networks and this host's endpoints.
     Status(status::StatusArgs),
-    /// The embedded single-host lab: OVS, OVN, dockerd and the driver.
+    /// The embedded lab: OVS, OVN, dockerd and the driver, on one or
+    /// several hosts; and provisioning of real machines.
     Lab {
         #[command(subcommand)]
-        command: LabCommand,
+        command: lab::LabCommand,
     },
-}
-
-#[derive(Subcommand)]
-enum LabCommand {
-    /// Start the lab (idempotent); `--demo` also runs the demo.
-    Up(lab::UpOptions),
-    /// Stop what `lab up` started and remove what it created.
-    Down(lab::DownOptions),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -44,12 +37,7 @@ fn main() -> anyhow::Result<()> {
             runtime()?.block_on(serve::serve(args))
         }
         Command::Status(args) => runtime()?.block_on(status::status(args)),
-        Command::Lab {
-            command: LabCommand::Up(options),
-        } => lab::up(&options),
-        Command::Lab {
-            command: LabCommand::Down(options),
-        } => lab::down(&options),
+        Command::Lab { command } => lab::run(&command),
     }
 }
 

@@ -1,6 +1,8 @@
 //! The OVN central every host shares: the Northbound and Southbound
 //! databases, each its own `ovsdb-server` on a unix socket (a file, so
 //! reachable from any network namespace), and `ovn-northd` between them.
+//! A central for other machines (`lab provision central`) also listens on
+//! TCP, OVN's ports 6641 (NB) and 6642 (SB).
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -9,7 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use super::cmd;
-use super::env::CentralEnv;
+use super::env::{CentralEnv, NB_PORT, SB_PORT};
 use super::ovsdb;
 use super::process::Daemon;
 
@@ -35,8 +37,25 @@ pub fn stop(central: &CentralEnv) -> anyhow::Result<()> {
 
 /// The Northbound and Southbound `ovsdb-server`s.
 fn servers(central: &CentralEnv) -> (Daemon, Daemon) {
-    let nb = ovsdb::server("central: OVN NB ovsdb-server", &central.nb, &[], None);
-    let sb = ovsdb::server("central: OVN SB ovsdb-server", &central.sb, &[], None);
+    let tcp = |port: u16| -> Vec<String> {
+        central
+            .listen_ip
+            .map(|ip| format!("ptcp:{port}:{ip}"))
+            .into_iter()
+            .collect()
+    };
+    let nb = ovsdb::server(
+        "central: OVN NB ovsdb-server",
+        &central.nb,
+        &tcp(NB_PORT),
+        None,
+    );
+    let sb = ovsdb::server(
+        "central: OVN SB ovsdb-server",
+        &central.sb,
+        &tcp(SB_PORT),
+        None,
+    );
     (nb, sb)
 }
 

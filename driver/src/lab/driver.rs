@@ -1,6 +1,8 @@
-//! The docker-ovn driver in the lab: this very binary as `docker-ovn serve`,
-//! pointed at the first host's Open_vSwitch database, the Northbound
-//! database and the plugin socket dockerd discovers.
+//! The docker-ovn driver of each host: this very binary as `docker-ovn
+//! serve`, in the host's network namespace, pointed at the host's
+//! Open_vSwitch database and the Northbound database. host1's serves the
+//! plugin socket dockerd discovers; the others' serve `<dir>/hostK/ovn.sock`,
+//! where tests speak the plugin protocol as dockerd would.
 
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -9,19 +11,20 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 use super::cmd::say;
-use super::env::LabEnv;
+use super::env::HostEnv;
 use super::process::{self, Daemon};
 
 /// From spawn until the plugin socket accepts connections.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Starts the driver unless the lab's driver already serves the socket.
-pub fn start(env: &LabEnv) -> anyhow::Result<()> {
-    let daemon = daemon(env)?;
-    let socket = env.driver.socket.as_path();
+pub fn start(host: &HostEnv) -> anyhow::Result<()> {
+    let daemon = daemon(host)?;
+    let socket = host.driver.socket.as_path();
     if let Some(pid) = daemon.running() {
         say(format!(
-            "driver: already running (pid {pid}, socket {})",
+            "{}: driver already running (pid {pid}, socket {})",
+            host.name,
             socket.display()
         ));
         return Ok(());
@@ -41,19 +44,18 @@ pub fn start(env: &LabEnv) -> anyhow::Result<()> {
     daemon.wait_ready(child, READY_TIMEOUT, || answers(socket))
 }
 
-/// Stops the lab's driver, if it runs.
-pub fn stop(env: &LabEnv) -> anyhow::Result<()> {
-    daemon(env)?.stop()
+/// Stops the host's driver, if it runs.
+pub fn stop(host: &HostEnv) -> anyhow::Result<()> {
+    daemon(host)?.stop()
 }
 
-fn daemon(env: &LabEnv) -> anyhow::Result<Daemon> {
-    let host = env.host();
+fn daemon(host: &HostEnv) -> anyhow::Result<Daemon> {
     let exe = std::env::current_exe().context("cannot find this program's path")?;
     let mut daemon = Daemon::new(
-        "driver: docker-ovn serve",
+        format!("{}: docker-ovn serve", host.name),
         "docker-ovn",
-        env.driver.pidfile.clone(),
-        env.driver.log.clone(),
+        host.driver.pidfile.clone(),
+        host.driver.log.clone(),
     );
     daemon.exe = Some(exe);
     daemon.args = vec![
@@ -61,11 +63,11 @@ fn daemon(env: &LabEnv) -> anyhow::Result<Daemon> {
         "--ovs-db".to_string(),
         host.ovsdb.remote(),
         "--nb-db".to_string(),
-        env.central.nb.remote(),
+        host.nb_remote.clone(),
         "--bridge".to_string(),
         host.bridge.clone(),
         "--socket".to_string(),
-        env.driver.socket.display().to_string(),
+        host.driver.socket.display().to_string(),
     ];
     // The log is a file: no colour codes, and no error backtraces that would
     // push the error itself out of the log tail `up` shows on failure.

@@ -1,13 +1,14 @@
-//! Where everything of a lab lives, derived from its directory alone, and the
-//! `lab.env` file that tells humans and scripts the same.
+//! Where everything of a lab lives, derived from its directory and its
+//! [`Layout`] alone.
 //!
-//! Every path is a pure function of the lab directory so that `up`, `down`,
-//! `status` and the end-to-end tests agree without reading any state.
+//! Every path is a pure function of (directory, layout) so that `up`,
+//! `down`, `provision` and the end-to-end tests agree without other state;
+//! the layout itself is recorded in `lab.env` (see [`super::env_file`]).
 
-use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use ipnet::Ipv4Net;
 
 /// The lab directory when `--dir` is not given.
 pub const DEFAULT_DIR: &str = "/var/run/docker-ovn-lab";
@@ -20,8 +21,64 @@ pub const PLUGIN_SOCKET: &str = "/run/docker/plugins/ovn.sock";
 pub const CONTAINERD_SOCKET: &str = "/run/containerd/containerd.sock";
 /// The OVN integration bridge of every host.
 pub const BRIDGE: &str = "br-int";
-/// The file, inside the lab directory, of `KEY=VALUE` lines.
-pub const ENV_FILE: &str = "lab.env";
+/// The OVS bridge holding a host's underlay port and tunnel endpoint address.
+pub const PHY_BRIDGE: &str = "br-phy";
+/// The network namespace of the local lab's underlay switch.
+pub const UNDERLAY_NETNS: &str = "dovn-underlay";
+/// The Linux bridge, inside [`UNDERLAY_NETNS`], that joins the hosts.
+pub const UNDERLAY_BRIDGE: &str = "br-underlay";
+/// The local lab's underlay: host K is `.(10 + K)`. Chosen outside the
+/// pools Docker hands out by default (172.17–172.30 first, then 192.168)
+/// and outside the usual home and cloud ranges.
+pub const UNDERLAY_SUBNET: Ipv4Net = match Ipv4Net::new(Ipv4Addr::new(172, 31, 250, 0), 24) {
+    Ok(net) => net,
+    Err(_) => panic!("valid prefix"),
+};
+/// The tunnel endpoint of a single-host lab, which tunnels to nobody.
+pub const LOOPBACK_ENCAP_IP: &str = "127.0.0.1";
+/// OVN's Northbound and Southbound TCP ports (what `provision` listens on).
+pub const NB_PORT: u16 = 6641;
+pub const SB_PORT: u16 = 6642;
+/// How many hosts a local lab may have: host K's address `.(10 + K)` must
+/// stay inside the /24.
+pub const MAX_HOSTS: usize = 200;
+
+/// What a lab directory is for: chosen by `up` or `provision`, recorded in
+/// `lab.env`, read back by `down`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Layout {
+    /// `lab up --hosts N`: the central and N hosts on this machine; host1
+    /// in this network namespace, the others in namespaces of their own.
+    Local { hosts: usize },
+    /// `lab provision central`: NB, SB and northd, on TCP at `listen_ip` too.
+    Central { listen_ip: Ipv4Addr },
+    /// `lab provision host`: this machine as one Docker host of a central
+    /// elsewhere.
+    Host(RemoteHost),
+}
+
+/// A Docker host whose central is another machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteHost {
+    pub central_ip: Ipv4Addr,
+    pub system_id: String,
+    /// The tunnel endpoint address with its prefix, as the machine had it.
+    pub encap: Ipv4Net,
+    /// The machine's interface that held `encap`: it becomes the port of
+    /// [`PHY_BRIDGE`], and gets its address back on `down`.
+    pub uplink: String,
+}
+
+impl Layout {
+    /// The number of hosts this machine runs.
+    pub fn host_count(&self) -> usize {
+        match self {
+            Layout::Local { hosts } => *hosts,
+            Layout::Central { .. } => 0,
+            Layout::Host(_) => 1,
+        }
+    }
+}
 
 /// Files of one daemon: its pidfile, log and unixctl (control) socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,37 +129,74 @@ impl OvsdbEnv {
     }
 }
 
-/// The shared OVN central: Northbound and Southbound databases and northd.
+/// The OVN central: Northbound and Southbound databases and northd.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CentralEnv {
     pub dir: PathBuf,
     pub nb: OvsdbEnv,
     pub sb: OvsdbEnv,
     pub northd: DaemonFiles,
+    /// Also listen on TCP there (a central for other machines).
+    pub listen_ip: Option<Ipv4Addr>,
 }
 
 impl CentralEnv {
-    fn new(dir: PathBuf) -> Self {
-        let schema_dir = "/usr/share/ovn";
+    fn new(dir: PathBuf, listen_ip: Option<Ipv4Addr>) -> Self {
+        let schemas = "/usr/share/ovn";
         CentralEnv {
             nb: OvsdbEnv::new(
                 &dir,
                 "ovnnb_db",
                 "ovnnb_db.db",
                 "ovnnb_db.sock",
-                &format!("{schema_dir}/ovn-nb.ovsschema"),
+                &format!("{schemas}/ovn-nb.ovsschema"),
             ),
             sb: OvsdbEnv::new(
                 &dir,
                 "ovnsb_db",
                 "ovnsb_db.db",
                 "ovnsb_db.sock",
-                &format!("{schema_dir}/ovn-sb.ovsschema"),
+                &format!("{schemas}/ovn-sb.ovsschema"),
             ),
             northd: DaemonFiles::new(&dir, "ovn-northd"),
+            listen_ip,
             dir,
         }
     }
+}
+
+/// The docker-ovn driver (`docker-ovn serve`) of one host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriverEnv {
+    pub socket: PathBuf,
+    pub pidfile: PathBuf,
+    pub log: PathBuf,
+}
+
+/// How a host reaches the others: an interface that is a port of
+/// [`PHY_BRIDGE`], whose own address moves onto that bridge (the userspace
+/// datapath's tunnels need the endpoint address on an OVS internal port).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UplinkEnv {
+    /// The interface in the host's namespace.
+    pub device: String,
+    /// The other end of a veth the lab made, in the underlay namespace;
+    /// `None` for the machine's own interface (its address is restored on
+    /// `down`).
+    pub underlay_peer: Option<String>,
+    /// The tunnel endpoint address and prefix.
+    pub address: Ipv4Net,
+    pub bridge: String,
+}
+
+/// The local lab's underlay switch, in a namespace of its own: in the root
+/// namespace dockerd's `iptables -P FORWARD DROP` with
+/// `bridge-nf-call-iptables=1` drops bridged IP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnderlayEnv {
+    pub netns: String,
+    pub bridge: String,
+    pub subnet: Ipv4Net,
 }
 
 /// One host: its own ovsdb-server, ovs-vswitchd and ovn-controller, each
@@ -112,7 +206,7 @@ pub struct HostEnv {
     pub name: String,
     /// The OVN chassis name (`external_ids:system-id`).
     pub system_id: String,
-    /// `None`: the root namespace (the only kind implemented so far).
+    /// `None`: this (the root) namespace.
     pub netns: Option<String>,
     pub dir: PathBuf,
     /// `OVS_RUNDIR` of the host's OVS daemons; `<bridge>.mgmt` lands here.
@@ -125,9 +219,16 @@ pub struct HostEnv {
     pub bridge: String,
     /// The tunnel endpoint address (`ovn-encap-ip`).
     pub encap_ip: String,
+    pub uplink: Option<UplinkEnv>,
+    /// The Southbound and Northbound databases (`ovn-remote`, `ovn-nb`).
+    pub sb_remote: String,
+    pub nb_remote: String,
+    pub driver: DriverEnv,
 }
 
 impl HostEnv {
+    /// Host `index` with paths under `lab_dir`; tunnels and remotes are
+    /// filled in by the layout.
     fn new(lab_dir: &Path, index: usize) -> Self {
         let name = format!("host{index}");
         let dir = lab_dir.join(&name);
@@ -149,8 +250,15 @@ impl HostEnv {
                 ..DaemonFiles::new(&ovn_rundir, "ovn-controller")
             },
             bridge: BRIDGE.to_string(),
-            // A single host tunnels to nobody; multi-host will use an underlay address.
-            encap_ip: "127.0.0.1".to_string(),
+            encap_ip: LOOPBACK_ENCAP_IP.to_string(),
+            uplink: None,
+            sb_remote: String::new(),
+            nb_remote: String::new(),
+            driver: DriverEnv {
+                socket: dir.join("ovn.sock"),
+                pidfile: dir.join("driver.pid"),
+                log: dir.join("driver.log"),
+            },
             name,
             dir,
             ovs_rundir,
@@ -161,6 +269,11 @@ impl HostEnv {
     /// The OpenFlow management socket ovs-vswitchd opens for the bridge.
     pub fn bridge_mgmt(&self) -> PathBuf {
         self.ovs_rundir.join(format!("{}.mgmt", self.bridge))
+    }
+
+    /// Whether dockerd runs here (only in the root namespace).
+    pub fn runs_docker(&self) -> bool {
+        self.netns.is_none()
     }
 }
 
@@ -176,133 +289,138 @@ pub struct DockerEnv {
     pub dockerd_log: PathBuf,
 }
 
-/// The docker-ovn driver (`docker-ovn serve`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DriverEnv {
-    pub socket: PathBuf,
-    pub pidfile: PathBuf,
-    pub log: PathBuf,
+impl DockerEnv {
+    fn new(dir: PathBuf) -> Self {
+        DockerEnv {
+            containerd_pidfile: dir.join("containerd.pid"),
+            containerd_log: dir.join("containerd.log"),
+            containerd_socket: PathBuf::from(CONTAINERD_SOCKET),
+            dockerd_pidfile: dir.join("dockerd.pid"),
+            dockerd_log: dir.join("dockerd.log"),
+            dir,
+        }
+    }
 }
 
 /// Every path of a lab.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabEnv {
     pub dir: PathBuf,
-    pub central: CentralEnv,
+    pub layout: Layout,
+    /// `None` when the central is another machine.
+    pub central: Option<CentralEnv>,
     pub hosts: Vec<HostEnv>,
+    /// `None` unless several local hosts need an underlay between them.
+    pub underlay: Option<UnderlayEnv>,
     pub docker: DockerEnv,
-    pub driver: DriverEnv,
 }
 
-/// The paths of the lab in `dir` (one host, in the root namespace).
+/// The paths of the single-host lab in `dir` (`lab up` without `--hosts`).
 pub fn lab_env(dir: &Path) -> LabEnv {
-    let docker_dir = dir.join("docker");
+    lab_env_with(dir, Layout::Local { hosts: 1 })
+}
+
+/// The paths of the lab in `dir` laid out as `layout`.
+pub fn lab_env_with(dir: &Path, layout: Layout) -> LabEnv {
+    let (central, hosts, underlay) = match &layout {
+        Layout::Local { hosts } => local(dir, *hosts),
+        Layout::Central { listen_ip } => (
+            Some(CentralEnv::new(dir.join("central"), Some(*listen_ip))),
+            Vec::new(),
+            None,
+        ),
+        Layout::Host(remote) => (None, vec![remote_host(dir, remote)], None),
+    };
     LabEnv {
-        central: CentralEnv::new(dir.join("central")),
-        hosts: vec![HostEnv::new(dir, 1)],
-        docker: DockerEnv {
-            containerd_pidfile: docker_dir.join("containerd.pid"),
-            containerd_log: docker_dir.join("containerd.log"),
-            containerd_socket: PathBuf::from(CONTAINERD_SOCKET),
-            dockerd_pidfile: docker_dir.join("dockerd.pid"),
-            dockerd_log: docker_dir.join("dockerd.log"),
-            dir: docker_dir,
-        },
-        driver: DriverEnv {
-            socket: PathBuf::from(PLUGIN_SOCKET),
-            pidfile: dir.join("driver.pid"),
-            log: dir.join("driver.log"),
-        },
+        central,
+        hosts,
+        underlay,
+        docker: DockerEnv::new(dir.join("docker")),
         dir: dir.to_path_buf(),
+        layout,
     }
 }
 
-/// The lab named by `$DOCKER_OVN_LAB_DIR`, if that is set and a lab is there
-/// (its `lab.env` exists): how end-to-end tests find it.
-pub fn lab_env_from_environment() -> Option<LabEnv> {
-    let dir = std::env::var_os(DIR_VARIABLE)?;
-    let env = lab_env(Path::new(&dir));
-    env.env_file().is_file().then_some(env)
+/// The central, `count` hosts and (for more than one) the underlay.
+fn local(dir: &Path, count: usize) -> (Option<CentralEnv>, Vec<HostEnv>, Option<UnderlayEnv>) {
+    let central = CentralEnv::new(dir.join("central"), None);
+    let underlay = (count > 1).then(|| UnderlayEnv {
+        netns: UNDERLAY_NETNS.to_string(),
+        bridge: UNDERLAY_BRIDGE.to_string(),
+        subnet: UNDERLAY_SUBNET,
+    });
+    let hosts = (1..=count)
+        .map(|index| {
+            let mut host = HostEnv::new(dir, index);
+            host.sb_remote = central.sb.remote();
+            host.nb_remote = central.nb.remote();
+            if index == 1 {
+                // dockerd finds host1's driver where it looks for plugins.
+                host.driver.socket = PathBuf::from(PLUGIN_SOCKET);
+                host.driver.pidfile = dir.join("driver.pid");
+                host.driver.log = dir.join("driver.log");
+            } else {
+                host.netns = Some(format!("dovn-{}", host.name));
+            }
+            if let Some(underlay) = &underlay {
+                host.uplink = Some(local_uplink(index, underlay));
+                host.encap_ip = underlay_address(index, underlay).addr().to_string();
+            }
+            host
+        })
+        .collect();
+    (Some(central), hosts, underlay)
+}
+
+/// Host `index`'s address on the local underlay: `.(10 + index)`.
+fn underlay_address(index: usize, underlay: &UnderlayEnv) -> Ipv4Net {
+    let base = u32::from(underlay.subnet.network());
+    let offset = u32::try_from(10 + index).unwrap_or(u32::MAX);
+    let addr = Ipv4Addr::from(base.saturating_add(offset));
+    Ipv4Net::new(addr, underlay.subnet.prefix_len()).unwrap_or(underlay.subnet)
+}
+
+fn local_uplink(index: usize, underlay: &UnderlayEnv) -> UplinkEnv {
+    UplinkEnv {
+        // Both names are unique in the root namespace too (host1's end is there).
+        device: format!("dovn-upl{index}"),
+        underlay_peer: Some(format!("dovn-h{index}")),
+        address: underlay_address(index, underlay),
+        bridge: PHY_BRIDGE.to_string(),
+    }
+}
+
+fn remote_host(dir: &Path, remote: &RemoteHost) -> HostEnv {
+    let mut host = HostEnv::new(dir, 1);
+    host.system_id = remote.system_id.clone();
+    host.encap_ip = remote.encap.addr().to_string();
+    host.uplink = Some(UplinkEnv {
+        device: remote.uplink.clone(),
+        underlay_peer: None,
+        address: remote.encap,
+        bridge: PHY_BRIDGE.to_string(),
+    });
+    host.sb_remote = format!("tcp:{}:{SB_PORT}", remote.central_ip);
+    host.nb_remote = format!("tcp:{}:{NB_PORT}", remote.central_ip);
+    host.driver.socket = PathBuf::from(PLUGIN_SOCKET);
+    host
 }
 
 impl LabEnv {
-    /// The host the driver runs on (the first).
-    pub fn host(&self) -> &HostEnv {
-        &self.hosts[0]
+    /// The host in this namespace, where dockerd runs (if the lab has hosts).
+    pub fn first_host(&self) -> Option<&HostEnv> {
+        self.hosts.first()
+    }
+
+    /// Whether this lab runs Docker at all (a central alone does not).
+    pub fn has_docker_host(&self) -> bool {
+        self.hosts.iter().any(HostEnv::runs_docker)
     }
 
     /// `<dir>/lab.env`.
     pub fn env_file(&self) -> PathBuf {
-        self.dir.join(ENV_FILE)
+        self.dir.join(super::env_file::ENV_FILE)
     }
-
-    /// The contents of `lab.env`, in a stable order.
-    pub fn env_vars(&self) -> Vec<(&'static str, String)> {
-        let host = self.host();
-        let path = |p: &Path| p.display().to_string();
-        vec![
-            ("LAB_DIR", path(&self.dir)),
-            ("OVS_DB", host.ovsdb.remote()),
-            ("NB_DB", self.central.nb.remote()),
-            ("SB_DB", self.central.sb.remote()),
-            ("SYSTEM_ID", host.system_id.clone()),
-            ("BRIDGE", host.bridge.clone()),
-            ("OVS_RUNDIR", path(&host.ovs_rundir)),
-            ("PLUGIN_SOCKET", path(&self.driver.socket)),
-            ("DRIVER_PID", path(&self.driver.pidfile)),
-            ("DRIVER_LOG", path(&self.driver.log)),
-            // What `docker-ovn status` and `serve` read, so that sourcing
-            // this file points them at the lab.
-            ("DOCKER_OVN_OVS_DB", host.ovsdb.remote()),
-            ("DOCKER_OVN_NB_DB", self.central.nb.remote()),
-        ]
-    }
-}
-
-/// `KEY=VALUE` lines that `source` in a shell reads back unchanged: values
-/// outside a plain set of characters are single-quoted.
-pub fn render_env_file(vars: &[(&str, String)]) -> String {
-    let mut text = String::from("# Written by `docker-ovn lab up`; paths of this lab.\n");
-    for (key, value) in vars {
-        text.push_str(&format!("{key}={}\n", shell_quote(value)));
-    }
-    text
-}
-
-fn shell_quote(value: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "_./:,=@+-".contains(c);
-    if !value.is_empty() && value.chars().all(plain) {
-        value.to_string()
-    } else {
-        format!("'{}'", value.replace('\'', r"'\''"))
-    }
-}
-
-/// Reads back what [`render_env_file`] wrote (comments and blank lines skipped).
-pub fn parse_env_file(text: &str) -> anyhow::Result<BTreeMap<String, String>> {
-    let mut vars = BTreeMap::new();
-    for (number, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let Some((key, value)) = line.split_once('=') else {
-            bail!("line {}: expected KEY=VALUE, got {line:?}", number + 1);
-        };
-        let value = shell_unquote(value).with_context(|| format!("line {}", number + 1))?;
-        vars.insert(key.to_string(), value);
-    }
-    Ok(vars)
-}
-
-fn shell_unquote(value: &str) -> anyhow::Result<String> {
-    if !value.starts_with('\'') {
-        return Ok(value.to_string());
-    }
-    let Some(inner) = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) else {
-        bail!("unterminated quote in {value:?}");
-    };
-    Ok(inner.replace(r"'\''", "'"))
 }
 
 #[cfg(test)]
@@ -312,64 +430,90 @@ mod tests {
     #[test]
     fn paths_follow_the_directory() {
         let env = lab_env(Path::new("/tmp/lab"));
+        let central = env.central.as_ref().expect("a local lab has a central");
+        assert_eq!(central.nb.remote(), "unix:/tmp/lab/central/ovnnb_db.sock");
+        assert_eq!(central.nb.db, Path::new("/tmp/lab/central/ovnnb_db.db"));
         assert_eq!(
-            env.central.nb.remote(),
-            "unix:/tmp/lab/central/ovnnb_db.sock"
-        );
-        assert_eq!(
-            env.central.sb.socket,
+            central.sb.socket,
             Path::new("/tmp/lab/central/ovnsb_db.sock")
         );
-        assert_eq!(env.host().ovsdb.remote(), "unix:/tmp/lab/host1/ovs/db.sock");
+        let host = env.first_host().expect("host1");
+        assert_eq!(host.ovsdb.remote(), "unix:/tmp/lab/host1/ovs/db.sock");
+        assert_eq!(host.ovsdb.db, Path::new("/tmp/lab/host1/ovs/conf.db"));
         assert_eq!(
-            env.host().bridge_mgmt(),
+            host.bridge_mgmt(),
             Path::new("/tmp/lab/host1/ovs/br-int.mgmt")
         );
         assert_eq!(
-            env.host().controller.pidfile,
+            host.controller.pidfile,
             Path::new("/tmp/lab/host1/ovn/ovn-controller.pid")
         );
         assert_eq!(
             env.docker.dockerd_pidfile,
             Path::new("/tmp/lab/docker/dockerd.pid")
         );
-        assert_eq!(env.driver.log, Path::new("/tmp/lab/driver.log"));
+        assert_eq!(host.driver.log, Path::new("/tmp/lab/driver.log"));
         assert_eq!(env.env_file(), Path::new("/tmp/lab/lab.env"));
     }
 
     #[test]
-    fn env_file_has_the_documented_keys() {
+    fn one_host_is_the_single_host_lab() {
         let env = lab_env(Path::new("/tmp/lab"));
-        let vars = parse_env_file(&render_env_file(&env.env_vars())).expect("parses");
-        assert_eq!(vars["OVS_DB"], "unix:/tmp/lab/host1/ovs/db.sock");
-        assert_eq!(vars["NB_DB"], "unix:/tmp/lab/central/ovnnb_db.sock");
-        assert_eq!(vars["SB_DB"], "unix:/tmp/lab/central/ovnsb_db.sock");
-        assert_eq!(vars["SYSTEM_ID"], "lab-host1");
-        assert_eq!(vars["BRIDGE"], "br-int");
-        assert_eq!(vars["PLUGIN_SOCKET"], "/run/docker/plugins/ovn.sock");
-        assert_eq!(vars["DRIVER_LOG"], "/tmp/lab/driver.log");
+        assert_eq!(env.hosts.len(), 1);
+        assert_eq!(env.underlay, None);
+        let host = &env.hosts[0];
+        assert_eq!((host.netns.as_deref(), host.uplink.as_ref()), (None, None));
+        assert_eq!(host.encap_ip, "127.0.0.1");
+        assert_eq!(host.driver.socket, Path::new(PLUGIN_SOCKET));
     }
 
     #[test]
-    fn env_file_round_trips_awkward_values() {
-        let vars = [
-            ("A", "plain/path".to_string()),
-            ("B", "with space".to_string()),
-            ("C", "it's".to_string()),
-            ("D", String::new()),
-        ];
-        let text = render_env_file(&vars);
-        assert!(text.contains("A=plain/path\n"), "{text}");
-        assert!(text.contains("B='with space'\n"), "{text}");
-        let parsed = parse_env_file(&text).expect("parses");
-        for (key, value) in vars {
-            assert_eq!(parsed[key], value);
-        }
+    fn several_hosts_get_namespaces_and_underlay_addresses() {
+        let env = lab_env_with(Path::new("/tmp/lab"), Layout::Local { hosts: 3 });
+        assert_eq!(
+            env.underlay.as_ref().map(|u| u.netns.as_str()),
+            Some("dovn-underlay")
+        );
+        let host1 = &env.hosts[0];
+        assert_eq!(host1.netns, None);
+        assert_eq!(host1.encap_ip, "172.31.250.11");
+        let host3 = &env.hosts[2];
+        assert_eq!(host3.netns.as_deref(), Some("dovn-host3"));
+        assert_eq!(host3.system_id, "lab-host3");
+        assert_eq!(host3.encap_ip, "172.31.250.13");
+        let uplink = host3.uplink.as_ref().expect("uplink");
+        assert_eq!(uplink.address.to_string(), "172.31.250.13/24");
+        assert_eq!(uplink.device, "dovn-upl3");
+        assert_eq!(uplink.underlay_peer.as_deref(), Some("dovn-h3"));
+        assert_eq!(host3.driver.socket, Path::new("/tmp/lab/host3/ovn.sock"));
+        assert_eq!(host3.sb_remote, "unix:/tmp/lab/central/ovnsb_db.sock");
+        assert!(host1.runs_docker() && !host3.runs_docker());
     }
 
     #[test]
-    fn env_file_rejects_garbage() {
-        assert!(parse_env_file("NOEQUALS\n").is_err());
-        assert!(parse_env_file("A='open\n").is_err());
+    fn a_provisioned_host_points_at_the_central_over_tcp() {
+        let layout = Layout::Host(RemoteHost {
+            central_ip: Ipv4Addr::new(192, 168, 56, 10),
+            system_id: "host1".into(),
+            encap: "192.168.56.11/24".parse().expect("cidr"),
+            uplink: "eth1".into(),
+        });
+        let env = lab_env_with(Path::new("/tmp/lab"), layout);
+        assert_eq!(env.central, None);
+        let host = &env.hosts[0];
+        assert_eq!(host.sb_remote, "tcp:192.168.56.10:6642");
+        assert_eq!(host.nb_remote, "tcp:192.168.56.10:6641");
+        assert_eq!(host.encap_ip, "192.168.56.11");
+        assert_eq!(
+            host.uplink.as_ref().map(|u| u.underlay_peer.is_none()),
+            Some(true)
+        );
+        let central = lab_env_with(
+            Path::new("/tmp/lab"),
+            Layout::Central {
+                listen_ip: Ipv4Addr::new(192, 168, 56, 10),
+            },
+        );
+        assert!(central.hosts.is_empty() && !central.has_docker_host());
     }
 }

@@ -1,7 +1,9 @@
 //! One host of the lab: its own Open_vSwitch `ovsdb-server`, `ovs-vswitchd`
 //! on the userspace datapath (no OVS kernel module here), the integration
-//! bridge, and `ovn-controller` registered as a chassis in the shared
-//! Southbound database.
+//! bridge, its uplink (`br-phy`, see [`super::uplink`]) when it tunnels to
+//! other hosts, and `ovn-controller` registered as a chassis in the shared
+//! Southbound database. The same steps serve `lab up` (a host in this or
+//! in its own network namespace) and `lab provision host` (a machine).
 
 use std::time::Duration;
 
@@ -9,10 +11,10 @@ use anyhow::{Context, anyhow, bail};
 
 use super::central::ovn_dirs;
 use super::cmd::{self, say};
-use super::env::{CentralEnv, HostEnv};
+use super::env::HostEnv;
 use super::ovsdb;
 use super::process::Daemon;
-use super::taps;
+use super::{taps, uplink};
 
 /// ovs-vsctl's own deadline; it waits for ovs-vswitchd to apply changes.
 const VSCTL_TIMEOUT_SECS: u64 = 30;
@@ -20,20 +22,24 @@ const VSCTL_TIMEOUT_SECS: u64 = 30;
 const CHASSIS_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Starts whatever of the host is not running and (re)applies its settings.
-pub fn start(host: &HostEnv, central: &CentralEnv) -> anyhow::Result<()> {
+/// The host's network namespace, if any, must exist already.
+pub fn start(host: &HostEnv) -> anyhow::Result<()> {
     for dir in [&host.ovs_rundir, &host.ovn_rundir] {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     ovsdb::ensure(&ovsdb_server(host), &host.ovsdb)?;
-    configure(host, central)?;
+    configure(host)?;
     start_vswitchd(host)?;
     create_bridge(host)?;
+    // Before ovn-controller makes tunnels: they need the route via br-phy.
+    uplink::attach(host)?;
     controller(host).ensure(Daemon::start_detaching)?;
-    wait_for_chassis(host, central)
+    wait_for_chassis(host)
 }
 
-/// Stops ovn-controller, ovs-vswitchd and the database, then deletes the
-/// tap devices the userspace datapath leaves behind.
+/// Stops ovn-controller, ovs-vswitchd and the database, deletes the tap
+/// devices the userspace datapath leaves behind (`br-phy` with the tunnel
+/// address among them), and gives a machine's NIC its address back.
 pub fn stop(host: &HostEnv) -> anyhow::Result<()> {
     if !host.dir.exists() {
         return Ok(());
@@ -43,7 +49,8 @@ pub fn stop(host: &HostEnv) -> anyhow::Result<()> {
     controller(host).stop()?;
     vswitchd(host).stop()?;
     ovsdb_server(host).stop()?;
-    taps::remove(host.netns.as_deref(), &devices)
+    taps::remove(host.netns.as_deref(), &devices)?;
+    uplink::release(host)
 }
 
 fn label(host: &HostEnv, what: &str) -> String {
@@ -52,7 +59,7 @@ fn label(host: &HostEnv, what: &str) -> String {
 
 fn ovsdb_server(host: &HostEnv) -> Daemon {
     // manager_options: so that `ovs-vsctl set-manager` works as on a real host.
-    let remotes = ["db:Open_vSwitch,Open_vSwitch,manager_options"];
+    let remotes = ["db:Open_vSwitch,Open_vSwitch,manager_options".to_string()];
     ovsdb::server(
         &label(host, "ovsdb-server"),
         &host.ovsdb,
@@ -72,12 +79,12 @@ pub fn vsctl(host: &HostEnv, args: &[String]) -> anyhow::Result<String> {
 }
 
 /// The settings ovn-controller reads (and the driver: `ovn-nb`).
-fn configure(host: &HostEnv, central: &CentralEnv) -> anyhow::Result<()> {
+fn configure(host: &HostEnv) -> anyhow::Result<()> {
     let settings = [
         ("system-id", host.system_id.clone()),
         ("hostname", hostname(host)),
-        ("ovn-remote", central.sb.remote()),
-        ("ovn-nb", central.nb.remote()),
+        ("ovn-remote", host.sb_remote.clone()),
+        ("ovn-nb", host.nb_remote.clone()),
         ("ovn-encap-type", "geneve".to_string()),
         ("ovn-encap-ip", host.encap_ip.clone()),
         ("ovn-bridge", host.bridge.clone()),
@@ -192,14 +199,20 @@ fn controller(host: &HostEnv) -> Daemon {
     daemon
 }
 
-/// Waits until the host's chassis is in the Southbound database.
-fn wait_for_chassis(host: &HostEnv, central: &CentralEnv) -> anyhow::Result<()> {
+/// Waits until the host's chassis is in the Southbound database with its
+/// tunnel endpoint.
+fn wait_for_chassis(host: &HostEnv) -> anyhow::Result<()> {
     let controller = controller(host);
     let probe = || {
         if controller.running().is_none() {
             bail!("ovn-controller exited");
         }
-        Ok(!chassis_encaps(host, central)?.is_empty())
+        // The expected address, not just any: a lab that grew from one host
+        // to several moves host1's endpoint off 127.0.0.1.
+        let encaps = chassis_encaps(host)?;
+        Ok(encaps
+            .iter()
+            .any(|encap| encap.split_whitespace().last() == Some(host.encap_ip.as_str())))
     };
     cmd::wait_until(
         &format!("chassis {}", host.system_id),
@@ -207,7 +220,7 @@ fn wait_for_chassis(host: &HostEnv, central: &CentralEnv) -> anyhow::Result<()> 
         probe,
     )
     .map_err(|error| anyhow!("{error:#}; {}", cmd::log_tail(&controller.log, 15)))?;
-    let encaps = chassis_encaps(host, central)?;
+    let encaps = chassis_encaps(host)?;
     say(format!(
         "{}: chassis {} is in the Southbound database (encap {})",
         host.name,
@@ -218,9 +231,9 @@ fn wait_for_chassis(host: &HostEnv, central: &CentralEnv) -> anyhow::Result<()> 
 }
 
 /// `type ip` of each encapsulation of the host's chassis (none: not registered).
-fn chassis_encaps(host: &HostEnv, central: &CentralEnv) -> anyhow::Result<Vec<String>> {
+fn chassis_encaps(host: &HostEnv) -> anyhow::Result<Vec<String>> {
     let mut sbctl = cmd::command("ovn-sbctl");
-    sbctl.arg(format!("--db={}", central.sb.remote())).args([
+    sbctl.arg(format!("--db={}", host.sb_remote)).args([
         "--timeout=10",
         "--data=bare",
         "--no-headings",

@@ -1,12 +1,15 @@
 //! `lab up` and `lab down`: the order in which the parts start and stop.
+//! `lab provision` (see [`super::provision`]) brings its parts up through
+//! [`bring_up`] too.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
 use super::cmd::say;
-use super::env::{DEFAULT_DIR, DIR_VARIABLE, LabEnv, lab_env, render_env_file};
-use super::{central, demo, docker, driver, host, image, packages, summary};
+use super::env::{DEFAULT_DIR, DIR_VARIABLE, LabEnv, Layout, MAX_HOSTS, lab_env_with};
+use super::env_file::{read_layout, render_env_file};
+use super::{central, demo, docker, driver, host, image, packages, summary, underlay};
 
 /// `docker-ovn lab up`.
 #[derive(Debug, Clone, clap::Args)]
@@ -20,12 +23,15 @@ pub struct UpOptions {
     /// Neither start nor use Docker (OVS, OVN and the driver only).
     #[arg(long)]
     pub no_docker: bool,
-    /// Do not start the driver (`docker-ovn serve`).
+    /// Do not start the drivers (`docker-ovn serve`).
     #[arg(long)]
     pub no_driver: bool,
-    /// Number of hosts (only 1 so far; several hosts in network namespaces will come).
-    #[arg(long, default_value_t = 1)]
-    pub hosts: usize,
+    /// Number of hosts: host1 here (with dockerd), the others each in a
+    /// network namespace `dovn-hostK` with a driver of its own; Geneve
+    /// between them over an underlay 172.31.250.0/24. [default: as many
+    /// as the running lab has, else 1]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=MAX_HOSTS as i64))]
+    pub hosts: Option<u16>,
 }
 
 /// `docker-ovn lab down`.
@@ -36,44 +42,109 @@ pub struct DownOptions {
     pub dir: PathBuf,
 }
 
+/// Which optional parts [`bring_up`] starts.
+#[derive(Debug, Clone, Copy)]
+pub struct Parts {
+    pub docker: bool,
+    pub driver: bool,
+}
+
 /// Starts whatever of the lab is not running; safe to repeat.
 pub fn up(options: &UpOptions) -> anyhow::Result<()> {
-    if options.hosts != 1 {
-        bail!("--hosts {}: the lab has one host so far", options.hosts);
-    }
-    let env = lab_env(&options.dir);
-    let with_docker = !options.no_docker;
-    packages::ensure(with_docker, is_root())?;
-    require_root("lab up")?;
-    prepare_dir(&env)?;
-    central::start(&env.central)?;
-    for host in &env.hosts {
-        host::start(host, &env.central)?;
-    }
-    if with_docker {
-        docker::start(&env.docker)?;
-        image::ensure(&env.dir)?;
-    }
-    if !options.no_driver {
-        driver::start(&env)?;
-    }
+    let hosts = host_count(&options.dir, options.hosts.map(usize::from))?;
+    let env = lab_env_with(&options.dir, Layout::Local { hosts });
+    let parts = Parts {
+        docker: !options.no_docker,
+        driver: !options.no_driver,
+    };
+    bring_up(&env, parts)?;
     if options.demo {
         demo::run()?;
     }
-    summary::print(&env, with_docker, !options.no_driver);
+    summary::print(&env, parts);
     Ok(())
 }
 
-/// Stops what `up` started and removes what it made. Every part is tried
-/// even when one fails; the directory (with the pidfiles) is then kept, so
-/// that `down` can be repeated.
+/// How many hosts `up` makes: as asked, else as many as the lab in `dir`
+/// has. A lab grows (host1 then moves its tunnel endpoint onto the
+/// underlay) but never shrinks: that would strand the hosts left out.
+fn host_count(dir: &Path, asked: Option<usize>) -> anyhow::Result<usize> {
+    let running = match read_layout(dir)? {
+        None => None,
+        Some(Layout::Local { hosts }) => Some(hosts),
+        Some(other) => bail!(
+            "{} holds a provisioned machine ({other:?}), not a local lab: use `lab provision` or `lab down`",
+            dir.display()
+        ),
+    };
+    match (asked, running) {
+        (Some(asked), Some(running)) if asked < running => bail!(
+            "the lab in {} has {running} hosts; run `docker-ovn lab down` first to have {asked}",
+            dir.display()
+        ),
+        (Some(asked), _) => Ok(asked),
+        (None, running) => Ok(running.unwrap_or(1)),
+    }
+}
+
+/// Installs what is missing, then starts the central, the underlay, the
+/// hosts, Docker and the drivers that `env` has and are not running.
+pub fn bring_up(env: &LabEnv, parts: Parts) -> anyhow::Result<()> {
+    let docker = parts.docker && env.has_docker_host();
+    packages::ensure(docker, is_root())?;
+    require_root("lab up")?;
+    prepare_dir(env)?;
+    if let Some(central) = &env.central {
+        central::start(central)?;
+    }
+    if let Some(underlay) = &env.underlay {
+        underlay::create(underlay)?;
+    }
+    for host in &env.hosts {
+        if let Some(underlay) = &env.underlay {
+            underlay::create_host(host, underlay)?;
+        }
+        host::start(host)?;
+    }
+    if docker {
+        docker::start(&env.docker)?;
+        image::ensure(&env.dir)?;
+    }
+    if parts.driver {
+        for host in &env.hosts {
+            driver::start(host)?;
+        }
+    }
+    Ok(())
+}
+
+/// Stops what `up` or `provision` started and removes what it made. Every
+/// part is tried even when one fails; the directory (with the pidfiles and
+/// lab.env) is then kept, so that `down` can be repeated.
 pub fn down(options: &DownOptions) -> anyhow::Result<()> {
     require_root("lab down")?;
-    let env = lab_env(&options.dir);
-    if !env.dir.exists() {
-        say(format!("no lab in {}: nothing to do", env.dir.display()));
+    let dir = options.dir.as_path();
+    if !dir.exists() {
+        say(format!("no lab in {}: nothing to do", dir.display()));
         return Ok(());
     }
+    let layout = read_layout(dir)?.unwrap_or_else(|| guess_layout(dir));
+    let env = lab_env_with(dir, layout);
+    let failed = take_down(&env);
+    if !failed.is_empty() {
+        bail!(
+            "lab down: {} failed; {} kept",
+            failed.join(", "),
+            dir.display()
+        );
+    }
+    std::fs::remove_dir_all(dir).with_context(|| format!("cannot remove {}", dir.display()))?;
+    say(format!("removed {}", dir.display()));
+    Ok(())
+}
+
+/// Stops and removes every part; returns the names of those that failed.
+fn take_down(env: &LabEnv) -> Vec<String> {
     let mut failed = Vec::new();
     let mut attempt = |part: &str, result: anyhow::Result<()>| {
         if let Err(error) = result {
@@ -84,29 +155,49 @@ pub fn down(options: &DownOptions) -> anyhow::Result<()> {
     // The demo goes first: removing its network needs dockerd and the driver.
     // What is left of it is Docker's state, not the lab's: a warning only, so
     // a dead driver cannot keep the lab from coming down.
-    if let Err(error) = demo::remove() {
+    if env.has_docker_host()
+        && let Err(error) = demo::remove()
+    {
         say(format!(
             "demo (not removed, see `docker ps -a`, `docker network ls`): {error:#}"
         ));
     }
-    // dockerd before the driver: a stopping dockerd still calls the driver.
+    // dockerd before the drivers: a stopping dockerd still calls its driver.
     attempt("docker", docker::stop(&env.docker));
-    attempt("driver", driver::stop(&env));
     for host in env.hosts.iter().rev() {
-        attempt(&host.name, host::stop(host));
+        attempt(&format!("{} driver", host.name), driver::stop(host));
     }
-    attempt("central", central::stop(&env.central));
-    if !failed.is_empty() {
-        bail!(
-            "lab down: {} failed; {} kept",
-            failed.join(", "),
-            env.dir.display()
-        );
+    for host in env.hosts.iter().rev() {
+        // The namespace goes only once nothing of the lab runs inside it.
+        let stopped = host::stop(host);
+        let removed = stopped.and_then(|()| underlay::remove_host(host));
+        attempt(&host.name, removed);
     }
-    std::fs::remove_dir_all(&env.dir)
-        .with_context(|| format!("cannot remove {}", env.dir.display()))?;
-    say(format!("removed {}", env.dir.display()));
-    Ok(())
+    if let Some(central) = &env.central {
+        attempt("central", central::stop(central));
+    }
+    if let Some(underlay) = &env.underlay {
+        attempt("underlay", underlay::remove(underlay));
+    }
+    failed
+}
+
+/// The layout of a lab directory without `lab.env` (an `up` that failed
+/// before writing it, or a removed file): local, with as many hosts as
+/// there are `hostK` directories.
+fn guess_layout(dir: &Path) -> Layout {
+    let hosts = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.ok())
+        .filter_map(|entry| {
+            let name = entry.file_name();
+            name.to_str()?.strip_prefix("host")?.parse::<usize>().ok()
+        })
+        .filter(|index| (1..=MAX_HOSTS).contains(index))
+        .max()
+        .unwrap_or(1);
+    Layout::Local { hosts }
 }
 
 fn is_root() -> bool {
@@ -134,4 +225,32 @@ fn prepare_dir(env: &LabEnv) -> anyhow::Result<()> {
         file.display()
     ));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lab_grows_but_does_not_shrink() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert_eq!(host_count(dir.path(), None).expect("new lab"), 1);
+        assert_eq!(host_count(dir.path(), Some(3)).expect("new lab"), 3);
+        let env = lab_env_with(dir.path(), Layout::Local { hosts: 2 });
+        prepare_dir(&env).expect("lab.env");
+        assert_eq!(host_count(dir.path(), None).expect("running"), 2);
+        assert_eq!(host_count(dir.path(), Some(3)).expect("grows"), 3);
+        let error = host_count(dir.path(), Some(1)).expect_err("shrinks");
+        assert!(error.to_string().contains("lab down"), "{error}");
+    }
+
+    #[test]
+    fn without_lab_env_the_host_directories_tell_the_size() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert_eq!(guess_layout(dir.path()), Layout::Local { hosts: 1 });
+        for name in ["host1", "host3", "hostx", "central"] {
+            std::fs::create_dir(dir.path().join(name)).expect("mkdir");
+        }
+        assert_eq!(guess_layout(dir.path()), Layout::Local { hosts: 3 });
+    }
 }

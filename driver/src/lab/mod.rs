@@ -1,37 +1,47 @@
-//! The lab: a complete single-host docker-ovn setup on this machine, started
-//! by `docker-ovn lab up` and removed by `docker-ovn lab down`.
+//! The lab: a complete docker-ovn setup on this machine, started by
+//! `docker-ovn lab up [--hosts N]` and removed by `docker-ovn lab down`; and
+//! the same steps for one machine of a multi-machine setup, `docker-ovn lab
+//! provision central|host` (what the Vagrant VMs run).
 //!
 //! What it is: an OVN central (Northbound and Southbound `ovsdb-server`s and
-//! `ovn-northd`), one host (its own `ovsdb-server`, `ovs-vswitchd` on the
-//! userspace datapath, the integration bridge `br-int`, `ovn-controller`),
-//! Docker (an already running dockerd, or containerd and dockerd started
-//! here), a busybox test image, and the driver (`docker-ovn serve`). Every
-//! daemon runs from its own directory under the lab directory, with its
-//! own pidfile and log; `lab.env` there names the sockets. `up` is
-//! idempotent: a part whose pidfile names a live process of the expected
-//! program is left alone. `down` stops only what the lab started, by pid,
-//! and deletes the tap devices the userspace datapath leaves behind.
+//! `ovn-northd`), N hosts (each its own `ovsdb-server`, `ovs-vswitchd` on
+//! the userspace datapath, the integration bridge `br-int`,
+//! `ovn-controller` and `docker-ovn serve`), Docker on host1 (an already
+//! running dockerd, or containerd and dockerd started here) and a busybox
+//! test image. host1 lives in this network namespace, where dockerd finds
+//! its driver; hosts 2..N each live in a namespace `dovn-hostK`, their
+//! drivers on `<dir>/hostK/ovn.sock`. With more than one host, each has a
+//! veth to an underlay bridge (in the namespace `dovn-underlay`) as the
+//! port of its OVS bridge `br-phy`, which holds the host's Geneve endpoint
+//! 172.31.250.(10+K)/24. Every daemon runs from its own directory under the
+//! lab directory, with its own pidfile and log; `lab.env` there names the
+//! sockets and records the layout. `up` is idempotent: a part whose pidfile
+//! names a live process of the expected program is left alone. `down`
+//! stops only what the lab started, by pid, and deletes the namespaces,
+//! veths and tap devices it made.
 //!
 //! What it is not: a production installation (no systemd units, no
-//! system OVS/OVN: /var/run/openvswitch and /var/run/ovn are never used),
-//! nor multi-host yet. The code keeps a host (`env::HostEnv`: name, run
-//! directories, optional network namespace) apart from the central so that
-//! several hosts in network namespaces can come later.
+//! system OVS/OVN: /var/run/openvswitch and /var/run/ovn are never used).
 //!
 //! Modules, in the order `up` uses them:
-//! - [`lifecycle`]: the command-line options, `up` and `down`.
-//! - [`env`]: every path, derived from the lab directory; `lab.env`.
+//! - [`lifecycle`]: the options of `up` and `down`, the order of the parts.
+//! - [`provision`]: `lab provision central|host`, one machine's part.
+//! - [`env`]: every path and address, derived from the directory and layout.
+//! - [`env_file`]: `lab.env`, written by `up`, read back by `down`.
 //! - [`packages`]: required programs and the Debian packages that bring them.
 //! - [`cmd`]: running programs with deadlines, polling, log tails.
 //! - [`process`]: daemons: start, pidfiles, is-it-ours, stop by pid.
 //! - [`ovsdb`]: one standalone `ovsdb-server`.
 //! - [`central`]: NB, SB and northd.
+//! - [`underlay`]: host namespaces, the underlay bridge and its veths.
 //! - [`host`]: OVS, the integration bridge and ovn-controller of one host.
+//! - [`uplink`]: `br-phy`, the uplink port and the tunnel endpoint address.
 //! - [`taps`]: the userspace datapath's tap devices.
 //! - [`docker`]: reusing or starting containerd and dockerd.
 //! - [`image`]: the `docker-ovn/busybox` test image.
-//! - [`driver`]: `docker-ovn serve` on the plugin socket.
-//! - [`demo`]: a network, two containers and a ping.
+//! - [`driver`]: `docker-ovn serve` of each host.
+//! - [`demo`]: a network, two containers and a ping, on host1.
+//! - [`shared_demo`]: the provisioned hosts' demo across machines.
 //! - [`summary`]: what `up` prints at the end.
 
 mod central;
@@ -40,14 +50,43 @@ mod demo;
 mod docker;
 mod driver;
 pub mod env;
+pub mod env_file;
 mod host;
 mod image;
 mod lifecycle;
 mod ovsdb;
 mod packages;
 mod process;
+mod provision;
+mod shared_demo;
 mod summary;
 mod taps;
+mod underlay;
+mod uplink;
 
-pub use env::{LabEnv, lab_env, lab_env_from_environment};
+pub use env::{LabEnv, lab_env};
+pub use env_file::lab_env_from_environment;
 pub use lifecycle::{DownOptions, UpOptions, down, up};
+pub use provision::{ProvisionOptions, provision};
+
+/// `docker-ovn lab ...`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum LabCommand {
+    /// Start the lab (idempotent); `--hosts N` for several hosts, `--demo`
+    /// also runs the demo.
+    Up(UpOptions),
+    /// Stop what `lab up` or `lab provision` started and remove what it made.
+    Down(DownOptions),
+    /// Set this machine up as the OVN central or as one Docker host of a
+    /// multi-machine setup (the Vagrant VMs).
+    Provision(ProvisionOptions),
+}
+
+/// Runs a `docker-ovn lab` subcommand.
+pub fn run(command: &LabCommand) -> anyhow::Result<()> {
+    match command {
+        LabCommand::Up(options) => up(options),
+        LabCommand::Down(options) => down(options),
+        LabCommand::Provision(options) => provision(options),
+    }
+}

@@ -15,7 +15,7 @@ use super::process::Daemon;
 /// The daemon serving `db`. Every OVS/OVN daemon gets explicit run, log and
 /// database directories so that nothing defaults to the system's
 /// /var/run/openvswitch or /var/run/ovn.
-pub fn server(label: &str, db: &OvsdbEnv, extra_remotes: &[&str], netns: Option<&str>) -> Daemon {
+pub fn server(label: &str, db: &OvsdbEnv, extra_remotes: &[String], netns: Option<&str>) -> Daemon {
     let files = &db.files;
     let mut daemon = Daemon::new(
         label,

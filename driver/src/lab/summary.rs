@@ -1,48 +1,94 @@
-//! What `lab up` prints at the end: where things are and what to type next.
+//! What `up` and `provision` print at the end: where things are and what
+//! to type next.
 
-use super::env::LabEnv;
+use super::env::{HostEnv, LabEnv};
+use super::lifecycle::Parts;
 
-/// Prints the summary; `docker` and `driver` say which parts were started.
-pub fn print(env: &LabEnv, docker: bool, driver: bool) {
-    let host = env.host();
+/// Prints the summary; `parts` says which optional parts were started.
+pub fn print(env: &LabEnv, parts: Parts) {
     println!();
     println!("The lab is up in {}.", env.dir.display());
     println!(
         "  environment: {} (KEY=VALUE; `set -a; . {0}; set +a`)",
         env.env_file().display()
     );
-    println!("  logs:        {}/*.log", env.central.dir.display());
+    if let Some(central) = &env.central {
+        println!("  central:     {}/*.log", central.dir.display());
+        if let Some(ip) = central.listen_ip {
+            println!("               NB tcp:{ip}:6641, SB tcp:{ip}:6642");
+        }
+    }
+    for host in &env.hosts {
+        print_host(host, parts.driver);
+    }
+    if let Some(underlay) = &env.underlay {
+        println!(
+            "  underlay:    bridge {} in namespace {} ({})",
+            underlay.bridge, underlay.netns, underlay.subnet
+        );
+    }
+    if parts.docker && env.has_docker_host() {
+        println!(
+            "  docker:      {}/*.log (when the lab started Docker)",
+            env.docker.dir.display()
+        );
+    }
+    print_try(env, parts);
+}
+
+fn print_host(host: &HostEnv, driver: bool) {
+    let place = host
+        .netns
+        .as_deref()
+        .map_or("this namespace".to_string(), |ns| format!("namespace {ns}"));
+    println!(
+        "  {}:       chassis {}, {place}, encap {}",
+        host.name, host.system_id, host.encap_ip
+    );
     println!(
         "               {}/*.log {}/*.log",
         host.ovs_rundir.display(),
         host.ovn_rundir.display()
     );
-    if docker {
+    if driver {
         println!(
-            "               {}/*.log (when the lab started Docker)",
-            env.docker.dir.display()
+            "               driver {} on {}",
+            host.driver.log.display(),
+            host.driver.socket.display()
         );
     }
-    if driver {
-        println!("               {}", env.driver.log.display());
-    }
+}
+
+fn print_try(env: &LabEnv, parts: Parts) {
     println!("Try:");
-    println!("  ovs-vsctl --db={} show", host.ovsdb.remote());
-    println!("  ovn-nbctl --db={} show", env.central.nb.remote());
-    println!("  ovn-sbctl --db={} show", env.central.sb.remote());
-    if let Some(ctl) = &host.vswitchd.ctl {
-        println!("  ovs-appctl -t {} dpif/show", ctl.display());
+    if let Some(host) = env.first_host() {
+        println!("  ovs-vsctl --db={} show", host.ovsdb.remote());
+        println!("  ovn-nbctl --db={} show", host.nb_remote);
+        println!("  ovn-sbctl --db={} show", host.sb_remote);
+        if let Some(ctl) = &host.vswitchd.ctl {
+            println!("  ovs-appctl -t {} dpif/show", ctl.display());
+        }
+        println!(
+            "  OVN_RUNDIR={} ovn-appctl -t ovn-controller connection-status",
+            host.ovn_rundir.display()
+        );
+        println!(
+            "  ovs-ofctl -O OpenFlow15 dump-flows unix:{}",
+            host.bridge_mgmt().display()
+        );
+    } else if let Some(central) = &env.central {
+        println!("  ovn-nbctl --db={} show", central.nb.remote());
+        println!("  ovn-sbctl --db={} show", central.sb.remote());
     }
-    println!(
-        "  OVN_RUNDIR={} ovn-appctl -t ovn-controller connection-status",
-        host.ovn_rundir.display()
-    );
-    println!(
-        "  ovs-ofctl -O OpenFlow15 dump-flows unix:{}",
-        host.bridge_mgmt().display()
-    );
-    if docker && driver {
+    if parts.docker && parts.driver && env.has_docker_host() {
         println!("  docker network create -d ovn --subnet 10.91.0.0/24 mynet");
+    }
+    if let Some(host) = env.hosts.get(1) {
+        println!(
+            "  ip netns exec {} ...                         # inside {}",
+            host.netns.as_deref().unwrap_or_default(),
+            host.name
+        );
     }
     println!("  docker-ovn lab down --dir {}", env.dir.display());
 }

@@ -1,0 +1,519 @@
+//! Across hosts, on the lab of `docker-ovn lab up --hosts 3`: host1 with the
+//! real dockerd, hosts 2 and 3 in network namespaces, each with its own OVS,
+//! ovn-controller and driver, Geneve between them over the underlay.
+//! Containers on host1 are `docker run`; on the other hosts the test is
+//! dockerd: it calls the host's driver over its plugin socket and does what
+//! libnetwork does with the answers (a sandbox namespace, the interface
+//! moved in, renamed, given its address and MAC). Everything is removed
+//! even when a test fails (Drop guards), and then checked to be gone.
+//! Needs root and the lab; fails (never skips) without them.
+
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use ovsdb_client::transaction::{Condition, Transaction};
+use ovsdb_client::{Client, Value};
+use serde_json::{Value as Json, json};
+use test_support::lab::LabHost;
+use test_support::{Lab, PluginClient, docker, docker_ok};
+
+const IMAGE: &str = "docker-ovn/busybox";
+/// `--ipam-driver` of the Docker side of shared networks: Docker's default
+/// IPAM (with a range that leaves room for the other hosts' addresses)
+/// until the driver serves its own IPAM, then `Some("ovn")`.
+const DOCKER_IPAM_DRIVER: Option<&str> = None;
+/// The address space of shared networks created over the plugin API: the
+/// driver accepts `-o ovn.network` only from its own IPAM's space.
+const ADDRESS_SPACE: &str = "docker-ovn";
+/// The underlay's 1500 minus Geneve's 58.
+const CONTAINER_MTU: u32 = 1442;
+/// Cross-host paths need the remote chassis to have seen the port's binding.
+const CROSS_HOST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A Docker network on host1 (`-d ovn -o ovn.network=NAME`) and its
+/// containers, removed when dropped.
+struct DockerNetwork {
+    name: String,
+    id: String,
+    containers: Vec<String>,
+}
+
+impl DockerNetwork {
+    fn create(name: &str, subnet: &str, range: &str) -> DockerNetwork {
+        let _ = docker(&["network", "rm", name]);
+        let option = format!("ovn.network={name}");
+        let mut args = vec!["network", "create", "-d", "ovn", "-o", &option];
+        if let Some(ipam) = DOCKER_IPAM_DRIVER {
+            args.extend(["--ipam-driver", ipam]);
+        }
+        args.extend(["--subnet", subnet, "--ip-range", range, name]);
+        let id = docker_ok(&args);
+        DockerNetwork {
+            name: name.to_string(),
+            id,
+            containers: Vec::new(),
+        }
+    }
+
+    /// Starts a container; returns its address on this network.
+    fn run(&mut self, container: &str) -> String {
+        let _ = docker(&["rm", "-f", container]);
+        docker_ok(&[
+            "run",
+            "-d",
+            "--name",
+            container,
+            "--network",
+            &self.name,
+            IMAGE,
+            "sleep",
+            "3600",
+        ]);
+        self.containers.push(container.to_string());
+        let format = format!(
+            "{{{{(index .NetworkSettings.Networks \"{}\").IPAddress}}}}",
+            self.name
+        );
+        docker_ok(&["inspect", "-f", &format, container])
+    }
+
+    fn endpoint_of(&self, container: &str) -> String {
+        let format = format!(
+            "{{{{(index .NetworkSettings.Networks \"{}\").EndpointID}}}}",
+            self.name
+        );
+        docker_ok(&["inspect", "-f", &format, container])
+    }
+}
+
+impl Drop for DockerNetwork {
+    fn drop(&mut self) {
+        for container in &self.containers {
+            let _ = docker(&["rm", "-f", container]);
+        }
+        let _ = docker(&["network", "rm", &self.name]);
+    }
+}
+
+/// A Docker network as dockerd on host K would create it through that
+/// host's driver; deleted when dropped.
+struct RemoteNetwork {
+    client: PluginClient,
+    id: String,
+}
+
+impl RemoteNetwork {
+    fn create(host: &LabHost, shared_name: &str, subnet: &str) -> RemoteNetwork {
+        let client = PluginClient::new(&host.plugin_socket);
+        let id = random_id();
+        call_ok(
+            &client,
+            "NetworkDriver.CreateNetwork",
+            json!({"NetworkID": id,
+                   "Options": {"com.docker.network.generic": {"ovn.network": shared_name}},
+                   "IPv4Data": [{"AddressSpace": ADDRESS_SPACE, "Pool": subnet}],
+                   "IPv6Data": []}),
+        );
+        RemoteNetwork { client, id }
+    }
+}
+
+impl Drop for RemoteNetwork {
+    fn drop(&mut self) {
+        let body = json!({"NetworkID": self.id});
+        let _ = self.client.call("NetworkDriver.DeleteNetwork", &body);
+    }
+}
+
+/// An endpoint on host K in a sandbox namespace, as libnetwork makes it.
+/// Dropped: Leave and DeleteEndpoint, then the sandbox goes.
+struct RemoteEndpoint {
+    client: PluginClient,
+    network: String,
+    id: String,
+    address: String,
+    sandbox: Sandbox,
+}
+
+impl RemoteEndpoint {
+    /// CreateEndpoint with `cidr` (the IPAM driver's part), Join, then the
+    /// interface into a new sandbox `sandbox`, renamed eth0, address, MAC, up.
+    fn join(host: &LabHost, network: &RemoteNetwork, cidr: &str, sandbox: &str) -> RemoteEndpoint {
+        let id = random_id();
+        let created = call_ok(
+            &network.client,
+            "NetworkDriver.CreateEndpoint",
+            json!({"NetworkID": network.id, "EndpointID": id,
+                   "Interface": {"Address": cidr, "AddressIPv6": "", "MacAddress": ""},
+                   "Options": {}}),
+        );
+        let sandbox = Sandbox::new(sandbox);
+        let endpoint = RemoteEndpoint {
+            client: network.client.clone(),
+            network: network.id.clone(),
+            id,
+            address: cidr.split('/').next().unwrap_or_default().to_string(),
+            sandbox,
+        };
+        let mac = created["Interface"]["MacAddress"].as_str().unwrap_or("");
+        let joined = call_ok(
+            &endpoint.client,
+            "NetworkDriver.Join",
+            json!({"NetworkID": endpoint.network, "EndpointID": endpoint.id,
+                   "SandboxKey": format!("/var/run/netns/{}", endpoint.sandbox.name),
+                   "Options": {}}),
+        );
+        let src = joined["InterfaceName"]["SrcName"]
+            .as_str()
+            .expect("Join names the interface");
+        endpoint.sandbox.attach(host, src, cidr, mac);
+        endpoint
+    }
+}
+
+impl Drop for RemoteEndpoint {
+    fn drop(&mut self) {
+        let body = json!({"NetworkID": self.network, "EndpointID": self.id});
+        let _ = self.client.call("NetworkDriver.Leave", &body);
+        let _ = self.client.call("NetworkDriver.DeleteEndpoint", &body);
+    }
+}
+
+/// A network namespace standing in for a container's sandbox.
+struct Sandbox {
+    name: String,
+}
+
+impl Sandbox {
+    fn new(name: &str) -> Sandbox {
+        let _ = ip(&["netns", "del", name]);
+        ip_ok(&["netns", "add", name]);
+        Sandbox {
+            name: name.to_string(),
+        }
+    }
+
+    /// What libnetwork does with Join's answer, from host K's namespace.
+    fn attach(&self, host: &LabHost, src: &str, cidr: &str, mac: &str) {
+        let host_ns = host.netns.as_deref().expect("a host in a namespace");
+        ip_ok(&[
+            "-n", host_ns, "link", "set", "dev", src, "netns", &self.name,
+        ]);
+        let ns = self.name.as_str();
+        ip_ok(&["-n", ns, "link", "set", "dev", src, "name", "eth0"]);
+        if !mac.is_empty() {
+            ip_ok(&["-n", ns, "link", "set", "dev", "eth0", "address", mac]);
+        }
+        ip_ok(&["-n", ns, "addr", "add", cidr, "dev", "eth0"]);
+        ip_ok(&["-n", ns, "link", "set", "dev", "eth0", "up"]);
+        ip_ok(&["-n", ns, "link", "set", "dev", "lo", "up"]);
+    }
+
+    /// iputils ping inside the sandbox (busybox ping lacks `-M do`).
+    fn ping(&self, target: &str, extra: &[&str]) -> Output {
+        let mut args = vec!["netns", "exec", &self.name, "ping", "-c1", "-W2"];
+        args.extend_from_slice(extra);
+        args.push(target);
+        ip(&args)
+    }
+
+    fn mtu(&self) -> u32 {
+        let output = ip(&[
+            "netns",
+            "exec",
+            &self.name,
+            "cat",
+            "/sys/class/net/eth0/mtu",
+        ]);
+        String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .parse()
+            .expect("eth0 has an MTU")
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = ip(&["netns", "del", &self.name]);
+    }
+}
+
+fn ip(args: &[&str]) -> Output {
+    Command::new("ip")
+        .args(args)
+        .output()
+        .expect("run ip (Debian package iproute2)")
+}
+
+fn ip_ok(args: &[&str]) {
+    let output = ip(args);
+    assert!(
+        output.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn call_ok(client: &PluginClient, method: &str, body: Json) -> Json {
+    let reply = client.call(method, &body);
+    assert!(
+        reply.is_ok(),
+        "{method} {body} -> {} {}",
+        reply.status,
+        reply.body
+    );
+    reply.body
+}
+
+/// A Docker-style 64-hex id, unique to this run. Its first 12 digits name
+/// the endpoint's veths, so they are the ones that vary.
+fn random_id() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let low = (nanos as u64).wrapping_add(u64::from(count) << 20) & 0xffff_ffff_ffff;
+    let pid = std::process::id();
+    format!("{low:012x}{count:04x}{pid:08x}{nanos:040x}")
+}
+
+/// Retries `attempt` until it succeeds or the cross-host deadline passes.
+fn eventually(what: &str, mut attempt: impl FnMut() -> Output) {
+    let deadline = Instant::now() + CROSS_HOST_TIMEOUT;
+    loop {
+        let output = attempt();
+        if output.status.success() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: failed for {} s: {}{}",
+            CROSS_HOST_TIMEOUT.as_secs(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn container_pings(container: &str, target: &str) -> Output {
+    docker(&["exec", container, "ping", "-c1", "-W2", target])
+}
+
+/// Rows and devices the drivers made for `network` (Docker network ids)
+/// on `hosts`: logical switch ports, OVS ports and interfaces, veths.
+fn leftovers(
+    lab: &Lab,
+    hosts: &[LabHost],
+    networks: &[String],
+    endpoints: &[String],
+) -> Vec<String> {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let mut found = runtime.block_on(async {
+        let nb = Client::connect(&lab.nb_db()).await.expect("connect to NB");
+        let mut found = Vec::new();
+        for network in networks {
+            let key = Value::map([("docker-ovn:network", network.as_str())]);
+            found.extend(select_names(&nb, "OVN_Northbound", "Logical_Switch_Port", &key).await);
+            for host in hosts {
+                let ovs = Client::connect(&host.ovs_db).await.expect("connect to OVS");
+                for table in ["Port", "Interface"] {
+                    let rows = select_names(&ovs, "Open_vSwitch", table, &key).await;
+                    found.extend(rows.into_iter().map(|row| format!("{}: {row}", host.name)));
+                }
+            }
+        }
+        found
+    });
+    for host in hosts {
+        let mut args = vec![];
+        if let Some(ns) = &host.netns {
+            args.extend(["-n", ns.as_str()]);
+        }
+        args.extend(["-o", "link", "show"]);
+        let links = String::from_utf8_lossy(&ip(&args).stdout).into_owned();
+        for endpoint in endpoints {
+            for prefix in ["ovn", "ovc"] {
+                let name = format!("{prefix}{}", &endpoint[..12]);
+                if links.contains(&format!(" {name}")) {
+                    found.push(format!("{}: veth {name}", host.name));
+                }
+            }
+        }
+    }
+    found
+}
+
+async fn select_names(client: &Client, db: &str, table: &str, external_ids: &Value) -> Vec<String> {
+    let mut txn = Transaction::new(db);
+    let at = txn.select_columns(
+        table,
+        vec![Condition::includes("external_ids", external_ids.clone())],
+        &["name"],
+    );
+    let outcome = client.transact(&txn).await.expect("select");
+    outcome
+        .rows(at)
+        .unwrap_or_default()
+        .iter()
+        .map(|row| format!("{table} {}", row.get_str("name").unwrap_or_default()))
+        .collect()
+}
+
+/// Insists, after a moment for Docker's asynchronous cleanup, that nothing
+/// of `networks` and `endpoints` is left on any host.
+fn assert_clean(lab: &Lab, networks: &[String], endpoints: &[String]) {
+    let hosts = lab.hosts();
+    let mut left = Vec::new();
+    for _ in 0..50 {
+        left = leftovers(lab, &hosts, networks, endpoints);
+        if left.is_empty() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("left behind: {left:?}");
+}
+
+#[test]
+fn every_chassis_is_in_the_southbound_with_its_encap_ip() {
+    let lab = Lab::require_hosts(3);
+    let output = Command::new("ovn-sbctl")
+        .arg(format!("--db={}", lab.sb_db()))
+        .args(["--timeout=10", "show"])
+        .output()
+        .expect("run ovn-sbctl (Debian package ovn-common)");
+    assert!(output.status.success(), "ovn-sbctl show failed");
+    let show = String::from_utf8_lossy(&output.stdout);
+    for host in lab.hosts() {
+        // `Chassis NAME`, then its `Encap geneve` with `ip: "ADDRESS"`.
+        let section = show
+            .split("Chassis ")
+            .find(|s| s.trim_start_matches('"').starts_with(&host.system_id))
+            .unwrap_or_else(|| panic!("no chassis {} in:\n{show}", host.system_id));
+        assert!(
+            section.contains("Encap geneve")
+                && section.contains(&format!("ip: \"{}\"", host.encap_ip)),
+            "chassis {} lacks geneve encap {}:\n{show}",
+            host.system_id,
+            host.encap_ip
+        );
+        assert_ne!(
+            host.encap_ip, "127.0.0.1",
+            "{} tunnels to nobody",
+            host.name
+        );
+    }
+}
+
+#[test]
+fn a_shared_network_spans_docker_and_the_other_hosts() {
+    let lab = Lab::require_hosts(3);
+    let hosts = lab.hosts();
+    let (networks, endpoints) = {
+        let mut local = DockerNetwork::create("dovn-xh", "10.88.0.0/24", "10.88.0.0/25");
+        let on_host2 = RemoteNetwork::create(&hosts[1], "dovn-xh", "10.88.0.0/24");
+        let on_host3 = RemoteNetwork::create(&hosts[2], "dovn-xh", "10.88.0.0/24");
+        let b = RemoteEndpoint::join(&hosts[1], &on_host2, "10.88.0.200/24", "dovn-xh-h2");
+        let c = RemoteEndpoint::join(&hosts[2], &on_host3, "10.88.0.201/24", "dovn-xh-h3");
+        let a_address = local.run("dovn-xh-a");
+        eventually("host1 container -> host2 sandbox", || {
+            container_pings("dovn-xh-a", &b.address)
+        });
+        eventually("host2 sandbox -> host1 container", || {
+            b.sandbox.ping(&a_address, &[])
+        });
+        eventually("host2 sandbox -> host3 sandbox", || {
+            b.sandbox.ping(&c.address, &[])
+        });
+        eventually("host3 sandbox -> host1 container", || {
+            c.sandbox.ping(&a_address, &[])
+        });
+        let endpoints = vec![local.endpoint_of("dovn-xh-a"), b.id.clone(), c.id.clone()];
+        let networks = vec![local.id.clone(), on_host2.id.clone(), on_host3.id.clone()];
+        (networks, endpoints)
+    };
+    assert_clean(&lab, &networks, &endpoints);
+}
+
+#[test]
+fn a_full_size_packet_with_df_crosses_and_one_byte_more_does_not() {
+    let lab = Lab::require_hosts(2);
+    let hosts = lab.hosts();
+    let (networks, endpoints) = {
+        let mut local = DockerNetwork::create("dovn-xm", "10.85.0.0/24", "10.85.0.0/25");
+        let remote = RemoteNetwork::create(&hosts[1], "dovn-xm", "10.85.0.0/24");
+        let b = RemoteEndpoint::join(&hosts[1], &remote, "10.85.0.200/24", "dovn-xm-h2");
+        let a_address = local.run("dovn-xm-a");
+        assert_eq!(
+            b.sandbox.mtu(),
+            CONTAINER_MTU,
+            "the tunnel's overhead is not accounted for"
+        );
+        eventually("a small ping across", || b.sandbox.ping(&a_address, &[]));
+        // ICMP payload + 8 (ICMP) + 20 (IPv4) = the MTU: the inner frame of
+        // 1456 bytes plus Geneve's 58 fills the underlay's 1500 exactly.
+        let fits = (CONTAINER_MTU - 28).to_string();
+        let output = b.sandbox.ping(&a_address, &["-M", "do", "-s", &fits]);
+        assert!(
+            output.status.success(),
+            "a {fits}-byte DF ping did not cross: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let too_big = (CONTAINER_MTU - 27).to_string();
+        let output = b.sandbox.ping(&a_address, &["-M", "do", "-s", &too_big]);
+        assert!(
+            !output.status.success(),
+            "a {too_big}-byte DF ping got through"
+        );
+        let endpoints = vec![local.endpoint_of("dovn-xm-a"), b.id.clone()];
+        (vec![local.id.clone(), remote.id.clone()], endpoints)
+    };
+    assert_clean(&lab, &networks, &endpoints);
+}
+
+#[test]
+fn different_shared_networks_do_not_reach_each_other_across_hosts() {
+    let lab = Lab::require_hosts(3);
+    let hosts = lab.hosts();
+    let (networks, endpoints) = {
+        // Both switches use one subnet, so only the switches keep them apart.
+        let mut red = DockerNetwork::create("dovn-xr", "10.86.0.0/24", "10.86.0.0/25");
+        let red3 = RemoteNetwork::create(&hosts[2], "dovn-xr", "10.86.0.0/24");
+        let blue2 = RemoteNetwork::create(&hosts[1], "dovn-xb", "10.86.0.0/24");
+        let on_red = RemoteEndpoint::join(&hosts[2], &red3, "10.86.0.200/24", "dovn-xr-h3");
+        let on_blue = RemoteEndpoint::join(&hosts[1], &blue2, "10.86.0.201/24", "dovn-xb-h2");
+        let a_address = red.run("dovn-xr-a");
+        // The same path works within one network: the negative below means something.
+        eventually("red on host3 -> red on host1", || {
+            on_red.sandbox.ping(&a_address, &[])
+        });
+        for target in [&a_address, &on_red.address] {
+            let output = on_blue.sandbox.ping(target, &[]);
+            assert!(
+                !output.status.success(),
+                "blue on host2 reached red's {target}"
+            );
+        }
+        let output = container_pings("dovn-xr-a", &on_blue.address);
+        assert!(
+            !output.status.success(),
+            "red on host1 reached blue on host2"
+        );
+        let endpoints = vec![
+            red.endpoint_of("dovn-xr-a"),
+            on_red.id.clone(),
+            on_blue.id.clone(),
+        ];
+        (
+            vec![red.id.clone(), red3.id.clone(), blue2.id.clone()],
+            endpoints,
+        )
+    };
+    assert_clean(&lab, &networks, &endpoints);
+}
