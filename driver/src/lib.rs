@@ -18,7 +18,9 @@
 //! # Modules
 //! - [`serve`]: the daemon's flags and start-up.
 //! - [`overlay`]: overlay mode, the driver's calls (validate → apply → roll back).
-//! - [`plugin`]: the `NetworkDriver` trait over [`overlay`].
+//! - [`ipam`]: the `ovn` IPAM driver; [`address_pools`]: its pools in OVN
+//!   Northbound, shared by every host, allocations guarded by `wait`.
+//! - [`plugin`]: the `NetworkDriver` and `IpamDriver` traits over them.
 //! - [`network_spec`]: a validated `CreateNetwork` request.
 //! - [`northbound`]: logical switches and ports in OVN Northbound.
 //! - [`local_switch`]: the integration bridge's ports in Open_vSwitch.
@@ -28,8 +30,10 @@
 //! - [`lab`]: `docker-ovn lab up|down`, the single-host lab.
 //! - [`error`]: the driver's error type.
 
+pub mod address_pools;
 pub mod error;
 pub mod external_ids;
+pub mod ipam;
 pub mod lab;
 pub mod links;
 pub mod local_switch;

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use plugin_api::wire::{CreateNetworkRequest, IpamData};
 
+use crate::address_pools::ADDRESS_SPACE;
 use crate::error::{DriverError, Result};
 use crate::names::{DockerId, parse_network_name, private_switch_name};
 
@@ -45,6 +46,9 @@ impl NetworkSpec {
             Some(name) => (parse_network_name(name)?, true),
             None => (private_switch_name(&network), false),
         };
+        if shared {
+            require_shared_ipam(&request.ipv4_data, &request.ipv6_data)?;
+        }
         let (subnet4, gateway4) =
             family_data("IPv4", &request.ipv4_data, |n| matches!(n, IpNet::V4(_)))?;
         let (subnet6, gateway6) =
@@ -66,6 +70,26 @@ impl NetworkSpec {
             mtu: generic.get(OPT_MTU).map(|v| parse_mtu(v)).transpose()?,
             internal: request.options.internal,
         })
+    }
+}
+
+/// A network that spans hosts must take its addresses from the `ovn` IPAM
+/// driver: with any other, each host hands out the same addresses.
+fn require_shared_ipam(v4: &[IpamData], v6: &[IpamData]) -> Result<()> {
+    match v4
+        .iter()
+        .chain(v6)
+        .find(|d| d.address_space != ADDRESS_SPACE)
+    {
+        None => Ok(()),
+        Some(data) => Err(DriverError::invalid(
+            OPT_NETWORK,
+            format!(
+                "a network shared across hosts needs addresses from the ovn IPAM driver \
+                 (add --ipam-driver ovn); this one uses address space {:?}",
+                data.address_space
+            ),
+        )),
     }
 }
 
@@ -184,9 +208,17 @@ mod tests {
     fn shared_network_and_bad_input() {
         let ok = request(
             json!({"NetworkID": NID, "Options": {"com.docker.network.generic": {"ovn.network": "blue"}},
-                                "IPv4Data": [{"Pool": "10.30.0.0/24"}]}),
+                                "IPv4Data": [{"AddressSpace": "docker-ovn", "Pool": "10.30.0.0/24"}]}),
         );
         let spec = NetworkSpec::from_request(&ok).unwrap();
+        let default_ipam = request(
+            json!({"NetworkID": NID, "Options": {"com.docker.network.generic": {"ovn.network": "blue"}},
+                   "IPv4Data": [{"AddressSpace": "LocalDefault", "Pool": "10.30.0.0/24"}]}),
+        );
+        let refused = NetworkSpec::from_request(&default_ipam)
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("--ipam-driver ovn"), "{refused}");
         assert_eq!(
             (spec.switch.as_str(), spec.shared, spec.gateway4),
             ("blue", true, None)

@@ -96,6 +96,11 @@ impl Northbound {
                         "ports",
                         "external_ids",
                     ]),
+                    MonitorRequest::new("Address_Set").columns(&[
+                        "name",
+                        "addresses",
+                        "external_ids",
+                    ]),
                     MonitorRequest::new("Logical_Switch_Port").columns(&[
                         "name",
                         "addresses",
@@ -113,6 +118,11 @@ impl Northbound {
 
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// The replica (switches, ports and address sets).
+    pub fn replica(&self) -> &Replica {
+        &self.replica
     }
 
     /// Every switch the driver owns.

@@ -1,13 +1,18 @@
-//! The overlay driver behind the libnetwork `NetworkDriver` trait: the one
-//! place driver errors become protocol errors.
+//! The overlay and IPAM drivers behind the libnetwork `NetworkDriver` and
+//! `IpamDriver` traits: the one place driver errors become protocol errors.
 
+use plugin_api::wire::{
+    AddressSpacesResponse, IpamCapabilitiesResponse, ReleaseAddressRequest, ReleasePoolRequest,
+    RequestAddressRequest, RequestAddressResponse, RequestPoolRequest, RequestPoolResponse,
+};
 use plugin_api::wire::{
     CapabilitiesResponse, CreateEndpointRequest, CreateEndpointResponse, CreateNetworkRequest,
     DeleteEndpointRequest, DeleteNetworkRequest, Empty, EndpointOperInfoResponse, EndpointRequest,
     JoinRequest, JoinResponse, LeaveRequest,
 };
-use plugin_api::{NetworkDriver, PluginResult};
+use plugin_api::{IpamDriver, NetworkDriver, PluginResult};
 
+use crate::ipam::Ipam;
 use crate::overlay::Overlay;
 
 impl NetworkDriver for Overlay {
@@ -50,6 +55,37 @@ impl NetworkDriver for Overlay {
 
     async fn leave(&self, request: LeaveRequest) -> PluginResult<Empty> {
         Overlay::leave(self, &request).await?;
+        Ok(Empty {})
+    }
+}
+
+impl IpamDriver for Ipam {
+    async fn get_capabilities(&self) -> PluginResult<IpamCapabilitiesResponse> {
+        Ok(self.capabilities())
+    }
+
+    async fn get_default_address_spaces(&self) -> PluginResult<AddressSpacesResponse> {
+        Ok(self.address_spaces())
+    }
+
+    async fn request_pool(&self, request: RequestPoolRequest) -> PluginResult<RequestPoolResponse> {
+        Ok(Ipam::request_pool(self, &request).await?)
+    }
+
+    async fn release_pool(&self, request: ReleasePoolRequest) -> PluginResult<Empty> {
+        Ipam::release_pool(self, &request).await?;
+        Ok(Empty {})
+    }
+
+    async fn request_address(
+        &self,
+        request: RequestAddressRequest,
+    ) -> PluginResult<RequestAddressResponse> {
+        Ok(Ipam::request_address(self, &request).await?)
+    }
+
+    async fn release_address(&self, request: ReleaseAddressRequest) -> PluginResult<Empty> {
+        Ipam::release_address(self, &request).await?;
         Ok(Empty {})
     }
 }

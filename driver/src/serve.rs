@@ -8,6 +8,8 @@ use std::time::Duration;
 use anyhow::Context;
 use plugin_api::{PluginRouter, PluginServer};
 
+use crate::address_pools::AddressPools;
+use crate::ipam::Ipam;
 use crate::links::Links;
 use crate::local_switch::LocalSwitch;
 use crate::northbound::Northbound;
@@ -95,8 +97,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ready_timeout: Duration::from_secs(args.ready_timeout),
         underlay_mtu: args.underlay_mtu,
     };
+    let pools = AddressPools::new(nb.client().clone(), nb.replica().clone(), host.clone());
+    let ipam = Arc::new(Ipam::new(pools));
     let overlay = Arc::new(Overlay::new(ovs, nb, links, host, config));
-    let router = PluginRouter::new().network_driver(overlay).build();
+    let router = PluginRouter::new()
+        .network_driver(overlay)
+        .ipam_driver(ipam)
+        .build();
     let server = PluginServer::new(&db.socket).bind()?;
     tracing::info!(socket = %db.socket.display(), "serving the Docker plugin API");
     server.serve(router, shutdown_signal()).await?;

@@ -311,3 +311,77 @@ fn ipv6_and_internal_networks() {
     let ip_b = endpoint_field(&b, &internal.name, "IPAddress");
     first_command_pings(&internal.name, &ip_b);
 }
+
+#[test]
+fn shared_network_takes_addresses_from_the_ovn_ipam_driver() {
+    let lab = Lab::require();
+    let _ = docker(&["network", "rm", "e2e-refused"]);
+    let refused = docker(&[
+        "network",
+        "create",
+        "-d",
+        "ovn",
+        "-o",
+        "ovn.network=e2e-refused",
+        "--subnet",
+        "10.87.0.0/24",
+        "e2e-refused",
+    ]);
+    if refused.status.success() {
+        let _ = docker(&["network", "rm", "e2e-refused"]);
+        panic!("a shared network with Docker's IPAM was accepted");
+    }
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("--ipam-driver ovn"), "{message}");
+
+    let mut shared = Network::create(
+        "e2e-shared",
+        &[
+            "--ipam-driver",
+            "ovn",
+            "-o",
+            "ovn.network=e2e-shared",
+            "--subnet",
+            "10.86.0.0/24",
+        ],
+    );
+    let a = shared.run("e2e-shared-a", &[]);
+    let b = shared.run("e2e-shared-b", &["--ip", "10.86.0.99"]);
+    let ip_a = endpoint_field(&a, &shared.name, "IPAddress");
+    assert_eq!(ip_a, "10.86.0.2", "the first address after the gateway");
+    assert_eq!(endpoint_field(&b, &shared.name, "IPAddress"), "10.86.0.99");
+    exec_ok(&b, &["ping", "-c1", "-W2", &ip_a]);
+    let taken = docker(&[
+        "run",
+        "--rm",
+        "--network",
+        &shared.name,
+        "--ip",
+        "10.86.0.99",
+        IMAGE,
+        "true",
+    ]);
+    assert!(!taken.status.success(), "10.86.0.99 handed out twice");
+    let endpoints = vec![
+        endpoint_field(&a, &shared.name, "EndpointID"),
+        endpoint_field(&b, &shared.name, "EndpointID"),
+    ];
+    docker_ok(&["rm", "-f", &a, &b]);
+    shared.containers.clear();
+    docker_ok(&["network", "rm", &shared.name]);
+    assert_clean(&lab, &shared.id, &endpoints, true);
+    assert!(
+        pool_rows(&lab, "10.86.0.0/24").is_empty(),
+        "the address pool outlived its network"
+    );
+}
+
+/// Names of the IPAM pools (Address_Set rows) of `subnet` in Northbound.
+fn pool_rows(lab: &Lab, subnet: &str) -> Vec<String> {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let nb = Client::connect(&lab.nb_db()).await.expect("connect to NB");
+        let pool = Value::map([("docker-ovn:pool", subnet)]);
+        select_names(&nb, "OVN_Northbound", "Address_Set", &pool).await
+    })
+}

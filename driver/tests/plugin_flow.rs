@@ -4,63 +4,18 @@
 //! them, idempotent retries, rejected bad input, and nothing left behind.
 //! Needs root and the lab (`docker-ovn lab up`); fails without.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
 
-use serde_json::{Value, json};
-use test_support::{Lab, PluginClient, link_names};
+use serde_json::json;
+use test_support::{DriverDaemon, Lab, link_names};
 
-/// A `docker-ovn serve` on a temporary socket, killed when dropped.
-struct Daemon {
-    child: Child,
-    client: PluginClient,
-    _dir: tempfile::TempDir,
-}
-
-impl Daemon {
-    fn start(lab: &Lab) -> Daemon {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let socket = dir.path().join("ovn.sock");
-        let child = Command::new(env!("CARGO_BIN_EXE_docker-ovn"))
-            .args(["serve", "--ovs-db", &lab.ovs_db(), "--nb-db", &lab.nb_db()])
-            .arg("--socket")
-            .arg(&socket)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start docker-ovn serve");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !socket.exists() {
-            assert!(
-                Instant::now() < deadline,
-                "docker-ovn serve did not create {}",
-                socket.display()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Daemon {
-            child,
-            client: PluginClient::new(&socket),
-            _dir: dir,
-        }
-    }
-
-    fn ok(&self, method: &str, body: Value) -> Value {
-        let reply = self.client.call(method, &body);
-        assert!(
-            reply.is_ok(),
-            "{method} {body} -> {} {}",
-            reply.status,
-            reply.body
-        );
-        reply.body
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn start_daemon(lab: &Lab) -> DriverDaemon {
+    DriverDaemon::start(
+        Path::new(env!("CARGO_BIN_EXE_docker-ovn")),
+        &lab.ovs_db(),
+        &lab.nb_db(),
+    )
 }
 
 /// A network namespace standing in for a container sandbox.
@@ -126,7 +81,7 @@ fn id(seed: &str) -> String {
     format!("{seed:0<64}")
 }
 
-fn create_network(daemon: &Daemon, network: &str, pool: &str, gateway: &str) {
+fn create_network(daemon: &DriverDaemon, network: &str, pool: &str, gateway: &str) {
     daemon.ok(
         "NetworkDriver.CreateNetwork",
         json!({"NetworkID": network, "Options": {"com.docker.network.generic": {}},
@@ -137,7 +92,7 @@ fn create_network(daemon: &Daemon, network: &str, pool: &str, gateway: &str) {
 
 /// CreateEndpoint + Join, then what libnetwork does in the sandbox.
 fn add_endpoint(
-    daemon: &Daemon,
+    daemon: &DriverDaemon,
     network: &str,
     endpoint: &str,
     cidr: &str,
@@ -170,7 +125,7 @@ fn add_endpoint(
     mac
 }
 
-fn remove_endpoint(daemon: &Daemon, network: &str, endpoint: &str) {
+fn remove_endpoint(daemon: &DriverDaemon, network: &str, endpoint: &str) {
     let body = json!({"NetworkID": network, "EndpointID": endpoint});
     daemon.ok("NetworkDriver.Leave", body.clone());
     daemon.ok("NetworkDriver.DeleteEndpoint", body);
@@ -179,7 +134,7 @@ fn remove_endpoint(daemon: &Daemon, network: &str, endpoint: &str) {
 #[test]
 fn endpoints_in_two_sandboxes_ping_and_leave_nothing() {
     let lab = Lab::require();
-    let daemon = Daemon::start(&lab);
+    let daemon = start_daemon(&lab);
     let caps = daemon.ok("NetworkDriver.GetCapabilities", json!({}));
     assert_eq!(caps["Scope"], "local");
     assert_eq!(caps["ConnectivityScope"], "global");
@@ -216,7 +171,7 @@ fn endpoints_in_two_sandboxes_ping_and_leave_nothing() {
 #[test]
 fn bad_requests_are_refused_and_change_nothing() {
     let lab = Lab::require();
-    let daemon = Daemon::start(&lab);
+    let daemon = start_daemon(&lab);
     let network = id("aaaa0002");
     let cases = [
         (

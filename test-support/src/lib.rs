@@ -7,16 +7,19 @@
 //! Modules:
 //! - [`binaries`]: finding daemons and schemas, with the package to install.
 //! - [`ovsdb`]: a standalone `ovsdb-server` on a unix socket and optionally TCP.
+//! - [`daemon`]: a `docker-ovn serve` of the test's own.
 //! - [`lab`]: the running `docker-ovn lab` and `docker` commands, for
 //!   end-to-end tests.
 //! - [`plugin_client`]: the Docker plugin protocol as dockerd speaks it.
 
 pub mod binaries;
+pub mod daemon;
 pub mod lab;
 pub mod ovsdb;
 pub mod plugin_client;
 
 pub use binaries::{Schema, require_binary};
+pub use daemon::DriverDaemon;
 pub use lab::{Lab, docker, docker_ok, link_names};
 pub use ovsdb::OvsdbServer;
 pub use plugin_client::{PluginClient, Reply};

@@ -1,0 +1,156 @@
+//! The `ovn` IPAM driver (`--ipam-driver ovn`): Docker's IPAM requests,
+//! validated, onto the shared [address pools](crate::address_pools).
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use plugin_api::wire::{
+    AddressSpacesResponse, IpamCapabilitiesResponse, ReleaseAddressRequest, ReleasePoolRequest,
+    RequestAddressRequest, RequestAddressResponse, RequestPoolRequest, RequestPoolResponse,
+};
+
+use crate::address_pools::{ADDRESS_SPACE, AddressPools};
+use crate::error::{DriverError, Result};
+
+/// The IPAM driver: one per daemon.
+pub struct Ipam {
+    pools: AddressPools,
+}
+
+impl Ipam {
+    pub fn new(pools: AddressPools) -> Ipam {
+        Ipam { pools }
+    }
+
+    /// Nothing to replay: the state is in the Northbound database.
+    pub fn capabilities(&self) -> IpamCapabilitiesResponse {
+        IpamCapabilitiesResponse::default()
+    }
+
+    pub fn address_spaces(&self) -> AddressSpacesResponse {
+        AddressSpacesResponse {
+            local_default_address_space: ADDRESS_SPACE.into(),
+            global_default_address_space: ADDRESS_SPACE.into(),
+        }
+    }
+
+    pub async fn request_pool(&self, request: &RequestPoolRequest) -> Result<RequestPoolResponse> {
+        if request.address_space != ADDRESS_SPACE {
+            return Err(DriverError::invalid(
+                "AddressSpace",
+                format!(
+                    "the ovn IPAM driver serves {ADDRESS_SPACE:?}, not {:?}",
+                    request.address_space
+                ),
+            ));
+        }
+        let subnet = match request.pool.as_str() {
+            "" => self.pools.free_subnet(request.v6)?,
+            text => parse_subnet("Pool", text, request.v6)?,
+        };
+        let range = match request.sub_pool.as_str() {
+            "" => None,
+            text => Some(parse_subnet("SubPool", text, request.v6)?),
+        };
+        if let Some(range) = range
+            && !subnet.contains(&range)
+        {
+            return Err(DriverError::invalid(
+                "SubPool",
+                format!("{range} is not inside {subnet}"),
+            ));
+        }
+        let pool_id = self.pools.acquire(subnet, range).await?;
+        tracing::info!(pool = %pool_id, %subnet, "address pool requested");
+        Ok(RequestPoolResponse {
+            pool_id,
+            pool: subnet.to_string(),
+            data: Default::default(),
+        })
+    }
+
+    pub async fn release_pool(&self, request: &ReleasePoolRequest) -> Result<()> {
+        self.pools.release(&request.pool_id).await?;
+        tracing::info!(pool = %request.pool_id, "address pool released");
+        Ok(())
+    }
+
+    pub async fn request_address(
+        &self,
+        request: &RequestAddressRequest,
+    ) -> Result<RequestAddressResponse> {
+        let wanted = parse_address(&request.address)?;
+        let pool = &request.pool_id;
+        let address = match (request.is_gateway(), wanted) {
+            (true, wanted) => self.pools.reserve_gateway(pool, wanted).await?,
+            (false, Some(address)) => self.pools.reserve(pool, address).await?,
+            (false, None) => self.pools.allocate(pool).await?,
+        };
+        let cidr = self
+            .pools
+            .get(pool)
+            .map(|p| p.cidr(address))
+            .ok_or_else(|| DriverError::invalid("PoolID", format!("no address pool {pool:?}")))?;
+        tracing::debug!(%pool, %address, "address allocated");
+        Ok(RequestAddressResponse {
+            address: cidr,
+            data: Default::default(),
+        })
+    }
+
+    pub async fn release_address(&self, request: &ReleaseAddressRequest) -> Result<()> {
+        let Some(address) = parse_address(&request.address)? else {
+            return Err(DriverError::invalid("Address", "no address given"));
+        };
+        self.pools.free(&request.pool_id, address).await
+    }
+}
+
+fn parse_subnet(what: &str, text: &str, v6: bool) -> Result<IpNet> {
+    let subnet: IpNet = text
+        .parse()
+        .map_err(|_| DriverError::invalid(what, format!("{text:?} is not a CIDR")))?;
+    if matches!(subnet, IpNet::V6(_)) != v6 {
+        let family = if v6 { "IPv6" } else { "IPv4" };
+        return Err(DriverError::invalid(
+            what,
+            format!("{text} is not an {family} subnet"),
+        ));
+    }
+    Ok(subnet.trunc())
+}
+
+/// Docker sends a bare address; a CIDR is accepted too.
+fn parse_address(text: &str) -> Result<Option<IpAddr>> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let bare = text.split('/').next().unwrap_or(text);
+    bare.parse()
+        .map(Some)
+        .map_err(|_| DriverError::invalid("Address", format!("{text:?} is not an IP address")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subnets_and_addresses_are_checked() {
+        assert_eq!(
+            parse_subnet("Pool", "10.30.0.7/24", false)
+                .unwrap()
+                .to_string(),
+            "10.30.0.0/24"
+        );
+        assert!(parse_subnet("Pool", "10.30.0.0/24", true).is_err());
+        assert!(parse_subnet("Pool", "fd00::/64", false).is_err());
+        assert!(parse_subnet("Pool", "nope", false).is_err());
+        assert_eq!(parse_address("").unwrap(), None);
+        assert_eq!(
+            parse_address("10.0.0.5/24").unwrap(),
+            Some("10.0.0.5".parse().unwrap())
+        );
+        assert!(parse_address("10.0.0.300").is_err());
+    }
+}

@@ -1,0 +1,102 @@
+//! A `docker-ovn serve` started by a test on a socket of its own, killed
+//! (by pid) when dropped.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::plugin_client::{PluginClient, Reply};
+
+/// One driver process and a client for its socket.
+pub struct DriverDaemon {
+    child: Option<Child>,
+    binary: PathBuf,
+    args: Vec<String>,
+    socket: PathBuf,
+    pub client: PluginClient,
+    _dir: tempfile::TempDir,
+}
+
+impl DriverDaemon {
+    /// Starts `binary serve --ovs-db OVS --nb-db NB` on a temporary socket
+    /// and waits until the socket is there.
+    pub fn start(binary: &Path, ovs_db: &str, nb_db: &str) -> DriverDaemon {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let socket = dir.path().join("ovn.sock");
+        let args = vec![
+            "serve".to_string(),
+            "--ovs-db".into(),
+            ovs_db.into(),
+            "--nb-db".into(),
+            nb_db.into(),
+            "--socket".into(),
+            socket.display().to_string(),
+        ];
+        let mut daemon = DriverDaemon {
+            child: None,
+            binary: binary.to_path_buf(),
+            args,
+            client: PluginClient::new(&socket),
+            socket,
+            _dir: dir,
+        };
+        daemon.spawn();
+        daemon
+    }
+
+    fn spawn(&mut self) {
+        let _ = std::fs::remove_file(&self.socket);
+        let child = Command::new(&self.binary)
+            .args(&self.args)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start docker-ovn serve");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.socket.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "docker-ovn serve did not create {}",
+                self.socket.display()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills the daemon with SIGKILL, as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again with the same flags and socket.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    /// Calls `method`, asserting a 200 reply; returns the body.
+    pub fn ok(&self, method: &str, body: serde_json::Value) -> serde_json::Value {
+        let reply = self.client.call(method, &body);
+        assert!(
+            reply.is_ok(),
+            "{method} {body} -> {} {}",
+            reply.status,
+            reply.body
+        );
+        reply.body
+    }
+
+    /// Calls `method` whatever the reply.
+    pub fn call(&self, method: &str, body: serde_json::Value) -> Reply {
+        self.client.call(method, &body)
+    }
+}
+
+impl Drop for DriverDaemon {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
