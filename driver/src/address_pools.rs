@@ -4,12 +4,13 @@
 //! A pool is an `Address_Set` row named by its subnet (and `--ip-range`):
 //! `addresses` holds every allocated address, `external_ids` the subnet,
 //! range, gateway, each host's reference count (`docker-ovn:ref:<host>`)
-//! and each address's owner host (`docker-ovn:addr:<ip>`). An allocation is
+//! and each address's owner host and allocation time (`docker-ovn:addr:<ip>`
+//! = `"<host> <unix seconds>"`). An allocation is
 //! one transaction that first `wait`s for the address to be absent from the
 //! set, so two hosts can never both get it: the loser retries with the
 //! next free address.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -97,9 +98,28 @@ impl Pool {
 
     /// The host an address was allocated by.
     pub fn owner_of(&self, address: &IpAddr) -> Option<&str> {
-        self.external_ids
-            .get(&addr_key(address))
-            .map(String::as_str)
+        self.allocation(address).map(|(host, _)| host)
+    }
+
+    /// Who allocated `address` and when (Unix seconds): the value
+    /// `"<host> <seconds>"` of its `docker-ovn:addr:` key.
+    fn allocation(&self, address: &IpAddr) -> Option<(&str, u64)> {
+        let value = self.external_ids.get(&addr_key(address))?;
+        let (host, since) = value.split_once(' ').unwrap_or((value, "0"));
+        Some((host, since.parse().unwrap_or(0)))
+    }
+
+    /// Addresses `host` allocated before `before` (Unix seconds), other
+    /// than the gateway.
+    fn allocated_by(&self, host: &str, before: u64) -> Vec<IpAddr> {
+        self.addresses
+            .iter()
+            .filter(|a| self.gateway.as_ref() != Some(*a))
+            .filter(
+                |a| matches!(self.allocation(a), Some((h, since)) if h == host && since < before),
+            )
+            .copied()
+            .collect()
     }
 
     fn is_free(&self, address: &IpAddr) -> bool {
@@ -375,7 +395,7 @@ impl AddressPools {
             vec![],
             Some(Duration::ZERO),
         );
-        let mut ids = vec![(addr_key(&address), self.host.clone())];
+        let mut ids = vec![(addr_key(&address), format!("{} {}", self.host, unix_now()))];
         if gateway {
             ids.push((GATEWAY.to_string(), text.clone()));
         }
@@ -422,6 +442,27 @@ impl AddressPools {
         Ok(())
     }
 
+    /// Frees this host's addresses that nothing uses: allocated more than
+    /// `grace` ago (so never one whose endpoint is still being created) and
+    /// not in `in_use` (endpoint, gateway and aux addresses). These are
+    /// addresses whose reply dockerd never got, or whose release it never
+    /// sent, because this host's driver or dockerd died.
+    pub async fn reclaim(&self, in_use: &HashSet<IpAddr>, grace: Duration) -> Result<Vec<IpAddr>> {
+        let before = unix_now().saturating_sub(grace.as_secs());
+        let mut reclaimed = Vec::new();
+        for pool in self.pools() {
+            for address in pool.allocated_by(&self.host, before) {
+                if in_use.contains(&address) {
+                    continue;
+                }
+                self.free(&pool.id, address).await?;
+                tracing::info!(pool = %pool.id, %address, "reclaimed an address nothing uses");
+                reclaimed.push(address);
+            }
+        }
+        Ok(reclaimed)
+    }
+
     fn check_in_subnet(&self, pool: &Pool, address: &IpAddr) -> Result<()> {
         if pool.subnet.contains(address) && *address != pool.subnet.network() {
             return Ok(());
@@ -456,6 +497,12 @@ impl AddressPools {
             "address pool {id} changed on every attempt; try again"
         ))
     }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// The addresses handed out automatically: the range (or subnet) without

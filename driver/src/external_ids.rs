@@ -37,3 +37,13 @@ pub fn docker_network_key(network: &str) -> String {
 pub const OVN_INSTALLED: &str = "ovn-installed";
 /// The Interface key that binds it to a logical switch port.
 pub const IFACE_ID: &str = "iface-id";
+
+/// Prefix of the logical switch keys listing, per Docker network, the
+/// `--aux-address`es reserved for it (space-separated), which the IPAM
+/// driver must never reclaim.
+pub const AUX_PREFIX: &str = "docker-ovn:aux:";
+
+/// The key of Docker network `network`'s aux addresses.
+pub fn aux_key(network: &str) -> String {
+    format!("{AUX_PREFIX}{network}")
+}

@@ -35,6 +35,8 @@ pub struct NetworkSpec {
     /// An MTU the user asked for; otherwise the underlay's minus overhead.
     pub mtu: Option<u32>,
     pub internal: bool,
+    /// `--aux-address`es: reserved, never given to an endpoint.
+    pub aux: Vec<IpAddr>,
 }
 
 impl NetworkSpec {
@@ -69,6 +71,7 @@ impl NetworkSpec {
             gateway6,
             mtu: generic.get(OPT_MTU).map(|v| parse_mtu(v)).transpose()?,
             internal: request.options.internal,
+            aux: aux_addresses(request.ipv4_data.iter().chain(&request.ipv6_data))?,
         })
     }
 }
@@ -159,6 +162,25 @@ fn family_data(
     Ok((Some(pool.trunc()), gateway))
 }
 
+/// The aux addresses of the IPAM data (CIDR values; Docker writes `<nil>`
+/// for one it could not reserve, which reserves nothing).
+fn aux_addresses<'a>(data: impl Iterator<Item = &'a IpamData>) -> Result<Vec<IpAddr>> {
+    let mut aux = Vec::new();
+    for (name, cidr) in data.flat_map(|d| d.aux_addresses.iter()) {
+        if cidr == "<nil>" {
+            continue;
+        }
+        let address: IpNet = cidr.parse().map_err(|_| {
+            DriverError::invalid(
+                "AuxAddresses",
+                format!("{name}: {cidr:?} is not an address in CIDR form"),
+            )
+        })?;
+        aux.push(address.addr());
+    }
+    Ok(aux)
+}
+
 /// Docker sends the gateway as CIDR; an empty one means "none".
 fn parse_gateway<A, E>(text: &str, parse: impl Fn(&str) -> Result<A, E>) -> Result<Option<A>> {
     if text.is_empty() {
@@ -202,6 +224,12 @@ mod tests {
         assert_eq!(spec.gateway4, Some(IpAddr::from([10, 1, 0, 1])));
         assert_eq!(spec.gateway6, Some("fd00::1".parse().unwrap()));
         assert_eq!(spec.mtu, Some(1400));
+        let with_aux = request(
+            json!({"NetworkID": NID, "IPv4Data": [{"Pool": "10.1.0.0/24",
+            "AuxAddresses": {"router": "10.1.0.5/24", "skipped": "<nil>"}}]}),
+        );
+        let aux = NetworkSpec::from_request(&with_aux).unwrap().aux;
+        assert_eq!(aux, vec![IpAddr::from([10, 1, 0, 5])]);
     }
 
     #[test]

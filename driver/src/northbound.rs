@@ -1,7 +1,8 @@
 //! The OVN Northbound database: logical switches for Docker networks and
 //! logical switch ports for endpoints.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::collections::HashSet;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use ovsdb_client::monitor::MonitorRequest;
@@ -182,7 +183,7 @@ impl Northbound {
             Some(Duration::ZERO),
         );
         let mut ids = spec_external_ids(spec);
-        ids.push((docker_network_key(spec.network.as_str()), host.to_string()));
+        ids.extend(network_keys(spec, host));
         txn.insert(
             "Logical_Switch",
             Row::new()
@@ -219,7 +220,7 @@ impl Northbound {
             vec![Condition::uuid(uuid)],
             vec![Mutation::insert(
                 "external_ids",
-                Value::map([(docker_network_key(spec.network.as_str()), host.to_string())]),
+                Value::map(network_keys(spec, host)),
             )],
         );
         txn.comment(&format!(
@@ -259,7 +260,10 @@ impl Northbound {
                 "Logical_Switch",
                 vec![Condition::uuid(switch.uuid)],
                 vec![
-                    Mutation::delete("external_ids", Value::set([docker_network_key(network)])),
+                    Mutation::delete(
+                        "external_ids",
+                        Value::set([docker_network_key(network), aux_key(network)]),
+                    ),
                     Mutation::delete("ports", Value::set(ours)),
                 ],
             );
@@ -267,6 +271,42 @@ impl Northbound {
         txn.comment(&format!("docker-ovn: delete network {network}"));
         self.client.transact(&txn).await.map_err(DriverError::nb)?;
         Ok(())
+    }
+
+    /// Every address a logical switch port holds, plus the aux addresses
+    /// of the driver's networks: what the IPAM driver must not reclaim.
+    pub fn addresses_in_use(&self) -> HashSet<IpAddr> {
+        self.replica.read(|t| {
+            let ports = t
+                .rows("Logical_Switch_Port")
+                .flat_map(|(_, row)| {
+                    row.get("addresses")
+                        .map(|v| v.atoms().to_vec())
+                        .unwrap_or_default()
+                })
+                .filter_map(|atom| atom.as_str().map(str::to_string))
+                .flat_map(|text| {
+                    text.split(' ')
+                        .filter_map(|word| word.parse().ok())
+                        .collect::<Vec<IpAddr>>()
+                });
+            let aux = t
+                .rows("Logical_Switch")
+                .flat_map(|(_, row)| {
+                    row.get("external_ids")
+                        .and_then(Value::as_map)
+                        .unwrap_or_default()
+                        .to_vec()
+                })
+                .filter(|(k, _)| k.as_str().is_some_and(|k| k.starts_with(AUX_PREFIX)))
+                .filter_map(|(_, v)| v.as_str().map(str::to_string))
+                .flat_map(|text| {
+                    text.split(' ')
+                        .filter_map(|word| word.parse().ok())
+                        .collect::<Vec<IpAddr>>()
+                });
+            ports.chain(aux).collect()
+        })
     }
 
     /// The port of endpoint `endpoint`, if the driver made one.
@@ -331,6 +371,16 @@ impl Northbound {
 
 fn owned(row: &Row) -> bool {
     row.map_str("external_ids", OWNER) == Some(OWNER_VALUE)
+}
+
+/// The switch keys of one Docker network: its host, and its aux addresses.
+fn network_keys(spec: &NetworkSpec, host: &str) -> Vec<(String, String)> {
+    let mut keys = vec![(docker_network_key(spec.network.as_str()), host.to_string())];
+    if !spec.aux.is_empty() {
+        let aux: Vec<String> = spec.aux.iter().map(IpAddr::to_string).collect();
+        keys.push((aux_key(spec.network.as_str()), aux.join(" ")));
+    }
+    keys
 }
 
 fn spec_external_ids(spec: &NetworkSpec) -> Vec<(String, String)> {

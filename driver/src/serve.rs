@@ -72,6 +72,17 @@ pub struct ServeArgs {
     #[arg(long, env = "DOCKER_OVN_UNDERLAY_MTU", default_value_t = 1500,
           value_parser = clap::value_parser!(u32).range(1280..=9216))]
     pub underlay_mtu: u32,
+
+    /// IPAM addresses this host allocated that no endpoint, gateway or aux
+    /// address uses are freed once older than this many seconds (replies
+    /// dockerd never got, releases it never sent).
+    #[arg(long, env = "DOCKER_OVN_RECLAIM_GRACE", default_value_t = 600)]
+    pub reclaim_grace: u64,
+
+    /// How often, in seconds, to look for such addresses (also at start).
+    #[arg(long, env = "DOCKER_OVN_RECLAIM_INTERVAL", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub reclaim_interval: u64,
 }
 
 /// Runs the daemon.
@@ -98,6 +109,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         underlay_mtu: args.underlay_mtu,
     };
     let pools = AddressPools::new(nb.client().clone(), nb.replica().clone(), host.clone());
+    tokio::spawn(reclaim_forever(
+        pools.clone(),
+        nb.clone(),
+        Duration::from_secs(args.reclaim_grace),
+        Duration::from_secs(args.reclaim_interval),
+    ));
     let ipam = Arc::new(Ipam::new(pools));
     let overlay = Arc::new(Overlay::new(ovs, nb, links, host, config));
     let router = PluginRouter::new()
@@ -109,6 +126,17 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     server.serve(router, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Reconciles the IPAM pools with what the endpoints use, now and then.
+async fn reclaim_forever(pools: AddressPools, nb: Northbound, grace: Duration, interval: Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    loop {
+        ticks.tick().await;
+        if let Err(error) = pools.reclaim(&nb.addresses_in_use(), grace).await {
+            tracing::warn!(%error, "could not reclaim unused addresses; will retry");
+        }
+    }
 }
 
 async fn shutdown_signal() {

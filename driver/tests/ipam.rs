@@ -20,6 +20,10 @@ struct Cluster {
 }
 
 fn cluster(n: usize) -> Cluster {
+    cluster_with(n, &[])
+}
+
+fn cluster_with(n: usize, flags: &[&str]) -> Cluster {
     let nb = OvsdbServer::start(Schema::OvnNorthbound);
     let mut ovs = Vec::new();
     let mut hosts = Vec::new();
@@ -33,10 +37,11 @@ fn cluster(n: usize) -> Cluster {
             .expect("run ovs-vsctl");
         assert!(status.success(), "ovs-vsctl init failed");
         let binary = Path::new(env!("CARGO_BIN_EXE_docker-ovn"));
-        hosts.push(DriverDaemon::start(
+        hosts.push(DriverDaemon::start_with(
             binary,
             &server.unix_target(),
             &nb.unix_target(),
+            flags,
         ));
         ovs.push(server);
     }
@@ -343,4 +348,151 @@ fn a_stale_view_never_hands_out_a_taken_address() {
             Err(error) => assert!(error.to_string().contains("try again"), "{error}"),
         }
     });
+}
+
+/// What dockerd does for one container: an address, then the endpoint;
+/// if the endpoint fails, roll back (retrying while the driver is down).
+/// Returns the address when the container got it.
+fn start_container(
+    host: &DriverDaemon,
+    network: &str,
+    pool: &str,
+    endpoint: &str,
+) -> Option<String> {
+    let reply = request_address(host, pool, "", false);
+    if !reply.is_ok() {
+        return None;
+    }
+    let address = allocated(&reply);
+    let created = host.call(
+        "NetworkDriver.CreateEndpoint",
+        json!({"NetworkID": network, "EndpointID": endpoint,
+               "Interface": {"Address": format!("{address}/22")}}),
+    );
+    if created.is_ok() {
+        return Some(address);
+    }
+    let ids = json!({"NetworkID": network, "EndpointID": endpoint});
+    retry(|| {
+        host.call("NetworkDriver.DeleteEndpoint", ids.clone())
+            .is_ok()
+    });
+    retry(|| {
+        host.call(
+            "IpamDriver.ReleaseAddress",
+            json!({"PoolID": pool, "Address": address}),
+        )
+        .is_ok()
+    });
+    None
+}
+
+fn retry(mut attempt: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !attempt() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the driver did not come back"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// A driver killed with SIGKILL in the middle of allocations and started
+/// again: no address is handed out twice, and once reclamation has run,
+/// the pool holds exactly the addresses of live endpoints, the gateway and
+/// the aux address: nothing lost.
+#[test]
+fn a_driver_killed_mid_allocation_loses_and_duplicates_nothing() {
+    let cluster = cluster_with(3, &["--reclaim-grace", "1", "--reclaim-interval", "1"]);
+    let pool = request_pool(&cluster.hosts[0], "10.60.0.0/22", "");
+    let gateway = allocated(&request_address(&cluster.hosts[0], &pool, "", true));
+    let aux = allocated(&request_address(
+        &cluster.hosts[0],
+        &pool,
+        "10.60.0.9",
+        false,
+    ));
+    let network = "6e7700000000000000000000000000000000000000000000000000000000cafe";
+    for host in &cluster.hosts {
+        assert_eq!(request_pool(host, "10.60.0.0/22", ""), pool);
+        host.ok(
+            "NetworkDriver.CreateNetwork",
+            json!({"NetworkID": network, "Options": {"com.docker.network.generic": {"ovn.network": "killed"}},
+                   "IPv4Data": [{"AddressSpace": "docker-ovn", "Pool": "10.60.0.0/22", "Gateway": format!("{gateway}/22"),
+                                 "AuxAddresses": {"router": format!("{aux}/22")}}]}),
+        );
+    }
+    let started: Vec<String> = std::thread::scope(|scope| {
+        let hosts = &cluster.hosts;
+        let workers: Vec<_> = (0..hosts.len() * 3)
+            .map(|w| {
+                let pool = &pool;
+                scope.spawn(move || {
+                    let host = &hosts[w % hosts.len()];
+                    (0..60)
+                        .filter_map(|n| {
+                            start_container(
+                                host,
+                                network,
+                                pool,
+                                &format!("{w:04}{n:04}{:0<56}", "e"),
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        // Crash the third host's driver in the middle, then start it again.
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        hosts[2].kill();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        hosts[2].restart();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("worker"))
+            .collect()
+    });
+    assert!(
+        started.len() < 9 * 60,
+        "the kill interrupted nothing: make the run longer"
+    );
+    let unique: BTreeSet<String> = started.iter().cloned().collect();
+    assert_eq!(
+        unique.len(),
+        started.len(),
+        "an address went to two containers"
+    );
+    let mut expected = unique;
+    expected.insert(gateway);
+    expected.insert(aux);
+    retry(|| nb_addresses(&cluster, &pool).as_ref() == Some(&expected));
+}
+
+/// Reconciliation frees this host's addresses that nothing uses (the
+/// reply never reached dockerd, or its release never came), and never an
+/// endpoint's, the gateway or an aux address, nor another host's.
+#[test]
+fn unused_addresses_are_reclaimed_and_used_ones_never() {
+    let cluster = cluster_with(2, &["--reclaim-grace", "1", "--reclaim-interval", "1"]);
+    let (a, b) = (&cluster.hosts[0], &cluster.hosts[1]);
+    let pool = request_pool(a, "10.61.0.0/24", "");
+    assert_eq!(request_pool(b, "10.61.0.0/24", ""), pool);
+    let gateway = allocated(&request_address(a, &pool, "", true));
+    let aux = allocated(&request_address(a, &pool, "10.61.0.9", false));
+    let network = "6e7700000000000000000000000000000000000000000000000000000000beef";
+    a.ok(
+        "NetworkDriver.CreateNetwork",
+        json!({"NetworkID": network, "Options": {"com.docker.network.generic": {"ovn.network": "reclaim"}},
+               "IPv4Data": [{"AddressSpace": "docker-ovn", "Pool": "10.61.0.0/24", "Gateway": format!("{gateway}/24"),
+                             "AuxAddresses": {"router": format!("{aux}/24")}}]}),
+    );
+    let in_use = start_container(a, network, &pool, &format!("{:0<64}", "1")).expect("container");
+    let lost_on_a = allocated(&request_address(a, &pool, "", false));
+    // Host b's unused address is host b's to reclaim, and it does.
+    let lost_on_b = allocated(&request_address(b, &pool, "", false));
+    let expected: BTreeSet<String> = [gateway, aux, in_use].into_iter().collect();
+    retry(|| nb_addresses(&cluster, &pool).as_ref() == Some(&expected));
+    let now = nb_addresses(&cluster, &pool).expect("pool");
+    assert!(!now.contains(&lost_on_a) && !now.contains(&lost_on_b));
 }

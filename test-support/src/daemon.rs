@@ -3,13 +3,16 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::plugin_client::{PluginClient, Reply};
 
 /// One driver process and a client for its socket.
 pub struct DriverDaemon {
-    child: Option<Child>,
+    /// Behind a lock so a test can kill and restart the daemon while other
+    /// threads are calling it.
+    child: Mutex<Option<Child>>,
     binary: PathBuf,
     args: Vec<String>,
     socket: PathBuf,
@@ -21,9 +24,14 @@ impl DriverDaemon {
     /// Starts `binary serve --ovs-db OVS --nb-db NB` on a temporary socket
     /// and waits until the socket is there.
     pub fn start(binary: &Path, ovs_db: &str, nb_db: &str) -> DriverDaemon {
+        DriverDaemon::start_with(binary, ovs_db, nb_db, &[])
+    }
+
+    /// Like [`DriverDaemon::start`], with more `serve` flags.
+    pub fn start_with(binary: &Path, ovs_db: &str, nb_db: &str, extra: &[&str]) -> DriverDaemon {
         let dir = tempfile::tempdir().expect("tempdir");
         let socket = dir.path().join("ovn.sock");
-        let args = vec![
+        let mut args = vec![
             "serve".to_string(),
             "--ovs-db".into(),
             ovs_db.into(),
@@ -32,8 +40,9 @@ impl DriverDaemon {
             "--socket".into(),
             socket.display().to_string(),
         ];
-        let mut daemon = DriverDaemon {
-            child: None,
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let daemon = DriverDaemon {
+            child: Mutex::new(None),
             binary: binary.to_path_buf(),
             args,
             client: PluginClient::new(&socket),
@@ -44,14 +53,14 @@ impl DriverDaemon {
         daemon
     }
 
-    fn spawn(&mut self) {
+    fn spawn(&self) {
         let _ = std::fs::remove_file(&self.socket);
         let child = Command::new(&self.binary)
             .args(&self.args)
             .stdout(Stdio::null())
             .spawn()
             .expect("start docker-ovn serve");
-        self.child = Some(child);
+        *self.child() = Some(child);
         let deadline = Instant::now() + Duration::from_secs(20);
         while !self.socket.exists() {
             assert!(
@@ -64,17 +73,21 @@ impl DriverDaemon {
     }
 
     /// Kills the daemon with SIGKILL, as a crash would.
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
+    pub fn kill(&self) {
+        if let Some(mut child) = self.child().take() {
             let _ = child.kill();
             let _ = child.wait();
         }
     }
 
     /// Starts it again with the same flags and socket.
-    pub fn restart(&mut self) {
+    pub fn restart(&self) {
         self.kill();
         self.spawn();
+    }
+
+    fn child(&self) -> std::sync::MutexGuard<'_, Option<Child>> {
+        self.child.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Calls `method`, asserting a 200 reply; returns the body.

@@ -38,36 +38,47 @@ impl PluginClient {
         self.call_raw(method, body.to_string().as_bytes())
     }
 
-    /// Sends raw bytes, for malformed-input tests.
+    /// Sends raw bytes, for malformed-input tests. A plugin that cannot
+    /// be reached, or hangs up without a full reply (as dockerd sees a
+    /// stopped or killed one), gives status 0 with the error in `Err`.
     pub fn call_raw(&self, method: &str, body: &[u8]) -> Reply {
-        let mut stream = UnixStream::connect(&self.socket)
-            .unwrap_or_else(|e| panic!("plugin socket {}: {e}", self.socket.display()));
-        stream
-            .set_read_timeout(Some(Duration::from_secs(120)))
-            .expect("set timeout");
+        let failed = |error: String| Reply {
+            status: 0,
+            body: serde_json::json!({"Err": format!("{}: {error}", self.socket.display())}),
+        };
+        match self.exchange(method, body) {
+            Ok(reply) => parse_reply(&reply).unwrap_or_else(failed),
+            Err(error) => failed(error.to_string()),
+        }
+    }
+
+    fn exchange(&self, method: &str, body: &[u8]) -> std::io::Result<Vec<u8>> {
+        let mut stream = UnixStream::connect(&self.socket)?;
+        stream.set_read_timeout(Some(Duration::from_secs(120)))?;
         let head = format!(
             "POST /{method} HTTP/1.0\r\nHost: plugin\r\nAccept: application/vnd.docker.plugins.v1.2+json\r\nContent-Length: {}\r\n\r\n",
             body.len()
         );
-        stream
-            .write_all(head.as_bytes())
-            .expect("send request head");
-        stream.write_all(body).expect("send request body");
+        stream.write_all(head.as_bytes())?;
+        stream.write_all(body)?;
         let mut reply = Vec::new();
-        stream.read_to_end(&mut reply).expect("read reply");
-        parse_reply(&reply)
+        stream.read_to_end(&mut reply)?;
+        Ok(reply)
     }
 }
 
-fn parse_reply(bytes: &[u8]) -> Reply {
+/// A well-formed reply must be JSON; anything else is a broken exchange.
+fn parse_reply(bytes: &[u8]) -> Result<Reply, String> {
     let text = String::from_utf8_lossy(bytes);
-    let (head, body) = text.split_once("\r\n\r\n").expect("HTTP reply with a head");
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("incomplete HTTP reply {text:?}"))?;
     let status = head
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .expect("HTTP status");
+        .ok_or_else(|| format!("no HTTP status in {head:?}"))?;
     let body =
-        serde_json::from_str(body).unwrap_or_else(|_| panic!("reply body is not JSON: {body:?}"));
-    Reply { status, body }
+        serde_json::from_str(body).map_err(|_| format!("reply body is not JSON: {body:?}"))?;
+    Ok(Reply { status, body })
 }
