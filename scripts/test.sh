@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The project's test command. As root: brings up the lab (installing any
-# missing Debian packages: OVS, OVN, Docker, busybox), runs every test of
-# the workspace against it, and takes the lab down again on exit, but only
-# if this script brought it up (a lab someone is using stays up).
+# The project's test command. As root: brings up the lab with three hosts
+# (installing any missing Debian packages: OVS, OVN, Docker, busybox), runs
+# every test of the workspace against it, and takes the lab down again on
+# exit, but only if this script brought it up (a lab someone is using stays
+# up; a smaller one grows to three hosts).
 #
 #   sudo scripts/test.sh [cargo test arguments...]
 #
@@ -24,7 +25,13 @@ lab=target/release/docker-ovn
 if [ ! -e "$DOCKER_OVN_LAB_DIR/lab.env" ]; then
     trap '"$lab" lab down --dir "$DOCKER_OVN_LAB_DIR"' EXIT
 fi
-"$lab" lab up --dir "$DOCKER_OVN_LAB_DIR"
+# The multi-host tests need three hosts; `lab up` never shrinks a bigger lab.
+hosts=3
+if [ -e "$DOCKER_OVN_LAB_DIR/lab.env" ]; then
+    running=$(sed -n 's/^HOSTS=//p' "$DOCKER_OVN_LAB_DIR/lab.env")
+    if [ "${running:-1}" -gt "$hosts" ]; then hosts=$running; fi
+fi
+"$lab" lab up --dir "$DOCKER_OVN_LAB_DIR" --hosts "$hosts"
 
 # --no-fail-fast: one failing test binary must not hide the others.
 cargo test --workspace --locked --no-fail-fast "$@"

@@ -12,8 +12,8 @@ use anyhow::Context;
 
 use super::cmd;
 use super::env::{CentralEnv, NB_PORT, SB_PORT};
-use super::ovsdb;
 use super::process::Daemon;
+use super::{offload, ovsdb};
 
 /// Starts whatever of the central is not running.
 pub fn start(central: &CentralEnv) -> anyhow::Result<()> {
@@ -24,6 +24,9 @@ pub fn start(central: &CentralEnv) -> anyhow::Result<()> {
     ovsdb::ensure(&sb, &central.sb)?;
     init_nb(central)?;
     northd(central).ensure(Daemon::start_detaching)?;
+    if let Some(ip) = central.listen_ip {
+        offload::send_complete_checksums(ip);
+    }
     Ok(())
 }
 

@@ -36,6 +36,7 @@
 //! - [`underlay`]: host namespaces, the underlay bridge and its veths.
 //! - [`host`]: OVS, the integration bridge and ovn-controller of one host.
 //! - [`uplink`]: `br-phy`, the uplink port and the tunnel endpoint address.
+//! - [`offload`]: checksum offload where TCP crosses the userspace datapath.
 //! - [`taps`]: the userspace datapath's tap devices.
 //! - [`docker`]: reusing or starting containerd and dockerd.
 //! - [`image`]: the `docker-ovn/busybox` test image.
@@ -54,6 +55,7 @@ pub mod env_file;
 mod host;
 mod image;
 mod lifecycle;
+mod offload;
 mod ovsdb;
 mod packages;
 mod process;

@@ -53,6 +53,8 @@ pub const REQUIREMENTS: &[Requirement] = &[
     core("/usr/share/ovn/ovn-nb.ovsschema", "ovn-common"),
     core("/usr/share/ovn/ovn-sb.ovsschema", "ovn-common"),
     core("ip", "iproute2"),
+    // Provisioned machines: checksum offload (see offload.rs).
+    core("ethtool", "ethtool"),
     docker("containerd", "containerd"),
     docker("dockerd", "docker.io"),
     docker("docker", "docker.io"),

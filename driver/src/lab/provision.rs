@@ -57,8 +57,11 @@ pub struct HostOptions {
     pub system_id: Option<String>,
     /// Then join the shared demo network, start a container and ping the
     /// other hosts' demo containers.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "no_docker")]
     pub demo: bool,
+    /// Neither start nor use Docker (OVS, OVN and the driver only).
+    #[arg(long)]
+    pub no_docker: bool,
 }
 
 /// Brings this machine up in its role; safe to repeat.
@@ -79,7 +82,7 @@ pub fn provision(options: &ProvisionOptions) -> anyhow::Result<()> {
     }
     let env = lab_env_with(&options.dir, layout);
     let parts = Parts {
-        docker: true,
+        docker: !matches!(&options.role, Role::Host(host) if host.no_docker),
         driver: true,
     };
     bring_up(&env, parts)?;

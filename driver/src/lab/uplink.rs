@@ -12,8 +12,8 @@ use ipnet::Ipv4Net;
 
 use super::cmd::say;
 use super::env::HostEnv;
-use super::host;
 use super::underlay::ip;
+use super::{host, offload};
 
 /// Makes the host's uplink a port of its `br-phy` and puts the tunnel
 /// endpoint address there. Safe to repeat.
@@ -42,9 +42,13 @@ pub fn attach(host: &HostEnv) -> anyhow::Result<()> {
         .with_context(|| format!("{}: adding {device} to {bridge}", host.name))?;
     let netns = host.netns.as_deref();
     let cidr = uplink.address.to_string();
-    if uplink.underlay_peer.is_none() && has_address(netns, device, &uplink.address) {
-        // The machine's own NIC: its address now belongs to br-phy.
-        ip(netns, &["addr", "del", &cidr, "dev", device])?;
+    if uplink.underlay_peer.is_none() {
+        // The machine's own NIC: its address now belongs to br-phy, and the
+        // machine's TCP (to the central) crosses ovs-vswitchd.
+        if has_address(netns, device, &uplink.address) {
+            ip(netns, &["addr", "del", &cidr, "dev", device])?;
+        }
+        offload::receive_complete_checksums(device);
     }
     ip(netns, &["link", "set", device, "up"])?;
     ip(netns, &["addr", "replace", &cidr, "dev", bridge])?;
