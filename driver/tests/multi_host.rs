@@ -19,10 +19,11 @@ use test_support::lab::LabHost;
 use test_support::{Lab, PluginClient, docker, docker_ok};
 
 const IMAGE: &str = "docker-ovn/busybox";
-/// `--ipam-driver` of the Docker side of shared networks: Docker's default
-/// IPAM (with a range that leaves room for the other hosts' addresses)
-/// until the driver serves its own IPAM, then `Some("ovn")`.
-const DOCKER_IPAM_DRIVER: Option<&str> = None;
+/// `--ipam-driver` of the Docker side of shared networks: the driver's own,
+/// which it requires for `-o ovn.network` (`None`: Docker's default). The
+/// Docker side's `--ip-range` keeps its addresses below .128, where the
+/// other hosts' endpoints, given theirs directly, are not.
+const DOCKER_IPAM_DRIVER: Option<&str> = Some("ovn");
 /// The address space of shared networks created over the plugin API: the
 /// driver accepts `-o ovn.network` only from its own IPAM's space.
 const ADDRESS_SPACE: &str = "docker-ovn";
@@ -483,11 +484,11 @@ fn different_shared_networks_do_not_reach_each_other_across_hosts() {
     let hosts = lab.hosts();
     let (networks, endpoints) = {
         // Both switches use one subnet, so only the switches keep them apart.
-        let mut red = DockerNetwork::create("dovn-xr", "10.86.0.0/24", "10.86.0.0/25");
-        let red3 = RemoteNetwork::create(&hosts[2], "dovn-xr", "10.86.0.0/24");
-        let blue2 = RemoteNetwork::create(&hosts[1], "dovn-xb", "10.86.0.0/24");
-        let on_red = RemoteEndpoint::join(&hosts[2], &red3, "10.86.0.200/24", "dovn-xr-h3");
-        let on_blue = RemoteEndpoint::join(&hosts[1], &blue2, "10.86.0.201/24", "dovn-xb-h2");
+        let mut red = DockerNetwork::create("dovn-xr", "10.84.0.0/24", "10.84.0.0/25");
+        let red3 = RemoteNetwork::create(&hosts[2], "dovn-xr", "10.84.0.0/24");
+        let blue2 = RemoteNetwork::create(&hosts[1], "dovn-xb", "10.84.0.0/24");
+        let on_red = RemoteEndpoint::join(&hosts[2], &red3, "10.84.0.200/24", "dovn-xr-h3");
+        let on_blue = RemoteEndpoint::join(&hosts[1], &blue2, "10.84.0.201/24", "dovn-xb-h2");
         let a_address = red.run("dovn-xr-a");
         // The same path works within one network: the negative below means something.
         eventually("red on host3 -> red on host1", || {

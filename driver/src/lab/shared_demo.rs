@@ -18,10 +18,11 @@ use super::image::IMAGE;
 
 pub const NETWORK: &str = "ovn-demo-shared";
 const SUBNET: &str = "10.89.0.0/24";
-/// The IPAM driver of the shared network. Docker's default IPAM is per
-/// host, so each container is given its address (`--ip`); with
-/// docker-ovn's own IPAM driver (`Some("ovn")`) hosts could not collide.
-pub const IPAM_DRIVER: Option<&str> = None;
+/// The IPAM driver of the shared network: docker-ovn's own, which keeps
+/// the hosts' allocations apart in the Northbound database (and which the
+/// driver requires for `-o ovn.network`). Each container still asks for
+/// its address (`--ip`), so the demo's addresses are predictable.
+pub const IPAM_DRIVER: Option<&str> = Some("ovn");
 const DOCKER_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Joins the demo and pings every other host's demo container.
