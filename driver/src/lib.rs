@@ -24,10 +24,11 @@
 //! - [`network_spec`]: a validated `CreateNetwork` request.
 //! - [`northbound`]: logical switches and ports in OVN Northbound.
 //! - [`local_switch`]: the integration bridge's ports in Open_vSwitch.
-//! - [`links`]: veth pairs over rtnetlink.
+//! - [`links`]: veth pairs over rtnetlink; [`offload`]: checksum offload
+//!   off on the container side, which the userspace datapath needs.
 //! - [`names`], [`mac`], [`external_ids`]: identifiers, addresses, row marks.
 //! - [`status`]: `docker-ovn status`.
-//! - [`lab`]: `docker-ovn lab up|down`, the single-host lab.
+//! - [`lab`]: `docker-ovn lab up|down`, the lab (one host or several).
 //! - [`error`]: the driver's error type.
 
 pub mod address_pools;
@@ -41,6 +42,7 @@ pub mod mac;
 pub mod names;
 pub mod network_spec;
 pub mod northbound;
+pub mod offload;
 pub mod overlay;
 pub mod plugin;
 pub mod serve;

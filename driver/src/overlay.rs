@@ -151,6 +151,10 @@ impl Overlay {
         self.links
             .create_veth(&host_if, &peer, mtu, port.mac)
             .await?;
+        if let Err(error) = crate::offload::disable_tx_checksum(&peer) {
+            self.rollback_join(&host_if).await;
+            return Err(error);
+        }
         let ids = interface_ids(
             &network,
             &endpoint,
