@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
-use ovsdb_client::transaction::{Condition, Transaction};
 use ovsdb_client::{Client, Value};
-use test_support::{Lab, docker, docker_ok, link_names};
+use test_support::leftovers::named_rows;
+use test_support::{Lab, Removed, assert_clean, docker, docker_ok};
 
 const IMAGE: &str = "docker-ovn/busybox";
 
@@ -107,80 +107,18 @@ fn exec_ok(container: &str, command: &[&str]) -> String {
     docker_ok(&args)
 }
 
-/// Rows and devices the driver made for a network or endpoint.
-fn leftovers(
-    lab: &Lab,
-    network_id: &str,
-    endpoints: &[String],
-    network_removed: bool,
-) -> Vec<String> {
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let mut found = runtime.block_on(async {
-        let mut found = Vec::new();
-        let nb = Client::connect(&lab.nb_db()).await.expect("connect to NB");
-        let key = Value::map([("docker-ovn:network", network_id)]);
-        found.extend(select_names(&nb, "OVN_Northbound", "Logical_Switch_Port", &key).await);
-        let switch_key = format!("docker-ovn:docker-network:{network_id}");
-        let mut txn = Transaction::new("OVN_Northbound");
-        let at = txn.select("Logical_Switch", vec![]);
-        let switches = nb.transact(&txn).await.expect("select switches");
-        for row in switches.rows(at).unwrap_or_default() {
-            if network_removed && row.map_str("external_ids", &switch_key).is_some() {
-                found.push(format!(
-                    "Logical_Switch {}",
-                    row.get_str("name").unwrap_or_default()
-                ));
-            }
-        }
-        let ovs = Client::connect(&lab.ovs_db())
-            .await
-            .expect("connect to OVS");
-        found.extend(select_names(&ovs, "Open_vSwitch", "Port", &key).await);
-        found.extend(select_names(&ovs, "Open_vSwitch", "Interface", &key).await);
-        found
-    });
-    let links = link_names();
-    for endpoint in endpoints {
-        for prefix in ["ovn", "ovc"] {
-            let name = format!("{prefix}{}", &endpoint[..12]);
-            if links.contains(&name) {
-                found.push(format!("veth {name}"));
-            }
-        }
-    }
-    found
-}
-
-async fn select_names(client: &Client, db: &str, table: &str, external_ids: &Value) -> Vec<String> {
-    let mut txn = Transaction::new(db);
-    let at = txn.select_columns(
-        table,
-        vec![Condition::includes("external_ids", external_ids.clone())],
-        &["name"],
-    );
-    let outcome = client.transact(&txn).await.expect("select");
-    outcome
-        .rows(at)
-        .unwrap_or_default()
-        .iter()
-        .map(|row| format!("{table} {}", row.get_str("name").unwrap_or_default()))
-        .collect()
-}
-
 /// Checks that the endpoints' ports, interfaces and veths are gone, and
 /// with `network_removed` the network's logical switch too.
-fn assert_clean(lab: &Lab, network_id: &str, endpoints: &[String], network_removed: bool) {
-    // Leave and DeleteEndpoint run after `docker rm` returns only in part;
-    // give dockerd a moment, then insist.
-    let mut left = Vec::new();
-    for _ in 0..50 {
-        left = leftovers(lab, network_id, endpoints, network_removed);
-        if left.is_empty() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("left behind for network {network_id}: {left:?}");
+fn assert_gone(lab: &Lab, network_id: &str, endpoints: &[String], network_removed: bool) {
+    let networks = [network_id.to_string()];
+    assert_clean(
+        lab,
+        &Removed {
+            networks: &networks,
+            endpoints,
+            networks_removed: network_removed,
+        },
+    );
 }
 
 #[test]
@@ -209,7 +147,7 @@ fn two_containers_ping_and_everything_is_removed() {
     docker_ok(&["rm", "-f", &a, &b]);
     net.containers.clear();
     docker_ok(&["network", "rm", &net.name]);
-    assert_clean(&lab, &net.id, &endpoints, true);
+    assert_gone(&lab, &net.id, &endpoints, true);
 }
 
 #[test]
@@ -269,7 +207,7 @@ fn static_ip_mac_connect_disconnect_and_several_networks() {
     assert!(!output.status.success(), "blue reached red's address");
 
     docker_ok(&["network", "disconnect", &blue.name, &server]);
-    assert_clean(&lab, &blue.id, &[blue_endpoint], false);
+    assert_gone(&lab, &blue.id, &[blue_endpoint], false);
     first_command_pings(&red.name, "10.92.0.50");
 }
 
@@ -369,7 +307,7 @@ fn shared_network_takes_addresses_from_the_ovn_ipam_driver() {
     docker_ok(&["rm", "-f", &a, &b]);
     shared.containers.clear();
     docker_ok(&["network", "rm", &shared.name]);
-    assert_clean(&lab, &shared.id, &endpoints, true);
+    assert_gone(&lab, &shared.id, &endpoints, true);
     assert!(
         pool_rows(&lab, "10.86.0.0/24").is_empty(),
         "the address pool outlived its network"
@@ -382,7 +320,7 @@ fn pool_rows(lab: &Lab, subnet: &str) -> Vec<String> {
     runtime.block_on(async {
         let nb = Client::connect(&lab.nb_db()).await.expect("connect to NB");
         let pool = Value::map([("docker-ovn:pool", subnet)]);
-        select_names(&nb, "OVN_Northbound", "Address_Set", &pool).await
+        named_rows(&nb, "OVN_Northbound", "Address_Set", &pool).await
     })
 }
 
@@ -393,7 +331,7 @@ fn pool_rows(lab: &Lab, subnet: &str) -> Vec<String> {
 #[test]
 fn tcp_streams_between_containers() {
     let _lab = Lab::require();
-    let mut net = Network::create("e2e-tcp", &["--subnet", "10.85.0.0/24"]);
+    let mut net = Network::create("e2e-tcp", &["--subnet", "10.83.0.0/24"]);
     let server = net.run("e2e-tcp-server", &[]);
     let ip = endpoint_field(&server, &net.name, "IPAddress");
     docker_ok(&[

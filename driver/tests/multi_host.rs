@@ -12,11 +12,9 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use ovsdb_client::transaction::{Condition, Transaction};
-use ovsdb_client::{Client, Value};
-use serde_json::{Value as Json, json};
+use serde_json::json;
 use test_support::lab::LabHost;
-use test_support::{Lab, PluginClient, docker, docker_ok};
+use test_support::{Lab, PluginClient, Removed, Sandbox, assert_clean, docker, docker_ok, ip};
 
 const IMAGE: &str = "docker-ovn/busybox";
 /// `--ipam-driver` of the Docker side of shared networks: the driver's own,
@@ -108,8 +106,7 @@ impl RemoteNetwork {
     fn create(host: &LabHost, shared_name: &str, subnet: &str) -> RemoteNetwork {
         let client = PluginClient::new(&host.plugin_socket);
         let id = random_id();
-        call_ok(
-            &client,
+        client.ok(
             "NetworkDriver.CreateNetwork",
             json!({"NetworkID": id,
                    "Options": {"com.docker.network.generic": {"ovn.network": shared_name}},
@@ -142,8 +139,7 @@ impl RemoteEndpoint {
     /// interface into a new sandbox `sandbox`, renamed eth0, address, MAC, up.
     fn join(host: &LabHost, network: &RemoteNetwork, cidr: &str, sandbox: &str) -> RemoteEndpoint {
         let id = random_id();
-        let created = call_ok(
-            &network.client,
+        let created = network.client.ok(
             "NetworkDriver.CreateEndpoint",
             json!({"NetworkID": network.id, "EndpointID": id,
                    "Interface": {"Address": cidr, "AddressIPv6": "", "MacAddress": ""},
@@ -158,8 +154,7 @@ impl RemoteEndpoint {
             sandbox,
         };
         let mac = created["Interface"]["MacAddress"].as_str().unwrap_or("");
-        let joined = call_ok(
-            &endpoint.client,
+        let joined = endpoint.client.ok(
             "NetworkDriver.Join",
             json!({"NetworkID": endpoint.network, "EndpointID": endpoint.id,
                    "SandboxKey": format!("/var/run/netns/{}", endpoint.sandbox.name),
@@ -168,7 +163,10 @@ impl RemoteEndpoint {
         let src = joined["InterfaceName"]["SrcName"]
             .as_str()
             .expect("Join names the interface");
-        endpoint.sandbox.attach(host, src, cidr, mac);
+        let mac = (!mac.is_empty()).then_some(mac);
+        endpoint
+            .sandbox
+            .attach(host.netns.as_deref(), src, cidr, mac);
         endpoint
     }
 }
@@ -181,91 +179,19 @@ impl Drop for RemoteEndpoint {
     }
 }
 
-/// A network namespace standing in for a container's sandbox.
-struct Sandbox {
-    name: String,
-}
-
-impl Sandbox {
-    fn new(name: &str) -> Sandbox {
-        let _ = ip(&["netns", "del", name]);
-        ip_ok(&["netns", "add", name]);
-        Sandbox {
-            name: name.to_string(),
-        }
-    }
-
-    /// What libnetwork does with Join's answer, from host K's namespace.
-    fn attach(&self, host: &LabHost, src: &str, cidr: &str, mac: &str) {
-        let host_ns = host.netns.as_deref().expect("a host in a namespace");
-        ip_ok(&[
-            "-n", host_ns, "link", "set", "dev", src, "netns", &self.name,
-        ]);
-        let ns = self.name.as_str();
-        ip_ok(&["-n", ns, "link", "set", "dev", src, "name", "eth0"]);
-        if !mac.is_empty() {
-            ip_ok(&["-n", ns, "link", "set", "dev", "eth0", "address", mac]);
-        }
-        ip_ok(&["-n", ns, "addr", "add", cidr, "dev", "eth0"]);
-        ip_ok(&["-n", ns, "link", "set", "dev", "eth0", "up"]);
-        ip_ok(&["-n", ns, "link", "set", "dev", "lo", "up"]);
-    }
-
-    /// iputils ping inside the sandbox (busybox ping lacks `-M do`).
-    fn ping(&self, target: &str, extra: &[&str]) -> Output {
-        let mut args = vec!["netns", "exec", &self.name, "ping", "-c1", "-W2"];
-        args.extend_from_slice(extra);
-        args.push(target);
-        ip(&args)
-    }
-
-    fn mtu(&self) -> u32 {
-        let output = ip(&[
-            "netns",
-            "exec",
-            &self.name,
-            "cat",
-            "/sys/class/net/eth0/mtu",
-        ]);
-        String::from_utf8_lossy(&output.stdout)
-            .trim()
-            .parse()
-            .expect("eth0 has an MTU")
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = ip(&["netns", "del", &self.name]);
-    }
-}
-
-fn ip(args: &[&str]) -> Output {
-    Command::new("ip")
-        .args(args)
-        .output()
-        .expect("run ip (Debian package iproute2)")
-}
-
-fn ip_ok(args: &[&str]) {
-    let output = ip(args);
-    assert!(
-        output.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-fn call_ok(client: &PluginClient, method: &str, body: Json) -> Json {
-    let reply = client.call(method, &body);
-    assert!(
-        reply.is_ok(),
-        "{method} {body} -> {} {}",
-        reply.status,
-        reply.body
-    );
-    reply.body
+/// The MTU of a sandbox's eth0.
+fn sandbox_mtu(sandbox: &Sandbox) -> u32 {
+    let output = ip(&[
+        "netns",
+        "exec",
+        &sandbox.name,
+        "cat",
+        "/sys/class/net/eth0/mtu",
+    ]);
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .expect("eth0 has an MTU")
 }
 
 /// A Docker-style 64-hex id, unique to this run. Its first 12 digits name
@@ -305,79 +231,17 @@ fn container_pings(container: &str, target: &str) -> Output {
     docker(&["exec", container, "ping", "-c1", "-W2", target])
 }
 
-/// Rows and devices the drivers made for `network` (Docker network ids)
-/// on `hosts`: logical switch ports, OVS ports and interfaces, veths.
-fn leftovers(
-    lab: &Lab,
-    hosts: &[LabHost],
-    networks: &[String],
-    endpoints: &[String],
-) -> Vec<String> {
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let mut found = runtime.block_on(async {
-        let nb = Client::connect(&lab.nb_db()).await.expect("connect to NB");
-        let mut found = Vec::new();
-        for network in networks {
-            let key = Value::map([("docker-ovn:network", network.as_str())]);
-            found.extend(select_names(&nb, "OVN_Northbound", "Logical_Switch_Port", &key).await);
-            for host in hosts {
-                let ovs = Client::connect(&host.ovs_db).await.expect("connect to OVS");
-                for table in ["Port", "Interface"] {
-                    let rows = select_names(&ovs, "Open_vSwitch", table, &key).await;
-                    found.extend(rows.into_iter().map(|row| format!("{}: {row}", host.name)));
-                }
-            }
-        }
-        found
-    });
-    for host in hosts {
-        let mut args = vec![];
-        if let Some(ns) = &host.netns {
-            args.extend(["-n", ns.as_str()]);
-        }
-        args.extend(["-o", "link", "show"]);
-        let links = String::from_utf8_lossy(&ip(&args).stdout).into_owned();
-        for endpoint in endpoints {
-            for prefix in ["ovn", "ovc"] {
-                let name = format!("{prefix}{}", &endpoint[..12]);
-                if links.contains(&format!(" {name}")) {
-                    found.push(format!("{}: veth {name}", host.name));
-                }
-            }
-        }
-    }
-    found
-}
-
-async fn select_names(client: &Client, db: &str, table: &str, external_ids: &Value) -> Vec<String> {
-    let mut txn = Transaction::new(db);
-    let at = txn.select_columns(
-        table,
-        vec![Condition::includes("external_ids", external_ids.clone())],
-        &["name"],
+/// Insists that nothing of `networks` (removed) and `endpoints` is left on
+/// any host.
+fn assert_gone(lab: &Lab, networks: &[String], endpoints: &[String]) {
+    assert_clean(
+        lab,
+        &Removed {
+            networks,
+            endpoints,
+            networks_removed: true,
+        },
     );
-    let outcome = client.transact(&txn).await.expect("select");
-    outcome
-        .rows(at)
-        .unwrap_or_default()
-        .iter()
-        .map(|row| format!("{table} {}", row.get_str("name").unwrap_or_default()))
-        .collect()
-}
-
-/// Insists, after a moment for Docker's asynchronous cleanup, that nothing
-/// of `networks` and `endpoints` is left on any host.
-fn assert_clean(lab: &Lab, networks: &[String], endpoints: &[String]) {
-    let hosts = lab.hosts();
-    let mut left = Vec::new();
-    for _ in 0..50 {
-        left = leftovers(lab, &hosts, networks, endpoints);
-        if left.is_empty() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("left behind: {left:?}");
 }
 
 #[test]
@@ -438,7 +302,7 @@ fn a_shared_network_spans_docker_and_the_other_hosts() {
         let networks = vec![local.id.clone(), on_host2.id.clone(), on_host3.id.clone()];
         (networks, endpoints)
     };
-    assert_clean(&lab, &networks, &endpoints);
+    assert_gone(&lab, &networks, &endpoints);
 }
 
 #[test]
@@ -451,7 +315,7 @@ fn a_full_size_packet_with_df_crosses_and_one_byte_more_does_not() {
         let b = RemoteEndpoint::join(&hosts[1], &remote, "10.85.0.200/24", "dovn-xm-h2");
         let a_address = local.run("dovn-xm-a");
         assert_eq!(
-            b.sandbox.mtu(),
+            sandbox_mtu(&b.sandbox),
             CONTAINER_MTU,
             "the tunnel's overhead is not accounted for"
         );
@@ -475,7 +339,7 @@ fn a_full_size_packet_with_df_crosses_and_one_byte_more_does_not() {
         let endpoints = vec![local.endpoint_of("dovn-xm-a"), b.id.clone()];
         (vec![local.id.clone(), remote.id.clone()], endpoints)
     };
-    assert_clean(&lab, &networks, &endpoints);
+    assert_gone(&lab, &networks, &endpoints);
 }
 
 #[test]
@@ -516,5 +380,5 @@ fn different_shared_networks_do_not_reach_each_other_across_hosts() {
             endpoints,
         )
     };
-    assert_clean(&lab, &networks, &endpoints);
+    assert_gone(&lab, &networks, &endpoints);
 }

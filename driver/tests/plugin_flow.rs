@@ -5,10 +5,9 @@
 //! Needs root and the lab (`docker-ovn lab up`); fails without.
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::json;
-use test_support::{DriverDaemon, Lab, link_names};
+use test_support::{DriverDaemon, Lab, Sandbox, link_names};
 
 fn start_daemon(lab: &Lab) -> DriverDaemon {
     DriverDaemon::start(
@@ -16,65 +15,6 @@ fn start_daemon(lab: &Lab) -> DriverDaemon {
         &lab.ovs_db(),
         &lab.nb_db(),
     )
-}
-
-/// A network namespace standing in for a container sandbox.
-struct Sandbox {
-    name: String,
-}
-
-impl Sandbox {
-    fn new(name: &str) -> Sandbox {
-        let _ = ip(&["netns", "del", name]);
-        ip_ok(&["netns", "add", name]);
-        Sandbox {
-            name: name.to_string(),
-        }
-    }
-
-    /// What libnetwork does with Join's answer: move the interface in,
-    /// rename it, set the address and bring it up.
-    fn attach(&self, src_name: &str, cidr: &str) {
-        ip_ok(&["link", "set", "dev", src_name, "netns", &self.name]);
-        self.exec_ok(&["ip", "link", "set", "dev", src_name, "name", "eth0"]);
-        self.exec_ok(&["ip", "addr", "add", cidr, "dev", "eth0"]);
-        self.exec_ok(&["ip", "link", "set", "dev", "eth0", "up"]);
-    }
-
-    fn exec_ok(&self, command: &[&str]) {
-        let mut args = vec!["netns", "exec", &self.name];
-        args.extend_from_slice(command);
-        ip_ok(&args);
-    }
-
-    fn ping(&self, target: &str) -> bool {
-        let mut args = vec!["netns", "exec", &self.name, "ping", "-c1", "-W2", target];
-        args.truncate(8);
-        ip(&args).status.success()
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = ip(&["netns", "del", &self.name]);
-    }
-}
-
-fn ip(args: &[&str]) -> std::process::Output {
-    Command::new("ip")
-        .args(args)
-        .output()
-        .expect("run ip (Debian package iproute2)")
-}
-
-fn ip_ok(args: &[&str]) {
-    let output = ip(args);
-    assert!(
-        output.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 fn id(seed: &str) -> String {
@@ -121,7 +61,7 @@ fn add_endpoint(
         link_names().contains(&src),
         "Join returned {src}, which does not exist"
     );
-    sandbox.attach(&src, cidr);
+    sandbox.attach(None, &src, cidr, None);
     mac
 }
 
@@ -150,8 +90,14 @@ fn endpoints_in_two_sandboxes_ping_and_leave_nothing() {
         "MAC derived from the IPv4 address"
     );
     add_endpoint(&daemon, &network, &ep_b, "10.96.0.3/24", &b);
-    assert!(a.ping("10.96.0.3"), "a cannot reach b right after Join");
-    assert!(b.ping("10.96.0.2"), "b cannot reach a");
+    assert!(
+        a.ping("10.96.0.3", &[]).status.success(),
+        "a cannot reach b right after Join"
+    );
+    assert!(
+        b.ping("10.96.0.2", &[]).status.success(),
+        "b cannot reach a"
+    );
 
     remove_endpoint(&daemon, &network, &ep_a);
     remove_endpoint(&daemon, &network, &ep_b);

@@ -10,16 +10,22 @@
 //! - [`daemon`]: a `docker-ovn serve` of the test's own.
 //! - [`lab`]: the running `docker-ovn lab` and `docker` commands, for
 //!   end-to-end tests.
+//! - [`leftovers`]: rows and devices the drivers left behind, on every host.
+//! - [`netns`]: network namespaces as container sandboxes, and `ip`.
 //! - [`plugin_client`]: the Docker plugin protocol as dockerd speaks it.
 
 pub mod binaries;
 pub mod daemon;
 pub mod lab;
+pub mod leftovers;
+pub mod netns;
 pub mod ovsdb;
 pub mod plugin_client;
 
 pub use binaries::{Schema, require_binary};
 pub use daemon::DriverDaemon;
 pub use lab::{Lab, docker, docker_ok, link_names};
+pub use leftovers::{Removed, assert_clean};
+pub use netns::{Sandbox, ip, ip_ok};
 pub use ovsdb::OvsdbServer;
 pub use plugin_client::{PluginClient, Reply};

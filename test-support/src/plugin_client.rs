@@ -38,6 +38,18 @@ impl PluginClient {
         self.call_raw(method, body.to_string().as_bytes())
     }
 
+    /// Calls `method`, asserting a 200 reply; returns the body.
+    pub fn ok(&self, method: &str, body: serde_json::Value) -> serde_json::Value {
+        let reply = self.call(method, &body);
+        assert!(
+            reply.is_ok(),
+            "{method} {body} -> {} {}",
+            reply.status,
+            reply.body
+        );
+        reply.body
+    }
+
     /// Sends raw bytes, for malformed-input tests. A plugin that cannot
     /// be reached, or hangs up without a full reply (as dockerd sees a
     /// stopped or killed one), gives status 0 with the error in `Err`.

@@ -1,0 +1,72 @@
+//! Network namespaces standing in for container sandboxes, and `ip`.
+
+use std::process::{Command, Output};
+
+/// Runs `ip args...` (Debian: iproute2) and returns its output.
+pub fn ip(args: &[&str]) -> Output {
+    Command::new("ip")
+        .args(args)
+        .output()
+        .expect("run ip (Debian package iproute2)")
+}
+
+/// Runs `ip args...`, panicking with its stderr unless it succeeds.
+pub fn ip_ok(args: &[&str]) {
+    let output = ip(args);
+    assert!(
+        output.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A network namespace, deleted when dropped (even if the test failed).
+pub struct Sandbox {
+    pub name: String,
+}
+
+impl Sandbox {
+    /// A fresh namespace called `name` (an old one of that name is removed).
+    pub fn new(name: &str) -> Sandbox {
+        let _ = ip(&["netns", "del", name]);
+        ip_ok(&["netns", "add", name]);
+        Sandbox {
+            name: name.to_string(),
+        }
+    }
+
+    /// What libnetwork does with Join's answer: moves `src` in from the
+    /// namespace `from` (`None`: this one), renames it eth0, sets the MAC
+    /// (if given) and address, and brings it and lo up.
+    pub fn attach(&self, from: Option<&str>, src: &str, cidr: &str, mac: Option<&str>) {
+        let mut moving = vec![];
+        if let Some(from) = from {
+            moving.extend(["-n", from]);
+        }
+        moving.extend(["link", "set", "dev", src, "netns", &self.name]);
+        ip_ok(&moving);
+        let ns = self.name.as_str();
+        ip_ok(&["-n", ns, "link", "set", "dev", src, "name", "eth0"]);
+        if let Some(mac) = mac {
+            ip_ok(&["-n", ns, "link", "set", "dev", "eth0", "address", mac]);
+        }
+        ip_ok(&["-n", ns, "addr", "add", cidr, "dev", "eth0"]);
+        ip_ok(&["-n", ns, "link", "set", "dev", "eth0", "up"]);
+        ip_ok(&["-n", ns, "link", "set", "dev", "lo", "up"]);
+    }
+
+    /// iputils ping from inside (busybox ping lacks `-M do`).
+    pub fn ping(&self, target: &str, extra: &[&str]) -> Output {
+        let mut args = vec!["netns", "exec", &self.name, "ping", "-c1", "-W2"];
+        args.extend_from_slice(extra);
+        args.push(target);
+        ip(&args)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = ip(&["netns", "del", &self.name]);
+    }
+}
