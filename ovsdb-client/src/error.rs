@@ -101,17 +101,21 @@ impl Error {
         Error::Decode(reason.into())
     }
 
+    /// For a failed transaction: the failing operation's index (`None`
+    /// for the commit) and the error.
+    pub fn transaction_failure(&self) -> Option<(Option<usize>, &OperationErrorKind)> {
+        match self {
+            Error::Transaction {
+                operation, kind, ..
+            } => Some((*operation, kind)),
+            _ => None,
+        }
+    }
+
     /// Whether operation `index` of a transaction failed with `timed out`:
     /// how a `wait` used as an optimistic check reports a mismatch.
     pub fn is_timed_out_at(&self, index: usize) -> bool {
-        matches!(
-            self,
-            Error::Transaction {
-                operation: Some(i),
-                kind: OperationErrorKind::TimedOut,
-                ..
-            } if *i == index
-        )
+        self.transaction_failure() == Some((Some(index), &OperationErrorKind::TimedOut))
     }
 
     /// Whether the failure is the connection's rather than the request's:
