@@ -20,9 +20,9 @@ const DOCKER_TIMEOUT: Duration = Duration::from_secs(60);
 pub fn run() -> anyhow::Result<()> {
     ensure_network()?;
     for name in CONTAINERS {
-        ensure_container(name)?;
+        ensure_container(name, NETWORK)?;
     }
-    let address = address_of(CONTAINERS[1])?;
+    let address = address_of(CONTAINERS[1], NETWORK)?;
     say(format!(
         "demo: {} pings {} ({address})",
         CONTAINERS[0], CONTAINERS[1]
@@ -59,7 +59,8 @@ fn ensure_network() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn ensure_container(name: &str) -> anyhow::Result<()> {
+/// Starts the busybox container `name` on `network`, unless it runs.
+pub fn ensure_container(name: &str, network: &str) -> anyhow::Result<()> {
     let state = cmd::capture(
         docker(&["inspect", "--format", "{{.State.Running}}", name]),
         DOCKER_TIMEOUT,
@@ -81,25 +82,26 @@ fn ensure_container(name: &str) -> anyhow::Result<()> {
         "--name",
         name,
         "--network",
-        NETWORK,
+        network,
         IMAGE,
         "sleep",
         "3600",
     ]);
     cmd::run(run, DOCKER_TIMEOUT).with_context(|| format!("starting container {name}"))?;
-    say(format!("demo: started container {name} on {NETWORK}"));
+    say(format!("demo: started container {name} on {network}"));
     Ok(())
 }
 
-fn address_of(container: &str) -> anyhow::Result<String> {
-    let format = format!("{{{{(index .NetworkSettings.Networks \"{NETWORK}\").IPAddress}}}}");
+/// The address of `container` on `network`.
+pub fn address_of(container: &str, network: &str) -> anyhow::Result<String> {
+    let format = format!("{{{{(index .NetworkSettings.Networks \"{network}\").IPAddress}}}}");
     let address = cmd::run(
         docker(&["inspect", "--format", &format, container]),
         DOCKER_TIMEOUT,
     )?;
     let address = address.trim().to_string();
     if address.is_empty() {
-        bail!("{container} has no address on {NETWORK}");
+        bail!("{container} has no address on {network}");
     }
     Ok(address)
 }

@@ -9,7 +9,9 @@ use anyhow::{Context, bail};
 use super::cmd::say;
 use super::env::{DEFAULT_DIR, DIR_VARIABLE, LabEnv, Layout, MAX_HOSTS, lab_env_with};
 use super::env_file::{read_layout, render_env_file};
-use super::{central, demo, docker, driver, host, image, packages, summary, underlay};
+use super::{
+    central, cross_host_demo, demo, docker, driver, host, image, packages, summary, underlay,
+};
 
 /// `docker-ovn lab up`.
 #[derive(Debug, Clone, clap::Args)]
@@ -17,7 +19,9 @@ pub struct UpOptions {
     /// The lab's directory: databases, pidfiles, logs and lab.env.
     #[arg(long, env = DIR_VARIABLE, default_value = DEFAULT_DIR)]
     pub dir: PathBuf,
-    /// Then create the ovn-demo network, two containers on it, and ping.
+    /// Then run the demo: one host, the ovn-demo network, two containers on
+    /// it and a ping; several hosts, one network across all of them and
+    /// pings between host1's container and a sandbox on every other host.
     #[arg(long, conflicts_with_all = ["no_docker", "no_driver"])]
     pub demo: bool,
     /// Neither start nor use Docker (OVS, OVN and the driver only).
@@ -59,7 +63,11 @@ pub fn up(options: &UpOptions) -> anyhow::Result<()> {
     };
     bring_up(&env, parts)?;
     if options.demo {
-        demo::run()?;
+        if env.hosts.len() > 1 {
+            cross_host_demo::run(&env)?;
+        } else {
+            demo::run()?;
+        }
     }
     summary::print(&env, parts);
     Ok(())
@@ -162,6 +170,8 @@ fn take_down(env: &LabEnv) -> Vec<String> {
             "demo (not removed, see `docker ps -a`, `docker network ls`): {error:#}"
         ));
     }
+    // The other hosts' demo endpoints, through their drivers.
+    attempt("cross-host demo", cross_host_demo::remove(env));
     // dockerd before the drivers: a stopping dockerd still calls its driver.
     attempt("docker", docker::stop(&env.docker));
     for host in env.hosts.iter().rev() {

@@ -42,11 +42,16 @@
 //! - [`image`]: the `docker-ovn/busybox` test image.
 //! - [`driver`]: `docker-ovn serve` of each host.
 //! - [`demo`]: a network, two containers and a ping, on host1.
+//! - [`cross_host_demo`]: with several hosts, one network across them all.
+//! - [`remote_endpoint`]: dockerd's plugin calls, for hosts without dockerd.
+//! - [`plugin_call`]: one HTTP call to a driver's plugin socket.
+//! - [`sandbox`]: a namespace wired as libnetwork wires a container's.
 //! - [`shared_demo`]: the provisioned hosts' demo across machines.
 //! - [`summary`]: what `up` prints at the end.
 
 mod central;
 mod cmd;
+mod cross_host_demo;
 mod demo;
 mod docker;
 mod driver;
@@ -58,8 +63,11 @@ mod lifecycle;
 mod offload;
 mod ovsdb;
 mod packages;
+mod plugin_call;
 mod process;
 mod provision;
+mod remote_endpoint;
+mod sandbox;
 mod shared_demo;
 mod summary;
 mod taps;

@@ -17,7 +17,7 @@ use super::env::HostEnv;
 use super::image::IMAGE;
 
 pub const NETWORK: &str = "ovn-demo-shared";
-const SUBNET: &str = "10.89.0.0/24";
+pub const SUBNET: &str = "10.89.0.0/24";
 /// The IPAM driver of the shared network: docker-ovn's own, which keeps
 /// the hosts' allocations apart in the Northbound database (and which the
 /// driver requires for `-o ovn.network`). Each container still asks for
@@ -73,7 +73,8 @@ fn container_address(encap_ip: &str) -> anyhow::Result<Ipv4Addr> {
     Ok(Ipv4Addr::new(10, 89, 0, last))
 }
 
-fn ensure_network() -> anyhow::Result<()> {
+/// Creates the shared network on this host's dockerd, unless it exists.
+pub fn ensure_network() -> anyhow::Result<()> {
     if cmd::succeeds(docker(&["network", "inspect", NETWORK]), DOCKER_TIMEOUT) {
         return Ok(());
     }

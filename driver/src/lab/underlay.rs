@@ -111,11 +111,11 @@ pub fn remove_host(host: &HostEnv) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn netns_path(name: &str) -> String {
+pub fn netns_path(name: &str) -> String {
     format!("/run/netns/{name}")
 }
 
-fn ensure_netns(name: &str) -> anyhow::Result<()> {
+pub fn ensure_netns(name: &str) -> anyhow::Result<()> {
     if !Path::new(&netns_path(name)).exists() {
         ip(None, &["netns", "add", name])?;
         say(format!("network namespace {name} created"));
@@ -123,7 +123,7 @@ fn ensure_netns(name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn delete_netns(name: &str) -> anyhow::Result<()> {
+pub fn delete_netns(name: &str) -> anyhow::Result<()> {
     if Path::new(&netns_path(name)).exists() {
         ip(None, &["netns", "del", name])?;
         say(format!("network namespace {name} deleted"));
