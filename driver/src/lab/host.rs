@@ -78,6 +78,24 @@ pub fn vsctl(host: &HostEnv, args: &[String]) -> anyhow::Result<String> {
     cmd::run(vsctl, Duration::from_secs(VSCTL_TIMEOUT_SECS + 10))
 }
 
+/// `ovs-vsctl` words that create `bridge` (if absent) on the userspace
+/// datapath, ending in its `set Bridge` so that more columns can follow.
+pub fn netdev_bridge(bridge: &str) -> Vec<String> {
+    [
+        "--",
+        "--may-exist",
+        "add-br",
+        bridge,
+        "--",
+        "set",
+        "Bridge",
+        bridge,
+        "datapath_type=netdev",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 /// The settings ovn-controller reads (and the driver: `ovn-nb`).
 fn configure(host: &HostEnv) -> anyhow::Result<()> {
     let settings = [
@@ -156,21 +174,9 @@ fn start_vswitchd(host: &HostEnv) -> anyhow::Result<()> {
 
 fn create_bridge(host: &HostEnv) -> anyhow::Result<()> {
     let bridge = host.bridge.as_str();
-    let args = [
-        "--",
-        "--may-exist",
-        "add-br",
-        bridge,
-        "--",
-        "set",
-        "Bridge",
-        bridge,
-        "datapath_type=netdev",
-        "fail_mode=secure",
-        "other_config:disable-in-band=true",
-    ];
-    vsctl(host, &args.map(String::from))
-        .with_context(|| label(host, "creating the integration bridge"))?;
+    let mut args = netdev_bridge(bridge);
+    args.extend(["fail_mode=secure", "other_config:disable-in-band=true"].map(String::from));
+    vsctl(host, &args).with_context(|| label(host, "creating the integration bridge"))?;
     say(format!(
         "{}: bridge {bridge} (datapath netdev, fail_mode secure)",
         host.name

@@ -22,23 +22,9 @@ pub fn attach(host: &HostEnv) -> anyhow::Result<()> {
         return Ok(());
     };
     let (bridge, device) = (uplink.bridge.as_str(), uplink.device.as_str());
-    let args = [
-        "--",
-        "--may-exist",
-        "add-br",
-        bridge,
-        "--",
-        "set",
-        "Bridge",
-        bridge,
-        "datapath_type=netdev",
-        "--",
-        "--may-exist",
-        "add-port",
-        bridge,
-        device,
-    ];
-    host::vsctl(host, &args.map(String::from))
+    let mut args = host::netdev_bridge(bridge);
+    args.extend(["--", "--may-exist", "add-port", bridge, device].map(String::from));
+    host::vsctl(host, &args)
         .with_context(|| format!("{}: adding {device} to {bridge}", host.name))?;
     let netns = host.netns.as_deref();
     let cidr = uplink.address.to_string();
