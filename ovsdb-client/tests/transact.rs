@@ -172,17 +172,13 @@ async fn failing_wait_returns_timed_out_and_applies_nothing() {
         Some(Duration::ZERO),
     );
     txn.insert("Logical_Switch", Row::new().with("name", "must-not-exist"));
-    let err = client.transact(&txn).await.unwrap_err();
-    assert_eq!(
-        err.transaction_failure(),
-        Some((Some(0), &OperationErrorKind::TimedOut)),
-        "{err}"
-    );
-    assert!(
-        select_all(&client, "Logical_Switch", "must-not-exist")
-            .await
-            .is_empty()
-    );
+    assert_rejected(
+        &client,
+        &txn,
+        (Some(0), OperationErrorKind::TimedOut),
+        "must-not-exist",
+    )
+    .await;
 
     // The matching wait passes and the insert happens.
     let mut txn = Transaction::new(NB);
@@ -283,17 +279,13 @@ async fn abort_and_explicit_commit() {
     let mut txn = Transaction::new(NB);
     txn.insert("Logical_Switch", Row::new().with("name", "aborted"));
     txn.abort();
-    let err = client.transact(&txn).await.unwrap_err();
-    assert_eq!(
-        err.transaction_failure(),
-        Some((Some(1), &OperationErrorKind::Aborted)),
-        "{err}"
-    );
-    assert!(
-        select_all(&client, "Logical_Switch", "aborted")
-            .await
-            .is_empty()
-    );
+    assert_rejected(
+        &client,
+        &txn,
+        (Some(1), OperationErrorKind::Aborted),
+        "aborted",
+    )
+    .await;
 
     let mut txn = Transaction::new(NB);
     txn.insert("Logical_Switch", Row::new().with("name", "durable"));
@@ -404,6 +396,28 @@ async fn next_lock_event(events: &mut tokio::sync::broadcast::Receiver<Event>) -
             return event;
         }
     }
+}
+
+/// Runs `txn`, which must fail at `failure`, and checks that the switch
+/// it would have inserted, `absent`, does not exist: nothing was applied.
+async fn assert_rejected(
+    client: &Client,
+    txn: &Transaction,
+    failure: (Option<usize>, OperationErrorKind),
+    absent: &str,
+) {
+    let err = client.transact(txn).await.unwrap_err();
+    assert_eq!(
+        err.transaction_failure(),
+        Some((failure.0, &failure.1)),
+        "{err}"
+    );
+    assert!(
+        select_all(client, "Logical_Switch", absent)
+            .await
+            .is_empty(),
+        "{absent} exists"
+    );
 }
 
 async fn select_all(client: &Client, table: &str, name: &str) -> Vec<Row> {
