@@ -88,6 +88,8 @@ pub mod client;
 mod connection;
 pub mod error;
 pub mod framing;
+#[cfg(test)]
+mod fuzz;
 pub mod monitor;
 pub mod replica;
 pub mod rows;
