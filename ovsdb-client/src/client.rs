@@ -135,6 +135,21 @@ impl Shared {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// Records a request under a fresh id; `sent` when it goes out now
+    /// rather than through the outbox.
+    pub(crate) fn register(&self, method: &str, reply_to: ReplyTo, sent: bool) -> u64 {
+        let id = self.next_id();
+        self.pending().insert(
+            id,
+            Pending {
+                method: method.to_string(),
+                sent,
+                reply_to,
+            },
+        );
+        id
+    }
+
     pub(crate) fn pending(&self) -> MutexGuard<'_, HashMap<u64, Pending>> {
         // Entries are inserted and removed whole, so a poisoned map is
         // still consistent.
@@ -280,24 +295,13 @@ impl Client {
 
     fn queue(&self, method: &str, params: Json) -> Result<(u64, oneshot::Receiver<Result<Json>>)> {
         let (tx, rx) = oneshot::channel();
-        let id = self.register(method, ReplyTo::Caller(tx));
+        let id = self
+            .handle
+            .shared
+            .register(method, ReplyTo::Caller(tx), false);
         let message = json!({"id": id, "method": method, "params": params});
         self.send(Outgoing::Request { id, message })?;
         Ok((id, rx))
-    }
-
-    pub(crate) fn register(&self, method: &str, reply_to: ReplyTo) -> u64 {
-        let shared = &self.handle.shared;
-        let id = shared.next_id();
-        shared.pending().insert(
-            id,
-            Pending {
-                method: method.to_string(),
-                sent: false,
-                reply_to,
-            },
-        );
-        id
     }
 
     fn send(&self, outgoing: Outgoing) -> Result<()> {
@@ -315,6 +319,22 @@ impl Client {
         method: &str,
         reply: oneshot::Receiver<Result<Json>>,
     ) -> Result<Json> {
+        self.within_deadline(method, reply, || {
+            // Removing the entry also stops a queued request from being
+            // sent later, after the caller has given up on it.
+            self.handle.shared.pending().remove(&id);
+        })
+        .await
+    }
+
+    /// The outcome the connection task sends on `reply`, or, once the
+    /// request timeout passes, `on_timeout` run and a timeout error.
+    async fn within_deadline<T>(
+        &self,
+        method: &str,
+        reply: oneshot::Receiver<Result<T>>,
+        on_timeout: impl FnOnce(),
+    ) -> Result<T> {
         let timeout = self.handle.config.request_timeout;
         match tokio::time::timeout(timeout, reply).await {
             Ok(Ok(result)) => result,
@@ -322,9 +342,7 @@ impl Client {
                 target: self.target().to_string(),
             }),
             Err(_) => {
-                // Removing the entry also stops a queued request from being
-                // sent later, after the caller has given up on it.
-                self.handle.shared.pending().remove(&id);
+                on_timeout();
                 Err(self.timeout_error(method, timeout))
             }
         }
@@ -521,20 +539,14 @@ impl Client {
             },
             done,
         })?;
-        let timeout = self.handle.config.request_timeout;
-        match tokio::time::timeout(timeout, established).await {
-            Ok(Ok(result)) => result.map(|()| monitor),
-            Ok(Err(_)) => Err(Error::Closed {
-                target: self.target().to_string(),
-            }),
-            Err(_) => {
-                let _ = self.send(Outgoing::Unsubscribe {
-                    monitor: monitor.clone(),
-                    reply: None,
-                });
-                Err(self.timeout_error(method, timeout))
-            }
-        }
+        self.within_deadline(method, established, || {
+            let _ = self.send(Outgoing::Unsubscribe {
+                monitor: monitor.clone(),
+                reply: None,
+            });
+        })
+        .await
+        .map(|()| monitor)
     }
 
     /// `monitor_cancel`: stops the monitor `id` (a raw monitor's id).
@@ -544,14 +556,9 @@ impl Client {
             monitor: monitor.to_string(),
             reply: Some(tx),
         })?;
-        let timeout = self.handle.config.request_timeout;
-        match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(result)) => result.map(|_| ()),
-            Ok(Err(_)) => Err(Error::Closed {
-                target: self.target().to_string(),
-            }),
-            Err(_) => Err(self.timeout_error("monitor_cancel", timeout)),
-        }
+        self.within_deadline("monitor_cancel", rx, || {})
+            .await
+            .map(|_| ())
     }
 
     /// Stops the background task and fails what is still pending.

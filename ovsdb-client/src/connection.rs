@@ -197,7 +197,9 @@ impl ConnectionTask {
         }
         let locks: Vec<String> = self.shared.locks().iter().cloned().collect();
         for lock in locks {
-            let id = self.register("lock", ReplyTo::Relock(lock.clone()), true);
+            let id = self
+                .shared
+                .register("lock", ReplyTo::Relock(lock.clone()), true);
             wire.feed(json!({"id": id, "method": "lock", "params": [lock]}))
                 .await?;
         }
@@ -211,21 +213,10 @@ impl ConnectionTask {
         let sub = &self.subscriptions[index];
         let (monitor, method) = (sub.monitor.clone(), sub.method);
         let params = json!([sub.database, monitor, sub.requests]);
-        let id = self.register(method, ReplyTo::Monitor { monitor, done }, true);
+        let id = self
+            .shared
+            .register(method, ReplyTo::Monitor { monitor, done }, true);
         json!({"id": id, "method": method, "params": params})
-    }
-
-    fn register(&self, method: &str, reply_to: ReplyTo, sent: bool) -> u64 {
-        let id = self.shared.next_id();
-        self.shared.pending().insert(
-            id,
-            Pending {
-                method: method.to_string(),
-                sent,
-                reply_to,
-            },
-        );
-        id
     }
 
     /// Writes `first` and whatever else is queued, then flushes once.
@@ -297,7 +288,7 @@ impl ConnectionTask {
             Some(reply) => ReplyTo::Caller(reply),
             None => ReplyTo::Probe,
         };
-        let id = self.register("monitor_cancel", reply_to, true);
+        let id = self.shared.register("monitor_cancel", reply_to, true);
         wire.feed(json!({"id": id, "method": "monitor_cancel", "params": [monitor]}))
             .await
     }
@@ -310,7 +301,7 @@ impl ConnectionTask {
     }
 
     async fn send_probe(&mut self, wire: &mut Wire) -> Result<()> {
-        let id = self.register("echo", ReplyTo::Probe, true);
+        let id = self.shared.register("echo", ReplyTo::Probe, true);
         wire.send(json!({"id": id, "method": "echo", "params": ["probe"]}))
             .await
     }
