@@ -277,35 +277,28 @@ impl Northbound {
     /// of the driver's networks: what the IPAM driver must not reclaim.
     pub fn addresses_in_use(&self) -> HashSet<IpAddr> {
         self.replica.read(|t| {
-            let ports = t
-                .rows("Logical_Switch_Port")
-                .flat_map(|(_, row)| {
-                    row.get("addresses")
-                        .map(|v| v.atoms().to_vec())
-                        .unwrap_or_default()
-                })
-                .filter_map(|atom| atom.as_str().map(str::to_string))
-                .flat_map(|text| {
-                    text.split(' ')
-                        .filter_map(|word| word.parse().ok())
-                        .collect::<Vec<IpAddr>>()
-                });
-            let aux = t
-                .rows("Logical_Switch")
-                .flat_map(|(_, row)| {
-                    row.get("external_ids")
-                        .and_then(Value::as_map)
-                        .unwrap_or_default()
-                        .to_vec()
-                })
-                .filter(|(k, _)| k.as_str().is_some_and(|k| k.starts_with(AUX_PREFIX)))
-                .filter_map(|(_, v)| v.as_str().map(str::to_string))
-                .flat_map(|text| {
-                    text.split(' ')
-                        .filter_map(|word| word.parse().ok())
-                        .collect::<Vec<IpAddr>>()
-                });
-            ports.chain(aux).collect()
+            let mut in_use = HashSet::new();
+            let mut add = |text: &str| {
+                in_use.extend(text.split(' ').filter_map(|w| w.parse::<IpAddr>().ok()))
+            };
+            for (_, row) in t.rows("Logical_Switch_Port") {
+                let addresses = row.get("addresses").map(|v| v.atoms()).unwrap_or_default();
+                addresses
+                    .iter()
+                    .filter_map(|a| a.as_str())
+                    .for_each(&mut add);
+            }
+            for (_, row) in t.rows("Logical_Switch") {
+                let ids = row
+                    .get("external_ids")
+                    .and_then(Value::as_map)
+                    .unwrap_or_default();
+                ids.iter()
+                    .filter(|(k, _)| k.as_str().is_some_and(|k| k.starts_with(AUX_PREFIX)))
+                    .filter_map(|(_, v)| v.as_str())
+                    .for_each(&mut add);
+            }
+            in_use
         })
     }
 
