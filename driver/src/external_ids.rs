@@ -12,6 +12,19 @@ pub const NETWORK: &str = "docker-ovn:network";
 pub const ENDPOINT: &str = "docker-ovn:endpoint";
 /// The `system-id` of the host that created the row.
 pub const HOST: &str = "docker-ovn:host";
+/// When a logical switch port was created (CreateEndpoint), in seconds
+/// since the Unix epoch: reconciliation deletes ports never joined.
+pub const CREATED: &str = "docker-ovn:created";
+/// When an OVS port was added (Join), in seconds since the Unix epoch.
+pub const JOINED: &str = "docker-ovn:joined";
+
+/// Seconds since the Unix epoch, as the timestamps above hold them.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// The sandbox (network namespace path) an interface was joined to.
 pub const SANDBOX: &str = "docker-ovn:sandbox";
 

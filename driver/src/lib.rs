@@ -21,6 +21,9 @@
 //! - [`ipam`]: the `ovn` IPAM driver; [`address_pools`]: its pools in OVN
 //!   Northbound, shared by every host, allocations guarded by `wait`.
 //! - [`plugin`]: the `NetworkDriver` and `IpamDriver` traits over them.
+//! - [`reconcile`]: bringing ports, veths and logical ports back into
+//!   agreement after what Docker never told the driver;
+//!   [`reconcile_command`]: `docker-ovn reconcile [--dry-run]`.
 //! - [`network_spec`]: a validated `CreateNetwork` request.
 //! - [`northbound`]: logical switches and ports in OVN Northbound.
 //! - [`local_switch`]: the integration bridge's ports in Open_vSwitch.
@@ -45,5 +48,7 @@ pub mod northbound;
 pub mod offload;
 pub mod overlay;
 pub mod plugin;
+pub mod reconcile;
+pub mod reconcile_command;
 pub mod serve;
 pub mod status;

@@ -34,14 +34,26 @@ impl Links {
     }
 
     /// Creates `host` (up) paired with `peer`, both with `mtu`, the peer
-    /// with `peer_mac`, in one netlink request: no half-made pair.
+    /// with `peer_mac`, in one netlink request: no half-made pair. `host`
+    /// gets the alias `alias`, the mark that tells reconciliation the pair
+    /// is the driver's (the kernel ignores an alias in the create request).
     pub async fn create_veth(
         &self,
         host: &str,
         peer: &str,
         mtu: u32,
         peer_mac: MacAddr,
+        alias: &str,
     ) -> Result<()> {
+        self.add_veth(host, peer, mtu, peer_mac).await?;
+        if let Err(error) = self.set_alias(host, alias).await {
+            self.delete(host).await?;
+            return Err(error);
+        }
+        Ok(())
+    }
+
+    async fn add_veth(&self, host: &str, peer: &str, mtu: u32, peer_mac: MacAddr) -> Result<()> {
         let peer_message = LinkMessageBuilder::<LinkUnspec>::new()
             .name(peer.to_string())
             .mtu(mtu)
@@ -59,6 +71,41 @@ impl Links {
             .execute()
             .await
             .map_err(|e| netlink_error(host, "create veth pair", e))
+    }
+
+    async fn set_alias(&self, name: &str, alias: &str) -> Result<()> {
+        let index = self
+            .index_of(name)
+            .await?
+            .ok_or_else(|| netlink_gone(name, "set alias"))?;
+        let message = LinkUnspec::new_with_index(index)
+            .alias(alias)
+            .build();
+        self.handle
+            .link()
+            .set(message)
+            .execute()
+            .await
+            .map_err(|e| netlink_error(name, "set alias", e))
+    }
+
+    /// Every device with an alias starting with `alias_prefix`: the
+    /// driver's own veths, whatever their names.
+    pub async fn with_alias_prefix(&self, alias_prefix: &str) -> Result<Vec<AliasedLink>> {
+        let mut links = self.handle.link().get().execute();
+        let mut found = Vec::new();
+        while let Some(link) = links
+            .try_next()
+            .await
+            .map_err(|e| netlink_error(alias_prefix, "list links", e))?
+        {
+            if let Some(link) = aliased_link(&link)
+                && link.alias.starts_with(alias_prefix)
+            {
+                found.push(link);
+            }
+        }
+        Ok(found)
     }
 
     /// The index of the device called `name`, if there is one.
@@ -113,6 +160,44 @@ impl Links {
             }
         }
         Ok(names)
+    }
+}
+
+/// A device with an alias, as reconciliation sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AliasedLink {
+    pub name: String,
+    pub alias: String,
+    /// Whether its veth peer is in another network namespace (moved into
+    /// a sandbox) rather than this one.
+    pub peer_elsewhere: bool,
+}
+
+fn aliased_link(link: &LinkMessage) -> Option<AliasedLink> {
+    let mut name = None;
+    let mut alias = None;
+    let mut peer_elsewhere = false;
+    for attribute in &link.attributes {
+        match attribute {
+            LinkAttribute::IfName(n) => name = Some(n.clone()),
+            LinkAttribute::IfAlias(a) => alias = Some(a.clone()),
+            // Present only when the peer lives in another namespace.
+            LinkAttribute::LinkNetNsId(_) => peer_elsewhere = true,
+            _ => {}
+        }
+    }
+    Some(AliasedLink {
+        name: name?,
+        alias: alias?,
+        peer_elsewhere,
+    })
+}
+
+fn netlink_gone(interface: &str, operation: &'static str) -> DriverError {
+    DriverError::Netlink {
+        interface: interface.to_string(),
+        operation,
+        reason: "the device vanished".into(),
     }
 }
 

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use crate::error::{DriverError, Result};
 
 /// A unicast Ethernet address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct MacAddr(pub [u8; 6]);
 
 impl MacAddr {

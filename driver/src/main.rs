@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
-use docker_ovn::{lab, serve, status};
+use docker_ovn::{lab, reconcile_command, serve, status};
 
 #[derive(Parser)]
 #[command(
@@ -21,6 +21,9 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Show the databases, networks and this host's endpoints.
     Status(status::StatusArgs),
+    /// Make this host's OVS ports, veths and logical ports agree again
+    /// (the daemon does this at start and periodically); `--dry-run` prints.
+    Reconcile(reconcile_command::ReconcileArgs),
     /// The embedded lab: OVS, OVN, dockerd and the driver, on one or
     /// several hosts; and provisioning of real machines.
     Lab {
@@ -37,6 +40,7 @@ fn main() -> anyhow::Result<()> {
             runtime()?.block_on(serve::serve(args))
         }
         Command::Status(args) => runtime()?.block_on(status::status(args)),
+        Command::Reconcile(args) => runtime()?.block_on(reconcile_command::reconcile(args)),
         Command::Lab { command } => lab::run(&command),
     }
 }

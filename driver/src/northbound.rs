@@ -44,6 +44,8 @@ pub struct PortInfo {
     pub mac: MacAddr,
     pub addresses: String,
     pub up: bool,
+    /// When CreateEndpoint made it (seconds since the epoch), if recorded.
+    pub created_at: Option<u64>,
 }
 
 /// What a new endpoint's port holds.
@@ -449,6 +451,7 @@ fn port_row(port: &NewPort<'_>, addresses: &str) -> Row {
                 (NETWORK, port.network),
                 (ENDPOINT, port.endpoint),
                 (HOST, port.host),
+                (CREATED, &unix_now().to_string()),
             ]),
         )
 }
@@ -483,5 +486,8 @@ fn port_info(uuid: Uuid, row: &Row) -> Option<PortInfo> {
             .and_then(|v| v.atom())
             .and_then(|a| a.as_bool())
             == Some(true),
+        created_at: row
+            .map_str("external_ids", CREATED)
+            .and_then(|t| t.parse().ok()),
     })
 }

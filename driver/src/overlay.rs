@@ -17,13 +17,16 @@ use plugin_api::wire::{
 use serde_json::json;
 
 use crate::error::{DriverError, Result};
-use crate::external_ids::{ENDPOINT, HOST, IFACE_ID, NETWORK, OWNER, OWNER_VALUE, SANDBOX};
+use crate::external_ids::{
+    ENDPOINT, HOST, IFACE_ID, JOINED, NETWORK, OWNER, OWNER_VALUE, SANDBOX, unix_now,
+};
 use crate::links::Links;
 use crate::local_switch::LocalSwitch;
 use crate::mac::MacAddr;
-use crate::names::{DockerId, container_interface, host_interface};
+use crate::names::{DockerId, container_interface, host_interface, veth_alias};
 use crate::network_spec::NetworkSpec;
 use crate::northbound::{NewPort, Northbound, SwitchInfo};
+use crate::reconcile::{self, Action, Phase, Policy};
 
 /// Bytes a Geneve tunnel over IPv4 adds to each frame: outer IPv4 (20),
 /// UDP (8), Geneve (8), OVN's option (8) and the inner Ethernet header (14).
@@ -36,7 +39,14 @@ pub struct OverlayConfig {
     pub ready_timeout: Duration,
     /// MTU of the network carrying the tunnels.
     pub underlay_mtu: u32,
+    /// Age after which reconciliation deletes an endpoint never joined.
+    pub unjoined_grace: Duration,
 }
+
+/// Beyond Join's readiness wait, how long a veth pair may stay in the
+/// driver's namespace (Docker moves the peer once Join answers) before
+/// reconciliation calls the Join failed.
+const JOIN_SLACK: Duration = Duration::from_secs(60);
 
 /// The overlay driver: one per daemon.
 pub struct Overlay {
@@ -66,6 +76,11 @@ impl Overlay {
             config,
             network_lock: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// The chassis (`system-id`) this driver binds endpoints to.
+    pub fn host(&self) -> &str {
+        &self.host
     }
 
     pub fn capabilities(&self) -> CapabilitiesResponse {
@@ -149,7 +164,7 @@ impl Overlay {
         // A pair left by an earlier, interrupted Join of this endpoint.
         self.links.delete(&host_if).await?;
         self.links
-            .create_veth(&host_if, &peer, mtu, port.mac)
+            .create_veth(&host_if, &peer, mtu, port.mac, &veth_alias(&endpoint))
             .await?;
         if let Err(error) = crate::offload::disable_tx_checksum(&peer) {
             self.rollback_join(&host_if).await;
@@ -160,7 +175,7 @@ impl Overlay {
             &endpoint,
             &self.host,
             &port.mac,
-            &request.sandbox_key,
+            Some(&request.sandbox_key),
         );
         let ready_wait = match self.plug(&host_if, &ids, endpoint.as_str()).await {
             Ok(ready_wait) => ready_wait,
@@ -205,10 +220,12 @@ impl Overlay {
         }
     }
 
-    /// Removes the OVS port and the veth pair of an endpoint, if present.
+    /// Removes the veth pair and the OVS port of an endpoint, if present.
+    /// The veth goes first: a port without its veth is stale to
+    /// reconciliation in any case, a veth without a port might be live.
     async fn unplug(&self, host_if: &str) -> Result<()> {
-        self.ovs.remove_port(host_if).await?;
         self.links.delete(host_if).await?;
+        self.ovs.remove_port(host_if).await?;
         Ok(())
     }
 
@@ -226,6 +243,55 @@ impl Overlay {
         self.nb.delete_port(endpoint.as_str()).await?;
         tracing::info!(%endpoint, "endpoint deleted");
         Ok(())
+    }
+
+    /// One reconciliation pass ([`reconcile`]): reads this host's ports,
+    /// veths and logical ports, and unless `dry_run` applies the plan.
+    /// Every step is tried; the first failure is returned after the rest.
+    pub async fn reconcile(&self, phase: Phase, dry_run: bool) -> Result<Vec<Action>> {
+        let snapshot = reconcile::snapshot(&self.ovs, &self.nb, &self.links, &self.host).await?;
+        let policy = Policy {
+            phase,
+            now: unix_now(),
+            unjoined_grace: self.config.unjoined_grace,
+            join_grace: self.config.ready_timeout + JOIN_SLACK,
+        };
+        let actions = reconcile::plan(&snapshot, &policy);
+        if dry_run {
+            return Ok(actions);
+        }
+        let mut first_error = None;
+        for action in &actions {
+            match self.apply(action).await {
+                Ok(()) => tracing::info!(action = %action, "reconciled"),
+                Err(error) => {
+                    tracing::warn!(action = %action, %error, "reconciliation step failed");
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        first_error.map_or(Ok(actions), Err)
+    }
+
+    async fn apply(&self, action: &Action) -> Result<()> {
+        match action {
+            Action::Unplug { interface, .. } => self.unplug(interface).await,
+            Action::DeleteLogicalPort { endpoint, .. } => {
+                self.nb.delete_port(endpoint).await.map(drop)
+            }
+            Action::Replug {
+                interface,
+                endpoint,
+                network,
+                mac,
+            } => {
+                let network = DockerId::parse("network", network)?;
+                let endpoint = DockerId::parse("endpoint", endpoint)?;
+                let ids = interface_ids(&network, &endpoint, &self.host, mac, None);
+                self.ovs.add_port(interface, &ids).await.map(drop)
+            }
+            Action::Report { .. } => Ok(()),
+        }
     }
 
     pub fn endpoint_oper_info(&self, endpoint_id: &str) -> EndpointOperInfoResponse {
@@ -256,19 +322,21 @@ fn interface_ids(
     endpoint: &DockerId,
     host: &str,
     mac: &MacAddr,
-    sandbox: &str,
+    sandbox: Option<&str>,
 ) -> Vec<(String, String)> {
+    let sandbox = sandbox.map(|s| (SANDBOX, s.to_string()));
     [
         (OWNER, OWNER_VALUE.to_string()),
         (NETWORK, network.to_string()),
         (ENDPOINT, endpoint.to_string()),
         (HOST, host.to_string()),
-        (SANDBOX, sandbox.to_string()),
+        (JOINED, unix_now().to_string()),
         (IFACE_ID, endpoint.to_string()),
         ("attached-mac", mac.to_string()),
         ("iface-status", "active".to_string()),
     ]
     .into_iter()
+    .chain(sandbox)
     .map(|(k, v)| (k.to_string(), v))
     .collect()
 }

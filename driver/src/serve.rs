@@ -14,6 +14,7 @@ use crate::links::Links;
 use crate::local_switch::LocalSwitch;
 use crate::northbound::Northbound;
 use crate::overlay::{Overlay, OverlayConfig};
+use crate::reconcile::Phase;
 
 /// Where the databases and the plugin socket are: shared by `serve` and
 /// `status`, each flag also read from an environment variable.
@@ -74,10 +75,17 @@ pub struct ServeArgs {
     pub underlay_mtu: u32,
 
     /// IPAM addresses this host allocated that no endpoint, gateway or aux
-    /// address uses are freed once older than this many seconds (replies
-    /// dockerd never got, releases it never sent).
+    /// address uses, and endpoints Docker created but never joined, are
+    /// freed once older than this many seconds (replies dockerd never got,
+    /// releases and deletes it never sent).
     #[arg(long, env = "DOCKER_OVN_RECLAIM_GRACE", default_value_t = 600)]
     pub reclaim_grace: u64,
+
+    /// How often, in seconds, to reconcile this host's ports, veths and
+    /// logical ports (also once at start, before serving).
+    #[arg(long, env = "DOCKER_OVN_RECONCILE_INTERVAL", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub reconcile_interval: u64,
 
     /// How often, in seconds, to look for such addresses (also at start).
     #[arg(long, env = "DOCKER_OVN_RECLAIM_INTERVAL", default_value_t = 60,
@@ -87,9 +95,46 @@ pub struct ServeArgs {
 
 /// Runs the daemon.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let config = OverlayConfig {
+        ready_timeout: Duration::from_secs(args.ready_timeout),
+        underlay_mtu: args.underlay_mtu,
+        unjoined_grace: Duration::from_secs(args.reclaim_grace),
+    };
     let timeout = Duration::from_secs(args.ovsdb_timeout);
+    let (overlay, nb) = connect(&args.db, timeout, config).await?;
+    // Before the socket exists no Join is in flight, so what a killed
+    // predecessor left half-done can be told apart and removed.
+    reconcile_once(&overlay, Phase::Startup).await;
+    let pools = AddressPools::new(nb.client().clone(), nb.replica().clone(), overlay.host().to_string());
+    tokio::spawn(reclaim_forever(
+        pools.clone(),
+        nb,
+        Duration::from_secs(args.reclaim_grace),
+        Duration::from_secs(args.reclaim_interval),
+    ));
+    tokio::spawn(reconcile_forever(
+        overlay.clone(),
+        Duration::from_secs(args.reconcile_interval),
+    ));
+    let router = PluginRouter::new()
+        .network_driver(overlay)
+        .ipam_driver(Arc::new(Ipam::new(pools)))
+        .build();
+    let server = PluginServer::new(&args.db.socket).bind()?;
+    tracing::info!(socket = %args.db.socket.display(), "serving the Docker plugin API");
+    server.serve(router, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Replicates both databases and opens netlink: the overlay driver, and
+/// the Northbound handle the IPAM side shares.
+pub async fn connect(
+    db: &DatabaseArgs,
+    timeout: Duration,
+    config: OverlayConfig,
+) -> anyhow::Result<(Arc<Overlay>, Northbound)> {
     let links = Links::connect()?;
-    let db = &args.db;
     let ovs = LocalSwitch::connect(&db.ovs_db, &db.bridge, timeout)
         .await
         .with_context(|| {
@@ -104,28 +149,29 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot replicate the OVN Northbound database at {nb_db}"))?;
     tracing::info!(ovs_db = %db.ovs_db, %nb_db, %host, bridge = %db.bridge, "databases replicated");
-    let config = OverlayConfig {
-        ready_timeout: Duration::from_secs(args.ready_timeout),
-        underlay_mtu: args.underlay_mtu,
-    };
-    let pools = AddressPools::new(nb.client().clone(), nb.replica().clone(), host.clone());
-    tokio::spawn(reclaim_forever(
-        pools.clone(),
-        nb.clone(),
-        Duration::from_secs(args.reclaim_grace),
-        Duration::from_secs(args.reclaim_interval),
-    ));
-    let ipam = Arc::new(Ipam::new(pools));
-    let overlay = Arc::new(Overlay::new(ovs, nb, links, host, config));
-    let router = PluginRouter::new()
-        .network_driver(overlay)
-        .ipam_driver(ipam)
-        .build();
-    let server = PluginServer::new(&db.socket).bind()?;
-    tracing::info!(socket = %db.socket.display(), "serving the Docker plugin API");
-    server.serve(router, shutdown_signal()).await?;
-    tracing::info!("stopped");
-    Ok(())
+    let overlay = Overlay::new(ovs, nb.clone(), links, host, config);
+    Ok((Arc::new(overlay), nb))
+}
+
+async fn reconcile_once(overlay: &Overlay, phase: Phase) {
+    let started = std::time::Instant::now();
+    match overlay.reconcile(phase, false).await {
+        Ok(actions) => tracing::info!(?phase, actions = actions.len(),
+            duration_ms = started.elapsed().as_millis() as u64, "reconciled"),
+        Err(error) => tracing::warn!(?phase, %error, "reconciliation incomplete; will retry"),
+    }
+}
+
+/// Reconciles this host's endpoints now and then: sandboxes that died
+/// without Leave, ports lost by ovs-vswitchd, endpoints never joined.
+async fn reconcile_forever(overlay: Arc<Overlay>, interval: Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    // The first tick is immediate, and start-up has just reconciled.
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        reconcile_once(&overlay, Phase::Running).await;
+    }
 }
 
 /// Reconciles the IPAM pools with what the endpoints use, now and then.

@@ -81,6 +81,7 @@ impl Daemon {
             .stdout(log.try_clone()?)
             .stderr(log);
         command.envs(self.env.iter().map(|(key, value)| (key, value)));
+        keep_no_inherited_fds(&mut command);
         Ok(command)
     }
 
@@ -193,6 +194,25 @@ impl Daemon {
             }
         }
         remove_file(&self.pidfile)
+    }
+}
+
+/// Daemons outlive `lab up`: any descriptor it inherited (a `flock` lock
+/// held around it, a pipe of the caller) must not stay open in them for
+/// years. Marks every descriptor above stderr close-on-exec in the child.
+fn keep_no_inherited_fds(command: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: close_range is async-signal-safe and touches only the
+    // child's descriptor table; marking (not closing) keeps std's own
+    // exec-error pipe, already close-on-exec, working.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::close_range(3, libc::c_uint::MAX, libc::CLOSE_RANGE_CLOEXEC as libc::c_int) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
     }
 }
 

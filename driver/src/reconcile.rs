@@ -1,0 +1,341 @@
+//! Reconciliation: what to do so that this host's OVS ports, veth pairs
+//! and logical switch ports agree again.
+//!
+//! Docker replays nothing to a driver after a restart, and skips `Leave`
+//! and `DeleteEndpoint` when the driver is down or a sandbox dies under
+//! it. What the driver owns is marked (rows by `external_ids`, veths by
+//! their alias), so the truth can be read back: a [`Snapshot`] of the
+//! three, and [`plan`], a pure function from it to [`Action`]s that
+//! [`crate::overlay::Overlay::reconcile`] applies or, with `--dry-run`,
+//! prints.
+//!
+//! The rules, per endpoint of this host:
+//! - An OVS port whose veth is gone: the sandbox was destroyed, so the
+//!   port goes, and the logical port with it (Docker never joins an
+//!   endpoint a second time).
+//! - A veth pair still wholly in the driver's namespace: a Join that never
+//!   finished (Docker moves the peer as soon as Join answers). Removed at
+//!   start-up, or once its port is older than the join grace.
+//! - A veth in a sandbox with no OVS port (ovs-vswitchd's database reset,
+//!   the port deleted by hand): the port is added again.
+//! - A logical port never joined and older than the grace: an endpoint
+//!   whose Join Docker will never send.
+//! - A veth in a sandbox without a logical port is reported and left
+//!   alone: removing it would cut a running container off.
+//!
+//! Every read happens before the kernel's links are listed, and every
+//! step of a Join (veth, then port) and of a Leave (veth, then port) is
+//! ordered so that a call in flight never looks like any case above.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::time::Duration;
+
+use crate::error::Result;
+use crate::external_ids::{ENDPOINT, HOST, JOINED};
+use crate::links::Links;
+use crate::local_switch::LocalSwitch;
+use crate::mac::MacAddr;
+use crate::names::{DockerId, VETH_ALIAS_PREFIX, endpoint_of_alias, host_interface};
+use crate::northbound::Northbound;
+
+/// Phase of the daemon's life a pass runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Before the socket is served: no Join of this daemon is in flight.
+    Startup,
+    /// While serving (or from `docker-ovn reconcile`).
+    Running,
+}
+
+/// When things are old enough to be stale.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    pub phase: Phase,
+    /// Now, in seconds since the Unix epoch.
+    pub now: u64,
+    /// Age after which a logical port never joined is deleted.
+    pub unjoined_grace: Duration,
+    /// Age after which a port whose veth never left the driver's
+    /// namespace is a failed Join (longer than Join's readiness wait).
+    pub join_grace: Duration,
+}
+
+/// This host's OVS ports, veths and logical ports, as owned by the driver.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub ports: Vec<PortState>,
+    pub veths: Vec<VethState>,
+    pub logical_ports: Vec<LogicalPortState>,
+}
+
+/// One of the driver's ports on the integration bridge.
+#[derive(Debug, Clone)]
+pub struct PortState {
+    pub interface: String,
+    pub endpoint: String,
+    /// When Join added it (seconds since the epoch), if recorded.
+    pub joined_at: Option<u64>,
+}
+
+/// The host side of one of the driver's veth pairs.
+#[derive(Debug, Clone)]
+pub struct VethState {
+    pub interface: String,
+    pub endpoint: String,
+    /// The container side was moved into a sandbox.
+    pub peer_in_sandbox: bool,
+}
+
+/// One of the driver's logical switch ports bound to this host.
+#[derive(Debug, Clone)]
+pub struct LogicalPortState {
+    pub endpoint: String,
+    pub network: String,
+    pub mac: MacAddr,
+    /// When CreateEndpoint made it (seconds since the epoch), if recorded.
+    pub created_at: Option<u64>,
+}
+
+/// One step of a reconciliation, with the reason for it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Action {
+    /// Remove the veth pair and the OVS port of `interface`.
+    Unplug {
+        interface: String,
+        endpoint: String,
+        why: &'static str,
+    },
+    /// Add the OVS port of a live endpoint's veth again.
+    Replug {
+        interface: String,
+        endpoint: String,
+        network: String,
+        mac: MacAddr,
+    },
+    /// Delete the endpoint's logical switch port.
+    DeleteLogicalPort { endpoint: String, why: &'static str },
+    /// Nothing is done, but an operator should know.
+    Report {
+        interface: String,
+        endpoint: String,
+        why: &'static str,
+    },
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::Unplug {
+                interface,
+                endpoint,
+                why,
+            } => write!(
+                f,
+                "remove veth and OVS port {interface} (endpoint {endpoint}): {why}"
+            ),
+            Action::Replug {
+                interface,
+                endpoint,
+                network,
+                ..
+            } => write!(
+                f,
+                "add OVS port {interface} again (endpoint {endpoint}, network {network}): \
+                 its container is running but the port is missing"
+            ),
+            Action::DeleteLogicalPort { endpoint, why } => {
+                write!(f, "delete logical switch port {endpoint}: {why}")
+            }
+            Action::Report {
+                interface,
+                endpoint,
+                why,
+            } => write!(f, "leave {interface} (endpoint {endpoint}) alone: {why}"),
+        }
+    }
+}
+
+/// What one endpoint looks like across the three sources.
+#[derive(Default)]
+struct Endpoint<'a> {
+    port: Option<&'a PortState>,
+    veth: Option<&'a VethState>,
+    logical: Option<&'a LogicalPortState>,
+}
+
+/// The actions that bring `snapshot` back to agreement, in a stable order.
+pub fn plan(snapshot: &Snapshot, policy: &Policy) -> Vec<Action> {
+    let mut actions = BTreeSet::new();
+    for (interface, endpoint) in by_interface(snapshot) {
+        plan_endpoint(&interface, &endpoint, policy, &mut actions);
+    }
+    actions.into_iter().collect()
+}
+
+fn by_interface(snapshot: &Snapshot) -> BTreeMap<String, Endpoint<'_>> {
+    let mut endpoints: BTreeMap<String, Endpoint<'_>> = BTreeMap::new();
+    for port in &snapshot.ports {
+        endpoints.entry(port.interface.clone()).or_default().port = Some(port);
+    }
+    for veth in &snapshot.veths {
+        endpoints.entry(veth.interface.clone()).or_default().veth = Some(veth);
+    }
+    for logical in &snapshot.logical_ports {
+        // A name that is not a Docker id cannot be one of our endpoints.
+        if let Ok(id) = DockerId::parse("endpoint", &logical.endpoint) {
+            endpoints.entry(host_interface(&id)).or_default().logical = Some(logical);
+        }
+    }
+    endpoints
+}
+
+fn plan_endpoint(
+    interface: &str,
+    endpoint: &Endpoint<'_>,
+    policy: &Policy,
+    actions: &mut BTreeSet<Action>,
+) {
+    let id = endpoint_id(endpoint);
+    let unplug = |why| Action::Unplug {
+        interface: interface.to_string(),
+        endpoint: id.clone(),
+        why,
+    };
+    let delete_logical = |why| Action::DeleteLogicalPort {
+        endpoint: id.clone(),
+        why,
+    };
+    match (endpoint.port, endpoint.veth) {
+        (Some(_), None) => {
+            actions.insert(unplug("its veth is gone: the sandbox died without Leave"));
+            if endpoint.logical.is_some() {
+                actions.insert(delete_logical(
+                    "its sandbox is gone and Docker never joins an endpoint twice",
+                ));
+            }
+        }
+        (port, Some(veth)) if !veth.peer_in_sandbox => {
+            if join_failed(port, policy) {
+                actions.insert(unplug("a Join that never finished (the pair never left this namespace)"));
+            }
+        }
+        (None, Some(_)) => match endpoint.logical {
+            Some(logical) => {
+                actions.insert(Action::Replug {
+                    interface: interface.to_string(),
+                    endpoint: id.clone(),
+                    network: logical.network.clone(),
+                    mac: logical.mac,
+                });
+            }
+            None => {
+                actions.insert(report(interface, &id));
+            }
+        },
+        (Some(_), Some(_)) => {
+            if endpoint.logical.is_none() {
+                actions.insert(report(interface, &id));
+            }
+        }
+        (None, None) => {
+            if let Some(logical) = endpoint.logical
+                && older_than(logical.created_at, policy.unjoined_grace, policy.now)
+            {
+                actions.insert(delete_logical("never joined, and older than the grace period"));
+            }
+        }
+    }
+}
+
+fn report(interface: &str, endpoint: &str) -> Action {
+    Action::Report {
+        interface: interface.to_string(),
+        endpoint: endpoint.to_string(),
+        why: "its container is running but its logical switch port is gone; \
+              `docker rm -f` the container or re-create its network",
+    }
+}
+
+/// Whether a pair still in the driver's namespace is a failed Join rather
+/// than one in flight.
+fn join_failed(port: Option<&PortState>, policy: &Policy) -> bool {
+    match policy.phase {
+        Phase::Startup => true,
+        Phase::Running => {
+            port.is_some_and(|p| older_than(p.joined_at, policy.join_grace, policy.now))
+        }
+    }
+}
+
+/// A missing timestamp is a row from before they were recorded: old.
+fn older_than(at: Option<u64>, grace: Duration, now: u64) -> bool {
+    at.is_none_or(|at| now.saturating_sub(at) > grace.as_secs())
+}
+
+fn endpoint_id(endpoint: &Endpoint<'_>) -> String {
+    let from_port = endpoint.port.map(|p| &p.endpoint);
+    let from_veth = endpoint.veth.map(|v| &v.endpoint);
+    let from_logical = endpoint.logical.map(|l| &l.endpoint);
+    from_logical
+        .or(from_port)
+        .or(from_veth)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Reads this host's side of things: the databases' replicas first, then
+/// the kernel (see the module doc for why that order).
+pub async fn snapshot(
+    ovs: &LocalSwitch,
+    nb: &Northbound,
+    links: &Links,
+    host: &str,
+) -> Result<Snapshot> {
+    let ports = ovs
+        .owned_ports()
+        .into_iter()
+        .filter(|p| id_of(&p.external_ids, HOST) == Some(host))
+        .filter_map(|p| {
+            Some(PortState {
+                endpoint: id_of(&p.external_ids, ENDPOINT)?.to_string(),
+                joined_at: id_of(&p.external_ids, JOINED).and_then(|t| t.parse().ok()),
+                interface: p.name,
+            })
+        })
+        .collect();
+    let logical_ports = nb
+        .ports_of_host(host)
+        .into_iter()
+        .map(|p| LogicalPortState {
+            endpoint: p.endpoint,
+            network: p.network,
+            mac: p.mac,
+            created_at: p.created_at,
+        })
+        .collect();
+    let veths = links
+        .with_alias_prefix(VETH_ALIAS_PREFIX)
+        .await?
+        .into_iter()
+        .filter_map(|link| {
+            Some(VethState {
+                endpoint: endpoint_of_alias(&link.alias)?.to_string(),
+                interface: link.name,
+                peer_in_sandbox: link.peer_elsewhere,
+            })
+        })
+        .collect();
+    Ok(Snapshot {
+        ports,
+        veths,
+        logical_ports,
+    })
+}
+
+fn id_of<'a>(ids: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    ids.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+#[cfg(test)]
+mod tests;

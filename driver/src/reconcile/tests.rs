@@ -1,0 +1,166 @@
+use super::*;
+
+const NOW: u64 = 1_800_000_000;
+const A: &str = "aaaaaaaaaaaa0000000000000000000000000000000000000000000000000001";
+const NET: &str = "bbbbbbbbbbbb0000000000000000000000000000000000000000000000000002";
+
+fn interface() -> String {
+    host_interface(&DockerId::parse("endpoint", A).unwrap())
+}
+
+fn policy(phase: Phase) -> Policy {
+    Policy {
+        phase,
+        now: NOW,
+        unjoined_grace: Duration::from_secs(600),
+        join_grace: Duration::from_secs(80),
+    }
+}
+
+fn port(joined_ago: u64) -> PortState {
+    PortState {
+        interface: interface(),
+        endpoint: A.into(),
+        joined_at: Some(NOW - joined_ago),
+    }
+}
+
+fn veth(peer_in_sandbox: bool) -> VethState {
+    VethState {
+        interface: interface(),
+        endpoint: A.into(),
+        peer_in_sandbox,
+    }
+}
+
+fn logical(created_ago: u64) -> LogicalPortState {
+    LogicalPortState {
+        endpoint: A.into(),
+        network: NET.into(),
+        mac: "0a:5a:0a:00:00:02".parse().unwrap(),
+        created_at: Some(NOW - created_ago),
+    }
+}
+
+fn snapshot(
+    port: Option<PortState>,
+    veth: Option<VethState>,
+    logical: Option<LogicalPortState>,
+) -> Snapshot {
+    Snapshot {
+        ports: port.into_iter().collect(),
+        veths: veth.into_iter().collect(),
+        logical_ports: logical.into_iter().collect(),
+    }
+}
+
+/// The plan as the lines `--dry-run` prints, without the reasons.
+fn kinds(snapshot: &Snapshot, phase: Phase) -> Vec<&'static str> {
+    plan(snapshot, &policy(phase))
+        .iter()
+        .map(|action| match action {
+            Action::Unplug { .. } => "unplug",
+            Action::Replug { .. } => "replug",
+            Action::DeleteLogicalPort { .. } => "delete-logical",
+            Action::Report { .. } => "report",
+        })
+        .collect()
+}
+
+#[test]
+fn a_live_endpoint_is_left_alone() {
+    let live = snapshot(Some(port(5)), Some(veth(true)), Some(logical(5)));
+    assert!(kinds(&live, Phase::Startup).is_empty());
+    assert!(kinds(&live, Phase::Running).is_empty());
+}
+
+#[test]
+fn a_port_whose_sandbox_died_goes_with_its_logical_port() {
+    let dead = snapshot(Some(port(5)), None, Some(logical(5)));
+    assert_eq!(kinds(&dead, Phase::Running), ["unplug", "delete-logical"]);
+    let no_logical = snapshot(Some(port(5)), None, None);
+    assert_eq!(kinds(&no_logical, Phase::Running), ["unplug"]);
+}
+
+#[test]
+fn a_missing_port_of_a_running_container_is_added_again() {
+    let lost = snapshot(None, Some(veth(true)), Some(logical(5)));
+    let actions = plan(&lost, &policy(Phase::Running));
+    assert_eq!(
+        actions,
+        [Action::Replug {
+            interface: interface(),
+            endpoint: A.into(),
+            network: NET.into(),
+            mac: "0a:5a:0a:00:00:02".parse().unwrap(),
+        }]
+    );
+}
+
+#[test]
+fn a_running_container_without_logical_port_is_only_reported() {
+    for port in [None, Some(port(5))] {
+        let orphan = snapshot(port, Some(veth(true)), None);
+        assert_eq!(kinds(&orphan, Phase::Startup), ["report"]);
+    }
+}
+
+#[test]
+fn an_unfinished_join_is_removed_at_startup_or_once_old() {
+    let in_flight = snapshot(Some(port(5)), Some(veth(false)), Some(logical(5)));
+    assert!(kinds(&in_flight, Phase::Running).is_empty());
+    assert_eq!(kinds(&in_flight, Phase::Startup), ["unplug"]);
+    let stuck = snapshot(Some(port(300)), Some(veth(false)), Some(logical(300)));
+    assert_eq!(kinds(&stuck, Phase::Running), ["unplug"]);
+    // Between creating the veth and adding the port: only at start-up.
+    let no_port = snapshot(None, Some(veth(false)), Some(logical(5)));
+    assert!(kinds(&no_port, Phase::Running).is_empty());
+    assert_eq!(kinds(&no_port, Phase::Startup), ["unplug"]);
+}
+
+#[test]
+fn an_endpoint_never_joined_is_deleted_after_the_grace() {
+    let young = snapshot(None, None, Some(logical(60)));
+    assert!(kinds(&young, Phase::Startup).is_empty());
+    let old = snapshot(None, None, Some(logical(601)));
+    assert_eq!(kinds(&old, Phase::Running), ["delete-logical"]);
+    let undated = snapshot(
+        None,
+        None,
+        Some(LogicalPortState {
+            created_at: None,
+            ..logical(0)
+        }),
+    );
+    assert_eq!(kinds(&undated, Phase::Running), ["delete-logical"]);
+}
+
+#[test]
+fn logical_ports_not_named_by_a_docker_id_are_ignored() {
+    let foreign = snapshot(
+        None,
+        None,
+        Some(LogicalPortState {
+            endpoint: "router-port".into(),
+            ..logical(10_000)
+        }),
+    );
+    assert!(kinds(&foreign, Phase::Startup).is_empty());
+}
+
+#[test]
+fn dry_run_lines_name_the_interface_endpoint_and_reason() {
+    let dead = snapshot(Some(port(5)), None, Some(logical(5)));
+    let lines: Vec<String> = plan(&dead, &policy(Phase::Running))
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        lines[0],
+        format!(
+            "remove veth and OVS port {} (endpoint {A}): its veth is gone: the sandbox died without Leave",
+            interface()
+        )
+    );
+    assert!(lines[1].starts_with(&format!("delete logical switch port {A}: ")));
+}
