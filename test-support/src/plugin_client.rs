@@ -1,8 +1,10 @@
 //! A minimal client of the Docker plugin protocol, speaking HTTP/1.0 over
 //! the plugin's unix socket exactly as dockerd does: `POST`, no
-//! Content-Type, a JSON body.
+//! Content-Type, a JSON body. Plugins that listen on TCP (as the Python
+//! driver the benchmark compares with) are reached the same way.
 
 use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,13 +25,36 @@ impl Reply {
 /// Calls `POST /<method>` on a plugin socket.
 #[derive(Debug, Clone)]
 pub struct PluginClient {
-    socket: PathBuf,
+    socket: Socket,
+}
+
+/// Where the plugin listens.
+#[derive(Debug, Clone)]
+enum Socket {
+    Unix(PathBuf),
+    Tcp(SocketAddr),
+}
+
+impl std::fmt::Display for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Socket::Unix(path) => write!(f, "{}", path.display()),
+            Socket::Tcp(address) => write!(f, "tcp://{address}"),
+        }
+    }
 }
 
 impl PluginClient {
     pub fn new(socket: impl AsRef<Path>) -> PluginClient {
         PluginClient {
-            socket: socket.as_ref().to_path_buf(),
+            socket: Socket::Unix(socket.as_ref().to_path_buf()),
+        }
+    }
+
+    /// A plugin listening on TCP at `address`.
+    pub fn tcp(address: SocketAddr) -> PluginClient {
+        PluginClient {
+            socket: Socket::Tcp(address),
         }
     }
 
@@ -56,7 +81,7 @@ impl PluginClient {
     pub fn call_raw(&self, method: &str, body: &[u8]) -> Reply {
         let failed = |error: String| Reply {
             status: 0,
-            body: serde_json::json!({"Err": format!("{}: {error}", self.socket.display())}),
+            body: serde_json::json!({"Err": format!("{}: {error}", self.socket)}),
         };
         match self.exchange(method, body) {
             Ok(reply) => parse_reply(&reply).unwrap_or_else(failed),
@@ -65,18 +90,40 @@ impl PluginClient {
     }
 
     fn exchange(&self, method: &str, body: &[u8]) -> std::io::Result<Vec<u8>> {
-        let mut stream = UnixStream::connect(&self.socket)?;
-        stream.set_read_timeout(Some(Duration::from_secs(120)))?;
-        let head = format!(
-            "POST /{method} HTTP/1.0\r\nHost: plugin\r\nAccept: application/vnd.docker.plugins.v1.2+json\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
-        stream.write_all(head.as_bytes())?;
-        stream.write_all(body)?;
-        let mut reply = Vec::new();
-        stream.read_to_end(&mut reply)?;
-        Ok(reply)
+        match &self.socket {
+            Socket::Unix(path) => {
+                let stream = UnixStream::connect(path)?;
+                stream.set_read_timeout(Some(REPLY_TIMEOUT))?;
+                exchange_on(stream, method, body)
+            }
+            Socket::Tcp(address) => {
+                let stream = TcpStream::connect(address)?;
+                stream.set_read_timeout(Some(REPLY_TIMEOUT))?;
+                exchange_on(stream, method, body)
+            }
+        }
     }
+}
+
+/// How long a call may take before it counts as a hung plugin.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// One request and its whole reply; the plugin closes after answering
+/// HTTP/1.0.
+fn exchange_on(
+    mut stream: impl Read + Write,
+    method: &str,
+    body: &[u8],
+) -> std::io::Result<Vec<u8>> {
+    let head = format!(
+        "POST /{method} HTTP/1.0\r\nHost: plugin\r\nAccept: application/vnd.docker.plugins.v1.2+json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply)?;
+    Ok(reply)
 }
 
 /// A well-formed reply must be JSON; anything else is a broken exchange.

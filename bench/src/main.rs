@@ -1,0 +1,104 @@
+//! `docker-ovn-bench`: docker-ovn side by side with the Python
+//! `ovn-docker-overlay-driver` on the running lab, writing the table of
+//! `docs/benchmarks.md`. `scripts/bench.sh` runs it (as root, lab up).
+//!
+//! Modules, in the order a run uses them:
+//! - [`measure`]: the run: what is measured in which order, and teardown.
+//! - [`memory`]: the driver's RSS from `/proc`.
+//! - [`docker_run`]: `docker run --rm` on `ovn` against `bridge`.
+//! - [`python_driver`]: the comparison driver, patched at run time, by pid.
+//! - [`plugin`]: a driver driven over its plugin API, on its own network.
+//! - [`ids`]: the benchmark's ids and addresses, all with one prefix.
+//! - [`prefill`]: the endpoints already joined (0, 1000, 5000).
+//! - [`parallel`]: several clients at once.
+//! - [`install_time`]: ovn-controller's install time of a hand-bound port.
+//! - [`lifecycle`]: timed CreateEndpoint, Join, Leave, DeleteEndpoint.
+//! - [`join_log`]: our driver's own time and readiness wait, from its log.
+//! - [`traffic`]: time until a new endpoint answers a ping.
+//! - [`stats`]: percentiles of the samples.
+//! - [`targets`]: the targets as ratios.
+//! - [`machine`]: what the run ran on.
+//! - [`report`]: the Markdown, and its place in `docs/benchmarks.md`.
+//! - [`sweep`]: removes what the benchmark made, even after a failed run.
+
+mod docker_run;
+mod ids;
+mod install_time;
+mod join_log;
+mod lifecycle;
+mod machine;
+mod measure;
+mod memory;
+mod parallel;
+mod plugin;
+mod prefill;
+mod python_driver;
+mod report;
+mod stats;
+mod sweep;
+mod targets;
+mod traffic;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use test_support::Lab;
+
+/// Benchmarks docker-ovn against the Python OVN driver on the lab
+/// (`DOCKER_OVN_LAB_DIR`, default /var/run/docker-ovn-lab). As root.
+#[derive(Debug, Parser)]
+struct Options {
+    /// A Markdown file to write the table into, between its bench markers.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Only remove what an earlier run left behind.
+    #[arg(long)]
+    sweep: bool,
+    /// A short trial run: 0 and 100 endpoints, few samples.
+    #[arg(long)]
+    quick: bool,
+    /// `docker run --rm` runs on each network.
+    #[arg(long, default_value_t = 50)]
+    docker_runs: usize,
+}
+
+fn main() -> anyhow::Result<()> {
+    let options = Options::parse();
+    let lab = Lab::require();
+    // Whatever an interrupted run left would skew this one.
+    sweep::sweep(&lab)?;
+    if options.sweep {
+        return Ok(());
+    }
+    let plan = plan(&options);
+    let machine = machine::describe();
+    let results = measure::run(&lab, &plan);
+    sweep::sweep(&lab)?;
+    let section = report::markdown(&results?, &plan, &machine);
+    println!("{section}");
+    if let Some(path) = &options.out {
+        report::write_into(path, &section)?;
+        measure::say(format!("table written to {}", path.display()));
+    }
+    Ok(())
+}
+
+/// Sized to finish in about 20 minutes on two cores.
+fn plan(options: &Options) -> measure::Plan {
+    let full = !options.quick;
+    measure::Plan {
+        levels: if full {
+            vec![0, 1000, 5000]
+        } else {
+            vec![0, 100]
+        },
+        concurrent_clients: 16,
+        ours: if full { (200, 400) } else { (20, 32) },
+        python: if full { (60, 160) } else { (10, 32) },
+        budget: Duration::from_secs(if full { 40 } else { 10 }),
+        install_samples: if full { 30 } else { 5 },
+        ping_samples: if full { 5 } else { 2 },
+        docker_runs: if full { options.docker_runs } else { 5 },
+    }
+}

@@ -1,0 +1,179 @@
+//! The whole run, in order: memory idle, `docker run`, then for each
+//! population of joined endpoints the plugin-level measurements of both
+//! drivers, ovn-controller's install time and the first ping; memory at
+//! the largest population; and the teardown of everything it made.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use test_support::{Lab, PluginClient};
+
+use crate::install_time::HandBinder;
+use crate::join_log::{JoinLog, JoinTimes};
+use crate::lifecycle::{self, Load, Run};
+use crate::plugin::Driver;
+use crate::prefill::Prefill;
+use crate::python_driver::PythonDriver;
+use crate::stats::Samples;
+use crate::traffic::Peer;
+use crate::{docker_run, memory};
+
+/// How much to measure.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Joined endpoints present, one measurement round each.
+    pub levels: Vec<usize>,
+    pub concurrent_clients: usize,
+    /// Lifecycles per round: ours serial, ours concurrent, Python's alike.
+    pub ours: (usize, usize),
+    pub python: (usize, usize),
+    /// Time allowed per lifecycle run (the Python driver slows down
+    /// with thousands of endpoints: it then gets fewer samples).
+    pub budget: Duration,
+    pub install_samples: usize,
+    pub ping_samples: usize,
+    pub docker_runs: usize,
+}
+
+/// One round, at one population.
+pub struct Level {
+    pub endpoints: usize,
+    /// docker-ovn serial and concurrent, then Python serial and concurrent.
+    pub runs: Vec<(&'static str, Run)>,
+    /// What our driver logged about each Join of the round.
+    pub joins: HashMap<String, JoinTimes>,
+    pub install: Samples,
+    /// Per driver: first ping after Join's start and after its reply.
+    pub first_ping: Vec<(&'static str, Samples, Samples)>,
+}
+
+/// Everything the table shows.
+pub struct Results {
+    pub levels: Vec<Level>,
+    /// `docker run --rm` on `ovn` and on `bridge`.
+    pub docker: (Samples, Samples),
+    pub rss_idle_kib: u64,
+    pub rss_full_kib: u64,
+}
+
+/// The three networks and the connections a run uses.
+struct Subjects {
+    ours: Driver,
+    python: Driver,
+    filler: Driver,
+    binder: HandBinder,
+}
+
+pub fn run(lab: &Lab, plan: &Plan) -> anyhow::Result<Results> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let rss_idle_kib = memory::driver_rss_kib(lab)?;
+    say(format!(
+        "docker run --rm, {} runs on each network",
+        plan.docker_runs
+    ));
+    let docker = docker_run::measure(plan.docker_runs)?;
+    let python = PythonDriver::start(&lab.var("OVS_RUNDIR"))?;
+    say(format!("Python driver on {}", python.address));
+    let ours = PluginClient::new(lab.plugin_socket());
+    let subjects = Subjects {
+        ours: Driver::with_network("docker-ovn", ours.clone(), 240)?,
+        python: Driver::with_network("python", python.client(), 241)?,
+        filler: Driver::with_network("prefill", ours, 244)?,
+        binder: runtime.block_on(HandBinder::connect(
+            &lab.ovs_db(),
+            &lab.nb_db(),
+            &lab.var("BRIDGE"),
+        ))?,
+    };
+    let prefill = Prefill::new(&subjects.filler);
+    let measured = rounds(lab, plan, &runtime, &subjects, &prefill);
+    say("removing the endpoints and networks".into());
+    let cleared = prefill.clear();
+    let removed = [&subjects.ours, &subjects.python, &subjects.filler]
+        .iter()
+        .try_for_each(|driver| driver.delete_network());
+    let closed = runtime.block_on(subjects.binder.close());
+    let (levels, rss_full_kib) = measured?;
+    cleared.and(removed).and(closed)?;
+    Ok(Results {
+        levels,
+        docker,
+        rss_idle_kib,
+        rss_full_kib,
+    })
+}
+
+/// Every level; the driver's RSS at the largest.
+fn rounds(
+    lab: &Lab,
+    plan: &Plan,
+    runtime: &tokio::runtime::Runtime,
+    subjects: &Subjects,
+    prefill: &Prefill,
+) -> anyhow::Result<(Vec<Level>, u64)> {
+    let mut levels = Vec::new();
+    let mut rss_full_kib = 0;
+    for &endpoints in &plan.levels {
+        say(format!("joining endpoints up to {endpoints}"));
+        prefill.grow_to(endpoints)?;
+        rss_full_kib = memory::driver_rss_kib(lab)?;
+        let log = JoinLog::from_now(std::path::Path::new(&lab.var("DRIVER_LOG")))?;
+        say(format!(
+            "{endpoints} endpoints: ovn-controller's install time"
+        ));
+        let install = runtime.block_on(subjects.binder.measure(plan.install_samples))?;
+        let mut level = Level {
+            endpoints,
+            runs: Vec::new(),
+            joins: HashMap::new(),
+            install,
+            first_ping: Vec::new(),
+        };
+        for (driver, (serial, concurrent)) in
+            [(&subjects.ours, plan.ours), (&subjects.python, plan.python)]
+        {
+            measure_driver(plan, driver, serial, concurrent, &mut level)?;
+        }
+        level.joins = log.joins()?;
+        levels.push(level);
+    }
+    Ok((levels, rss_full_kib))
+}
+
+/// One driver's lifecycles, serial and concurrent, and its first pings.
+fn measure_driver(
+    plan: &Plan,
+    driver: &Driver,
+    serial: usize,
+    concurrent: usize,
+    level: &mut Level,
+) -> anyhow::Result<()> {
+    say(format!(
+        "{} endpoints: {} lifecycles",
+        level.endpoints, driver.name
+    ));
+    lifecycle::one(driver)?; // warm-up, not counted
+    for (clients, count) in [(1, serial), (plan.concurrent_clients, concurrent)] {
+        let load = Load {
+            clients,
+            count,
+            budget: plan.budget,
+        };
+        level
+            .runs
+            .push((driver.name, lifecycle::run(driver, load)?));
+    }
+    let peer = Peer::new(driver)?;
+    let pings = peer.measure(plan.ping_samples);
+    peer.remove()?;
+    let (after_start, after_reply) = pings?;
+    level
+        .first_ping
+        .push((driver.name, after_start, after_reply));
+    Ok(())
+}
+
+/// Progress on stderr; the table goes to stdout and the file.
+pub fn say(message: String) {
+    eprintln!("bench: {message}");
+}

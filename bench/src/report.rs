@@ -1,0 +1,177 @@
+//! The table `docs/benchmarks.md` shows, in Markdown, and its place in
+//! that file: between two marker lines, so that the text written around
+//! it by hand (what bounds a missed target) stays.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::lifecycle::CALLS;
+use crate::measure::{Plan, Results};
+use crate::stats::{Samples, ms};
+use crate::targets::{Bound, own_times, ready_waits, run_of, targets};
+
+const BEGIN: &str = "<!-- bench:begin (written by scripts/bench.sh) -->";
+const END: &str = "<!-- bench:end -->";
+
+/// The whole generated section.
+pub fn markdown(results: &Results, plan: &Plan, machine: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Machine: {machine}.\n");
+    targets_table(&mut out, results, plan);
+    lifecycle_table(&mut out, results);
+    join_table(&mut out, results);
+    let (ovn, bridge) = &results.docker;
+    let _ = writeln!(
+        out,
+        "### `docker run --rm` ({} runs each, interleaved)\n",
+        ovn.len()
+    );
+    let _ = writeln!(out, "| network | median ms | p90 ms |\n|---|---|---|");
+    for (name, samples) in [("`ovn` (docker-ovn)", ovn), ("`bridge` (built in)", bridge)] {
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} |",
+            ms(samples.median()),
+            ms(samples.percentile(90.0))
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n### Memory of `docker-ovn serve`\n\nVmRSS idle: {:.1} MiB; with {} endpoints joined: {:.1} MiB.",
+        results.rss_idle_kib as f64 / 1024.0,
+        plan.levels.iter().max().unwrap_or(&0),
+        results.rss_full_kib as f64 / 1024.0
+    );
+    out
+}
+
+fn targets_table(out: &mut String, results: &Results, plan: &Plan) {
+    let _ = writeln!(
+        out,
+        "### Targets\n\n| target | measured | ratio | limit | met |\n|---|---|---|---|---|"
+    );
+    for target in targets(results, plan.concurrent_clients) {
+        let limit = match target.bound {
+            Bound::AtLeast(x) => format!("≥ {x}"),
+            Bound::AtMost(x) => format!("≤ {x}"),
+        };
+        let ratio = target.ratio.map_or("-".into(), |r| format!("{r:.2}"));
+        let met = match target.met() {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "not measured",
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {ratio} | {limit} | {met} |",
+            target.what, target.measured
+        );
+    }
+    out.push('\n');
+}
+
+fn lifecycle_table(out: &mut String, results: &Results) {
+    let _ = writeln!(
+        out,
+        "### Endpoint lifecycle over the plugin API (ms, p50 / p99)\n\n\
+         | endpoints present | driver | clients | lifecycles | {} | lifecycle | lifecycles/s |\n\
+         |---|---|---|---|---|---|---|---|---|---|",
+        CALLS.join(" | ")
+    );
+    for level in &results.levels {
+        for (driver, run) in &level.runs {
+            let calls: Vec<String> = (0..CALLS.len()).map(|i| p50_p99(&run.call(i))).collect();
+            let _ = writeln!(
+                out,
+                "| {} | {driver} | {} | {} | {} | {} | {:.1} |",
+                level.endpoints,
+                run.load.clients,
+                run.lifecycles.len(),
+                calls.join(" | "),
+                p50_p99(&run.totals()),
+                run.throughput()
+            );
+        }
+    }
+    out.push('\n');
+}
+
+fn join_table(out: &mut String, results: &Results) {
+    let _ = writeln!(
+        out,
+        "### docker-ovn's own time and the readiness wait (ms, p50 / p99; serial runs)\n\n\
+         | endpoints present | own time per lifecycle | Join, whole | Join, readiness wait | \
+         ovn-controller install (hand-bound port) | first ping after Join start: docker-ovn | Python |\n\
+         |---|---|---|---|---|---|---|"
+    );
+    for level in &results.levels {
+        let Some(run) = run_of(level, "docker-ovn", 1) else {
+            continue;
+        };
+        let ping = |driver: &str| {
+            level
+                .first_ping
+                .iter()
+                .find(|(name, _, _)| *name == driver)
+                .map_or("-".into(), |(_, start, _)| p50_p99(start))
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            level.endpoints,
+            p50_p99(&own_times(level, run)),
+            p50_p99(&run.call(1)),
+            p50_p99(&ready_waits(level, run)),
+            p50_p99(&level.install),
+            ping("docker-ovn"),
+            ping("python"),
+        );
+    }
+    out.push('\n');
+}
+
+fn p50_p99(samples: &Samples) -> String {
+    format!(
+        "{} / {}",
+        ms(samples.median()),
+        ms(samples.percentile(99.0))
+    )
+}
+
+/// Puts `section` between the markers of `path` (appending markers and
+/// section when the file has none).
+pub fn write_into(path: &Path, section: &str) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let updated = replace_section(&text, section);
+    std::fs::write(path, updated).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn replace_section(text: &str, section: &str) -> String {
+    let block = format!("{BEGIN}\n{}\n{END}", section.trim_end());
+    match (text.find(BEGIN), text.find(END)) {
+        (Some(begin), Some(end)) if begin < end => {
+            format!("{}{block}{}", &text[..begin], &text[end + END.len()..])
+        }
+        _ => format!("{}\n\n{block}\n", text.trim_end()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_section_between_the_markers_is_replaced() {
+        let text = format!("intro\n{BEGIN}\nold\n{END}\noutro\n");
+        let updated = replace_section(&text, "new\n");
+        assert_eq!(updated, format!("intro\n{BEGIN}\nnew\n{END}\noutro\n"));
+    }
+
+    #[test]
+    fn a_file_without_markers_gets_them_appended() {
+        let updated = replace_section("# Benchmarks\n", "table");
+        assert_eq!(updated, format!("# Benchmarks\n\n{BEGIN}\ntable\n{END}\n"));
+    }
+}

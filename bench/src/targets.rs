@@ -1,0 +1,181 @@
+//! The targets, each a ratio of two figures from the same run.
+
+use crate::lifecycle::Run;
+use crate::measure::{Level, Results};
+use crate::stats::{Samples, ms};
+
+/// Which side of its limit a ratio must be on.
+#[derive(Debug, Clone, Copy)]
+pub enum Bound {
+    AtLeast(f64),
+    AtMost(f64),
+}
+
+/// One target and how the run fared.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub what: &'static str,
+    /// The two figures the ratio is made of, in words.
+    pub measured: String,
+    /// `None` when the run did not measure it (a level left out).
+    pub ratio: Option<f64>,
+    pub bound: Bound,
+}
+
+impl Target {
+    pub fn met(&self) -> Option<bool> {
+        self.ratio.map(|ratio| match self.bound {
+            Bound::AtLeast(limit) => ratio >= limit,
+            Bound::AtMost(limit) => ratio <= limit,
+        })
+    }
+}
+
+/// Our driver's own time per lifecycle (everything but the readiness
+/// wait it logged), for the lifecycles of `run`.
+pub fn own_times(level: &Level, run: &Run) -> Samples {
+    Samples::new(
+        run.lifecycles
+            .iter()
+            .filter_map(|l| {
+                Some(
+                    l.total()
+                        .saturating_sub(level.joins.get(&l.endpoint)?.ready_wait),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// The readiness waits our driver logged for the Joins of `run`.
+pub fn ready_waits(level: &Level, run: &Run) -> Samples {
+    Samples::new(
+        run.lifecycles
+            .iter()
+            .filter_map(|l| Some(level.joins.get(&l.endpoint)?.ready_wait))
+            .collect(),
+    )
+}
+
+/// The run of `driver` with `clients` clients at `level`.
+pub fn run_of<'a>(level: &'a Level, driver: &str, clients: usize) -> Option<&'a Run> {
+    level
+        .runs
+        .iter()
+        .find(|(name, run)| *name == driver && run.load.clients == clients)
+        .map(|(_, run)| run)
+}
+
+pub fn targets(results: &Results, clients: usize) -> Vec<Target> {
+    let level = |n: usize| results.levels.iter().find(|l| l.endpoints == n);
+    let mut targets = vec![
+        own_time_vs_python(level(0), 0),
+        own_time_vs_python(level(1000), 1000),
+    ];
+    targets.push(ready_wait_vs_install(level(0)));
+    targets.push(throughput(level(0), 1, 4.0));
+    targets.push(throughput(level(0), clients, 10.0));
+    targets.push(flat_own_time(level(0), level(5000)));
+    let (ovn, bridge) = &results.docker;
+    targets.push(Target {
+        what: "`docker run --rm`: ovn within 1.25x of bridge (medians)",
+        measured: format!(
+            "ovn {} ms, bridge {} ms",
+            ms(ovn.median()),
+            ms(bridge.median())
+        ),
+        ratio: Some(ratio(
+            ovn.median().as_secs_f64(),
+            bridge.median().as_secs_f64(),
+        )),
+        bound: Bound::AtMost(1.25),
+    });
+    let mib = results.rss_full_kib as f64 / 1024.0;
+    targets.push(Target {
+        what: "RSS with the most endpoints under 30 MB (ratio to 30 MB)",
+        measured: format!("{mib:.1} MiB"),
+        ratio: Some(mib * 1024.0 * 1024.0 / 30e6),
+        bound: Bound::AtMost(1.0),
+    });
+    targets
+}
+
+fn own_time_vs_python(level: Option<&Level>, endpoints: usize) -> Target {
+    let what = if endpoints == 0 {
+        "own time per lifecycle ≥20x faster than Python, 0 endpoints (p50, serial)"
+    } else {
+        "own time per lifecycle ≥20x faster than Python, 1000 endpoints (p50, serial)"
+    };
+    let figures = level.and_then(|level| {
+        let ours = own_times(level, run_of(level, "docker-ovn", 1)?).median();
+        let python = run_of(level, "python", 1)?.totals().median();
+        Some((ours, python))
+    });
+    Target {
+        what,
+        measured: figures.map_or_else(String::new, |(ours, python)| {
+            format!("docker-ovn {} ms, Python {} ms", ms(ours), ms(python))
+        }),
+        ratio: figures.map(|(ours, python)| ratio(python.as_secs_f64(), ours.as_secs_f64())),
+        bound: Bound::AtLeast(20.0),
+    }
+}
+
+fn ready_wait_vs_install(level: Option<&Level>) -> Target {
+    let figures = level.and_then(|level| {
+        let wait = ready_waits(level, run_of(level, "docker-ovn", 1)?).median();
+        Some((wait, level.install.median()))
+    });
+    Target {
+        what: "Join's readiness wait ≤1.5x ovn-controller's install time, 0 endpoints (p50)",
+        measured: figures.map_or_else(String::new, |(wait, install)| {
+            format!("wait {} ms, install {} ms", ms(wait), ms(install))
+        }),
+        ratio: figures.map(|(wait, install)| ratio(wait.as_secs_f64(), install.as_secs_f64())),
+        bound: Bound::AtMost(1.5),
+    }
+}
+
+fn throughput(level: Option<&Level>, clients: usize, limit: f64) -> Target {
+    let what = if clients == 1 {
+        "lifecycles/s, readiness included, ≥4x Python serially, 0 endpoints"
+    } else {
+        "lifecycles/s, readiness included, ≥10x Python with 16 clients, 0 endpoints"
+    };
+    let figures = level.and_then(|level| {
+        let ours = run_of(level, "docker-ovn", clients)?.throughput();
+        Some((ours, run_of(level, "python", clients)?.throughput()))
+    });
+    Target {
+        what,
+        measured: figures.map_or_else(String::new, |(ours, python)| {
+            format!("docker-ovn {ours:.1}/s, Python {python:.1}/s")
+        }),
+        ratio: figures.map(|(ours, python)| ratio(ours, python)),
+        bound: Bound::AtLeast(limit),
+    }
+}
+
+fn flat_own_time(empty: Option<&Level>, full: Option<&Level>) -> Target {
+    let own = |level: Option<&Level>| {
+        let level = level?;
+        Some(own_times(level, run_of(level, "docker-ovn", 1)?).median())
+    };
+    let figures = own(empty).zip(own(full));
+    Target {
+        what: "own time per lifecycle at 5000 endpoints ≤1.5x at 0 (p50, serial)",
+        measured: figures.map_or_else(String::new, |(empty, full)| {
+            format!("0: {} ms, 5000: {} ms", ms(empty), ms(full))
+        }),
+        ratio: figures.map(|(empty, full)| ratio(full.as_secs_f64(), empty.as_secs_f64())),
+        bound: Bound::AtMost(1.5),
+    }
+}
+
+fn ratio(numerator: f64, denominator: f64) -> f64 {
+    if denominator > 0.0 {
+        numerator / denominator
+    } else {
+        f64::INFINITY
+    }
+}
