@@ -1,6 +1,8 @@
 //! `docker run --rm` on an `ovn` network against Docker's built-in
 //! `bridge` network, through the lab's dockerd, runs interleaved so that
-//! any drift of the machine hits both alike.
+//! any drift of the machine hits all alike. An `--internal` `ovn` network
+//! shows what Docker's `docker_gwbridge` (the outside access it adds to a
+//! non-internal network of a remote driver) costs.
 
 use std::time::{Duration, Instant};
 
@@ -8,40 +10,44 @@ use anyhow::bail;
 use test_support::docker;
 
 use crate::stats::Samples;
-use crate::sweep::DOCKER_NETWORK;
+use crate::sweep::{DOCKER_NETWORK, DOCKER_NETWORK_INTERNAL};
 
 /// The lab's image (`docker-ovn lab up` imports it; driver/src/lab/image.rs).
 const IMAGE: &str = "docker-ovn/busybox:latest";
-const SUBNET: &str = "10.245.0.0/24";
 
-/// `runs` containers on each network; their times on `ovn` and on `bridge`.
-pub fn measure(runs: usize) -> anyhow::Result<(Samples, Samples)> {
-    docker_checked(&[
-        "network",
-        "create",
-        "-d",
-        "ovn",
-        "--subnet",
-        SUBNET,
-        DOCKER_NETWORK,
-    ])?;
+/// The networks, in the order of the samples [`measure`] returns.
+const NETWORKS: [&str; 3] = [DOCKER_NETWORK, DOCKER_NETWORK_INTERNAL, "bridge"];
+
+/// `runs` containers on each network; their times on `ovn`, on an
+/// internal `ovn` network and on `bridge`.
+pub fn measure(runs: usize) -> anyhow::Result<[Samples; 3]> {
+    let create = |name: &str, subnet: &str, extra: &[&str]| {
+        let mut args = vec!["network", "create", "-d", "ovn", "--subnet", subnet];
+        args.extend_from_slice(extra);
+        args.push(name);
+        docker_checked(&args)
+    };
+    create(DOCKER_NETWORK, "10.245.0.0/24", &[])?;
+    create(DOCKER_NETWORK_INTERNAL, "10.245.1.0/24", &["--internal"])?;
     let measured = interleaved(runs);
-    let removed = docker_checked(&["network", "rm", DOCKER_NETWORK]);
+    let removed = docker_checked(&["network", "rm", DOCKER_NETWORK, DOCKER_NETWORK_INTERNAL]);
     let measured = measured?;
     removed?;
     Ok(measured)
 }
 
-fn interleaved(runs: usize) -> anyhow::Result<(Samples, Samples)> {
-    // One of each first: image and network state warm for both.
-    run_once(DOCKER_NETWORK)?;
-    run_once("bridge")?;
-    let (mut ovn, mut bridge) = (Vec::new(), Vec::new());
-    for _ in 0..runs {
-        ovn.push(run_once(DOCKER_NETWORK)?);
-        bridge.push(run_once("bridge")?);
+fn interleaved(runs: usize) -> anyhow::Result<[Samples; 3]> {
+    let mut times: [Vec<Duration>; 3] = Default::default();
+    // Round 0 is not counted: image and network state warm for all.
+    for round in 0..=runs {
+        for (network, times) in NETWORKS.iter().zip(times.iter_mut()) {
+            let time = run_once(network)?;
+            if round > 0 {
+                times.push(time);
+            }
+        }
     }
-    Ok((Samples::new(ovn), Samples::new(bridge)))
+    Ok(times.map(Samples::new))
 }
 
 /// One `docker run --rm` of a container that exits at once.

@@ -5,6 +5,7 @@
 //! Modules, in the order a run uses them:
 //! - [`measure`]: the run: what is measured in which order, and teardown.
 //! - [`memory`]: the driver's RSS from `/proc`.
+//! - [`kernel`]: veth deletion in the kernel, the daemons' idle CPU.
 //! - [`docker_run`]: `docker run --rm` on `ovn` against `bridge`.
 //! - [`python_driver`]: the comparison driver, patched at run time, by pid.
 //! - [`plugin`]: a driver driven over its plugin API, on its own network.
@@ -25,6 +26,7 @@ mod docker_run;
 mod ids;
 mod install_time;
 mod join_log;
+mod kernel;
 mod lifecycle;
 mod machine;
 mod measure;
@@ -97,7 +99,7 @@ fn plan(options: &Options) -> measure::Plan {
         ours: if full { (200, 400) } else { (20, 32) },
         python: if full { (60, 160) } else { (10, 32) },
         budget: Duration::from_secs(if full { 40 } else { 10 }),
-        install_samples: if full { 30 } else { 5 },
+        install_samples: if full { 20 } else { 5 },
         ping_samples: if full { 5 } else { 2 },
         docker_runs: if full { options.docker_runs } else { 5 },
     }

@@ -16,7 +16,10 @@ use crate::prefill::Prefill;
 use crate::python_driver::PythonDriver;
 use crate::stats::Samples;
 use crate::traffic::Peer;
-use crate::{docker_run, memory};
+use crate::{docker_run, kernel, memory};
+
+/// How long the daemons' idle CPU is watched at each level.
+const IDLE_WINDOW: Duration = Duration::from_secs(3);
 
 /// How much to measure.
 #[derive(Debug, Clone)]
@@ -45,13 +48,17 @@ pub struct Level {
     pub install: Samples,
     /// Per driver: first ping after Join's start and after its reply.
     pub first_ping: Vec<(&'static str, Samples, Samples)>,
+    /// Percent of a core each lab daemon used while nothing happened.
+    pub idle_cpu: Vec<(&'static str, f64)>,
 }
 
 /// Everything the table shows.
 pub struct Results {
     pub levels: Vec<Level>,
-    /// `docker run --rm` on `ovn` and on `bridge`.
-    pub docker: (Samples, Samples),
+    /// `docker run --rm` on `ovn`, on an internal `ovn` network and on `bridge`.
+    pub docker: [Samples; 3],
+    /// The kernel's time to delete one veth pair.
+    pub veth_delete: Duration,
     pub rss_idle_kib: u64,
     pub rss_full_kib: u64,
 }
@@ -72,6 +79,7 @@ pub fn run(lab: &Lab, plan: &Plan) -> anyhow::Result<Results> {
         plan.docker_runs
     ));
     let docker = docker_run::measure(plan.docker_runs)?;
+    let veth_delete = kernel::veth_delete_time()?;
     let python = PythonDriver::start(&lab.var("OVS_RUNDIR"))?;
     say(format!("Python driver on {}", python.address));
     let ours = PluginClient::new(lab.plugin_socket());
@@ -98,6 +106,7 @@ pub fn run(lab: &Lab, plan: &Plan) -> anyhow::Result<Results> {
     Ok(Results {
         levels,
         docker,
+        veth_delete,
         rss_idle_kib,
         rss_full_kib,
     })
@@ -117,6 +126,7 @@ fn rounds(
         say(format!("joining endpoints up to {endpoints}"));
         prefill.grow_to(endpoints)?;
         rss_full_kib = memory::driver_rss_kib(lab)?;
+        let idle_cpu = kernel::idle_cpu(lab, IDLE_WINDOW)?;
         let log = JoinLog::from_now(std::path::Path::new(&lab.var("DRIVER_LOG")))?;
         say(format!(
             "{endpoints} endpoints: ovn-controller's install time"
@@ -128,6 +138,7 @@ fn rounds(
             joins: HashMap::new(),
             install,
             first_ping: Vec::new(),
+            idle_cpu,
         };
         for (driver, (serial, concurrent)) in
             [(&subjects.ours, plan.ours), (&subjects.python, plan.python)]

@@ -22,14 +22,25 @@ pub fn markdown(results: &Results, plan: &Plan, machine: &str) -> String {
     targets_table(&mut out, results, plan);
     lifecycle_table(&mut out, results);
     join_table(&mut out, results);
-    let (ovn, bridge) = &results.docker;
+    idle_table(&mut out, results);
+    let _ = writeln!(
+        out,
+        "The kernel's deletion of one veth pair (`ip -batch`, 20 pairs): {} ms.\n",
+        ms(results.veth_delete)
+    );
+    let [ovn, internal, bridge] = &results.docker;
     let _ = writeln!(
         out,
         "### `docker run --rm` ({} runs each, interleaved)\n",
         ovn.len()
     );
     let _ = writeln!(out, "| network | median ms | p90 ms |\n|---|---|---|");
-    for (name, samples) in [("`ovn` (docker-ovn)", ovn), ("`bridge` (built in)", bridge)] {
+    let networks = [
+        ("`ovn` (docker-ovn)", ovn),
+        ("`ovn --internal` (no `docker_gwbridge`)", internal),
+        ("`bridge` (built in)", bridge),
+    ];
+    for (name, samples) in networks {
         let _ = writeln!(
             out,
             "| {name} | {} | {} |",
@@ -128,6 +139,28 @@ fn join_table(out: &mut String, results: &Results) {
             ping("docker-ovn"),
             ping("python"),
         );
+    }
+    out.push('\n');
+}
+
+fn idle_table(out: &mut String, results: &Results) {
+    let Some(first) = results.levels.first() else {
+        return;
+    };
+    let names: Vec<&str> = first.idle_cpu.iter().map(|(name, _)| *name).collect();
+    let _ = writeln!(
+        out,
+        "### CPU of the lab's daemons while idle (% of one core)\n\n| endpoints present | {} |\n|---{}|",
+        names.join(" | "),
+        "|---".repeat(names.len())
+    );
+    for level in &results.levels {
+        let shares: Vec<String> = level
+            .idle_cpu
+            .iter()
+            .map(|(_, s)| format!("{s:.0}"))
+            .collect();
+        let _ = writeln!(out, "| {} | {} |", level.endpoints, shares.join(" | "));
     }
     out.push('\n');
 }

@@ -13,10 +13,12 @@ use crate::traffic::NETNS_PREFIX;
 
 /// The Docker network of the `docker run` measurement.
 pub const DOCKER_NETWORK: &str = "be0c-ovn";
+/// The same, `--internal`: no `docker_gwbridge` endpoint.
+pub const DOCKER_NETWORK_INTERNAL: &str = "be0c-ovn-internal";
 
 /// Sweeps the lab; reports what could not be removed.
 pub fn sweep(lab: &Lab) -> anyhow::Result<()> {
-    let _ = docker(&["network", "rm", DOCKER_NETWORK]);
+    let _ = docker(&["network", "rm", DOCKER_NETWORK, DOCKER_NETWORK_INTERNAL]);
     let (nb, ovs) = (
         format!("--db={}", lab.nb_db()),
         format!("--db={}", lab.ovs_db()),

@@ -76,7 +76,7 @@ pub fn targets(results: &Results, clients: usize) -> Vec<Target> {
     targets.push(throughput(level(0), 1, 4.0));
     targets.push(throughput(level(0), clients, 10.0));
     targets.push(flat_own_time(level(0), level(5000)));
-    let (ovn, bridge) = &results.docker;
+    let [ovn, _, bridge] = &results.docker;
     targets.push(Target {
         what: "`docker run --rm`: ovn within 1.25x of bridge (medians)",
         measured: format!(
@@ -109,31 +109,22 @@ fn own_time_vs_python(level: Option<&Level>, endpoints: usize) -> Target {
     let figures = level.and_then(|level| {
         let ours = own_times(level, run_of(level, "docker-ovn", 1)?).median();
         let python = run_of(level, "python", 1)?.totals().median();
-        Some((ours, python))
+        Some((python.as_secs_f64(), ours.as_secs_f64()))
     });
-    Target {
-        what,
-        measured: figures.map_or_else(String::new, |(ours, python)| {
-            format!("docker-ovn {} ms, Python {} ms", ms(ours), ms(python))
-        }),
-        ratio: figures.map(|(ours, python)| ratio(python.as_secs_f64(), ours.as_secs_f64())),
-        bound: Bound::AtLeast(20.0),
-    }
+    target(what, Bound::AtLeast(20.0), figures, |python, ours| {
+        format!("docker-ovn {} ms, Python {} ms", secs(ours), secs(python))
+    })
 }
 
 fn ready_wait_vs_install(level: Option<&Level>) -> Target {
     let figures = level.and_then(|level| {
         let wait = ready_waits(level, run_of(level, "docker-ovn", 1)?).median();
-        Some((wait, level.install.median()))
+        Some((wait.as_secs_f64(), level.install.median().as_secs_f64()))
     });
-    Target {
-        what: "Join's readiness wait ≤1.5x ovn-controller's install time, 0 endpoints (p50)",
-        measured: figures.map_or_else(String::new, |(wait, install)| {
-            format!("wait {} ms, install {} ms", ms(wait), ms(install))
-        }),
-        ratio: figures.map(|(wait, install)| ratio(wait.as_secs_f64(), install.as_secs_f64())),
-        bound: Bound::AtMost(1.5),
-    }
+    let what = "Join's readiness wait ≤1.5x ovn-controller's install time, 0 endpoints (p50)";
+    target(what, Bound::AtMost(1.5), figures, |wait, install| {
+        format!("wait {} ms, install {} ms", secs(wait), secs(install))
+    })
 }
 
 fn throughput(level: Option<&Level>, clients: usize, limit: f64) -> Target {
@@ -146,30 +137,46 @@ fn throughput(level: Option<&Level>, clients: usize, limit: f64) -> Target {
         let ours = run_of(level, "docker-ovn", clients)?.throughput();
         Some((ours, run_of(level, "python", clients)?.throughput()))
     });
-    Target {
-        what,
-        measured: figures.map_or_else(String::new, |(ours, python)| {
-            format!("docker-ovn {ours:.1}/s, Python {python:.1}/s")
-        }),
-        ratio: figures.map(|(ours, python)| ratio(ours, python)),
-        bound: Bound::AtLeast(limit),
-    }
+    target(what, Bound::AtLeast(limit), figures, |ours, python| {
+        format!("docker-ovn {ours:.1}/s, Python {python:.1}/s")
+    })
 }
 
 fn flat_own_time(empty: Option<&Level>, full: Option<&Level>) -> Target {
     let own = |level: Option<&Level>| {
         let level = level?;
-        Some(own_times(level, run_of(level, "docker-ovn", 1)?).median())
+        Some(
+            own_times(level, run_of(level, "docker-ovn", 1)?)
+                .median()
+                .as_secs_f64(),
+        )
     };
-    let figures = own(empty).zip(own(full));
+    let figures = own(full).zip(own(empty));
+    let what = "own time per lifecycle at 5000 endpoints ≤1.5x at 0 (p50, serial)";
+    target(what, Bound::AtMost(1.5), figures, |full, empty| {
+        format!("0: {} ms, 5000: {} ms", secs(empty), secs(full))
+    })
+}
+
+/// A target whose ratio is `numerator / denominator`, two figures of the
+/// run (absent when it did not measure them), described by `describe`.
+fn target(
+    what: &'static str,
+    bound: Bound,
+    figures: Option<(f64, f64)>,
+    describe: impl Fn(f64, f64) -> String,
+) -> Target {
     Target {
-        what: "own time per lifecycle at 5000 endpoints ≤1.5x at 0 (p50, serial)",
-        measured: figures.map_or_else(String::new, |(empty, full)| {
-            format!("0: {} ms, 5000: {} ms", ms(empty), ms(full))
-        }),
-        ratio: figures.map(|(empty, full)| ratio(full.as_secs_f64(), empty.as_secs_f64())),
-        bound: Bound::AtMost(1.5),
+        what,
+        measured: figures.map_or_else(String::new, |(n, d)| describe(n, d)),
+        ratio: figures.map(|(n, d)| ratio(n, d)),
+        bound,
     }
+}
+
+/// Seconds as the table's milliseconds.
+fn secs(seconds: f64) -> String {
+    ms(std::time::Duration::from_secs_f64(seconds))
 }
 
 fn ratio(numerator: f64, denominator: f64) -> f64 {
