@@ -40,6 +40,9 @@ pub struct Load {
 pub struct Run {
     pub load: Load,
     pub lifecycles: Vec<Lifecycle>,
+    /// Lifecycles that failed part way (a Join whose readiness wait timed
+    /// out, ...): counted, not timed; the sweep removes what they left.
+    pub failures: Vec<String>,
     pub wall: Duration,
 }
 
@@ -63,16 +66,19 @@ impl Run {
 pub fn run(driver: &Driver, load: Load) -> anyhow::Result<Run> {
     let started = AtomicUsize::new(0);
     let done = Mutex::new(Vec::with_capacity(load.count));
+    let failures = Mutex::new(Vec::new());
     let deadline = Instant::now() + load.budget;
     let begin = Instant::now();
     on_threads(load.clients, || {
-        client(driver, load, deadline, &started, &done)
+        client(driver, load, deadline, &started, (&done, &failures))
     })?;
     let wall = begin.elapsed();
     let lifecycles = done.into_inner().unwrap_or_else(|e| e.into_inner());
+    let failures = failures.into_inner().unwrap_or_else(|e| e.into_inner());
     Ok(Run {
         load,
         lifecycles,
+        failures,
         wall,
     })
 }
@@ -84,17 +90,26 @@ fn client(
     load: Load,
     deadline: Instant,
     started: &AtomicUsize,
-    done: &Mutex<Vec<Lifecycle>>,
+    (done, failures): (&Mutex<Vec<Lifecycle>>, &Mutex<Vec<String>>),
 ) -> anyhow::Result<()> {
     let mut first = true;
     while started.fetch_add(1, Ordering::Relaxed) < load.count
         && (first || Instant::now() < deadline)
     {
         first = false;
-        let lifecycle = one(driver)?;
-        done.lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(lifecycle);
+        match one(driver) {
+            Ok(lifecycle) => done
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(lifecycle),
+            Err(error) => {
+                crate::measure::say(format!("a lifecycle failed: {error:#}"));
+                failures
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(error.to_string());
+            }
+        }
     }
     Ok(())
 }

@@ -60,6 +60,9 @@ struct Options {
     /// A short trial run: 0 and 100 endpoints, few samples.
     #[arg(long)]
     quick: bool,
+    /// Joined endpoints present for each round (default 0,1000,5000).
+    #[arg(long, value_delimiter = ',')]
+    levels: Option<Vec<usize>>,
     /// `docker run --rm` runs on each network.
     #[arg(long, default_value_t = 50)]
     docker_runs: usize,

@@ -87,7 +87,7 @@ fn lifecycle_table(out: &mut String, results: &Results) {
     let _ = writeln!(
         out,
         "### Endpoint lifecycle over the plugin API (ms, p50 / p99)\n\n\
-         | endpoints present | driver | clients | lifecycles | {} | lifecycle | lifecycles/s |\n\
+         | endpoints present | driver | clients | lifecycles (failed) | {} | lifecycle | lifecycles/s |\n\
          |---|---|---|---|---|---|---|---|---|---|",
         CALLS.join(" | ")
     );
@@ -96,10 +96,11 @@ fn lifecycle_table(out: &mut String, results: &Results) {
             let calls: Vec<String> = (0..CALLS.len()).map(|i| p50_p99(&run.call(i))).collect();
             let _ = writeln!(
                 out,
-                "| {} | {driver} | {} | {} | {} | {} | {:.1} |",
+                "| {} | {driver} | {} | {} ({}) | {} | {} | {:.1} |",
                 level.endpoints,
                 run.load.clients,
                 run.lifecycles.len(),
+                run.failures.len(),
                 calls.join(" | "),
                 p50_p99(&run.totals()),
                 run.throughput()
