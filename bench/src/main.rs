@@ -93,11 +93,11 @@ fn main() -> anyhow::Result<()> {
 fn plan(options: &Options) -> measure::Plan {
     let full = !options.quick;
     measure::Plan {
-        levels: if full {
+        levels: options.levels.clone().unwrap_or(if full {
             vec![0, 1000, 5000]
         } else {
             vec![0, 100]
-        },
+        }),
         concurrent_clients: 16,
         ours: if full { (200, 400) } else { (20, 32) },
         python: if full { (60, 160) } else { (10, 32) },
