@@ -78,9 +78,7 @@ impl Links {
             .index_of(name)
             .await?
             .ok_or_else(|| netlink_gone(name, "set alias"))?;
-        let message = LinkUnspec::new_with_index(index)
-            .alias(alias)
-            .build();
+        let message = LinkUnspec::new_with_index(index).alias(alias).build();
         self.handle
             .link()
             .set(message)

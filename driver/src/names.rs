@@ -130,7 +130,12 @@ mod tests {
     fn veth_aliases_round_trip_and_foreign_ones_are_not_ours() {
         let id = DockerId::parse("EndpointID", ID).unwrap();
         assert_eq!(endpoint_of_alias(&veth_alias(&id)), Some(id));
-        for foreign in ["", "docker-ovn endpoint xyz", "uplink", &format!("other {ID}")] {
+        for foreign in [
+            "",
+            "docker-ovn endpoint xyz",
+            "uplink",
+            &format!("other {ID}"),
+        ] {
             assert_eq!(endpoint_of_alias(foreign), None, "{foreign}");
         }
     }

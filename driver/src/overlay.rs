@@ -223,10 +223,11 @@ impl Overlay {
     /// Removes the veth pair and the OVS port of an endpoint, if present.
     /// The veth goes first: a port without its veth is stale to
     /// reconciliation in any case, a veth without a port might be live.
-    async fn unplug(&self, host_if: &str) -> Result<()> {
-        self.links.delete(host_if).await?;
-        self.ovs.remove_port(host_if).await?;
-        Ok(())
+    /// `Ok(false)` when neither was there.
+    async fn unplug(&self, host_if: &str) -> Result<bool> {
+        let veth = self.links.delete(host_if).await?;
+        let port = self.ovs.remove_port(host_if).await?;
+        Ok(veth || port)
     }
 
     pub async fn leave(&self, request: &LeaveRequest) -> Result<()> {
@@ -261,23 +262,49 @@ impl Overlay {
             return Ok(actions);
         }
         let mut first_error = None;
-        for action in &actions {
-            match self.apply(action).await {
-                Ok(()) => tracing::info!(action = %action, "reconciled"),
+        let mut done = Vec::new();
+        for action in actions {
+            match self.apply(&action).await {
+                Ok(true) => {
+                    tracing::info!(action = %action, "reconciled");
+                    done.push(action);
+                }
+                Ok(false) if matches!(action, Action::Report { .. }) => {
+                    tracing::warn!(action = %action, "needs an operator");
+                    done.push(action);
+                }
+                // A call in flight (a Leave, say) got there first.
+                Ok(false) => tracing::debug!(action = %action, "already done"),
                 Err(error) => {
                     tracing::warn!(action = %action, %error, "reconciliation step failed");
                     first_error.get_or_insert(error);
                 }
             }
         }
-        first_error.map_or(Ok(actions), Err)
+        first_error.map_or(Ok(done), Err)
     }
 
-    async fn apply(&self, action: &Action) -> Result<()> {
+    /// Applies one step; `Ok(false)` when there was nothing left to do.
+    async fn apply(&self, action: &Action) -> Result<bool> {
         match action {
+            Action::RemovePort { interface, .. } => {
+                // A dump of thousands of links racing with changes may
+                // miss one: a veth is only gone if asking for it says so.
+                if self.links.index_of(interface).await?.is_some() {
+                    return Ok(false);
+                }
+                self.ovs.remove_port(interface).await
+            }
             Action::Unplug { interface, .. } => self.unplug(interface).await,
-            Action::DeleteLogicalPort { endpoint, .. } => {
-                self.nb.delete_port(endpoint).await.map(drop)
+            Action::DeleteLogicalPort {
+                endpoint,
+                interface,
+                ..
+            } => {
+                if self.links.index_of(interface).await?.is_some() {
+                    return Ok(false);
+                }
+                self.nb.delete_port(endpoint).await
             }
             Action::Replug {
                 interface,
@@ -288,9 +315,9 @@ impl Overlay {
                 let network = DockerId::parse("network", network)?;
                 let endpoint = DockerId::parse("endpoint", endpoint)?;
                 let ids = interface_ids(&network, &endpoint, &self.host, mac, None);
-                self.ovs.add_port(interface, &ids).await.map(drop)
+                self.ovs.add_port(interface, &ids).await
             }
-            Action::Report { .. } => Ok(()),
+            Action::Report { .. } => Ok(false),
         }
     }
 

@@ -100,12 +100,11 @@ pub struct LogicalPortState {
 /// One step of a reconciliation, with the reason for it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Action {
-    /// Remove the veth pair and the OVS port of `interface`.
-    Unplug {
-        interface: String,
-        endpoint: String,
-        why: &'static str,
-    },
+    /// Remove the OVS port of `interface`, whose veth is gone (checked
+    /// again, by name, just before).
+    RemovePort { interface: String, endpoint: String },
+    /// Remove the veth pair and the OVS port of a Join that never finished.
+    Unplug { interface: String, endpoint: String },
     /// Add the OVS port of a live endpoint's veth again.
     Replug {
         interface: String,
@@ -113,8 +112,13 @@ pub enum Action {
         network: String,
         mac: MacAddr,
     },
-    /// Delete the endpoint's logical switch port.
-    DeleteLogicalPort { endpoint: String, why: &'static str },
+    /// Delete the endpoint's logical switch port, unless a veth called
+    /// `interface` exists by then.
+    DeleteLogicalPort {
+        endpoint: String,
+        interface: String,
+        why: &'static str,
+    },
     /// Nothing is done, but an operator should know.
     Report {
         interface: String,
@@ -126,13 +130,21 @@ pub enum Action {
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Action::RemovePort {
+                interface,
+                endpoint,
+            } => write!(
+                f,
+                "remove OVS port {interface} (endpoint {endpoint}): its veth is gone, \
+                 the sandbox died without Leave"
+            ),
             Action::Unplug {
                 interface,
                 endpoint,
-                why,
             } => write!(
                 f,
-                "remove veth and OVS port {interface} (endpoint {endpoint}): {why}"
+                "remove veth and OVS port {interface} (endpoint {endpoint}): \
+                 a Join that never finished (the pair never left this namespace)"
             ),
             Action::Replug {
                 interface,
@@ -144,7 +156,7 @@ impl fmt::Display for Action {
                 "add OVS port {interface} again (endpoint {endpoint}, network {network}): \
                  its container is running but the port is missing"
             ),
-            Action::DeleteLogicalPort { endpoint, why } => {
+            Action::DeleteLogicalPort { endpoint, why, .. } => {
                 write!(f, "delete logical switch port {endpoint}: {why}")
             }
             Action::Report {
@@ -197,18 +209,17 @@ fn plan_endpoint(
     actions: &mut BTreeSet<Action>,
 ) {
     let id = endpoint_id(endpoint);
-    let unplug = |why| Action::Unplug {
-        interface: interface.to_string(),
-        endpoint: id.clone(),
-        why,
-    };
     let delete_logical = |why| Action::DeleteLogicalPort {
         endpoint: id.clone(),
+        interface: interface.to_string(),
         why,
     };
     match (endpoint.port, endpoint.veth) {
         (Some(_), None) => {
-            actions.insert(unplug("its veth is gone: the sandbox died without Leave"));
+            actions.insert(Action::RemovePort {
+                interface: interface.to_string(),
+                endpoint: id.clone(),
+            });
             if endpoint.logical.is_some() {
                 actions.insert(delete_logical(
                     "its sandbox is gone and Docker never joins an endpoint twice",
@@ -217,7 +228,10 @@ fn plan_endpoint(
         }
         (port, Some(veth)) if !veth.peer_in_sandbox => {
             if join_failed(port, policy) {
-                actions.insert(unplug("a Join that never finished (the pair never left this namespace)"));
+                actions.insert(Action::Unplug {
+                    interface: interface.to_string(),
+                    endpoint: id.clone(),
+                });
             }
         }
         (None, Some(_)) => match endpoint.logical {
@@ -242,7 +256,9 @@ fn plan_endpoint(
             if let Some(logical) = endpoint.logical
                 && older_than(logical.created_at, policy.unjoined_grace, policy.now)
             {
-                actions.insert(delete_logical("never joined, and older than the grace period"));
+                actions.insert(delete_logical(
+                    "never joined, and older than the grace period",
+                ));
             }
         }
     }

@@ -105,7 +105,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Before the socket exists no Join is in flight, so what a killed
     // predecessor left half-done can be told apart and removed.
     reconcile_once(&overlay, Phase::Startup).await;
-    let pools = AddressPools::new(nb.client().clone(), nb.replica().clone(), overlay.host().to_string());
+    let pools = AddressPools::new(
+        nb.client().clone(),
+        nb.replica().clone(),
+        overlay.host().to_string(),
+    );
     tokio::spawn(reclaim_forever(
         pools.clone(),
         nb,
@@ -156,8 +160,12 @@ pub async fn connect(
 async fn reconcile_once(overlay: &Overlay, phase: Phase) {
     let started = std::time::Instant::now();
     match overlay.reconcile(phase, false).await {
-        Ok(actions) => tracing::info!(?phase, actions = actions.len(),
-            duration_ms = started.elapsed().as_millis() as u64, "reconciled"),
+        Ok(actions) => tracing::info!(
+            ?phase,
+            actions = actions.len(),
+            duration_ms = started.elapsed().as_millis() as u64,
+            "reconciled"
+        ),
         Err(error) => tracing::warn!(?phase, %error, "reconciliation incomplete; will retry"),
     }
 }

@@ -8,64 +8,9 @@ use std::time::Duration;
 
 use ovsdb_client::{Client, Value};
 use test_support::leftovers::named_rows;
-use test_support::{Lab, Removed, assert_clean, docker, docker_ok};
-
-const IMAGE: &str = "docker-ovn/busybox";
-
-/// A Docker network on the `ovn` driver, removed (with its containers)
-/// when dropped, even if the test failed.
-struct Network {
-    name: String,
-    id: String,
-    containers: Vec<String>,
-}
-
-impl Network {
-    fn create(name: &str, extra: &[&str]) -> Network {
-        let _ = docker(&["network", "rm", name]);
-        let mut args = vec!["network", "create", "-d", "ovn"];
-        args.extend_from_slice(extra);
-        args.push(name);
-        let id = docker_ok(&args);
-        Network {
-            name: name.to_string(),
-            id,
-            containers: Vec::new(),
-        }
-    }
-
-    /// Starts a detached container on this network.
-    fn run(&mut self, container: &str, extra: &[&str]) -> String {
-        let _ = docker(&["rm", "-f", container]);
-        let mut args = vec!["run", "-d", "--name", container, "--network", &self.name];
-        args.extend_from_slice(extra);
-        args.extend_from_slice(&[IMAGE, "sleep", "3600"]);
-        docker_ok(&args);
-        self.containers.push(container.to_string());
-        container.to_string()
-    }
-}
-
-impl Drop for Network {
-    fn drop(&mut self) {
-        for container in &self.containers {
-            let _ = docker(&["rm", "-f", container]);
-        }
-        // Containers of other tests' networks may still be connected.
-        let format = "{{range .Containers}}{{.Name}} {{end}}";
-        let attached = docker(&["network", "inspect", "-f", format, &self.name]);
-        for container in String::from_utf8_lossy(&attached.stdout).split_whitespace() {
-            let _ = docker(&["network", "disconnect", "-f", &self.name, container]);
-        }
-        let _ = docker(&["network", "rm", &self.name]);
-    }
-}
-
-/// `.NetworkSettings.Networks.<network>.<field>` of a container.
-fn endpoint_field(container: &str, network: &str, field: &str) -> String {
-    let format = format!("{{{{(index .NetworkSettings.Networks \"{network}\").{field}}}}}");
-    docker_ok(&["inspect", "-f", &format, container])
-}
+use test_support::{
+    DockerNetwork, IMAGE, Lab, Removed, assert_clean, docker, docker_ok, endpoint_field,
+};
 
 /// A one-shot container on `network` whose first command is a ping: it
 /// must succeed at once, so the port was ready when the container started.
@@ -124,7 +69,7 @@ fn assert_gone(lab: &Lab, network_id: &str, endpoints: &[String], network_remove
 #[test]
 fn two_containers_ping_and_everything_is_removed() {
     let lab = Lab::require();
-    let mut net = Network::create("e2e-ping", &["--subnet", "10.91.0.0/24"]);
+    let mut net = DockerNetwork::create("e2e-ping", &["--subnet", "10.91.0.0/24"]);
     let a = net.run("e2e-ping-a", &[]);
     let b = net.run("e2e-ping-b", &[]);
     let ip_b = endpoint_field(&b, &net.name, "IPAddress");
@@ -144,17 +89,16 @@ fn two_containers_ping_and_everything_is_removed() {
         mtu, "1442",
         "container MTU must be the underlay's 1500 minus Geneve's 58"
     );
-    docker_ok(&["rm", "-f", &a, &b]);
-    net.containers.clear();
-    docker_ok(&["network", "rm", &net.name]);
-    assert_gone(&lab, &net.id, &endpoints, true);
+    let network_id = net.id.clone();
+    net.remove();
+    assert_gone(&lab, &network_id, &endpoints, true);
 }
 
 #[test]
 fn static_ip_mac_connect_disconnect_and_several_networks() {
     let lab = Lab::require();
-    let mut red = Network::create("e2e-red", &["--subnet", "10.92.0.0/24"]);
-    let blue = Network::create(
+    let mut red = DockerNetwork::create("e2e-red", &["--subnet", "10.92.0.0/24"]);
+    let blue = DockerNetwork::create(
         "e2e-blue",
         &[
             "--subnet",
@@ -214,7 +158,7 @@ fn static_ip_mac_connect_disconnect_and_several_networks() {
 #[test]
 fn ipv6_and_internal_networks() {
     let _lab = Lab::require();
-    let mut v6 = Network::create(
+    let mut v6 = DockerNetwork::create(
         "e2e-v6",
         &[
             "--ipv6",
@@ -244,7 +188,8 @@ fn ipv6_and_internal_networks() {
         String::from_utf8_lossy(&output.stdout)
     );
 
-    let mut internal = Network::create("e2e-internal", &["--internal", "--subnet", "10.95.0.0/24"]);
+    let mut internal =
+        DockerNetwork::create("e2e-internal", &["--internal", "--subnet", "10.95.0.0/24"]);
     let b = internal.run("e2e-internal-b", &[]);
     let ip_b = endpoint_field(&b, &internal.name, "IPAddress");
     first_command_pings(&internal.name, &ip_b);
@@ -272,7 +217,7 @@ fn shared_network_takes_addresses_from_the_ovn_ipam_driver() {
     let message = String::from_utf8_lossy(&refused.stderr);
     assert!(message.contains("--ipam-driver ovn"), "{message}");
 
-    let mut shared = Network::create(
+    let mut shared = DockerNetwork::create(
         "e2e-shared",
         &[
             "--ipam-driver",
@@ -304,10 +249,9 @@ fn shared_network_takes_addresses_from_the_ovn_ipam_driver() {
         endpoint_field(&a, &shared.name, "EndpointID"),
         endpoint_field(&b, &shared.name, "EndpointID"),
     ];
-    docker_ok(&["rm", "-f", &a, &b]);
-    shared.containers.clear();
-    docker_ok(&["network", "rm", &shared.name]);
-    assert_gone(&lab, &shared.id, &endpoints, true);
+    let network_id = shared.id.clone();
+    shared.remove();
+    assert_gone(&lab, &network_id, &endpoints, true);
     assert!(
         pool_rows(&lab, "10.86.0.0/24").is_empty(),
         "the address pool outlived its network"
@@ -331,7 +275,7 @@ fn pool_rows(lab: &Lab, subnet: &str) -> Vec<String> {
 #[test]
 fn tcp_streams_between_containers() {
     let _lab = Lab::require();
-    let mut net = Network::create("e2e-tcp", &["--subnet", "10.83.0.0/24"]);
+    let mut net = DockerNetwork::create("e2e-tcp", &["--subnet", "10.83.0.0/24"]);
     let server = net.run("e2e-tcp-server", &[]);
     let ip = endpoint_field(&server, &net.name, "IPAddress");
     docker_ok(&[

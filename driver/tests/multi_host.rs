@@ -10,13 +10,14 @@
 
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 use test_support::lab::LabHost;
-use test_support::{Lab, PluginClient, Removed, Sandbox, assert_clean, docker, docker_ok, ip};
+use test_support::{
+    DockerNetwork, Lab, PluginClient, Removed, Sandbox, assert_clean, container_pings, ip,
+};
 
-const IMAGE: &str = "docker-ovn/busybox";
 /// `--ipam-driver` of the Docker side of shared networks: the driver's own,
 /// which it requires for `-o ovn.network` (`None`: Docker's default). The
 /// Docker side's `--ip-range` keeps its addresses below .128, where the
@@ -30,69 +31,22 @@ const CONTAINER_MTU: u32 = 1442;
 /// Cross-host paths need the remote chassis to have seen the port's binding.
 const CROSS_HOST_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// A Docker network on host1 (`-d ovn -o ovn.network=NAME`) and its
-/// containers, removed when dropped.
-struct DockerNetwork {
-    name: String,
-    id: String,
-    containers: Vec<String>,
+/// A Docker network on host1 (`-d ovn -o ovn.network=NAME`): one side of
+/// a shared logical switch.
+fn shared_network(name: &str, subnet: &str, range: &str) -> DockerNetwork {
+    let option = format!("ovn.network={name}");
+    let mut args = vec!["-o", &option];
+    if let Some(ipam) = DOCKER_IPAM_DRIVER {
+        args.extend(["--ipam-driver", ipam]);
+    }
+    args.extend(["--subnet", subnet, "--ip-range", range]);
+    DockerNetwork::create(name, &args)
 }
 
-impl DockerNetwork {
-    fn create(name: &str, subnet: &str, range: &str) -> DockerNetwork {
-        let _ = docker(&["network", "rm", name]);
-        let option = format!("ovn.network={name}");
-        let mut args = vec!["network", "create", "-d", "ovn", "-o", &option];
-        if let Some(ipam) = DOCKER_IPAM_DRIVER {
-            args.extend(["--ipam-driver", ipam]);
-        }
-        args.extend(["--subnet", subnet, "--ip-range", range, name]);
-        let id = docker_ok(&args);
-        DockerNetwork {
-            name: name.to_string(),
-            id,
-            containers: Vec::new(),
-        }
-    }
-
-    /// Starts a container; returns its address on this network.
-    fn run(&mut self, container: &str) -> String {
-        let _ = docker(&["rm", "-f", container]);
-        docker_ok(&[
-            "run",
-            "-d",
-            "--name",
-            container,
-            "--network",
-            &self.name,
-            IMAGE,
-            "sleep",
-            "3600",
-        ]);
-        self.containers.push(container.to_string());
-        let format = format!(
-            "{{{{(index .NetworkSettings.Networks \"{}\").IPAddress}}}}",
-            self.name
-        );
-        docker_ok(&["inspect", "-f", &format, container])
-    }
-
-    fn endpoint_of(&self, container: &str) -> String {
-        let format = format!(
-            "{{{{(index .NetworkSettings.Networks \"{}\").EndpointID}}}}",
-            self.name
-        );
-        docker_ok(&["inspect", "-f", &format, container])
-    }
-}
-
-impl Drop for DockerNetwork {
-    fn drop(&mut self) {
-        for container in &self.containers {
-            let _ = docker(&["rm", "-f", container]);
-        }
-        let _ = docker(&["network", "rm", &self.name]);
-    }
+/// Starts a container on `network`; returns its address there.
+fn run_on(network: &mut DockerNetwork, container: &str) -> String {
+    network.run(container, &[]);
+    network.address(container)
 }
 
 /// A Docker network as dockerd on host K would create it through that
@@ -208,27 +162,8 @@ fn random_id() -> String {
     format!("{low:012x}{count:04x}{pid:08x}{nanos:040x}")
 }
 
-/// Retries `attempt` until it succeeds or the cross-host deadline passes.
-fn eventually(what: &str, mut attempt: impl FnMut() -> Output) {
-    let deadline = Instant::now() + CROSS_HOST_TIMEOUT;
-    loop {
-        let output = attempt();
-        if output.status.success() {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what}: failed for {} s: {}{}",
-            CROSS_HOST_TIMEOUT.as_secs(),
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn container_pings(container: &str, target: &str) -> Output {
-    docker(&["exec", container, "ping", "-c1", "-W2", target])
+fn eventually(what: &str, attempt: impl FnMut() -> Output) {
+    test_support::eventually(what, CROSS_HOST_TIMEOUT, attempt);
 }
 
 /// Insists that nothing of `networks` (removed) and `endpoints` is left on
@@ -280,12 +215,12 @@ fn a_shared_network_spans_docker_and_the_other_hosts() {
     let lab = Lab::require_hosts(3);
     let hosts = lab.hosts();
     let (networks, endpoints) = {
-        let mut local = DockerNetwork::create("dovn-xh", "10.88.0.0/24", "10.88.0.0/25");
+        let mut local = shared_network("dovn-xh", "10.88.0.0/24", "10.88.0.0/25");
         let on_host2 = RemoteNetwork::create(&hosts[1], "dovn-xh", "10.88.0.0/24");
         let on_host3 = RemoteNetwork::create(&hosts[2], "dovn-xh", "10.88.0.0/24");
         let b = RemoteEndpoint::join(&hosts[1], &on_host2, "10.88.0.200/24", "dovn-xh-h2");
         let c = RemoteEndpoint::join(&hosts[2], &on_host3, "10.88.0.201/24", "dovn-xh-h3");
-        let a_address = local.run("dovn-xh-a");
+        let a_address = run_on(&mut local, "dovn-xh-a");
         eventually("host1 container -> host2 sandbox", || {
             container_pings("dovn-xh-a", &b.address)
         });
@@ -298,7 +233,7 @@ fn a_shared_network_spans_docker_and_the_other_hosts() {
         eventually("host3 sandbox -> host1 container", || {
             c.sandbox.ping(&a_address, &[])
         });
-        let endpoints = vec![local.endpoint_of("dovn-xh-a"), b.id.clone(), c.id.clone()];
+        let endpoints = vec![local.endpoint("dovn-xh-a"), b.id.clone(), c.id.clone()];
         let networks = vec![local.id.clone(), on_host2.id.clone(), on_host3.id.clone()];
         (networks, endpoints)
     };
@@ -310,10 +245,10 @@ fn a_full_size_packet_with_df_crosses_and_one_byte_more_does_not() {
     let lab = Lab::require_hosts(2);
     let hosts = lab.hosts();
     let (networks, endpoints) = {
-        let mut local = DockerNetwork::create("dovn-xm", "10.85.0.0/24", "10.85.0.0/25");
+        let mut local = shared_network("dovn-xm", "10.85.0.0/24", "10.85.0.0/25");
         let remote = RemoteNetwork::create(&hosts[1], "dovn-xm", "10.85.0.0/24");
         let b = RemoteEndpoint::join(&hosts[1], &remote, "10.85.0.200/24", "dovn-xm-h2");
-        let a_address = local.run("dovn-xm-a");
+        let a_address = run_on(&mut local, "dovn-xm-a");
         assert_eq!(
             sandbox_mtu(&b.sandbox),
             CONTAINER_MTU,
@@ -336,7 +271,7 @@ fn a_full_size_packet_with_df_crosses_and_one_byte_more_does_not() {
             !output.status.success(),
             "a {too_big}-byte DF ping got through"
         );
-        let endpoints = vec![local.endpoint_of("dovn-xm-a"), b.id.clone()];
+        let endpoints = vec![local.endpoint("dovn-xm-a"), b.id.clone()];
         (vec![local.id.clone(), remote.id.clone()], endpoints)
     };
     assert_gone(&lab, &networks, &endpoints);
@@ -348,12 +283,12 @@ fn different_shared_networks_do_not_reach_each_other_across_hosts() {
     let hosts = lab.hosts();
     let (networks, endpoints) = {
         // Both switches use one subnet, so only the switches keep them apart.
-        let mut red = DockerNetwork::create("dovn-xr", "10.84.0.0/24", "10.84.0.0/25");
+        let mut red = shared_network("dovn-xr", "10.84.0.0/24", "10.84.0.0/25");
         let red3 = RemoteNetwork::create(&hosts[2], "dovn-xr", "10.84.0.0/24");
         let blue2 = RemoteNetwork::create(&hosts[1], "dovn-xb", "10.84.0.0/24");
         let on_red = RemoteEndpoint::join(&hosts[2], &red3, "10.84.0.200/24", "dovn-xr-h3");
         let on_blue = RemoteEndpoint::join(&hosts[1], &blue2, "10.84.0.201/24", "dovn-xb-h2");
-        let a_address = red.run("dovn-xr-a");
+        let a_address = run_on(&mut red, "dovn-xr-a");
         // The same path works within one network: the negative below means something.
         eventually("red on host3 -> red on host1", || {
             on_red.sandbox.ping(&a_address, &[])
@@ -371,7 +306,7 @@ fn different_shared_networks_do_not_reach_each_other_across_hosts() {
             "red on host1 reached blue on host2"
         );
         let endpoints = vec![
-            red.endpoint_of("dovn-xr-a"),
+            red.endpoint("dovn-xr-a"),
             on_red.id.clone(),
             on_blue.id.clone(),
         ];

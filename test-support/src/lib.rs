@@ -8,15 +8,20 @@
 //! - [`binaries`]: finding daemons and schemas, with the package to install.
 //! - [`ovsdb`]: a standalone `ovsdb-server` on a unix socket and optionally TCP.
 //! - [`daemon`]: a `docker-ovn serve` of the test's own.
+//! - [`docker_network`]: Docker networks on the `ovn` driver and their
+//!   containers, removed when dropped.
 //! - [`lab`]: the running `docker-ovn lab` and `docker` commands, for
 //!   end-to-end tests.
+//! - [`lab_daemons`]: the lab's daemons killed by pidfile and started again.
 //! - [`leftovers`]: rows and devices the drivers left behind, on every host.
 //! - [`netns`]: network namespaces as container sandboxes, and `ip`.
 //! - [`plugin_client`]: the Docker plugin protocol as dockerd speaks it.
 
 pub mod binaries;
 pub mod daemon;
+pub mod docker_network;
 pub mod lab;
+pub mod lab_daemons;
 pub mod leftovers;
 pub mod netns;
 pub mod ovsdb;
@@ -24,7 +29,11 @@ pub mod plugin_client;
 
 pub use binaries::{Schema, require_binary};
 pub use daemon::DriverDaemon;
+pub use docker_network::{
+    DockerNetwork, IMAGE, container_pings, endpoint_field, eventually, wait_until,
+};
 pub use lab::{Lab, docker, docker_ok, link_names};
+pub use lab_daemons::{LabDaemon, restart_missing};
 pub use leftovers::{Removed, assert_clean};
 pub use netns::{Sandbox, ip, ip_ok};
 pub use ovsdb::OvsdbServer;

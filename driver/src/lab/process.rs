@@ -207,7 +207,12 @@ fn keep_no_inherited_fds(command: &mut std::process::Command) {
     // exec-error pipe, already close-on-exec, working.
     unsafe {
         command.pre_exec(|| {
-            if libc::close_range(3, libc::c_uint::MAX, libc::CLOSE_RANGE_CLOEXEC as libc::c_int) == 0 {
+            if libc::close_range(
+                3,
+                libc::c_uint::MAX,
+                libc::CLOSE_RANGE_CLOEXEC as libc::c_int,
+            ) == 0
+            {
                 Ok(())
             } else {
                 Err(std::io::Error::last_os_error())

@@ -59,6 +59,7 @@ fn kinds(snapshot: &Snapshot, phase: Phase) -> Vec<&'static str> {
     plan(snapshot, &policy(phase))
         .iter()
         .map(|action| match action {
+            Action::RemovePort { .. } => "remove-port",
             Action::Unplug { .. } => "unplug",
             Action::Replug { .. } => "replug",
             Action::DeleteLogicalPort { .. } => "delete-logical",
@@ -77,9 +78,12 @@ fn a_live_endpoint_is_left_alone() {
 #[test]
 fn a_port_whose_sandbox_died_goes_with_its_logical_port() {
     let dead = snapshot(Some(port(5)), None, Some(logical(5)));
-    assert_eq!(kinds(&dead, Phase::Running), ["unplug", "delete-logical"]);
+    assert_eq!(
+        kinds(&dead, Phase::Running),
+        ["remove-port", "delete-logical"]
+    );
     let no_logical = snapshot(Some(port(5)), None, None);
-    assert_eq!(kinds(&no_logical, Phase::Running), ["unplug"]);
+    assert_eq!(kinds(&no_logical, Phase::Running), ["remove-port"]);
 }
 
 #[test]
@@ -158,7 +162,7 @@ fn dry_run_lines_name_the_interface_endpoint_and_reason() {
     assert_eq!(
         lines[0],
         format!(
-            "remove veth and OVS port {} (endpoint {A}): its veth is gone: the sandbox died without Leave",
+            "remove OVS port {} (endpoint {A}): its veth is gone, the sandbox died without Leave",
             interface()
         )
     );

@@ -1,0 +1,342 @@
+//! Fault injection with the lab's real daemons: the driver killed in a
+//! burst of `docker run`, dockerd, ovs-vswitchd, the Northbound database
+//! and ovn-controller restarted under running containers, 32 concurrent
+//! starts, and a sandbox that dies without Docker sending Leave. Daemons
+//! are killed by the pid in the lab's pidfiles and started again by
+//! `docker-ovn lab up`. Needs root and the lab; fails (never skips)
+//! without them. The tests take turns: each restarts shared daemons.
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+use std::thread;
+use std::time::Duration;
+
+use ovsdb_client::{Client, Value};
+use test_support::leftovers::named_rows;
+use test_support::{
+    DockerNetwork, IMAGE, Lab, LabDaemon, Removed, assert_clean, container_pings, docker,
+    docker_ok, eventually, restart_missing, wait_until,
+};
+
+/// The binary `lab up` restarts the driver with.
+const DOCKER_OVN: &str = env!("CARGO_BIN_EXE_docker-ovn");
+
+/// How long connectivity may take to come back after a daemon restarts.
+const RECOVERY: Duration = Duration::from_secs(45);
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// `docker run -d --name NAME --network NETWORK busybox sh -c SCRIPT`.
+fn start(name: &str, network: &str, script: &str) -> bool {
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--network",
+        network,
+        IMAGE,
+        "sh",
+        "-c",
+        script,
+    ])
+    .status
+    .success()
+}
+
+fn is_running(container: &str) -> bool {
+    docker(&["inspect", "-f", "{{.State.Running}}", container]).stdout == b"true\n"
+}
+
+/// `docker-ovn reconcile` against host1, with extra flags.
+fn reconcile(lab: &Lab, extra: &[&str]) -> String {
+    let output = std::process::Command::new(DOCKER_OVN)
+        .args([
+            "reconcile",
+            "--ovs-db",
+            &lab.ovs_db(),
+            "--nb-db",
+            &lab.nb_db(),
+        ])
+        .args(extra)
+        .output()
+        .expect("run docker-ovn reconcile");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "docker-ovn reconcile {extra:?} failed: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// Names of the rows of `table` that carry Docker network `network`.
+fn rows_of_network(lab: &Lab, db: &str, table: &str, network: &str) -> BTreeSet<String> {
+    let target = if db == "OVN_Northbound" {
+        lab.nb_db()
+    } else {
+        lab.ovs_db()
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    runtime.block_on(async {
+        let client = Client::connect(&target).await.expect("connect");
+        let key = Value::map([("docker-ovn:network", network)]);
+        named_rows(&client, db, table, &key)
+            .await
+            .into_iter()
+            .map(|row| row.rsplit(' ').next().unwrap_or_default().to_string())
+            .collect()
+    })
+}
+
+/// Endpoint ids named by the aliases of the driver's veths in this
+/// namespace (host1's).
+fn veth_endpoints() -> BTreeSet<String> {
+    let listing = test_support::ip(&["-o", "-d", "link", "show"]);
+    String::from_utf8_lossy(&listing.stdout)
+        .split("alias docker-ovn endpoint ")
+        .skip(1)
+        .filter_map(|rest| rest.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The logical ports, OVS ports and veths of `network` are exactly those
+/// of `endpoints`.
+fn assert_exactly(lab: &Lab, network: &DockerNetwork, endpoints: &BTreeSet<String>) {
+    let lsps = rows_of_network(lab, "OVN_Northbound", "Logical_Switch_Port", &network.id);
+    assert_eq!(&lsps, endpoints, "logical switch ports of {}", network.name);
+    let short: BTreeSet<String> = endpoints
+        .iter()
+        .map(|e| format!("ovn{}", &e[..12]))
+        .collect();
+    let ports = rows_of_network(lab, "Open_vSwitch", "Port", &network.id);
+    assert_eq!(ports, short, "OVS ports of {}", network.name);
+    let nb_endpoints = rows_of_network(lab, "OVN_Northbound", "Logical_Switch_Port", &network.id);
+    let orphans: Vec<String> = veth_endpoints()
+        .into_iter()
+        .filter(|e| !nb_endpoints.contains(e) && !endpoints.contains(e))
+        .collect();
+    assert!(orphans.is_empty(), "veths of no endpoint: {orphans:?}");
+}
+
+/// Polls OVS until some port of `network` exists: a burst is under way.
+fn wait_first_port(lab: &Lab, network: &str) {
+    wait_until(
+        "a container of the burst to join",
+        Duration::from_secs(60),
+        || !rows_of_network(lab, "Open_vSwitch", "Port", network).is_empty(),
+    );
+}
+
+#[test]
+fn driver_killed_during_twenty_concurrent_runs_leaves_nothing_behind() {
+    let _turn = one_at_a_time();
+    let lab = Lab::require();
+    let mut net = DockerNetwork::create("fault-burst", &["--subnet", "10.71.0.0/24"]);
+    let names: Vec<String> = (0..20).map(|i| format!("fault-burst-{i}")).collect();
+    for name in &names {
+        let _ = docker(&["rm", "-f", name]);
+        net.adopt(name);
+    }
+    let runs: Vec<_> = names
+        .iter()
+        .cloned()
+        .map(|name| thread::spawn(move || start(&name, "fault-burst", "exec sleep 3600")))
+        .collect();
+    wait_first_port(&lab, &net.id);
+    LabDaemon::Driver.kill(&lab, libc::SIGKILL);
+    restart_missing(&lab, DOCKER_OVN);
+    for run in runs {
+        run.join().expect("docker run thread");
+    }
+    let started: Vec<&String> = names.iter().filter(|n| is_running(n)).collect();
+    eprintln!("{} of 20 containers started across the kill", started.len());
+    // Endpoints whose CreateEndpoint answer was lost are never joined nor
+    // deleted by Docker; the daemon removes them after --reclaim-grace.
+    // Nothing is in flight now, so a grace of 0 shows that step at once.
+    reconcile(&lab, &["--reclaim-grace", "0"]);
+    let live: BTreeSet<String> = started.iter().map(|n| net.endpoint(n)).collect();
+    assert_exactly(&lab, &net, &live);
+    net.run("fault-burst-probe", &[]);
+    for name in &started {
+        let address = net.address(name);
+        let ping = container_pings("fault-burst-probe", &address);
+        assert!(
+            ping.status.success(),
+            "{name} ({address}) unreachable after the driver restarted"
+        );
+    }
+    let network_id = net.id.clone();
+    let mut endpoints: Vec<String> = live.into_iter().collect();
+    endpoints.push(net.endpoint("fault-burst-probe"));
+    net.remove();
+    let networks = [network_id];
+    assert_clean(
+        &lab,
+        &Removed {
+            networks: &networks,
+            endpoints: &endpoints,
+            networks_removed: true,
+        },
+    );
+}
+
+/// Pings from `from` to `to` (on `network`) until they succeed.
+fn connectivity_returns(what: &str, network: &DockerNetwork, from: &str, to: &str) {
+    let address = network.address(to);
+    eventually(what, RECOVERY, || container_pings(from, &address));
+}
+
+/// The driver has nothing to repair, and both endpoints are installed.
+fn converged(lab: &Lab, network: &DockerNetwork, containers: &[&str]) {
+    let plan = reconcile(lab, &["--dry-run"]);
+    assert!(
+        plan.contains("nothing to do"),
+        "driver state diverged:\n{plan}"
+    );
+    let endpoints: BTreeSet<String> = containers.iter().map(|c| network.endpoint(c)).collect();
+    assert_exactly(lab, network, &endpoints);
+}
+
+#[test]
+fn connectivity_returns_after_each_daemon_restarts() {
+    let _turn = one_at_a_time();
+    let lab = Lab::require();
+    let mut net = DockerNetwork::create("fault-restart", &["--subnet", "10.72.0.0/24"]);
+    net.run("fault-restart-a", &["--restart", "always"]);
+    net.run("fault-restart-b", &["--restart", "always"]);
+    connectivity_returns("first ping", &net, "fault-restart-a", "fault-restart-b");
+    for daemon in [
+        LabDaemon::OvsVswitchd,
+        LabDaemon::Northbound,
+        LabDaemon::OvnController,
+    ] {
+        LabDaemon::kill(daemon, &lab, libc::SIGKILL);
+        restart_missing(&lab, DOCKER_OVN);
+        let what = format!("ping after {daemon:?} was killed and restarted");
+        connectivity_returns(&what, &net, "fault-restart-a", "fault-restart-b");
+        converged(&lab, &net, &["fault-restart-a", "fault-restart-b"]);
+    }
+    // A new endpoint works too: the driver's connections came back.
+    net.run("fault-restart-c", &[]);
+    connectivity_returns(
+        "ping to a new container",
+        &net,
+        "fault-restart-a",
+        "fault-restart-c",
+    );
+    // dockerd stops its containers on the way down (Leave, DeleteEndpoint)
+    // and starts them again: new endpoints, and none of the old left.
+    LabDaemon::Dockerd.kill(&lab, libc::SIGTERM);
+    restart_missing(&lab, DOCKER_OVN);
+    eventually("containers restarted by dockerd", RECOVERY, || {
+        docker(&["exec", "fault-restart-b", "true"])
+    });
+    connectivity_returns(
+        "ping after dockerd restarted",
+        &net,
+        "fault-restart-a",
+        "fault-restart-b",
+    );
+    let _ = docker(&["rm", "-f", "fault-restart-c"]);
+    converged(&lab, &net, &["fault-restart-a", "fault-restart-b"]);
+}
+
+#[test]
+fn thirty_two_concurrent_runs_are_all_ready_at_start_with_unique_addresses() {
+    let _turn = one_at_a_time();
+    let lab = Lab::require();
+    let mut net = DockerNetwork::create("fault-many", &["--subnet", "10.73.0.0/24"]);
+    net.run("fault-many-target", &[]);
+    let target = net.address("fault-many-target");
+    let names: Vec<String> = (0..32).map(|i| format!("fault-many-{i}")).collect();
+    for name in &names {
+        let _ = docker(&["rm", "-f", name]);
+        net.adopt(name);
+    }
+    // The container's first command is the ping: no retry, no wait.
+    let script = format!("ping -c1 -W2 {target} && exec sleep 3600");
+    let runs: Vec<_> = names
+        .iter()
+        .cloned()
+        .map(|name| {
+            let script = script.clone();
+            thread::spawn(move || start(&name, "fault-many", &script))
+        })
+        .collect();
+    let started = runs
+        .into_iter()
+        .map(|r| r.join().expect("thread"))
+        .filter(|ok| *ok)
+        .count();
+    assert_eq!(started, 32, "every docker run must succeed");
+    // A failed first ping ends the container within its 2 s wait.
+    thread::sleep(Duration::from_secs(3));
+    let not_ready: Vec<&String> = names.iter().filter(|n| !is_running(n)).collect();
+    assert!(not_ready.is_empty(), "first ping failed in {not_ready:?}");
+    let addresses: BTreeSet<String> = names.iter().map(|n| net.address(n)).collect();
+    assert_eq!(
+        addresses.len(),
+        32,
+        "addresses are not unique: {addresses:?}"
+    );
+    let mut live: BTreeSet<String> = names.iter().map(|n| net.endpoint(n)).collect();
+    live.insert(net.endpoint("fault-many-target"));
+    assert_exactly(&lab, &net, &live);
+}
+
+#[test]
+fn a_sandbox_that_dies_without_leave_loses_its_port_to_reconciliation() {
+    let _turn = one_at_a_time();
+    let lab = Lab::require();
+    let mut net = DockerNetwork::create("fault-noleave", &["--subnet", "10.74.0.0/24"]);
+    let container = net.run("fault-noleave-a", &[]);
+    let endpoint = net.endpoint(&container);
+    let sandbox = docker_ok(&[
+        "inspect",
+        "-f",
+        "{{.NetworkSettings.SandboxKey}}",
+        &container,
+    ]);
+    let pid: i32 = docker_ok(&["inspect", "-f", "{{.State.Pid}}", &container])
+        .parse()
+        .expect("container pid");
+    // With dockerd gone nobody can send Leave; then the container dies
+    // and its namespace with it.
+    LabDaemon::Dockerd.kill(&lab, libc::SIGKILL);
+    // SAFETY: the pid of the container this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    let unmounted = std::process::Command::new("umount").arg(&sandbox).status();
+    assert!(unmounted.is_ok_and(|s| s.success()), "umount {sandbox}");
+    let _ = std::fs::remove_file(&sandbox);
+    let interface = format!("ovn{}", &endpoint[..12]);
+    wait_until("the sandbox's veth to vanish", RECOVERY, || {
+        !test_support::link_names().contains(&interface)
+    });
+    // The daemon's own periodic pass (every 30 s) removes port and LSP.
+    wait_until("reconciliation to remove port and LSP", RECOVERY, || {
+        rows_of_network(&lab, "Open_vSwitch", "Port", &net.id).is_empty()
+            && rows_of_network(&lab, "OVN_Northbound", "Logical_Switch_Port", &net.id).is_empty()
+    });
+    // dockerd comes back, cleans the dead container up (its Leave and
+    // DeleteEndpoint now find nothing, and succeed).
+    restart_missing(&lab, DOCKER_OVN);
+    let network_id = net.id.clone();
+    net.remove();
+    let networks = [network_id];
+    assert_clean(
+        &lab,
+        &Removed {
+            networks: &networks,
+            endpoints: &[endpoint],
+            networks_removed: true,
+        },
+    );
+}

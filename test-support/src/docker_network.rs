@@ -1,0 +1,133 @@
+//! Docker networks on the `ovn` driver and their containers, for tests
+//! with the lab's real dockerd: removed when dropped, even when the test
+//! failed.
+
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use crate::lab::{docker, docker_ok};
+
+/// The busybox image `docker-ovn lab up` builds.
+pub const IMAGE: &str = "docker-ovn/busybox";
+
+/// A Docker network on the `ovn` driver and the containers started on it.
+pub struct DockerNetwork {
+    pub name: String,
+    pub id: String,
+    containers: Vec<String>,
+}
+
+impl DockerNetwork {
+    /// `docker network create -d ovn EXTRA... NAME`, after removing any
+    /// network of that name a failed run left.
+    pub fn create(name: &str, extra: &[&str]) -> DockerNetwork {
+        let _ = docker(&["network", "rm", name]);
+        let mut args = vec!["network", "create", "-d", "ovn"];
+        args.extend_from_slice(extra);
+        args.push(name);
+        let id = docker_ok(&args);
+        DockerNetwork {
+            name: name.to_string(),
+            id,
+            containers: Vec::new(),
+        }
+    }
+
+    /// Starts a detached `sleep` container on this network.
+    pub fn run(&mut self, container: &str, extra: &[&str]) -> String {
+        let _ = docker(&["rm", "-f", container]);
+        let mut args = vec!["run", "-d", "--name", container, "--network", &self.name];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&[IMAGE, "sleep", "3600"]);
+        docker_ok(&args);
+        self.adopt(container);
+        container.to_string()
+    }
+
+    /// Removes `container` with the network (one started some other way).
+    pub fn adopt(&mut self, container: &str) {
+        self.containers.push(container.to_string());
+    }
+
+    /// Removes the containers and the network now, insisting that Docker
+    /// succeeds; the checks after it can then look for leftovers.
+    pub fn remove(mut self) {
+        let mut args = vec!["rm", "-f"];
+        args.extend(self.containers.iter().map(String::as_str));
+        if args.len() > 2 {
+            docker_ok(&args);
+        }
+        self.containers.clear();
+        docker_ok(&["network", "rm", &self.name]);
+    }
+
+    /// The container's IPv4 address on this network.
+    pub fn address(&self, container: &str) -> String {
+        endpoint_field(container, &self.name, "IPAddress")
+    }
+
+    /// The container's endpoint id on this network.
+    pub fn endpoint(&self, container: &str) -> String {
+        endpoint_field(container, &self.name, "EndpointID")
+    }
+}
+
+impl Drop for DockerNetwork {
+    fn drop(&mut self) {
+        for container in &self.containers {
+            let _ = docker(&["rm", "-f", container]);
+        }
+        // Containers of other tests' networks may still be connected.
+        let format = "{{range .Containers}}{{.Name}} {{end}}";
+        let attached = docker(&["network", "inspect", "-f", format, &self.name]);
+        for container in String::from_utf8_lossy(&attached.stdout).split_whitespace() {
+            let _ = docker(&["network", "disconnect", "-f", &self.name, container]);
+        }
+        let _ = docker(&["network", "rm", &self.name]);
+    }
+}
+
+/// `.NetworkSettings.Networks.<network>.<field>` of a container.
+pub fn endpoint_field(container: &str, network: &str, field: &str) -> String {
+    let format = format!("{{{{(index .NetworkSettings.Networks \"{network}\").{field}}}}}");
+    docker_ok(&["inspect", "-f", &format, container])
+}
+
+/// Retries `attempt` until it succeeds; panics with its last output once
+/// `timeout` has passed.
+pub fn eventually(what: &str, timeout: Duration, mut attempt: impl FnMut() -> Output) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let output = attempt();
+        if output.status.success() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: failed for {} s: {}{}",
+            timeout.as_secs(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Polls `condition` until it holds; panics naming `what` once `timeout`
+/// has passed.
+pub fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !condition() {
+        assert!(
+            Instant::now() < deadline,
+            "waited {} s for {what}",
+            timeout.as_secs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `docker exec CONTAINER ping -c1 -W2 TARGET`.
+pub fn container_pings(container: &str, target: &str) -> Output {
+    docker(&["exec", container, "ping", "-c1", "-W2", target])
+}

@@ -1,0 +1,108 @@
+//! The lab's own daemons as fault tests need them: killed by the pid in
+//! the pidfile the lab wrote (never by name), and started again by
+//! `docker-ovn lab up`, which starts whatever part is not running.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::lab::Lab;
+
+/// A daemon of the lab (host1 and the central).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabDaemon {
+    /// host1's `docker-ovn serve`.
+    Driver,
+    Dockerd,
+    OvsVswitchd,
+    OvnController,
+    /// The OVN Northbound ovsdb-server.
+    Northbound,
+}
+
+impl LabDaemon {
+    /// The program name its `/proc/<pid>/cmdline` starts with.
+    fn program(self) -> &'static str {
+        match self {
+            LabDaemon::Driver => "docker-ovn",
+            LabDaemon::Dockerd => "dockerd",
+            LabDaemon::OvsVswitchd => "ovs-vswitchd",
+            LabDaemon::OvnController => "ovn-controller",
+            LabDaemon::Northbound => "ovsdb-server",
+        }
+    }
+
+    fn pidfile(self, lab: &Lab) -> PathBuf {
+        let dir = &lab.dir;
+        match self {
+            LabDaemon::Driver => PathBuf::from(lab.var("DRIVER_PID")),
+            LabDaemon::Dockerd => dir.join("docker/dockerd.pid"),
+            LabDaemon::OvsVswitchd => PathBuf::from(lab.var("OVS_RUNDIR")).join("ovs-vswitchd.pid"),
+            LabDaemon::OvnController => dir.join("host1/ovn/ovn-controller.pid"),
+            LabDaemon::Northbound => dir.join("central/ovnnb_db.pid"),
+        }
+    }
+
+    /// Its pid, checked against `/proc` so a reused pid is never signalled.
+    pub fn pid(self, lab: &Lab) -> i32 {
+        let pidfile = self.pidfile(lab);
+        let text = std::fs::read_to_string(&pidfile)
+            .unwrap_or_else(|e| panic!("{self:?}: cannot read {}: {e}", pidfile.display()));
+        let pid: i32 = text
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{self:?}: {} holds {text:?}", pidfile.display()));
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let program = cmdline.split(|b| *b == 0).next().unwrap_or_default();
+        let program = String::from_utf8_lossy(program);
+        assert!(
+            program.rsplit('/').next() == Some(self.program()),
+            "{self:?}: pid {pid} from {} is {program:?}, not {}",
+            pidfile.display(),
+            self.program()
+        );
+        pid
+    }
+
+    /// Sends `signal` (e.g. `libc::SIGKILL`) and waits until it is gone.
+    pub fn kill(self, lab: &Lab, signal: i32) {
+        let pid = self.pid(lab);
+        // SAFETY: kill(2) on a pid just checked to be this daemon.
+        let sent = unsafe { libc::kill(pid, signal) };
+        assert_eq!(sent, 0, "{self:?}: kill({pid}, {signal}) failed");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::path::Path::new(&format!("/proc/{pid}/stat")).exists() && !is_zombie(pid) {
+            assert!(
+                Instant::now() < deadline,
+                "{self:?} (pid {pid}) did not exit"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let after_name = stat.rsplit_once(')')?.1;
+            after_name.split_whitespace().next().map(|s| s == "Z")
+        })
+        .unwrap_or(true)
+}
+
+/// Starts every part of the lab that is not running (`docker-ovn lab up`
+/// with `docker_ovn`, the driver binary the lab should run).
+pub fn restart_missing(lab: &Lab, docker_ovn: &str) {
+    let output = Command::new(docker_ovn)
+        .args(["lab", "up", "--dir"])
+        .arg(&lab.dir)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {docker_ovn} lab up: {e}"));
+    assert!(
+        output.status.success(),
+        "lab up failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
