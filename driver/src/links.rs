@@ -133,6 +133,12 @@ impl Links {
         let Some(index) = self.index_of(name).await? else {
             return Ok(false);
         };
+        self.delete_index(name, index).await
+    }
+
+    /// Deletes the device with index `index` (called `name` in errors):
+    /// unlike a name, an index is never that of a newer device.
+    pub async fn delete_index(&self, name: &str, index: u32) -> Result<bool> {
         match self.handle.link().del(index).execute().await {
             Ok(()) => Ok(true),
             Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -ENODEV => Ok(false),

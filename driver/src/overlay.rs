@@ -5,7 +5,9 @@
 //! undoes what it did (netavark's validate → apply → rollback), so nothing
 //! is left half-applied.
 
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
@@ -58,6 +60,9 @@ pub struct Overlay {
     /// Network creation and deletion are rare; one at a time keeps the
     /// create-or-join logic of shared switches simple.
     network_lock: tokio::sync::Mutex<()>,
+    /// Veths whose Leave has answered and whose deletion is still under
+    /// way: reconciliation must not add their ports back.
+    leaving: Arc<Mutex<HashSet<String>>>,
 }
 
 impl Overlay {
@@ -75,6 +80,7 @@ impl Overlay {
             host,
             config,
             network_lock: tokio::sync::Mutex::new(()),
+            leaving: Arc::default(),
         }
     }
 
@@ -230,11 +236,38 @@ impl Overlay {
         Ok(veth || port)
     }
 
+    /// Removes the port at once and the veth pair in the background: the
+    /// kernel takes some 17 ms to delete a veth (an RCU grace period under
+    /// the RTNL lock), which Docker need not wait for. A pair whose
+    /// deletion fails is found again by reconciliation.
     pub async fn leave(&self, request: &LeaveRequest) -> Result<()> {
         let endpoint = DockerId::parse("EndpointID", &request.endpoint_id)?;
-        self.unplug(&host_interface(&endpoint)).await?;
+        let host_if = host_interface(&endpoint);
+        // By index: a Join of the same endpoint may create a new pair of
+        // the same name before the deletion runs.
+        let index = self.links.index_of(&host_if).await?;
+        self.lock_leaving().insert(host_if.clone());
+        if let Err(error) = self.ovs.remove_port(&host_if).await {
+            self.lock_leaving().remove(&host_if);
+            return Err(error);
+        }
+        let (links, leaving) = (self.links.clone(), self.leaving.clone());
+        tokio::spawn(async move {
+            let deleted = match index {
+                Some(index) => links.delete_index(&host_if, index).await,
+                None => Ok(false),
+            };
+            if let Err(error) = deleted {
+                tracing::warn!(interface = %host_if, %error, "veth of a left endpoint not deleted; reconciliation will");
+            }
+            lock(&leaving).remove(&host_if);
+        });
         tracing::info!(%endpoint, "endpoint left");
         Ok(())
+    }
+
+    fn lock_leaving(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        lock(&self.leaving)
     }
 
     pub async fn delete_endpoint(&self, request: &DeleteEndpointRequest) -> Result<()> {
@@ -312,6 +345,9 @@ impl Overlay {
                 network,
                 mac,
             } => {
+                if self.lock_leaving().contains(interface) {
+                    return Ok(false);
+                }
                 let network = DockerId::parse("network", network)?;
                 let endpoint = DockerId::parse("endpoint", endpoint)?;
                 let ids = interface_ids(&network, &endpoint, &self.host, mac, None);
@@ -338,6 +374,13 @@ impl Overlay {
                 network: network.to_string(),
             })
     }
+}
+
+/// The set stays usable even if a holder panicked: it is only names.
+fn lock(leaving: &Mutex<HashSet<String>>) -> std::sync::MutexGuard<'_, HashSet<String>> {
+    leaving
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn has_id(ids: &[(String, String)], key: &str, value: &str) -> bool {
