@@ -140,16 +140,30 @@ fn addr_key(address: &IpAddr) -> String {
     format!("{ADDR_PREFIX}{address}")
 }
 
+/// What every pool id starts with.
+const POOL_ID_PREFIX: &str = "docker_ovn_";
+/// Longer than any pool id (an IPv6 subnet and an IPv6 range: 105).
+const POOL_ID_MAX: usize = 128;
+
 /// The pool id (and `Address_Set` name): the subnet and range spelled with
 /// characters OVN accepts in address set names.
 pub fn pool_id(subnet: &IpNet, range: Option<&IpNet>) -> String {
     let text = match range {
-        Some(range) => format!("docker_ovn_{subnet}_range_{range}"),
-        None => format!("docker_ovn_{subnet}"),
+        Some(range) => format!("{POOL_ID_PREFIX}{subnet}_range_{range}"),
+        None => format!("{POOL_ID_PREFIX}{subnet}"),
     };
     text.chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect()
+}
+
+/// Whether `text` has the form of an id [`pool_id`] makes: anything
+/// else cannot name a pool, and is refused before it reaches a lookup.
+pub fn is_pool_id(text: &str) -> bool {
+    text.len() <= POOL_ID_MAX
+        && text.strip_prefix(POOL_ID_PREFIX).is_some_and(|rest| {
+            !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        })
 }
 
 /// The address pools, on the Northbound connection of the driver.
@@ -464,7 +478,10 @@ impl AddressPools {
     }
 
     fn check_in_subnet(&self, pool: &Pool, address: &IpAddr) -> Result<()> {
-        if pool.subnet.contains(address) && *address != pool.subnet.network() {
+        // Docker's own IPAM never hands out the network or broadcast address.
+        let host_address =
+            *address != pool.subnet.network() && !is_broadcast(&pool.subnet, address);
+        if pool.subnet.contains(address) && host_address {
             return Ok(());
         }
         Err(DriverError::invalid(
@@ -541,6 +558,25 @@ mod tests {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_')
         );
+        let widest: IpNet = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128"
+            .parse()
+            .unwrap();
+        for id in [
+            pool_id(&subnet, Some(&range)),
+            pool_id(&widest, Some(&widest)),
+        ] {
+            assert!(is_pool_id(&id), "{id}");
+        }
+        for bad in [
+            "",
+            "docker_ovn_",
+            "pool",
+            "docker_ovn_../x",
+            "docker_ovn_a;b",
+        ] {
+            assert!(!is_pool_id(bad), "{bad}");
+        }
+        assert!(!is_pool_id(&format!("docker_ovn_{}", "1".repeat(200))));
     }
 
     #[test]

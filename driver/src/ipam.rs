@@ -9,8 +9,9 @@ use plugin_api::wire::{
     RequestAddressRequest, RequestAddressResponse, RequestPoolRequest, RequestPoolResponse,
 };
 
-use crate::address_pools::{ADDRESS_SPACE, AddressPools};
+use crate::address_pools::{ADDRESS_SPACE, AddressPools, is_pool_id};
 use crate::error::{DriverError, Result};
+use crate::names::Short;
 
 /// The IPAM driver: one per daemon.
 pub struct Ipam {
@@ -40,7 +41,7 @@ impl Ipam {
                 "AddressSpace",
                 format!(
                     "the ovn IPAM driver serves {ADDRESS_SPACE:?}, not {:?}",
-                    request.address_space
+                    Short(&request.address_space)
                 ),
             ));
         }
@@ -70,6 +71,7 @@ impl Ipam {
     }
 
     pub async fn release_pool(&self, request: &ReleasePoolRequest) -> Result<()> {
+        check_pool_id(&request.pool_id)?;
         self.pools.release(&request.pool_id).await?;
         tracing::info!(pool = %request.pool_id, "address pool released");
         Ok(())
@@ -79,6 +81,7 @@ impl Ipam {
         &self,
         request: &RequestAddressRequest,
     ) -> Result<RequestAddressResponse> {
+        check_pool_id(&request.pool_id)?;
         let wanted = parse_address(&request.address)?;
         let pool = &request.pool_id;
         let address = match (request.is_gateway(), wanted) {
@@ -99,6 +102,7 @@ impl Ipam {
     }
 
     pub async fn release_address(&self, request: &ReleaseAddressRequest) -> Result<()> {
+        check_pool_id(&request.pool_id)?;
         let Some(address) = parse_address(&request.address)? else {
             return Err(DriverError::invalid("Address", "no address given"));
         };
@@ -106,10 +110,21 @@ impl Ipam {
     }
 }
 
+/// Pool ids come from RequestPool; one of another form names no pool.
+fn check_pool_id(id: &str) -> Result<()> {
+    if is_pool_id(id) {
+        return Ok(());
+    }
+    Err(DriverError::invalid(
+        "PoolID",
+        format!("{:?} is not a pool id of the ovn IPAM driver", Short(id)),
+    ))
+}
+
 fn parse_subnet(what: &str, text: &str, v6: bool) -> Result<IpNet> {
     let subnet: IpNet = text
         .parse()
-        .map_err(|_| DriverError::invalid(what, format!("{text:?} is not a CIDR")))?;
+        .map_err(|_| DriverError::invalid(what, format!("{:?} is not a CIDR", Short(text))))?;
     if matches!(subnet, IpNet::V6(_)) != v6 {
         let family = if v6 { "IPv6" } else { "IPv4" };
         return Err(DriverError::invalid(
@@ -126,9 +141,9 @@ fn parse_address(text: &str) -> Result<Option<IpAddr>> {
         return Ok(None);
     }
     let bare = text.split('/').next().unwrap_or(text);
-    bare.parse()
-        .map(Some)
-        .map_err(|_| DriverError::invalid("Address", format!("{text:?} is not an IP address")))
+    bare.parse().map(Some).map_err(|_| {
+        DriverError::invalid("Address", format!("{:?} is not an IP address", Short(text)))
+    })
 }
 
 #[cfg(test)]

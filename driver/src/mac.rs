@@ -35,11 +35,20 @@ impl FromStr for MacAddr {
     type Err = DriverError;
 
     fn from_str(text: &str) -> Result<MacAddr> {
-        let bad = || DriverError::invalid("MacAddress", format!("{text:?} is not a MAC address"));
+        let bad = || {
+            DriverError::invalid(
+                "MacAddress",
+                format!("{:?} is not a MAC address", crate::names::Short(text)),
+            )
+        };
         let mut bytes = [0u8; 6];
         let mut parts = text.split(':');
         for byte in &mut bytes {
-            let part = parts.next().filter(|p| p.len() == 2).ok_or_else(bad)?;
+            // from_str_radix alone would take "+a" as a byte.
+            let part = parts
+                .next()
+                .filter(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()))
+                .ok_or_else(bad)?;
             *byte = u8::from_str_radix(part, 16).map_err(|_| bad())?;
         }
         if parts.next().is_some() {
@@ -49,6 +58,13 @@ impl FromStr for MacAddr {
             return Err(DriverError::invalid(
                 "MacAddress",
                 format!("{text} is a multicast address"),
+            ));
+        }
+        // The kernel refuses it on a device: Join would fail, not CreateEndpoint.
+        if bytes == [0; 6] {
+            return Err(DriverError::invalid(
+                "MacAddress",
+                format!("{text} is the all-zero address"),
             ));
         }
         Ok(MacAddr(bytes))
@@ -85,6 +101,8 @@ mod tests {
             "0a:5a:00:00:00:00:00",
             "zz:00:00:00:00:00",
             "01:00:5e:00:00:01",
+            "+2:42:ac:11:00:02",
+            "00:00:00:00:00:00",
         ] {
             assert!(bad.parse::<MacAddr>().is_err(), "{bad}");
         }

@@ -13,21 +13,29 @@ pub const IFNAMSIZ_MAX: usize = 15;
 /// endpoint is detected and refused, never silently shared.
 const ID_CHARS_IN_NAMES: usize = 12;
 
-/// A Docker network or endpoint id: 12 to 64 lowercase hex digits.
+/// How long Docker's network and endpoint ids are, in hex digits.
+const DOCKER_ID_LEN: usize = 64;
+
+/// A Docker network or endpoint id: 64 lowercase hex digits.
+///
+/// Docker never sends a shorter one, and a short id would share its
+/// first 12 digits (its interface names) with every id it prefixes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DockerId(String);
 
 impl DockerId {
     /// Checks `value` as the `what` of a request (e.g. "NetworkID").
     pub fn parse(what: &str, value: &str) -> Result<DockerId> {
-        let valid_len = (12..=64).contains(&value.len());
         let valid_chars = value
             .bytes()
             .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        if !valid_len || !valid_chars {
+        if value.len() != DOCKER_ID_LEN || !valid_chars {
             return Err(DriverError::invalid(
                 what,
-                format!("{value:?} is not a Docker id (12 to 64 lowercase hex digits)"),
+                format!(
+                    "{:?} is not a Docker id (64 lowercase hex digits)",
+                    Short(value)
+                ),
             ));
         }
         Ok(DockerId(value.to_string()))
@@ -85,10 +93,49 @@ pub fn parse_network_name(value: &str) -> Result<String> {
     if !valid {
         return Err(DriverError::invalid(
             "ovn.network",
-            format!("{value:?}: use 1 to 64 letters, digits, '-', '_' or '.'"),
+            format!(
+                "{:?}: use 1 to 64 letters, digits, '-', '_' or '.'",
+                Short(value)
+            ),
         ));
     }
     Ok(value.to_string())
+}
+
+/// The longest `SandboxKey` accepted: Linux's `PATH_MAX`.
+const SANDBOX_KEY_MAX: usize = 4096;
+
+/// Join's `SandboxKey`, the path of the sandbox's network namespace,
+/// which the driver records on the OVS interface: an absolute path of at
+/// most `PATH_MAX` bytes without control characters.
+pub fn check_sandbox_key(value: &str) -> Result<()> {
+    let valid = value.starts_with('/')
+        && value.len() <= SANDBOX_KEY_MAX
+        && !value.chars().any(char::is_control);
+    if !valid {
+        return Err(DriverError::invalid(
+            "SandboxKey",
+            format!(
+                "{:?} is not a network namespace path (absolute, at most {SANDBOX_KEY_MAX} bytes, no control characters)",
+                Short(value)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A request value in an error message, cut to its first 80 characters:
+/// a megabyte-long id must not become a megabyte-long error and log line.
+pub struct Short<'a>(pub &'a str);
+
+impl std::fmt::Debug for Short<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const SHOWN: usize = 80;
+        match self.0.char_indices().nth(SHOWN) {
+            None => write!(f, "{:?}", self.0),
+            Some((cut, _)) => write!(f, "{:?}... ({} bytes)", &self.0[..cut], self.0.len()),
+        }
+    }
 }
 
 /// The logical switch of a network private to one Docker network.
@@ -105,11 +152,12 @@ mod tests {
     #[test]
     fn ids_are_hex_of_docker_length() {
         assert!(DockerId::parse("NetworkID", ID).is_ok());
-        assert!(DockerId::parse("NetworkID", &ID[..12]).is_ok());
         for bad in [
             "",
             "abc",
-            "0123456789AB",
+            &ID[..12],
+            &ID[..63],
+            &ID.to_uppercase(),
             "0123456789ab;",
             &format!("{ID}0"),
         ] {
@@ -138,6 +186,31 @@ mod tests {
         ] {
             assert_eq!(endpoint_of_alias(foreign), None, "{foreign}");
         }
+    }
+
+    #[test]
+    fn sandbox_keys_are_absolute_paths_without_control_characters() {
+        assert!(check_sandbox_key("/var/run/docker/netns/0123456789ab").is_ok());
+        for bad in [
+            "",
+            "netns/x",
+            "/x\0y",
+            "/x\ny",
+            &format!("/{}", "a".repeat(4096)),
+        ] {
+            assert!(check_sandbox_key(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn long_values_are_cut_in_messages() {
+        let long = "x".repeat(10_000);
+        let shown = format!("{:?}", Short(&long));
+        assert!(
+            shown.len() < 120 && shown.ends_with("(10000 bytes)"),
+            "{shown}"
+        );
+        assert_eq!(format!("{:?}", Short("ab")), "\"ab\"");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use plugin_api::wire::{CreateNetworkRequest, IpamData};
 
 use crate::address_pools::ADDRESS_SPACE;
 use crate::error::{DriverError, Result};
-use crate::names::{DockerId, parse_network_name, private_switch_name};
+use crate::names::{DockerId, Short, parse_network_name, private_switch_name};
 
 /// `-o ovn.network=NAME`: the logical switch shared by Docker networks.
 pub const OPT_NETWORK: &str = "ovn.network";
@@ -145,7 +145,7 @@ fn family_data(
     let pool: IpNet = data.pool.parse().ok().filter(is_family).ok_or_else(|| {
         DriverError::invalid(
             format!("{family} pool"),
-            format!("{:?} is not an {family} CIDR", data.pool),
+            format!("{:?} is not an {family} CIDR", Short(&data.pool)),
         )
     })?;
     let gateway = parse_gateway(&data.gateway, |text| {
@@ -163,22 +163,38 @@ fn family_data(
 }
 
 /// The aux addresses of the IPAM data (CIDR values; Docker writes `<nil>`
-/// for one it could not reserve, which reserves nothing).
+/// for one it could not reserve, which reserves nothing), each inside
+/// the pool it was reserved from.
 fn aux_addresses<'a>(data: impl Iterator<Item = &'a IpamData>) -> Result<Vec<IpAddr>> {
     let mut aux = Vec::new();
-    for (name, cidr) in data.flat_map(|d| d.aux_addresses.iter()) {
-        if cidr == "<nil>" {
-            continue;
+    for data in data {
+        for (name, cidr) in &data.aux_addresses {
+            if cidr == "<nil>" {
+                continue;
+            }
+            aux.push(aux_address(data, name, cidr)?);
         }
-        let address: IpNet = cidr.parse().map_err(|_| {
-            DriverError::invalid(
-                "AuxAddresses",
-                format!("{name}: {cidr:?} is not an address in CIDR form"),
-            )
-        })?;
-        aux.push(address.addr());
     }
     Ok(aux)
+}
+
+fn aux_address(data: &IpamData, name: &str, cidr: &str) -> Result<IpAddr> {
+    let invalid = |reason: String| {
+        DriverError::invalid("AuxAddresses", format!("{:?}: {reason}", Short(name)))
+    };
+    let address = cidr
+        .parse::<IpNet>()
+        .map_err(|_| invalid(format!("{:?} is not an address in CIDR form", Short(cidr))))?;
+    // family_data has checked the pool already: a short, valid CIDR.
+    let pool = data.pool.parse::<IpNet>().ok();
+    if !pool.is_some_and(|pool| pool.contains(&address.addr())) {
+        return Err(invalid(format!(
+            "{} is outside the pool {}",
+            address.addr(),
+            data.pool
+        )));
+    }
+    Ok(address.addr())
 }
 
 /// Docker sends the gateway as CIDR; an empty one means "none".
@@ -189,7 +205,7 @@ fn parse_gateway<A, E>(text: &str, parse: impl Fn(&str) -> Result<A, E>) -> Resu
     parse(text).map(Some).map_err(|_| {
         DriverError::invalid(
             "gateway",
-            format!("{text:?} is not an address in CIDR form"),
+            format!("{:?} is not an address in CIDR form", Short(text)),
         )
     })
 }
@@ -259,6 +275,7 @@ mod tests {
             json!({"NetworkID": NID, "IPv4Data": [{"Pool": "10.0.0.0/24"}, {"Pool": "10.1.0.0/24"}]}),
             json!({"NetworkID": NID, "Options": {"com.docker.network.generic": {"ovn.netwrok": "x"}}, "IPv4Data": [{"Pool": "10.0.0.0/24"}]}),
             json!({"NetworkID": NID, "Options": {"com.docker.network.generic": {"com.docker.network.driver.mtu": "70000"}}, "IPv4Data": [{"Pool": "10.0.0.0/24"}]}),
+            json!({"NetworkID": NID, "IPv4Data": [{"Pool": "10.0.0.0/24", "AuxAddresses": {"r": "10.1.0.5/24"}}]}),
         ];
         for case in cases {
             assert!(

@@ -152,6 +152,15 @@ impl Northbound {
     /// Maps the Docker network of `spec` onto its logical switch, creating
     /// the switch unless another host (or network) already did.
     pub async fn create_network(&self, spec: &NetworkSpec, host: &str) -> Result<()> {
+        // A retry must not map the network onto a second switch.
+        if let Some(mapped) = self.switch_of(spec.network.as_str())
+            && mapped.name != spec.switch
+        {
+            return Err(DriverError::Conflict(format!(
+                "network {} already exists on logical switch {}, not {}",
+                spec.network, mapped.name, spec.switch
+            )));
+        }
         for _ in 0..CREATE_ATTEMPTS {
             let existing = self.replica.read(|t| {
                 t.find("Logical_Switch", |row| {

@@ -1,19 +1,34 @@
 //! The overlay and IPAM drivers behind the libnetwork `NetworkDriver` and
 //! `IpamDriver` traits: the one place driver errors become protocol errors.
+//!
+//! Every id a call carries is checked here too, even where the driver
+//! does not act on it (EndpointOperInfo, the NetworkID of Leave and
+//! DeleteEndpoint, the swarm-only AllocateNetwork and FreeNetwork): no
+//! call answers success to a request dockerd could never have sent.
 
 use plugin_api::wire::{
     AddressSpacesResponse, IpamCapabilitiesResponse, ReleaseAddressRequest, ReleasePoolRequest,
     RequestAddressRequest, RequestAddressResponse, RequestPoolRequest, RequestPoolResponse,
 };
 use plugin_api::wire::{
-    CapabilitiesResponse, CreateEndpointRequest, CreateEndpointResponse, CreateNetworkRequest,
-    DeleteEndpointRequest, DeleteNetworkRequest, Empty, EndpointOperInfoResponse, EndpointRequest,
-    JoinRequest, JoinResponse, LeaveRequest,
+    AllocateNetworkRequest, AllocateNetworkResponse, CapabilitiesResponse, CreateEndpointRequest,
+    CreateEndpointResponse, CreateNetworkRequest, DeleteEndpointRequest, DeleteNetworkRequest,
+    Empty, EndpointOperInfoResponse, EndpointRequest, FreeNetworkRequest, JoinRequest,
+    JoinResponse, LeaveRequest,
 };
 use plugin_api::{IpamDriver, NetworkDriver, PluginResult};
 
+use crate::error::Result;
 use crate::ipam::Ipam;
+use crate::names::{DockerId, check_sandbox_key};
 use crate::overlay::Overlay;
+
+/// Both ids of an endpoint request, checked.
+fn check_endpoint_ids(request: &EndpointRequest) -> Result<()> {
+    DockerId::parse("NetworkID", &request.network_id)?;
+    DockerId::parse("EndpointID", &request.endpoint_id)?;
+    Ok(())
+}
 
 impl NetworkDriver for Overlay {
     async fn get_capabilities(&self) -> PluginResult<CapabilitiesResponse> {
@@ -30,6 +45,23 @@ impl NetworkDriver for Overlay {
         Ok(Empty {})
     }
 
+    /// Swarm only; as the trait's default, the options go back unchanged.
+    async fn allocate_network(
+        &self,
+        request: AllocateNetworkRequest,
+    ) -> PluginResult<AllocateNetworkResponse> {
+        DockerId::parse("NetworkID", &request.network_id)?;
+        Ok(AllocateNetworkResponse {
+            options: request.options,
+        })
+    }
+
+    /// Swarm only; nothing was allocated.
+    async fn free_network(&self, request: FreeNetworkRequest) -> PluginResult<Empty> {
+        DockerId::parse("NetworkID", &request.network_id)?;
+        Ok(Empty {})
+    }
+
     async fn create_endpoint(
         &self,
         request: CreateEndpointRequest,
@@ -41,19 +73,23 @@ impl NetworkDriver for Overlay {
         &self,
         request: EndpointRequest,
     ) -> PluginResult<EndpointOperInfoResponse> {
+        check_endpoint_ids(&request)?;
         Ok(Overlay::endpoint_oper_info(self, &request.endpoint_id))
     }
 
     async fn delete_endpoint(&self, request: DeleteEndpointRequest) -> PluginResult<Empty> {
+        check_endpoint_ids(&request)?;
         Overlay::delete_endpoint(self, &request).await?;
         Ok(Empty {})
     }
 
     async fn join(&self, request: JoinRequest) -> PluginResult<JoinResponse> {
+        check_sandbox_key(&request.sandbox_key)?;
         Ok(Overlay::join(self, &request).await?)
     }
 
     async fn leave(&self, request: LeaveRequest) -> PluginResult<Empty> {
+        check_endpoint_ids(&request)?;
         Overlay::leave(self, &request).await?;
         Ok(Empty {})
     }

@@ -6,11 +6,10 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
 
 use ovsdb_client::transaction::{Condition, Transaction};
 use serde_json::{Value, json};
-use test_support::{DriverDaemon, OvsdbServer, Reply, Schema, require_binary};
+use test_support::{DriverDaemon, OvsdbServer, Reply, Schema};
 
 /// N hosts sharing one Northbound database.
 struct Cluster {
@@ -28,14 +27,7 @@ fn cluster_with(n: usize, flags: &[&str]) -> Cluster {
     let mut ovs = Vec::new();
     let mut hosts = Vec::new();
     for k in 1..=n {
-        let server = OvsdbServer::start(Schema::OpenVswitch);
-        let status = Command::new(require_binary("ovs-vsctl"))
-            .arg(format!("--db={}", server.unix_target()))
-            .args(["--no-wait", "--", "init", "--", "set", "open_vswitch", "."])
-            .arg(format!("external_ids:system-id=ipam-host{k}"))
-            .status()
-            .expect("run ovs-vsctl");
-        assert!(status.success(), "ovs-vsctl init failed");
+        let server = OvsdbServer::start_open_vswitch(&format!("ipam-host{k}"));
         let binary = Path::new(env!("CARGO_BIN_EXE_docker-ovn"));
         hosts.push(DriverDaemon::start_with(
             binary,

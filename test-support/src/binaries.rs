@@ -42,9 +42,8 @@ impl Schema {
 /// The Debian package that installs `binary`.
 fn package_of(binary: &str) -> &'static str {
     match binary {
-        "ovsdb-server" | "ovsdb-tool" | "ovs-vsctl" | "ovs-ofctl" | "ovs-appctl" => {
-            "openvswitch-common / openvswitch-switch"
-        }
+        "ovsdb-server" | "ovsdb-tool" | "ovsdb-client" | "ovs-vsctl" | "ovs-ofctl"
+        | "ovs-appctl" => "openvswitch-common / openvswitch-switch",
         "ovs-vswitchd" => "openvswitch-switch",
         "ovn-northd" => "ovn-central",
         "ovn-controller" => "ovn-host",

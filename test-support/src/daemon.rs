@@ -15,6 +15,9 @@ pub struct DriverDaemon {
     child: Mutex<Option<Child>>,
     binary: PathBuf,
     args: Vec<String>,
+    /// The network namespace it runs in (its veths are made there), or
+    /// `None` for the test's own.
+    netns: Option<String>,
     socket: PathBuf,
     pub client: PluginClient,
     _dir: tempfile::TempDir,
@@ -29,6 +32,30 @@ impl DriverDaemon {
 
     /// Like [`DriverDaemon::start`], with more `serve` flags.
     pub fn start_with(binary: &Path, ovs_db: &str, nb_db: &str, extra: &[&str]) -> DriverDaemon {
+        DriverDaemon::start_inner(None, binary, ovs_db, nb_db, extra)
+    }
+
+    /// Like [`DriverDaemon::start_with`], inside network namespace `netns`
+    /// (`ip netns exec`, which execs the daemon: its pid is the daemon's).
+    /// Its veths and its reconciliation then see only that namespace, so it
+    /// neither sees nor touches other drivers' devices.
+    pub fn start_in_netns(
+        netns: &str,
+        binary: &Path,
+        ovs_db: &str,
+        nb_db: &str,
+        extra: &[&str],
+    ) -> DriverDaemon {
+        DriverDaemon::start_inner(Some(netns), binary, ovs_db, nb_db, extra)
+    }
+
+    fn start_inner(
+        netns: Option<&str>,
+        binary: &Path,
+        ovs_db: &str,
+        nb_db: &str,
+        extra: &[&str],
+    ) -> DriverDaemon {
         let dir = tempfile::tempdir().expect("tempdir");
         let socket = dir.path().join("ovn.sock");
         let mut args = vec![
@@ -45,6 +72,7 @@ impl DriverDaemon {
             child: Mutex::new(None),
             binary: binary.to_path_buf(),
             args,
+            netns: netns.map(str::to_string),
             client: PluginClient::new(&socket),
             socket,
             _dir: dir,
@@ -55,7 +83,15 @@ impl DriverDaemon {
 
     fn spawn(&self) {
         let _ = std::fs::remove_file(&self.socket);
-        let child = Command::new(&self.binary)
+        let mut command = match &self.netns {
+            Some(netns) => {
+                let mut command = Command::new("ip");
+                command.args(["netns", "exec", netns]).arg(&self.binary);
+                command
+            }
+            None => Command::new(&self.binary),
+        };
+        let child = command
             .args(&self.args)
             .stdout(Stdio::null())
             .spawn()

@@ -3,7 +3,7 @@
 use std::net::TcpListener;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
@@ -24,6 +24,16 @@ impl OvsdbServer {
     /// a unix socket.
     pub fn start(schema: Schema) -> OvsdbServer {
         OvsdbServer::start_inner(schema, false)
+    }
+
+    /// An Open_vSwitch database as a Docker host's: initialised, with
+    /// `external_ids:system-id` set to `system_id` (the chassis name the
+    /// driver binds endpoints to).
+    pub fn start_open_vswitch(system_id: &str) -> OvsdbServer {
+        let server = OvsdbServer::start(Schema::OpenVswitch);
+        let system_id = format!("external_ids:system-id={system_id}");
+        server.vsctl(&["--", "init", "--", "set", "open_vswitch", ".", &system_id]);
+        server
     }
 
     /// Like [`OvsdbServer::start`], and also on `tcp:127.0.0.1:PORT`.
@@ -126,6 +136,46 @@ impl OvsdbServer {
     /// The directory holding the database, socket and log.
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Runs `ovs-vsctl --no-wait args...` on this database (no
+    /// ovs-vswitchd needed), panicking with its stderr unless it succeeds.
+    pub fn vsctl(&self, args: &[&str]) {
+        let output = self.try_vsctl(args);
+        assert!(
+            output.status.success(),
+            "ovs-vsctl {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// Runs `ovs-vsctl --no-wait args...` on this database, whatever the
+    /// outcome.
+    pub fn try_vsctl(&self, args: &[&str]) -> Output {
+        Command::new(require_binary("ovs-vsctl"))
+            .arg(format!("--db={}", self.unix_target()))
+            .arg("--no-wait")
+            .args(args)
+            .output()
+            .expect("run ovs-vsctl")
+    }
+
+    /// Every row of every table, as `ovsdb-client dump` prints them
+    /// (sorted, so two dumps of the same contents are equal).
+    pub fn dump(&self) -> String {
+        let output = Command::new(require_binary("ovsdb-client"))
+            .arg("dump")
+            .arg(self.unix_target())
+            .arg(self.database())
+            .output()
+            .expect("run ovsdb-client");
+        assert!(
+            output.status.success(),
+            "ovsdb-client dump: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
     /// The server's log so far.

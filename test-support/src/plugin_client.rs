@@ -120,7 +120,12 @@ fn exchange_on(
         body.len()
     );
     stream.write_all(head.as_bytes())?;
-    stream.write_all(body)?;
+    // A plugin may answer (a 413, say) and close before reading the whole
+    // body; its reply is still there to read, as Go's client reads it.
+    match stream.write_all(body) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other?,
+    }
     let mut reply = Vec::new();
     stream.read_to_end(&mut reply)?;
     Ok(reply)
