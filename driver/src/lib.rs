@@ -29,7 +29,8 @@
 //! - [`local_switch`]: the integration bridge's ports in Open_vSwitch.
 //! - [`links`]: veth pairs over rtnetlink; [`offload`]: checksum offload
 //!   off on the container side, which the userspace datapath needs.
-//! - [`names`], [`mac`], [`external_ids`]: identifiers, addresses, row marks.
+//! - [`names`], [`mac`], [`external_ids`]: identifiers, addresses, row
+//!   marks; [`veth_alias`]: the mark on the driver's veths.
 //! - [`status`]: `docker-ovn status`.
 //! - [`lab`]: `docker-ovn lab up|down`, the lab (one host or several).
 //! - [`error`]: the driver's error type.
@@ -52,3 +53,4 @@ pub mod reconcile;
 pub mod reconcile_command;
 pub mod serve;
 pub mod status;
+pub mod veth_alias;

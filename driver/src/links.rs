@@ -106,6 +106,22 @@ impl Links {
         Ok(found)
     }
 
+    /// The index and alias (empty if none) of the device called `name`.
+    pub async fn index_and_alias(&self, name: &str) -> Result<Option<(u32, String)>> {
+        let Some(link) = self.find(name).await? else {
+            return Ok(None);
+        };
+        let alias = link
+            .attributes
+            .iter()
+            .find_map(|a| match a {
+                LinkAttribute::IfAlias(alias) => Some(alias.clone()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        Ok(Some((link.header.index, alias)))
+    }
+
     /// The index of the device called `name`, if there is one.
     pub async fn index_of(&self, name: &str) -> Result<Option<u32>> {
         match self.find(name).await? {
@@ -144,26 +160,6 @@ impl Links {
             Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -ENODEV => Ok(false),
             Err(e) => Err(netlink_error(name, "delete", e)),
         }
-    }
-
-    /// Names of every device whose name starts with `prefix`.
-    pub async fn names_with_prefix(&self, prefix: &str) -> Result<Vec<String>> {
-        let mut links = self.handle.link().get().execute();
-        let mut names = Vec::new();
-        while let Some(link) = links
-            .try_next()
-            .await
-            .map_err(|e| netlink_error(prefix, "list links", e))?
-        {
-            for attribute in &link.attributes {
-                if let LinkAttribute::IfName(name) = attribute
-                    && name.starts_with(prefix)
-                {
-                    names.push(name.clone());
-                }
-            }
-        }
-        Ok(names)
     }
 }
 

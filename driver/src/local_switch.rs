@@ -8,7 +8,7 @@ use ovsdb_client::transaction::{Condition, Mutation, Transaction, WaitUntil};
 use ovsdb_client::{Client, ClientConfig, Replica, Row, Tables, Uuid, Value};
 
 use crate::error::{DriverError, Result};
-use crate::external_ids::{IFACE_ID, OVN_INSTALLED, OWNER, OWNER_VALUE};
+use crate::external_ids::{ENDPOINT, IFACE_ID, OVN_INSTALLED, OWNER, OWNER_VALUE};
 
 const DB: &str = "Open_vSwitch";
 
@@ -146,11 +146,25 @@ impl LocalSwitch {
         }
     }
 
-    /// Removes the driver's port `name` from the bridge (its Port and
-    /// Interface rows go with it). `Ok(false)` when there was none; a port
-    /// of that name not created by the driver is left alone.
-    pub async fn remove_port(&self, name: &str) -> Result<bool> {
-        let Some(port) = self.owned_ports().into_iter().find(|p| p.name == name) else {
+    /// The endpoint (`docker-ovn:endpoint`) of port `name`: `Some("")`
+    /// for a port of that name that is not the driver's, `None` if none.
+    pub fn endpoint_of_port(&self, name: &str) -> Option<String> {
+        if let Some(port) = self.owned_ports().into_iter().find(|p| p.name == name) {
+            return Some(id_of(&port, ENDPOINT).unwrap_or_default().to_string());
+        }
+        self.has_port(name).then(String::new)
+    }
+
+    /// Removes port `name` of endpoint `endpoint` from the bridge (its Port
+    /// and Interface rows go with it). `Ok(false)` when there was none; a
+    /// port of that name of another endpoint, or not created by the
+    /// driver, is left alone.
+    pub async fn remove_port(&self, name: &str, endpoint: &str) -> Result<bool> {
+        let Some(port) = self
+            .owned_ports()
+            .into_iter()
+            .find(|p| p.name == name && id_of(p, ENDPOINT) == Some(endpoint))
+        else {
             return Ok(false);
         };
         let mut txn = Transaction::new(DB);
@@ -230,8 +244,13 @@ fn owned_port(uuid: Uuid, port: &Row, interface: Option<&Row>) -> OwnedPort {
 
 /// The `iface-id` a port is bound to, if any.
 pub fn iface_id(port: &OwnedPort) -> Option<&str> {
+    id_of(port, IFACE_ID)
+}
+
+/// The value of `key` in a port's Interface `external_ids`.
+pub fn id_of<'a>(port: &'a OwnedPort, key: &str) -> Option<&'a str> {
     port.external_ids
         .iter()
-        .find(|(k, _)| k == IFACE_ID)
+        .find(|(k, _)| k == key)
         .map(|(_, v)| v.as_str())
 }

@@ -9,8 +9,9 @@ use crate::error::{DriverError, Result};
 pub const IFNAMSIZ_MAX: usize = 15;
 
 /// How many hex digits of an endpoint id go into its interface names:
-/// 12 hex digits (48 bits) as `docker ps` shows them; a clash with a live
-/// endpoint is detected and refused, never silently shared.
+/// 12 hex digits (48 bits) as `docker ps` shows them; a Join whose names
+/// are another endpoint's is refused, and Leave and Delete only remove a
+/// pair and a port that name their own endpoint in full.
 const ID_CHARS_IN_NAMES: usize = 12;
 
 /// How long Docker's network and endpoint ids are, in hex digits.
@@ -65,21 +66,6 @@ pub fn host_interface(endpoint: &DockerId) -> String {
 /// The container side before Docker moves and renames it: `ovc` + 12 hex.
 pub fn container_interface(endpoint: &DockerId) -> String {
     format!("ovc{}", endpoint.short())
-}
-
-/// What the alias of an endpoint's host-side veth starts with: the mark
-/// that makes a kernel device the driver's.
-pub const VETH_ALIAS_PREFIX: &str = "docker-ovn endpoint ";
-
-/// The alias of endpoint `endpoint`'s host-side veth.
-pub fn veth_alias(endpoint: &DockerId) -> String {
-    format!("{VETH_ALIAS_PREFIX}{endpoint}")
-}
-
-/// The endpoint a veth alias names, if it is one of the driver's.
-pub fn endpoint_of_alias(alias: &str) -> Option<DockerId> {
-    let id = alias.strip_prefix(VETH_ALIAS_PREFIX)?;
-    DockerId::parse("alias", id).ok()
 }
 
 /// A user-chosen logical network name (`-o ovn.network=NAME`).
@@ -172,20 +158,6 @@ mod tests {
         assert_eq!(host_interface(&id).len(), IFNAMSIZ_MAX);
         assert_eq!(container_interface(&id).len(), IFNAMSIZ_MAX);
         assert_ne!(host_interface(&id), container_interface(&id));
-    }
-
-    #[test]
-    fn veth_aliases_round_trip_and_foreign_ones_are_not_ours() {
-        let id = DockerId::parse("EndpointID", ID).unwrap();
-        assert_eq!(endpoint_of_alias(&veth_alias(&id)), Some(id));
-        for foreign in [
-            "",
-            "docker-ovn endpoint xyz",
-            "uplink",
-            &format!("other {ID}"),
-        ] {
-            assert_eq!(endpoint_of_alias(foreign), None, "{foreign}");
-        }
     }
 
     #[test]

@@ -23,12 +23,13 @@ use crate::external_ids::{
     ENDPOINT, HOST, IFACE_ID, JOINED, NETWORK, OWNER, OWNER_VALUE, SANDBOX, unix_now,
 };
 use crate::links::Links;
-use crate::local_switch::LocalSwitch;
+use crate::local_switch::{LocalSwitch, id_of};
 use crate::mac::MacAddr;
-use crate::names::{DockerId, container_interface, host_interface, veth_alias};
+use crate::names::{DockerId, container_interface, host_interface};
 use crate::network_spec::NetworkSpec;
 use crate::northbound::{NewPort, Northbound, SwitchInfo};
-use crate::reconcile::{self, Action, Phase, Policy};
+use crate::reconcile::{self, Action, Policy};
+use crate::veth_alias::VethAlias;
 
 /// Bytes a Geneve tunnel over IPv4 adds to each frame: outer IPv4 (20),
 /// UDP (8), Geneve (8), OVN's option (8) and the inner Ethernet header (14).
@@ -109,8 +110,13 @@ impl Overlay {
         let network = DockerId::parse("NetworkID", &request.network_id)?;
         let _one_at_a_time = self.network_lock.lock().await;
         for port in self.ovs.owned_ports() {
-            if has_id(&port.external_ids, NETWORK, network.as_str()) {
-                self.unplug(&port.name).await?;
+            if id_of(&port, NETWORK) != Some(network.as_str()) {
+                continue;
+            }
+            if let Some(Ok(endpoint)) =
+                id_of(&port, ENDPOINT).map(|e| DockerId::parse("endpoint", e))
+            {
+                self.unplug(&endpoint).await?;
             }
         }
         self.nb.delete_network(network.as_str(), &self.host).await?;
@@ -167,13 +173,17 @@ impl Overlay {
         let mtu = switch
             .mtu
             .unwrap_or(self.config.underlay_mtu - GENEVE_IPV4_OVERHEAD);
-        // A pair left by an earlier, interrupted Join of this endpoint.
-        self.links.delete(&host_if).await?;
+        self.claim_names(&endpoint, &host_if).await?;
+        let alias = VethAlias {
+            endpoint: endpoint.clone(),
+            created: unix_now(),
+            host: self.host.clone(),
+        };
         self.links
-            .create_veth(&host_if, &peer, mtu, port.mac, &veth_alias(&endpoint))
+            .create_veth(&host_if, &peer, mtu, port.mac, &alias.to_string())
             .await?;
         if let Err(error) = crate::offload::disable_tx_checksum(&peer) {
-            self.rollback_join(&host_if).await;
+            self.rollback_join(&endpoint).await;
             return Err(error);
         }
         let ids = interface_ids(
@@ -186,7 +196,7 @@ impl Overlay {
         let ready_wait = match self.plug(&host_if, &ids, endpoint.as_str()).await {
             Ok(ready_wait) => ready_wait,
             Err(error) => {
-                self.rollback_join(&host_if).await;
+                self.rollback_join(&endpoint).await;
                 return Err(error);
             }
         };
@@ -220,20 +230,62 @@ impl Overlay {
         Ok(waiting.elapsed())
     }
 
-    async fn rollback_join(&self, host_if: &str) {
-        if let Err(error) = self.unplug(host_if).await {
-            tracing::error!(interface = %host_if, %error, "rollback of a failed join left state behind");
+    /// Makes sure the endpoint's interface names are free: removes what an
+    /// earlier, interrupted Join of this endpoint left, and refuses names
+    /// held by another endpoint (ids sharing their first 12 digits) or by
+    /// something not the driver's.
+    async fn claim_names(&self, endpoint: &DockerId, host_if: &str) -> Result<()> {
+        let holder = match self.links.index_and_alias(host_if).await? {
+            // An empty holder: a device of that name that is not the driver's.
+            Some((_, alias)) => Some(
+                VethAlias::parse(&alias)
+                    .map(|a| a.endpoint.to_string())
+                    .unwrap_or_default(),
+            ),
+            None => self.ovs.endpoint_of_port(host_if),
+        };
+        match holder {
+            None => Ok(()),
+            Some(holder) if holder == endpoint.as_str() => self.unplug(endpoint).await.map(drop),
+            Some(holder) => Err(DriverError::Conflict(format!(
+                "interface {host_if} of endpoint {endpoint} is taken by {}",
+                if holder.is_empty() {
+                    "a device that is not docker-ovn's".to_string()
+                } else {
+                    format!("endpoint {holder}")
+                }
+            ))),
         }
     }
 
-    /// Removes the veth pair and the OVS port of an endpoint, if present.
-    /// The veth goes first: a port without its veth is stale to
-    /// reconciliation in any case, a veth without a port might be live.
-    /// `Ok(false)` when neither was there.
-    async fn unplug(&self, host_if: &str) -> Result<bool> {
-        let veth = self.links.delete(host_if).await?;
-        let port = self.ovs.remove_port(host_if).await?;
+    async fn rollback_join(&self, endpoint: &DockerId) {
+        if let Err(error) = self.unplug(endpoint).await {
+            tracing::error!(%endpoint, %error, "rollback of a failed join left state behind");
+        }
+    }
+
+    /// Removes the veth pair and the OVS port of an endpoint, if present
+    /// and marked as this endpoint's (never those of another endpoint
+    /// whose id shares the first 12 digits). The veth goes first: a port
+    /// without its veth is stale to reconciliation in any case, a veth
+    /// without a port might be live. `Ok(false)` when neither was there.
+    async fn unplug(&self, endpoint: &DockerId) -> Result<bool> {
+        let host_if = host_interface(endpoint);
+        let veth = match self.own_veth(endpoint, &host_if).await? {
+            Some(index) => self.links.delete_index(&host_if, index).await?,
+            None => false,
+        };
+        let port = self.ovs.remove_port(&host_if, endpoint.as_str()).await?;
         Ok(veth || port)
+    }
+
+    /// The index of `host_if` if it is endpoint `endpoint`'s veth.
+    async fn own_veth(&self, endpoint: &DockerId, host_if: &str) -> Result<Option<u32>> {
+        let found = self.links.index_and_alias(host_if).await?;
+        Ok(found.and_then(|(index, alias)| {
+            let alias = VethAlias::parse(&alias)?;
+            (alias.endpoint == *endpoint && alias.host == self.host).then_some(index)
+        }))
     }
 
     /// Removes the port at once and the veth pair in the background: the
@@ -245,9 +297,9 @@ impl Overlay {
         let host_if = host_interface(&endpoint);
         // By index: a Join of the same endpoint may create a new pair of
         // the same name before the deletion runs.
-        let index = self.links.index_of(&host_if).await?;
+        let index = self.own_veth(&endpoint, &host_if).await?;
         self.lock_leaving().insert(host_if.clone());
-        if let Err(error) = self.ovs.remove_port(&host_if).await {
+        if let Err(error) = self.ovs.remove_port(&host_if, endpoint.as_str()).await {
             self.lock_leaving().remove(&host_if);
             return Err(error);
         }
@@ -273,7 +325,7 @@ impl Overlay {
     pub async fn delete_endpoint(&self, request: &DeleteEndpointRequest) -> Result<()> {
         let endpoint = DockerId::parse("EndpointID", &request.endpoint_id)?;
         // Docker skips Leave after some failures; clean the host side too.
-        self.unplug(&host_interface(&endpoint)).await?;
+        self.unplug(&endpoint).await?;
         self.nb.delete_port(endpoint.as_str()).await?;
         tracing::info!(%endpoint, "endpoint deleted");
         Ok(())
@@ -282,10 +334,9 @@ impl Overlay {
     /// One reconciliation pass ([`reconcile`]): reads this host's ports,
     /// veths and logical ports, and unless `dry_run` applies the plan.
     /// Every step is tried; the first failure is returned after the rest.
-    pub async fn reconcile(&self, phase: Phase, dry_run: bool) -> Result<Vec<Action>> {
+    pub async fn reconcile(&self, dry_run: bool) -> Result<Vec<Action>> {
         let snapshot = reconcile::snapshot(&self.ovs, &self.nb, &self.links, &self.host).await?;
         let policy = Policy {
-            phase,
             now: unix_now(),
             unjoined_grace: self.config.unjoined_grace,
             join_grace: self.config.ready_timeout + JOIN_SLACK,
@@ -320,15 +371,20 @@ impl Overlay {
     /// Applies one step; `Ok(false)` when there was nothing left to do.
     async fn apply(&self, action: &Action) -> Result<bool> {
         match action {
-            Action::RemovePort { interface, .. } => {
+            Action::RemovePort {
+                interface,
+                endpoint,
+            } => {
                 // A dump of thousands of links racing with changes may
                 // miss one: a veth is only gone if asking for it says so.
                 if self.links.index_of(interface).await?.is_some() {
                     return Ok(false);
                 }
-                self.ovs.remove_port(interface).await
+                self.ovs.remove_port(interface, endpoint).await
             }
-            Action::Unplug { interface, .. } => self.unplug(interface).await,
+            Action::Unplug { endpoint, .. } => {
+                self.unplug(&DockerId::parse("endpoint", endpoint)?).await
+            }
             Action::DeleteLogicalPort {
                 endpoint,
                 interface,
@@ -381,10 +437,6 @@ fn lock(leaving: &Mutex<HashSet<String>>) -> std::sync::MutexGuard<'_, HashSet<S
     leaving
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn has_id(ids: &[(String, String)], key: &str, value: &str) -> bool {
-    ids.iter().any(|(k, v)| k == key && v == value)
 }
 
 fn interface_ids(

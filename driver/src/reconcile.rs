@@ -14,8 +14,8 @@
 //!   port goes, and the logical port with it (Docker never joins an
 //!   endpoint a second time).
 //! - A veth pair still wholly in the driver's namespace: a Join that never
-//!   finished (Docker moves the peer as soon as Join answers). Removed at
-//!   start-up, or once its port is older than the join grace.
+//!   finished (Docker moves the peer as soon as Join answers), once the
+//!   pair is older than the join grace (Join's readiness wait and more).
 //! - A veth in a sandbox with no OVS port (ovs-vswitchd's database reset,
 //!   the port deleted by hand): the port is added again.
 //! - A logical port never joined and older than the grace: an endpoint
@@ -23,9 +23,11 @@
 //! - A veth in a sandbox without a logical port is reported and left
 //!   alone: removing it would cut a running container off.
 //!
-//! Every read happens before the kernel's links are listed, and every
-//! step of a Join (veth, then port) and of a Leave (veth, then port) is
-//! ordered so that a call in flight never looks like any case above.
+//! Only this host's rows and veths count (a veth's alias names its host),
+//! so daemons sharing a kernel leave each other alone. The databases are
+//! read before the kernel's links are listed, and the steps of a Join
+//! (veth, then port) and of a Leave (port, then veth) are ordered so that
+//! a call in flight never looks like any case above.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -36,28 +38,19 @@ use crate::external_ids::{ENDPOINT, HOST, JOINED};
 use crate::links::Links;
 use crate::local_switch::LocalSwitch;
 use crate::mac::MacAddr;
-use crate::names::{DockerId, VETH_ALIAS_PREFIX, endpoint_of_alias, host_interface};
+use crate::names::{DockerId, host_interface};
 use crate::northbound::Northbound;
-
-/// Phase of the daemon's life a pass runs in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    /// Before the socket is served: no Join of this daemon is in flight.
-    Startup,
-    /// While serving (or from `docker-ovn reconcile`).
-    Running,
-}
+use crate::veth_alias::{self, VethAlias};
 
 /// When things are old enough to be stale.
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
-    pub phase: Phase,
     /// Now, in seconds since the Unix epoch.
     pub now: u64,
     /// Age after which a logical port never joined is deleted.
     pub unjoined_grace: Duration,
-    /// Age after which a port whose veth never left the driver's
-    /// namespace is a failed Join (longer than Join's readiness wait).
+    /// Age after which a veth pair that never left the driver's namespace
+    /// is a failed Join (longer than Join's readiness wait).
     pub join_grace: Duration,
 }
 
@@ -85,6 +78,8 @@ pub struct VethState {
     pub endpoint: String,
     /// The container side was moved into a sandbox.
     pub peer_in_sandbox: bool,
+    /// When Join created it (seconds since the epoch).
+    pub created_at: u64,
 }
 
 /// One of the driver's logical switch ports bound to this host.
@@ -226,8 +221,8 @@ fn plan_endpoint(
                 ));
             }
         }
-        (port, Some(veth)) if !veth.peer_in_sandbox => {
-            if join_failed(port, policy) {
+        (_, Some(veth)) if !veth.peer_in_sandbox => {
+            if older_than(Some(veth.created_at), policy.join_grace, policy.now) {
                 actions.insert(Action::Unplug {
                     interface: interface.to_string(),
                     endpoint: id.clone(),
@@ -270,17 +265,6 @@ fn report(interface: &str, endpoint: &str) -> Action {
         endpoint: endpoint.to_string(),
         why: "its container is running but its logical switch port is gone; \
               `docker rm -f` the container or re-create its network",
-    }
-}
-
-/// Whether a pair still in the driver's namespace is a failed Join rather
-/// than one in flight.
-fn join_failed(port: Option<&PortState>, policy: &Policy) -> bool {
-    match policy.phase {
-        Phase::Startup => true,
-        Phase::Running => {
-            port.is_some_and(|p| older_than(p.joined_at, policy.join_grace, policy.now))
-        }
     }
 }
 
@@ -331,14 +315,16 @@ pub async fn snapshot(
         })
         .collect();
     let veths = links
-        .with_alias_prefix(VETH_ALIAS_PREFIX)
+        .with_alias_prefix(veth_alias::PREFIX)
         .await?
         .into_iter()
         .filter_map(|link| {
+            let alias = VethAlias::parse(&link.alias).filter(|a| a.host == host)?;
             Some(VethState {
-                endpoint: endpoint_of_alias(&link.alias)?.to_string(),
+                endpoint: alias.endpoint.to_string(),
                 interface: link.name,
                 peer_in_sandbox: link.peer_elsewhere,
+                created_at: alias.created,
             })
         })
         .collect();

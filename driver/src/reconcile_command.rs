@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use crate::overlay::OverlayConfig;
-use crate::reconcile::Phase;
 use crate::serve::{DatabaseArgs, connect};
 
 /// Flags of `docker-ovn reconcile`.
@@ -40,7 +39,7 @@ pub async fn reconcile(args: ReconcileArgs) -> anyhow::Result<()> {
         unjoined_grace: Duration::from_secs(args.reclaim_grace),
     };
     let (overlay, _) = connect(&args.db, TIMEOUT, config).await?;
-    let result = overlay.reconcile(Phase::Running, args.dry_run).await;
+    let result = overlay.reconcile(args.dry_run).await;
     let actions = result?;
     let verb = if args.dry_run { "would do" } else { "did" };
     if actions.is_empty() {

@@ -14,7 +14,6 @@ use crate::links::Links;
 use crate::local_switch::LocalSwitch;
 use crate::northbound::Northbound;
 use crate::overlay::{Overlay, OverlayConfig};
-use crate::reconcile::Phase;
 
 /// Where the databases and the plugin socket are: shared by `serve` and
 /// `status`, each flag also read from an environment variable.
@@ -102,9 +101,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let timeout = Duration::from_secs(args.ovsdb_timeout);
     let (overlay, nb) = connect(&args.db, timeout, config).await?;
-    // Before the socket exists no Join is in flight, so what a killed
-    // predecessor left half-done can be told apart and removed.
-    reconcile_once(&overlay, Phase::Startup).await;
+    // Before serving: what a killed predecessor left, Docker will not
+    // tell about.
+    reconcile_once(&overlay).await;
     let pools = AddressPools::new(
         nb.client().clone(),
         nb.replica().clone(),
@@ -157,16 +156,15 @@ pub async fn connect(
     Ok((Arc::new(overlay), nb))
 }
 
-async fn reconcile_once(overlay: &Overlay, phase: Phase) {
+async fn reconcile_once(overlay: &Overlay) {
     let started = std::time::Instant::now();
-    match overlay.reconcile(phase, false).await {
+    match overlay.reconcile(false).await {
         Ok(actions) => tracing::info!(
-            ?phase,
             actions = actions.len(),
             duration_ms = started.elapsed().as_millis() as u64,
             "reconciled"
         ),
-        Err(error) => tracing::warn!(?phase, %error, "reconciliation incomplete; will retry"),
+        Err(error) => tracing::warn!(%error, "reconciliation incomplete; will retry"),
     }
 }
 
@@ -178,7 +176,7 @@ async fn reconcile_forever(overlay: Arc<Overlay>, interval: Duration) {
     ticks.tick().await;
     loop {
         ticks.tick().await;
-        reconcile_once(&overlay, Phase::Running).await;
+        reconcile_once(&overlay).await;
     }
 }
 

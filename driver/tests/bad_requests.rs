@@ -765,11 +765,45 @@ fn assert_unchanged(host: &Host, before: &State, what: &str) {
     );
 }
 
+/// Another endpoint id with the same first 12 digits as `endpoint`, so
+/// the same interface names.
+fn twin_of(endpoint: &str) -> String {
+    let twin = format!("{}{}", &endpoint[..12], "f".repeat(52));
+    assert_ne!(twin, endpoint);
+    twin
+}
+
+/// A Join whose interface names are another endpoint's is a conflict and
+/// leaves that endpoint's veth and port alone.
+fn twin_join_is_refused(host: &Host) {
+    let twin = twin_of(&host.joined);
+    let ids = json!({"NetworkID": host.network, "EndpointID": twin});
+    host.ok(
+        "NetworkDriver.CreateEndpoint",
+        json!({"NetworkID": host.network, "EndpointID": twin,
+               "Interface": {"Address": "10.77.0.9/24", "AddressIPv6": "", "MacAddress": ""}}),
+    );
+    let before = host.state();
+    let mut join = ids.clone();
+    join["SandboxKey"] = json!(format!("/var/run/netns/{SANDBOX_NETNS}"));
+    let reply = host.daemon.call("NetworkDriver.Join", join);
+    assert_eq!(reply.status, 409, "{}", reply.body);
+    assert!(
+        reply.body.to_string().contains("is taken by endpoint"),
+        "{}",
+        reply.body
+    );
+    assert_unchanged(host, &before, "Join of an endpoint whose names are taken");
+    host.ok("NetworkDriver.DeleteEndpoint", ids);
+}
+
 /// Valid requests with unknown fields that change nothing: repeated
 /// creations, and deletions of what does not exist.
 fn accepted_unchanged(host: &Host) -> Vec<(&'static str, Value)> {
     let unknown_endpoint =
         json!({"NetworkID": host.network, "EndpointID": id("bad0e9"), UNKNOWN: 1});
+    // Its interface names are the joined endpoint's: they must survive.
+    let twin = json!({"NetworkID": host.network, "EndpointID": twin_of(&host.joined)});
     let created = host.created.as_str();
     vec![
         ("Plugin.Activate", json!({UNKNOWN: 1})),
@@ -788,6 +822,8 @@ fn accepted_unchanged(host: &Host) -> Vec<(&'static str, Value)> {
         ),
         ("NetworkDriver.Leave", unknown_endpoint.clone()),
         ("NetworkDriver.DeleteEndpoint", unknown_endpoint),
+        ("NetworkDriver.Leave", twin.clone()),
+        ("NetworkDriver.DeleteEndpoint", twin),
         (
             "NetworkDriver.DeleteNetwork",
             json!({"NetworkID": id("bad0a9"), UNKNOWN: 1}),
@@ -858,6 +894,7 @@ fn bad_requests_to_every_method_are_refused_clearly_and_change_nothing() {
         println!("  {count:4}  {method}");
     }
     println!("  {:4}  in all", counts.values().sum::<usize>());
+    twin_join_is_refused(&host);
     // What was there still works.
     let ids = json!({"NetworkID": host.network, "EndpointID": host.joined});
     host.ok("NetworkDriver.Leave", ids.clone());

@@ -14,8 +14,8 @@ use std::time::Duration;
 use ovsdb_client::{Client, Value};
 use test_support::leftovers::named_rows;
 use test_support::{
-    DockerNetwork, IMAGE, Lab, LabDaemon, Removed, assert_clean, container_pings, docker,
-    docker_ok, eventually, restart_missing, wait_until,
+    DockerNetwork, IMAGE, Lab, LabDaemon, container_pings, docker, docker_ok, eventually,
+    restart_missing, wait_until,
 };
 
 /// The binary `lab up` restarts the driver with.
@@ -34,7 +34,7 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
 
 /// `docker run -d --name NAME --network NETWORK busybox sh -c SCRIPT`.
 fn start(name: &str, network: &str, script: &str) -> bool {
-    docker(&[
+    let args = [
         "run",
         "-d",
         "--name",
@@ -45,9 +45,8 @@ fn start(name: &str, network: &str, script: &str) -> bool {
         "sh",
         "-c",
         script,
-    ])
-    .status
-    .success()
+    ];
+    docker(&args).status.success()
 }
 
 fn is_running(container: &str) -> bool {
@@ -173,19 +172,9 @@ fn driver_killed_during_twenty_concurrent_runs_leaves_nothing_behind() {
             "{name} ({address}) unreachable after the driver restarted"
         );
     }
-    let network_id = net.id.clone();
     let mut endpoints: Vec<String> = live.into_iter().collect();
     endpoints.push(net.endpoint("fault-burst-probe"));
-    net.remove();
-    let networks = [network_id];
-    assert_clean(
-        &lab,
-        &Removed {
-            networks: &networks,
-            endpoints: &endpoints,
-            networks_removed: true,
-        },
-    );
+    net.remove_leaving_nothing(&lab, &endpoints);
 }
 
 /// Pings from `from` to `to` (on `network`) until they succeed.
@@ -328,15 +317,5 @@ fn a_sandbox_that_dies_without_leave_loses_its_port_to_reconciliation() {
     // dockerd comes back, cleans the dead container up (its Leave and
     // DeleteEndpoint now find nothing, and succeed).
     restart_missing(&lab, DOCKER_OVN);
-    let network_id = net.id.clone();
-    net.remove();
-    let networks = [network_id];
-    assert_clean(
-        &lab,
-        &Removed {
-            networks: &networks,
-            endpoints: &[endpoint],
-            networks_removed: true,
-        },
-    );
+    net.remove_leaving_nothing(&lab, &[endpoint]);
 }

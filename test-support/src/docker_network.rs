@@ -5,7 +5,8 @@
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use crate::lab::{docker, docker_ok};
+use crate::lab::{Lab, docker, docker_ok};
+use crate::leftovers::{Removed, assert_clean};
 
 /// The busybox image `docker-ovn lab up` builds.
 pub const IMAGE: &str = "docker-ovn/busybox";
@@ -59,6 +60,20 @@ impl DockerNetwork {
         }
         self.containers.clear();
         docker_ok(&["network", "rm", &self.name]);
+    }
+
+    /// [`DockerNetwork::remove`], then insists that no logical switch,
+    /// logical switch port, OVS port or veth of the network and of
+    /// `endpoints` is left on any host of the lab.
+    pub fn remove_leaving_nothing(self, lab: &Lab, endpoints: &[String]) {
+        let networks = [self.id.clone()];
+        self.remove();
+        let removed = Removed {
+            networks: &networks,
+            endpoints,
+            networks_removed: true,
+        };
+        assert_clean(lab, &removed);
     }
 
     /// The container's IPv4 address on this network.

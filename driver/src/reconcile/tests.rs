@@ -8,9 +8,8 @@ fn interface() -> String {
     host_interface(&DockerId::parse("endpoint", A).unwrap())
 }
 
-fn policy(phase: Phase) -> Policy {
+fn policy() -> Policy {
     Policy {
-        phase,
         now: NOW,
         unjoined_grace: Duration::from_secs(600),
         join_grace: Duration::from_secs(80),
@@ -26,10 +25,15 @@ fn port(joined_ago: u64) -> PortState {
 }
 
 fn veth(peer_in_sandbox: bool) -> VethState {
+    veth_aged(peer_in_sandbox, 5)
+}
+
+fn veth_aged(peer_in_sandbox: bool, created_ago: u64) -> VethState {
     VethState {
         interface: interface(),
         endpoint: A.into(),
         peer_in_sandbox,
+        created_at: NOW - created_ago,
     }
 }
 
@@ -55,8 +59,8 @@ fn snapshot(
 }
 
 /// The plan as the lines `--dry-run` prints, without the reasons.
-fn kinds(snapshot: &Snapshot, phase: Phase) -> Vec<&'static str> {
-    plan(snapshot, &policy(phase))
+fn kinds(snapshot: &Snapshot) -> Vec<&'static str> {
+    plan(snapshot, &policy())
         .iter()
         .map(|action| match action {
             Action::RemovePort { .. } => "remove-port",
@@ -71,25 +75,22 @@ fn kinds(snapshot: &Snapshot, phase: Phase) -> Vec<&'static str> {
 #[test]
 fn a_live_endpoint_is_left_alone() {
     let live = snapshot(Some(port(5)), Some(veth(true)), Some(logical(5)));
-    assert!(kinds(&live, Phase::Startup).is_empty());
-    assert!(kinds(&live, Phase::Running).is_empty());
+    assert!(kinds(&live).is_empty());
+    assert!(kinds(&live).is_empty());
 }
 
 #[test]
 fn a_port_whose_sandbox_died_goes_with_its_logical_port() {
     let dead = snapshot(Some(port(5)), None, Some(logical(5)));
-    assert_eq!(
-        kinds(&dead, Phase::Running),
-        ["remove-port", "delete-logical"]
-    );
+    assert_eq!(kinds(&dead), ["remove-port", "delete-logical"]);
     let no_logical = snapshot(Some(port(5)), None, None);
-    assert_eq!(kinds(&no_logical, Phase::Running), ["remove-port"]);
+    assert_eq!(kinds(&no_logical), ["remove-port"]);
 }
 
 #[test]
 fn a_missing_port_of_a_running_container_is_added_again() {
     let lost = snapshot(None, Some(veth(true)), Some(logical(5)));
-    let actions = plan(&lost, &policy(Phase::Running));
+    let actions = plan(&lost, &policy());
     assert_eq!(
         actions,
         [Action::Replug {
@@ -105,29 +106,26 @@ fn a_missing_port_of_a_running_container_is_added_again() {
 fn a_running_container_without_logical_port_is_only_reported() {
     for port in [None, Some(port(5))] {
         let orphan = snapshot(port, Some(veth(true)), None);
-        assert_eq!(kinds(&orphan, Phase::Startup), ["report"]);
+        assert_eq!(kinds(&orphan), ["report"]);
     }
 }
 
 #[test]
-fn an_unfinished_join_is_removed_at_startup_or_once_old() {
-    let in_flight = snapshot(Some(port(5)), Some(veth(false)), Some(logical(5)));
-    assert!(kinds(&in_flight, Phase::Running).is_empty());
-    assert_eq!(kinds(&in_flight, Phase::Startup), ["unplug"]);
-    let stuck = snapshot(Some(port(300)), Some(veth(false)), Some(logical(300)));
-    assert_eq!(kinds(&stuck, Phase::Running), ["unplug"]);
-    // Between creating the veth and adding the port: only at start-up.
-    let no_port = snapshot(None, Some(veth(false)), Some(logical(5)));
-    assert!(kinds(&no_port, Phase::Running).is_empty());
-    assert_eq!(kinds(&no_port, Phase::Startup), ["unplug"]);
+fn an_unfinished_join_is_removed_once_old() {
+    for port in [None, Some(port(5)), Some(port(300))] {
+        let in_flight = snapshot(port.clone(), Some(veth(false)), Some(logical(5)));
+        assert!(kinds(&in_flight).is_empty(), "{port:?}");
+        let stuck = snapshot(port, Some(veth_aged(false, 81)), Some(logical(300)));
+        assert_eq!(kinds(&stuck), ["unplug"]);
+    }
 }
 
 #[test]
 fn an_endpoint_never_joined_is_deleted_after_the_grace() {
     let young = snapshot(None, None, Some(logical(60)));
-    assert!(kinds(&young, Phase::Startup).is_empty());
+    assert!(kinds(&young).is_empty());
     let old = snapshot(None, None, Some(logical(601)));
-    assert_eq!(kinds(&old, Phase::Running), ["delete-logical"]);
+    assert_eq!(kinds(&old), ["delete-logical"]);
     let undated = snapshot(
         None,
         None,
@@ -136,7 +134,7 @@ fn an_endpoint_never_joined_is_deleted_after_the_grace() {
             ..logical(0)
         }),
     );
-    assert_eq!(kinds(&undated, Phase::Running), ["delete-logical"]);
+    assert_eq!(kinds(&undated), ["delete-logical"]);
 }
 
 #[test]
@@ -149,13 +147,13 @@ fn logical_ports_not_named_by_a_docker_id_are_ignored() {
             ..logical(10_000)
         }),
     );
-    assert!(kinds(&foreign, Phase::Startup).is_empty());
+    assert!(kinds(&foreign).is_empty());
 }
 
 #[test]
 fn dry_run_lines_name_the_interface_endpoint_and_reason() {
     let dead = snapshot(Some(port(5)), None, Some(logical(5)));
-    let lines: Vec<String> = plan(&dead, &policy(Phase::Running))
+    let lines: Vec<String> = plan(&dead, &policy())
         .iter()
         .map(ToString::to_string)
         .collect();
