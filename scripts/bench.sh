@@ -11,12 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ "$(id -u)" != 0 ]; then
-    echo "scripts/bench.sh: run as root (the lab starts OVS, OVN and dockerd)" >&2
-    exit 1
-fi
-
-export DOCKER_OVN_LAB_DIR="${DOCKER_OVN_LAB_DIR:-/var/run/docker-ovn-lab}"
+. scripts/lib.sh
+as_root_with_lab scripts/bench.sh
 # The comparison driver and what it imports.
 if ! dpkg -s ovn-docker python3-flask >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y ovn-docker python3-flask

@@ -12,12 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ "$(id -u)" != 0 ]; then
-    echo "scripts/test.sh: run as root (the lab starts OVS, OVN and dockerd)" >&2
-    exit 1
-fi
-
-export DOCKER_OVN_LAB_DIR="${DOCKER_OVN_LAB_DIR:-/var/run/docker-ovn-lab}"
+. scripts/lib.sh
+as_root_with_lab scripts/test.sh
 cargo build --release --locked -p docker-ovn
 lab=target/release/docker-ovn
 

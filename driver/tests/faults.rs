@@ -34,18 +34,8 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
 
 /// `docker run -d --name NAME --network NETWORK busybox sh -c SCRIPT`.
 fn start(name: &str, network: &str, script: &str) -> bool {
-    let args = [
-        "run",
-        "-d",
-        "--name",
-        name,
-        "--network",
-        network,
-        IMAGE,
-        "sh",
-        "-c",
-        script,
-    ];
+    let mut args = vec!["run", "-d", "--name", name, "--network", network];
+    args.extend([IMAGE, "sh", "-c", script]);
     docker(&args).status.success()
 }
 
