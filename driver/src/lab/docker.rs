@@ -119,7 +119,11 @@ fn ensure_containerd(env: &DockerEnv) -> anyhow::Result<()> {
 
 fn start_dockerd(env: &DockerEnv) -> anyhow::Result<()> {
     let daemon = dockerd(env);
-    // dockerd writes its own pidfile (and refuses to start if it names a live process).
+    // dockerd writes its own pidfile and refuses to start while it names a
+    // process that exists, even a zombie: a dockerd killed earlier whose
+    // parent (PID 1 in some containers) never reaps it. Not running (the
+    // caller checked), so the pidfile is stale.
+    process::remove_file(&daemon.pidfile)?;
     let child = daemon.spawn()?;
     daemon.wait_ready(child, DOCKERD_TIMEOUT, answers)
 }
