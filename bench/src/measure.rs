@@ -60,7 +60,18 @@ pub struct Results {
     /// The kernel's time to delete one veth pair.
     pub veth_delete: Duration,
     pub rss_idle_kib: u64,
+    /// At the largest population joined.
     pub rss_full_kib: u64,
+    /// A population the lab could not be filled to, and why.
+    pub unreached: Option<Unreached>,
+}
+
+/// A population the lab could not be filled to.
+pub struct Unreached {
+    pub endpoints: usize,
+    /// How many were joined when filling gave up.
+    pub reached: usize,
+    pub error: String,
 }
 
 /// The three networks and the connections a run uses.
@@ -101,10 +112,11 @@ pub fn run(lab: &Lab, plan: &Plan) -> anyhow::Result<Results> {
         .iter()
         .try_for_each(|driver| driver.delete_network());
     let closed = runtime.block_on(subjects.binder.close());
-    let (levels, rss_full_kib) = measured?;
+    let (levels, rss_full_kib, unreached) = measured?;
     cleared.and(removed).and(closed)?;
     Ok(Results {
         levels,
+        unreached,
         docker,
         veth_delete,
         rss_idle_kib,
@@ -119,12 +131,26 @@ fn rounds(
     runtime: &tokio::runtime::Runtime,
     subjects: &Subjects,
     prefill: &Prefill,
-) -> anyhow::Result<(Vec<Level>, u64)> {
+) -> anyhow::Result<(Vec<Level>, u64, Option<Unreached>)> {
     let mut levels = Vec::new();
     let mut rss_full_kib = 0;
+    let mut unreached = None;
     for &endpoints in &plan.levels {
         say(format!("joining endpoints up to {endpoints}"));
-        prefill.grow_to(endpoints)?;
+        let mut endpoints = endpoints;
+        if let Err(error) = prefill.grow_to(endpoints) {
+            // Measured at the population reached, and said so.
+            let reached = prefill.len();
+            say(format!(
+                "{endpoints} endpoints not reached ({reached} joined): {error}"
+            ));
+            unreached = Some(Unreached {
+                endpoints,
+                reached,
+                error: error.to_string(),
+            });
+            endpoints = reached;
+        }
         rss_full_kib = memory::driver_rss_kib(lab)?;
         let idle_cpu = kernel::idle_cpu(lab, IDLE_WINDOW)?;
         let log = JoinLog::from_now(std::path::Path::new(&lab.var("DRIVER_LOG")))?;
@@ -148,7 +174,7 @@ fn rounds(
         level.joins = log.joins()?;
         levels.push(level);
     }
-    Ok((levels, rss_full_kib))
+    Ok((levels, rss_full_kib, unreached))
 }
 
 /// One driver's lifecycles, serial and concurrent, and its first pings.

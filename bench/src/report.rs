@@ -48,13 +48,26 @@ pub fn markdown(results: &Results, plan: &Plan, machine: &str) -> String {
             ms(samples.percentile(90.0))
         );
     }
+    let largest = match &results.unreached {
+        Some(unreached) => unreached.reached,
+        None => *plan.levels.iter().max().unwrap_or(&0),
+    };
     let _ = writeln!(
         out,
-        "\n### Memory of `docker-ovn serve`\n\nVmRSS idle: {:.1} MiB; with {} endpoints joined: {:.1} MiB.",
+        "\n### Memory of `docker-ovn serve`\n\nVmRSS idle: {:.1} MiB; with {largest} endpoints joined: {:.1} MiB.",
         results.rss_idle_kib as f64 / 1024.0,
-        plan.levels.iter().max().unwrap_or(&0),
         results.rss_full_kib as f64 / 1024.0
     );
+    if let Some(unreached) = &results.unreached {
+        let _ = writeln!(
+            out,
+            "\n**{} endpoints were not reached**: filling stopped at {} joined, after {} tries of one Join: {}",
+            unreached.endpoints,
+            unreached.reached,
+            crate::prefill::JOIN_ATTEMPTS,
+            unreached.error
+        );
+    }
     out
 }
 

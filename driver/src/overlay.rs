@@ -271,7 +271,10 @@ impl Overlay {
     /// without a port might be live. `Ok(false)` when neither was there.
     async fn unplug(&self, endpoint: &DockerId) -> Result<bool> {
         let host_if = host_interface(endpoint);
+        // After a Leave its deletion is under way already: a second one
+        // would only wait for the first under the RTNL lock.
         let veth = match self.own_veth(endpoint, &host_if).await? {
+            Some(_) if self.lock_leaving().contains(&host_if) => false,
             Some(index) => self.links.delete_index(&host_if, index).await?,
             None => false,
         };

@@ -173,8 +173,37 @@ fn connectivity_returns(what: &str, network: &DockerNetwork, from: &str, to: &st
     eventually(what, RECOVERY, || container_pings(from, &address));
 }
 
-/// The driver has nothing to repair, and both endpoints are installed.
+/// `docker-ovn status` against host1.
+fn status(lab: &Lab) -> String {
+    let output = std::process::Command::new(DOCKER_OVN)
+        .args(["status", "--ovs-db", &lab.ovs_db(), "--nb-db", &lab.nb_db()])
+        .output()
+        .expect("run docker-ovn status");
+    assert!(output.status.success(), "docker-ovn status failed");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Whether `docker-ovn status` shows `endpoint` up in OVN and installed
+/// by ovn-controller (columns ENDPOINT NETWORK INTERFACE LSP-UP
+/// OVN-INSTALLED).
+fn shown_ready(status: &str, endpoint: &str) -> bool {
+    status.lines().any(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        fields.len() > 4 && fields[0] == &endpoint[..12] && fields[3..5] == ["true", "true"]
+    })
+}
+
+/// The driver has nothing to repair, `docker-ovn status` shows every
+/// endpoint up and installed, and the databases hold exactly them.
 fn converged(lab: &Lab, network: &DockerNetwork, containers: &[&str]) {
+    for container in containers {
+        let endpoint = network.endpoint(container);
+        wait_until(
+            &format!("status to show {container} ready"),
+            RECOVERY,
+            || shown_ready(&status(lab), &endpoint),
+        );
+    }
     let plan = reconcile(lab, &["--dry-run"]);
     assert!(
         plan.contains("nothing to do"),
