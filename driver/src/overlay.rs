@@ -271,12 +271,15 @@ impl Overlay {
     /// without a port might be live. `Ok(false)` when neither was there.
     async fn unplug(&self, endpoint: &DockerId) -> Result<bool> {
         let host_if = host_interface(endpoint);
-        // After a Leave its deletion is under way already: a second one
-        // would only wait for the first under the RTNL lock.
-        let veth = match self.own_veth(endpoint, &host_if).await? {
-            Some(_) if self.lock_leaving().contains(&host_if) => false,
-            Some(index) => self.links.delete_index(&host_if, index).await?,
-            None => false,
+        // After a Leave its deletion is under way already: even looking
+        // the veth up would wait for that under the RTNL lock.
+        let veth = if self.lock_leaving().contains(&host_if) {
+            false
+        } else {
+            match self.own_veth(endpoint, &host_if).await? {
+                Some(index) => self.links.delete_index(&host_if, index).await?,
+                None => false,
+            }
         };
         let port = self.ovs.remove_port(&host_if, endpoint.as_str()).await?;
         Ok(veth || port)
