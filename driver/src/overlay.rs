@@ -374,6 +374,12 @@ impl Overlay {
         first_error.map_or(Ok(done), Err)
     }
 
+    /// Whether `interface` exists, asked by name just before acting: a dump
+    /// of thousands of links racing with changes may miss one.
+    async fn veth_exists(&self, interface: &str) -> Result<bool> {
+        Ok(self.links.index_of(interface).await?.is_some())
+    }
+
     /// Applies one step; `Ok(false)` when there was nothing left to do.
     async fn apply(&self, action: &Action) -> Result<bool> {
         match action {
@@ -381,9 +387,7 @@ impl Overlay {
                 interface,
                 endpoint,
             } => {
-                // A dump of thousands of links racing with changes may
-                // miss one: a veth is only gone if asking for it says so.
-                if self.links.index_of(interface).await?.is_some() {
+                if self.veth_exists(interface).await? {
                     return Ok(false);
                 }
                 self.ovs.remove_port(interface, endpoint).await
@@ -396,7 +400,7 @@ impl Overlay {
                 interface,
                 ..
             } => {
-                if self.links.index_of(interface).await?.is_some() {
+                if self.veth_exists(interface).await? {
                     return Ok(false);
                 }
                 self.nb.delete_port(endpoint).await

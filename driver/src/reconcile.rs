@@ -36,7 +36,7 @@ use std::time::Duration;
 use crate::error::Result;
 use crate::external_ids::{ENDPOINT, HOST, JOINED};
 use crate::links::Links;
-use crate::local_switch::LocalSwitch;
+use crate::local_switch::{LocalSwitch, id_of};
 use crate::mac::MacAddr;
 use crate::names::{DockerId, host_interface};
 use crate::northbound::Northbound;
@@ -295,11 +295,11 @@ pub async fn snapshot(
     let ports = ovs
         .owned_ports()
         .into_iter()
-        .filter(|p| id_of(&p.external_ids, HOST) == Some(host))
+        .filter(|p| id_of(p, HOST) == Some(host))
         .filter_map(|p| {
             Some(PortState {
-                endpoint: id_of(&p.external_ids, ENDPOINT)?.to_string(),
-                joined_at: id_of(&p.external_ids, JOINED).and_then(|t| t.parse().ok()),
+                endpoint: id_of(&p, ENDPOINT)?.to_string(),
+                joined_at: id_of(&p, JOINED).and_then(|t| t.parse().ok()),
                 interface: p.name,
             })
         })
@@ -333,10 +333,6 @@ pub async fn snapshot(
         veths,
         logical_ports,
     })
-}
-
-fn id_of<'a>(ids: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    ids.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
 #[cfg(test)]

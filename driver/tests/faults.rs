@@ -43,26 +43,25 @@ fn is_running(container: &str) -> bool {
     docker(&["inspect", "-f", "{{.State.Running}}", container]).stdout == b"true\n"
 }
 
-/// `docker-ovn reconcile` against host1, with extra flags.
-fn reconcile(lab: &Lab, extra: &[&str]) -> String {
+/// `docker-ovn COMMAND EXTRA...` against host1's databases; its stdout.
+fn docker_ovn(lab: &Lab, command: &str, extra: &[&str]) -> String {
     let output = std::process::Command::new(DOCKER_OVN)
-        .args([
-            "reconcile",
-            "--ovs-db",
-            &lab.ovs_db(),
-            "--nb-db",
-            &lab.nb_db(),
-        ])
+        .args([command, "--ovs-db", &lab.ovs_db(), "--nb-db", &lab.nb_db()])
         .args(extra)
         .output()
-        .expect("run docker-ovn reconcile");
+        .unwrap_or_else(|e| panic!("run docker-ovn {command}: {e}"));
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
-        "docker-ovn reconcile {extra:?} failed: {stdout}{}",
+        "docker-ovn {command} {extra:?} failed: {stdout}{}",
         String::from_utf8_lossy(&output.stderr)
     );
     stdout
+}
+
+/// `docker-ovn reconcile` against host1, with extra flags.
+fn reconcile(lab: &Lab, extra: &[&str]) -> String {
+    docker_ovn(lab, "reconcile", extra)
 }
 
 /// Names of the rows of `table` that carry Docker network `network`.
@@ -175,12 +174,7 @@ fn connectivity_returns(what: &str, network: &DockerNetwork, from: &str, to: &st
 
 /// `docker-ovn status` against host1.
 fn status(lab: &Lab) -> String {
-    let output = std::process::Command::new(DOCKER_OVN)
-        .args(["status", "--ovs-db", &lab.ovs_db(), "--nb-db", &lab.nb_db()])
-        .output()
-        .expect("run docker-ovn status");
-    assert!(output.status.success(), "docker-ovn status failed");
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    docker_ovn(lab, "status", &[])
 }
 
 /// Whether `docker-ovn status` shows `endpoint` up in OVN and installed
