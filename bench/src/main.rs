@@ -21,8 +21,10 @@
 //! - [`machine`]: what the run ran on.
 //! - [`report`]: the Markdown, and its place in `docs/benchmarks.md`.
 //! - [`sweep`]: removes what the benchmark made, even after a failed run.
+//! - [`hold`]: a population held still for profiling (`--fill-and-hold`).
 
 mod docker_run;
+mod hold;
 mod ids;
 mod install_time;
 mod join_log;
@@ -66,6 +68,10 @@ struct Options {
     /// `docker run --rm` runs on each network.
     #[arg(long, default_value_t = 50)]
     docker_runs: usize,
+    /// Only join this many endpoints and hold them until stdin closes
+    /// (for profiling the driver at that population), then remove them.
+    #[arg(long, value_name = "ENDPOINTS")]
+    fill_and_hold: Option<usize>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -75,6 +81,11 @@ fn main() -> anyhow::Result<()> {
     sweep::sweep(&lab)?;
     if options.sweep {
         return Ok(());
+    }
+    if let Some(endpoints) = options.fill_and_hold {
+        let held = hold::fill_and_hold(&lab, endpoints);
+        sweep::sweep(&lab)?;
+        return held;
     }
     let plan = plan(&options);
     let machine = machine::describe();

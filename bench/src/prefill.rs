@@ -2,12 +2,21 @@
 //! plugin API, 16 at a time, on a network of their own. They are ports on
 //! the same integration bridge and in the same Northbound database both
 //! drivers use, so both are measured against the same population.
+//!
+//! Each endpoint's container end is moved into one namespace of the
+//! benchmark's, as libnetwork moves it into the container's: a pair whose
+//! both ends stay in the driver's namespace is a Join that never finished,
+//! and the driver's reconciliation removes it after a minute.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use test_support::Sandbox;
+
 use crate::parallel::for_each_index;
 use crate::plugin::{Driver, Endpoint};
+use crate::sweep::run_ok;
+use crate::traffic::NETNS_PREFIX;
 
 const CLIENTS: usize = 16;
 /// Joins tried per endpoint before the population counts as unreachable.
@@ -20,6 +29,8 @@ const BUDGET: Duration = Duration::from_secs(600);
 pub struct Prefill<'a> {
     driver: &'a Driver,
     endpoints: Mutex<Vec<Endpoint>>,
+    /// Where the container ends go (removed when dropped).
+    sandboxes: Sandbox,
 }
 
 impl<'a> Prefill<'a> {
@@ -27,6 +38,7 @@ impl<'a> Prefill<'a> {
         Prefill {
             driver,
             endpoints: Mutex::new(Vec::new()),
+            sandboxes: Sandbox::new(&format!("{NETNS_PREFIX}prefill")),
         }
     }
 
@@ -55,7 +67,7 @@ impl<'a> Prefill<'a> {
         let mut attempt = 1;
         loop {
             match self.driver.join(endpoint) {
-                Ok(_) => return Ok(()),
+                Ok(container_end) => return self.move_to_sandbox(&container_end),
                 Err(error) if attempt < JOIN_ATTEMPTS => {
                     crate::measure::say(format!("prefill: Join failed, again: {error}"));
                     attempt += 1;
@@ -63,6 +75,12 @@ impl<'a> Prefill<'a> {
                 Err(error) => return Err(error),
             }
         }
+    }
+
+    fn move_to_sandbox(&self, container_end: &str) -> anyhow::Result<()> {
+        let netns = self.sandboxes.name.as_str();
+        run_ok("ip", &["link", "set", "dev", container_end, "netns", netns])?;
+        Ok(())
     }
 
     /// Leaves and deletes every endpoint.

@@ -71,19 +71,28 @@ fn driver_networks(nb: &str) -> anyhow::Result<Vec<String>> {
             "Logical_Switch",
         ],
     )?;
-    let key = "docker-ovn:network=";
-    Ok(ids
-        .split_whitespace()
-        .filter_map(|pair| pair.strip_prefix(key))
-        .filter(|id| id.starts_with(PREFIX))
-        .map(str::to_string)
-        .collect())
+    Ok(networks_in(&ids))
 }
 
-/// The words of `text` that start with [`PREFIX`].
+/// The benchmark's networks among the switches' `external_ids`: a switch
+/// names each host's Docker network in a key of its own.
+fn networks_in(ids: &str) -> Vec<String> {
+    let key = "docker-ovn:docker-network:";
+    ids.split_whitespace()
+        .filter_map(|pair| pair.strip_prefix(key))
+        .filter_map(|rest| rest.split('=').next())
+        .filter(|id| id.starts_with(PREFIX))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The words of `text` that start with [`PREFIX`], or with it after
+/// the three letters of a driver's interface names (`ovn`, `ovc`).
 fn lines(text: &str) -> Vec<String> {
     text.split_whitespace()
-        .filter(|word| word.starts_with(PREFIX))
+        .filter(|word| {
+            word.starts_with(PREFIX) || word.get(3..).is_some_and(|w| w.starts_with(PREFIX))
+        })
         .map(str::to_string)
         .collect()
 }
@@ -107,7 +116,14 @@ mod tests {
 
     #[test]
     fn only_prefixed_words_are_ours() {
-        let text = "br-int be0c1234 ovnbe0c12 be0ch00001\n2: eth0";
-        assert_eq!(lines(text), ["be0c1234", "be0ch00001"]);
+        let text = "br-int be0c1234 ovnbe0c12 ovn12be0c be0ch00001\n2: eth0";
+        assert_eq!(lines(text), ["be0c1234", "ovnbe0c12", "be0ch00001"]);
+    }
+
+    #[test]
+    fn driver_networks_are_found_by_their_docker_network_key() {
+        let ids = "docker-ovn:docker-network:be0c12=lab-host1 docker-ovn:owner=docker-ovn \
+                   docker-ovn:docker-network:9abc=lab-host1";
+        assert_eq!(networks_in(ids), ["be0c12"]);
     }
 }

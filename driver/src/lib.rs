@@ -28,7 +28,8 @@
 //! - [`northbound`]: logical switches and ports in OVN Northbound.
 //! - [`local_switch`]: the integration bridge's ports in Open_vSwitch.
 //! - [`links`]: veth pairs over rtnetlink; [`offload`]: checksum offload
-//!   off on the container side, which the userspace datapath needs.
+//!   off on the container side, which the userspace datapath needs;
+//!   [`link_scan`]: the driver's veths among all links, in bounded memory.
 //! - [`names`], [`mac`], [`external_ids`]: identifiers, addresses, row
 //!   marks; [`veth_alias`]: the mark on the driver's veths.
 //! - [`status`]: `docker-ovn status`.
@@ -40,6 +41,7 @@ pub mod error;
 pub mod external_ids;
 pub mod ipam;
 pub mod lab;
+pub mod link_scan;
 pub mod links;
 pub mod local_switch;
 pub mod mac;

@@ -9,6 +9,8 @@ use rtnetlink::packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute,
 use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec};
 
 use crate::error::{DriverError, Result};
+pub use crate::link_scan::AliasedLink;
+use crate::link_scan;
 use crate::mac::MacAddr;
 
 /// ENODEV: the kernel's answer for a device that does not exist.
@@ -88,22 +90,17 @@ impl Links {
     }
 
     /// Every device with an alias starting with `alias_prefix`: the
-    /// driver's own veths, whatever their names.
+    /// driver's own veths, whatever their names. Read by [`link_scan`],
+    /// whose memory does not grow with the number of links.
     pub async fn with_alias_prefix(&self, alias_prefix: &str) -> Result<Vec<AliasedLink>> {
-        let mut links = self.handle.link().get().execute();
-        let mut found = Vec::new();
-        while let Some(link) = links
-            .try_next()
+        let prefix = alias_prefix.to_string();
+        tokio::task::spawn_blocking(move || link_scan::with_alias_prefix(&prefix))
             .await
-            .map_err(|e| netlink_error(alias_prefix, "list links", e))?
-        {
-            if let Some(link) = aliased_link(&link)
-                && link.alias.starts_with(alias_prefix)
-            {
-                found.push(link);
-            }
-        }
-        Ok(found)
+            .map_err(|e| DriverError::Netlink {
+                interface: format!("links aliased {alias_prefix:?}*"),
+                operation: "list links",
+                reason: e.to_string(),
+            })?
     }
 
     /// The index and alias (empty if none) of the device called `name`.
@@ -163,35 +160,6 @@ impl Links {
     }
 }
 
-/// A device with an alias, as reconciliation sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AliasedLink {
-    pub name: String,
-    pub alias: String,
-    /// Whether its veth peer is in another network namespace (moved into
-    /// a sandbox) rather than this one.
-    pub peer_elsewhere: bool,
-}
-
-fn aliased_link(link: &LinkMessage) -> Option<AliasedLink> {
-    let mut name = None;
-    let mut alias = None;
-    let mut peer_elsewhere = false;
-    for attribute in &link.attributes {
-        match attribute {
-            LinkAttribute::IfName(n) => name = Some(n.clone()),
-            LinkAttribute::IfAlias(a) => alias = Some(a.clone()),
-            // Present only when the peer lives in another namespace.
-            LinkAttribute::LinkNetNsId(_) => peer_elsewhere = true,
-            _ => {}
-        }
-    }
-    Some(AliasedLink {
-        name: name?,
-        alias: alias?,
-        peer_elsewhere,
-    })
-}
 
 fn netlink_gone(interface: &str, operation: &'static str) -> DriverError {
     DriverError::Netlink {

@@ -1,0 +1,31 @@
+//! A population held still for profiling: endpoints joined through the
+//! driver's plugin API, kept until stdin closes, then removed. While it
+//! holds, the driver can be measured from outside (`heaptrack`, `perf`,
+//! `/proc/<pid>/smaps`) or restarted to compare its memory after a fresh
+//! start with its memory after growing.
+
+use test_support::{Lab, PluginClient};
+
+use crate::measure::say;
+use crate::memory;
+use crate::plugin::Driver;
+use crate::prefill::Prefill;
+
+/// Joins `endpoints`, says the driver's RSS, waits for stdin to close.
+pub fn fill_and_hold(lab: &Lab, endpoints: usize) -> anyhow::Result<()> {
+    let filler = Driver::with_network("prefill", PluginClient::new(lab.plugin_socket()), 244)?;
+    let prefill = Prefill::new(&filler);
+    let filled = prefill.grow_to(endpoints);
+    say(format!(
+        "{} endpoints joined, driver RSS {} KiB; holding until stdin closes",
+        prefill.len(),
+        memory::driver_rss_kib(lab)?
+    ));
+    if filled.is_ok() {
+        std::io::copy(&mut std::io::stdin(), &mut std::io::sink())?;
+    }
+    say("removing the held endpoints".into());
+    let cleared = prefill.clear();
+    let deleted = filler.delete_network();
+    filled.and(cleared).and(deleted)
+}
