@@ -31,7 +31,8 @@
 //!   off on the container side, which the userspace datapath needs;
 //!   [`link_scan`]: the driver's veths among all links, in bounded memory.
 //! - [`names`], [`mac`], [`external_ids`]: identifiers, addresses, row
-//!   marks; [`veth_alias`]: the mark on the driver's veths.
+//!   marks; [`veth_alias`]: the mark on the driver's veths;
+//!   [`veth_reaper`]: left endpoints' veths deleted in batches.
 //! - [`status`]: `docker-ovn status`.
 //! - [`lab`]: `docker-ovn lab up|down`, the lab (one host or several).
 //! - [`error`]: the driver's error type.
@@ -56,3 +57,4 @@ pub mod reconcile_command;
 pub mod serve;
 pub mod status;
 pub mod veth_alias;
+pub mod veth_reaper;
