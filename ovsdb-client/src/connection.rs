@@ -306,24 +306,29 @@ impl ConnectionTask {
             .await
     }
 
-    async fn incoming(&mut self, wire: &mut Wire, message: Json) -> Result<()> {
+    async fn incoming(&mut self, wire: &mut Wire, mut message: Json) -> Result<()> {
         match message.get("method").and_then(Json::as_str) {
-            Some(method) => self.server_request(wire, method, &message).await,
+            Some(method) => {
+                let method = method.to_string();
+                self.server_request(wire, &method, &mut message).await
+            }
             None => {
-                self.reply(&message);
+                self.reply(message);
                 Ok(())
             }
         }
     }
 
+    /// Takes `params` and `id` out of `message` rather than copying them:
+    /// an `update2` can be large.
     async fn server_request(
         &mut self,
         wire: &mut Wire,
         method: &str,
-        message: &Json,
+        message: &mut Json,
     ) -> Result<()> {
-        let id = message.get("id").cloned().unwrap_or(Json::Null);
-        let params = message.get("params").cloned().unwrap_or(json!([]));
+        let id = take(message, "id").unwrap_or(Json::Null);
+        let params = take(message, "params").unwrap_or(json!([]));
         match method {
             "echo" => {
                 wire.send(json!({"id": id, "result": params, "error": null}))
@@ -374,20 +379,22 @@ impl ConnectionTask {
         }
     }
 
-    fn reply(&mut self, message: &Json) {
+    fn reply(&mut self, mut message: Json) {
         let Some(id) = message.get("id").and_then(Json::as_u64) else {
             return;
         };
         let Some(pending) = self.shared.pending().remove(&id) else {
             return;
         };
-        let outcome = match error_object(message) {
+        // The result is moved out, not copied: a monitor's initial state
+        // can be hundreds of megabytes of JSON tree.
+        let outcome = match error_object(&message) {
             Some((error, details)) => Err(Error::Rpc {
                 method: pending.method.clone(),
                 error,
                 details,
             }),
-            None => Ok(message.get("result").cloned().unwrap_or(Json::Null)),
+            None => Ok(take(&mut message, "result").unwrap_or(Json::Null)),
         };
         match pending.reply_to {
             ReplyTo::Caller(caller) => {
@@ -483,6 +490,11 @@ impl ConnectionTask {
             }));
         }
     }
+}
+
+/// Moves member `key` out of a JSON object, leaving `null` behind.
+fn take(message: &mut Json, key: &str) -> Option<Json> {
+    message.get_mut(key).map(Json::take)
 }
 
 async fn sleep_until_opt(deadline: Option<Instant>) {

@@ -111,9 +111,23 @@ impl Decoder for JsonCodec {
         }
         let frame = buf.split_to(end);
         self.scanned = 0;
+        release_spare(buf);
         serde_json::from_slice(&frame)
             .map(Some)
             .map_err(|e| Error::Protocol(format!("invalid JSON: {e}")))
+    }
+}
+
+/// A read buffer above this capacity is not kept once drained.
+const KEEP_CAPACITY: usize = 64 * 1024;
+
+/// After one large message (a monitor's initial state), the read buffer
+/// would otherwise keep its capacity, as large as that message, for the
+/// life of the connection. What is left in it is copied to a buffer of
+/// its own size, so the large one is freed with the frame.
+fn release_spare(buf: &mut BytesMut) {
+    if buf.capacity() > KEEP_CAPACITY && buf.len() <= KEEP_CAPACITY {
+        *buf = BytesMut::from(&buf[..]);
     }
 }
 
@@ -196,6 +210,18 @@ mod tests {
             got.extend(decode_all(&mut codec, &mut buf));
         }
         assert_eq!(got, messages);
+    }
+
+    #[test]
+    fn a_large_message_leaves_no_large_buffer_behind() {
+        let mut codec = JsonCodec::default();
+        let big = json!({"a": "x".repeat(4 * KEEP_CAPACITY)});
+        let mut buf = BytesMut::from(&serde_json::to_vec(&big).unwrap()[..]);
+        buf.extend_from_slice(b"{\"b\":");
+        assert_eq!(codec.decode(&mut buf).unwrap(), Some(big));
+        assert!(buf.capacity() <= KEEP_CAPACITY);
+        buf.extend_from_slice(b"1}");
+        assert_eq!(codec.decode(&mut buf).unwrap(), Some(json!({"b": 1})));
     }
 
     #[test]

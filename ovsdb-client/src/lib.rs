@@ -77,6 +77,7 @@
 //! - [`transaction`]: operations, conditions, mutations, results.
 //! - [`monitor`]: monitor requests and `update2` decoding.
 //! - [`replica`]: the monitor cache and waiting on it.
+//! - `intern` (private): one shared copy of each string a replica holds.
 //! - [`rows`]: typed rows for the `Open_vSwitch` and `OVN_Northbound` tables.
 //! - [`schema`]: database schemas and column types.
 //! - [`value`]: atoms, sets, maps and rows (RFC 7047 section 5.1).
@@ -90,6 +91,7 @@ pub mod error;
 pub mod framing;
 #[cfg(test)]
 mod fuzz;
+mod intern;
 pub mod monitor;
 pub mod replica;
 pub mod rows;

@@ -3,7 +3,7 @@
 //! change instead of polling.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use serde_json::Value as Json;
@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::intern::Interner;
 use crate::monitor::{RowUpdate2, for_each_update2};
 use crate::rows::TypedRow;
 use crate::schema::DatabaseSchema;
@@ -52,22 +53,42 @@ impl Tables {
             .collect()
     }
 
-    fn apply(&mut self, layout: &Layout, table: &str, uuid: Uuid, change: RowUpdate2) {
-        let rows = self.tables.entry(table.to_string()).or_default();
-        match change {
+    fn apply(&mut self, layout: &Layout, strings: &mut Interner, change: Change) {
+        let Change {
+            table,
+            uuid,
+            update,
+        } = change;
+        let rows = match self.tables.get_mut(&table) {
+            Some(rows) => rows,
+            None => self.tables.entry(table.clone()).or_default(),
+        };
+        match update {
             RowUpdate2::Initial(row) | RowUpdate2::Insert(row) => {
-                rows.insert(uuid, layout.complete(table, row));
+                rows.insert(uuid, layout.complete(&table, row, strings));
             }
             RowUpdate2::Delete => {
                 rows.remove(&uuid);
             }
             RowUpdate2::Modify(diff) => {
                 let row = rows.entry(uuid).or_default();
-                layout.apply_modify(table, row, diff);
+                layout.apply_modify(&table, row, diff, strings);
             }
         }
     }
 }
+
+/// One row's change, decoded.
+struct Change {
+    table: String,
+    uuid: Uuid,
+    update: RowUpdate2,
+}
+
+/// Values this small lose their spare capacity after a diff; larger ones
+/// (a bridge's `ports`) keep it, so that adding one element at a time
+/// stays amortised O(1) in reallocations.
+const SHRINK_UP_TO: usize = 32;
 
 /// The schema plus which columns of each table are monitored.
 #[derive(Debug)]
@@ -111,18 +132,22 @@ impl Layout {
         }
     }
 
-    /// Adds the monitored columns the server left out for being default.
-    fn complete(&self, table: &str, mut row: Row) -> Row {
+    /// Adds the monitored columns the server left out for being default,
+    /// and points names and strings at their shared copies.
+    fn complete(&self, table: &str, mut row: Row, strings: &mut Interner) -> Row {
         for column in self.columns.get(table).into_iter().flatten() {
             if let Ok(kind) = self.schema.column_type(table, column) {
                 row.get_or_insert_with(column, || kind.default_value());
             }
         }
         row.share_names(|name| self.names.get(name).cloned());
+        row.for_each_string(&mut |s| strings.share(s));
         row
     }
 
-    fn apply_modify(&self, table: &str, row: &mut Row, diff: Row) {
+    fn apply_modify(&self, table: &str, row: &mut Row, mut diff: Row, strings: &mut Interner) {
+        // Shared before the diff is applied, so what it copies is shared.
+        diff.for_each_string(&mut |s| strings.share(s));
         for (column, change) in diff.columns() {
             match self.schema.column_type(table, column) {
                 Ok(kind) if kind.is_diffed() => {
@@ -132,11 +157,15 @@ impl Layout {
                     } else {
                         current.apply_set_diff(change);
                     }
+                    if current.len() <= SHRINK_UP_TO {
+                        current.shrink_to_fit();
+                    }
                 }
                 // Scalars and optional values carry their new value.
                 _ => row.insert(column, change.clone()),
             }
         }
+        row.share_names(|name| self.names.get(name).cloned());
     }
 }
 
@@ -145,6 +174,8 @@ pub(crate) struct ReplicaShared {
     database: String,
     layout: Layout,
     tables: RwLock<Tables>,
+    /// The shared copies of the rows' strings; locked before `tables`.
+    strings: Mutex<Interner>,
     version: watch::Sender<u64>,
 }
 
@@ -154,18 +185,30 @@ impl ReplicaShared {
             database: layout.schema.name.clone(),
             layout,
             tables: RwLock::new(Tables::default()),
+            strings: Mutex::new(Interner::default()),
             version: watch::Sender::new(0),
         }
     }
 
     /// Replaces the contents with the initial state of a (re)started monitor.
     pub(crate) fn reset(&self, initial: &Json) -> Result<()> {
+        let mut strings = self.strings();
         let mut fresh = Tables::default();
-        for_each_update2(initial, |table, uuid, change| {
-            fresh.apply(&self.layout, table, uuid, change);
+        for_each_update2(initial, |table, uuid, update| {
+            let table = table.to_string();
+            fresh.apply(
+                &self.layout,
+                &mut strings,
+                Change {
+                    table,
+                    uuid,
+                    update,
+                },
+            );
             Ok(())
         })?;
         *self.write() = fresh;
+        strings.sweep_now();
         self.bump();
         Ok(())
     }
@@ -174,16 +217,23 @@ impl ReplicaShared {
     /// whole, so the replica never holds half an update.
     pub(crate) fn apply_update2(&self, updates: &Json) -> Result<()> {
         let mut changes = Vec::new();
-        for_each_update2(updates, |table, uuid, change| {
-            changes.push((table.to_string(), uuid, change));
+        for_each_update2(updates, |table, uuid, update| {
+            let table = table.to_string();
+            changes.push(Change {
+                table,
+                uuid,
+                update,
+            });
             Ok(())
         })?;
+        let mut strings = self.strings();
         {
             let mut tables = self.write();
-            for (table, uuid, change) in changes {
-                tables.apply(&self.layout, &table, uuid, change);
+            for change in changes {
+                tables.apply(&self.layout, &mut strings, change);
             }
         }
+        strings.sweep();
         self.bump();
         Ok(())
     }
@@ -192,6 +242,11 @@ impl ReplicaShared {
         // A panic while holding the lock cannot leave a half-applied update
         // (updates are decoded before the lock is taken), so poison is moot.
         self.tables.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn strings(&self) -> MutexGuard<'_, Interner> {
+        // Sharing strings is only an economy: any state of it is sound.
+        self.strings.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Tables> {
@@ -276,7 +331,7 @@ impl Replica {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::Value;
+    use crate::value::{Atom, Value};
     use serde_json::json;
 
     fn layout() -> Layout {
@@ -335,6 +390,34 @@ mod tests {
             .apply_update2(&json!({"P": {u.to_string(): {"modify": {"opt": ["set", []]}}}}))
             .unwrap();
         assert_eq!(row(&replica).get("opt"), Some(&Value::empty()));
+    }
+
+    #[test]
+    fn equal_strings_of_different_rows_and_updates_are_one_copy() {
+        let replica = ReplicaShared::new(layout());
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let ids = json!(["map", [["owner", "docker-ovn"]]]);
+        replica
+            .reset(&json!({"P": {a.to_string(): {"initial": {"name": "x", "ids": ids}}}}))
+            .unwrap();
+        replica
+            .apply_update2(&json!({"P": {b.to_string(): {"insert": {"name": "y", "ids": ids}}}}))
+            .unwrap();
+        replica
+            .apply_update2(&json!({"P": {a.to_string(): {"modify": {"name": "y"}}}}))
+            .unwrap();
+        let tables = replica.read();
+        let string = |uuid, column: &str| match tables.get("P", uuid).unwrap().get(column) {
+            Some(Value::Set(atoms)) => atoms[0].clone(),
+            Some(Value::Map(entries)) => entries[0].1.clone(),
+            None => panic!("no {column}"),
+        };
+        let same = |x: Atom, y: Atom| match (x, y) {
+            (Atom::String(x), Atom::String(y)) => Arc::ptr_eq(&x, &y),
+            _ => false,
+        };
+        assert!(same(string(a, "ids"), string(b, "ids")));
+        assert!(same(string(a, "name"), string(b, "name")));
     }
 
     #[test]

@@ -137,7 +137,7 @@ impl ColumnType {
             AtomicType::Integer => Atom::Integer(0),
             AtomicType::Real => Atom::Real(0.0),
             AtomicType::Boolean => Atom::Boolean(false),
-            AtomicType::String => Atom::String(String::new()),
+            AtomicType::String => Atom::from(""),
             AtomicType::Uuid => Atom::Uuid(uuid::Uuid::nil()),
         })
     }

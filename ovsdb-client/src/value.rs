@@ -16,12 +16,16 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 
 /// One OVSDB atom (RFC 7047 section 5.1, `<atom>`).
+///
+/// Strings are shared `Arc<str>`: a replica keeps one copy of each
+/// distinct string (the same keys and ids recur in every row), and an
+/// atom is 24 bytes rather than the 32 a `String` would make it.
 #[derive(Debug, Clone)]
 pub enum Atom {
     Integer(i64),
     Real(f64),
     Boolean(bool),
-    String(String),
+    String(Arc<str>),
     Uuid(Uuid),
     /// A `named-uuid`: a name given to a row inserted earlier in the same
     /// transaction, replaced by its real UUID when the server commits.
@@ -33,7 +37,7 @@ impl Atom {
     pub fn from_json(json: &Json) -> Result<Atom> {
         match json {
             Json::Bool(b) => Ok(Atom::Boolean(*b)),
-            Json::String(s) => Ok(Atom::String(s.clone())),
+            Json::String(s) => Ok(Atom::String(Arc::from(s.as_str()))),
             Json::Number(n) => match n.as_i64() {
                 Some(i) => Ok(Atom::Integer(i)),
                 None => n
@@ -65,7 +69,7 @@ impl Atom {
             Atom::Integer(i) => json!(i),
             Atom::Real(r) => json!(r),
             Atom::Boolean(b) => json!(b),
-            Atom::String(s) => json!(s),
+            Atom::String(s) => json!(s.as_ref()),
             Atom::Uuid(u) => json!(["uuid", u.to_string()]),
             Atom::NamedUuid(n) => json!(["named-uuid", n]),
         }
@@ -73,7 +77,7 @@ impl Atom {
 
     pub fn as_str(&self) -> Option<&str> {
         match self {
-            Atom::String(s) => Some(s),
+            Atom::String(s) => Some(s.as_ref()),
             _ => None,
         }
     }
@@ -164,12 +168,12 @@ impl fmt::Display for Atom {
 
 impl From<&str> for Atom {
     fn from(s: &str) -> Self {
-        Atom::String(s.to_string())
+        Atom::String(Arc::from(s))
     }
 }
 impl From<String> for Atom {
     fn from(s: String) -> Self {
-        Atom::String(s)
+        Atom::String(Arc::from(s))
     }
 }
 impl From<i64> for Atom {
@@ -347,6 +351,31 @@ impl Value {
         self.len() == 0
     }
 
+    /// Calls `f` on every string atom, keys and values alike (so that a
+    /// replica can point them at shared copies).
+    pub(crate) fn for_each_string(&mut self, f: &mut impl FnMut(&mut Arc<str>)) {
+        let mut visit = |atom: &mut Atom| {
+            if let Atom::String(s) = atom {
+                f(s);
+            }
+        };
+        match self {
+            Value::Set(atoms) => atoms.iter_mut().for_each(visit),
+            Value::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
+                visit(k);
+                visit(v);
+            }),
+        }
+    }
+
+    /// Drops spare capacity left by diffs.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        match self {
+            Value::Set(atoms) => atoms.shrink_to_fit(),
+            Value::Map(entries) => entries.shrink_to_fit(),
+        }
+    }
+
     /// Applies an `update2` set diff: every atom of `diff` is toggled
     /// (RFC 7047 extension in ovsdb-server(7), "update2 notification").
     pub fn apply_set_diff(&mut self, diff: &Value) {
@@ -487,6 +516,13 @@ impl Row {
         self.columns.shrink_to_fit();
     }
 
+    /// Calls `f` on every string atom of every column.
+    pub(crate) fn for_each_string(&mut self, f: &mut impl FnMut(&mut Arc<str>)) {
+        for (_, value) in &mut self.columns {
+            value.for_each_string(f);
+        }
+    }
+
     /// The row's `_uuid` column, when it was fetched.
     pub fn uuid(&self) -> Option<Uuid> {
         self.get("_uuid")?.atom()?.as_uuid()
@@ -550,7 +586,7 @@ mod tests {
                 .prop_filter("finite", |r| r.is_finite() && r.fract() != 0.0)
                 .prop_map(Atom::Real),
             any::<bool>().prop_map(Atom::Boolean),
-            ".{0,12}".prop_map(Atom::String),
+            ".{0,12}".prop_map(Atom::from),
             any::<u128>().prop_map(|u| Atom::Uuid(Uuid::from_u128(u))),
             "[a-z][a-z0-9_]{0,8}".prop_map(Atom::NamedUuid),
         ]

@@ -34,7 +34,7 @@ impl Atomic for String {
         atom.as_str().map(str::to_string)
     }
     fn to_atom(&self) -> Atom {
-        Atom::String(self.clone())
+        Atom::from(self.as_str())
     }
 }
 
