@@ -50,6 +50,24 @@ pub enum DriverError {
         seconds: u64,
     },
 
+    /// The network's gateway on this host could not be set up or removed;
+    /// whatever was done of it was undone.
+    #[error("network {network}: gateway {interface} on this host: {source}")]
+    Gateway {
+        network: String,
+        interface: String,
+        #[source]
+        source: Box<DriverError>,
+    },
+
+    /// An `iptables` command failed.
+    #[error("iptables {command}: {reason}")]
+    Firewall { command: String, reason: String },
+
+    /// A device did not appear in time.
+    #[error("interface {interface}: {reason}")]
+    DeviceMissing { interface: String, reason: String },
+
     /// The local Open_vSwitch configuration is missing something needed.
     #[error("Open_vSwitch configuration: {0}")]
     Setup(String),

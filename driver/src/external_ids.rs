@@ -37,6 +37,10 @@ pub const GATEWAY6: &str = "docker-ovn:gateway6";
 pub const MTU: &str = "docker-ovn:mtu";
 pub const INTERNAL: &str = "docker-ovn:internal";
 
+/// The gateway's localport logical switch port and this host's OVS
+/// internal port bound to it: the logical switch whose gateway they are.
+pub const GATEWAY_OF: &str = "docker-ovn:gateway";
+
 /// Prefix of the logical switch keys naming each Docker network (one per
 /// host for a shared switch) mapped onto it; the value is the host.
 pub const DOCKER_NETWORK_PREFIX: &str = "docker-ovn:docker-network:";

@@ -27,7 +27,10 @@
 //! - [`network_spec`]: a validated `CreateNetwork` request.
 //! - [`northbound`]: logical switches and ports in OVN Northbound.
 //! - [`local_switch`]: the integration bridge's ports in Open_vSwitch.
-//! - [`links`]: veth pairs over rtnetlink; [`offload`]: checksum offload
+//! - [`gateway`]: each network's gateway on this host (an OVS internal
+//!   port bound to the switch's localport, its address, and the
+//!   [`firewall`] rules that masquerade and forward for it).
+//! - [`links`]: veth pairs and gateway devices over rtnetlink; [`offload`]: checksum offload
 //!   off on the container side, which the userspace datapath needs;
 //!   [`link_scan`]: the driver's veths among all links, in bounded memory.
 //! - [`names`], [`mac`], [`external_ids`]: identifiers, addresses, row
@@ -40,6 +43,8 @@
 pub mod address_pools;
 pub mod error;
 pub mod external_ids;
+pub mod firewall;
+pub mod gateway;
 pub mod ipam;
 pub mod lab;
 pub mod link_scan;

@@ -1,16 +1,23 @@
-//! Kernel network devices over rtnetlink: the veth pair of each endpoint.
+//! Kernel network devices over rtnetlink: the veth pair of each endpoint,
+//! and the link settings and address of each gateway port.
 //!
 //! No `ip` processes: one netlink connection serves the daemon. Devices
 //! are only created in the daemon's own namespace; Docker moves the
 //! container side into the sandbox after `Join` returns.
 
+use std::net::IpAddr;
+
 use futures::TryStreamExt;
-use rtnetlink::packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkMessage};
+use ipnet::Ipv4Net;
+use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage};
+use rtnetlink::packet_route::link::{
+    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkMessage,
+};
 use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec};
 
 use crate::error::{DriverError, Result};
-pub use crate::link_scan::AliasedLink;
 use crate::link_scan;
+pub use crate::link_scan::AliasedLink;
 use crate::mac::MacAddr;
 
 /// ENODEV: the kernel's answer for a device that does not exist.
@@ -81,12 +88,7 @@ impl Links {
             .await?
             .ok_or_else(|| netlink_gone(name, "set alias"))?;
         let message = LinkUnspec::new_with_index(index).alias(alias).build();
-        self.handle
-            .link()
-            .set(message)
-            .execute()
-            .await
-            .map_err(|e| netlink_error(name, "set alias", e))
+        self.set(name, "set alias", message).await
     }
 
     /// Every device with an alias starting with `alias_prefix`: the
@@ -160,6 +162,141 @@ impl Links {
     }
 }
 
+/// What a gateway port's device looks like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkState {
+    pub index: u32,
+    pub up: bool,
+    pub mtu: Option<u32>,
+    pub mac: Option<MacAddr>,
+}
+
+impl Links {
+    /// Index, flags, MTU and MAC of the device called `name`, if any.
+    pub async fn state(&self, name: &str) -> Result<Option<LinkState>> {
+        Ok(self.find(name).await?.map(|link| link_state(&link)))
+    }
+
+    /// Sets the device up with `mtu` and `mac`, in one request.
+    pub async fn set_up(&self, name: &str, index: u32, mtu: u32, mac: MacAddr) -> Result<()> {
+        let message = LinkUnspec::new_with_index(index)
+            .mtu(mtu)
+            .address(mac.0.to_vec())
+            .up()
+            .build();
+        self.set(name, "set up", message).await
+    }
+
+    /// Sends a link change (`message`) about device `name`.
+    async fn set(&self, name: &str, operation: &'static str, message: LinkMessage) -> Result<()> {
+        self.handle
+            .link()
+            .set(message)
+            .execute()
+            .await
+            .map_err(|e| netlink_error(name, operation, e))
+    }
+
+    /// The IPv4 addresses (with prefix) on device `index`.
+    pub async fn ipv4_addresses(&self, name: &str, index: u32) -> Result<Vec<Ipv4Net>> {
+        let mut found = Vec::new();
+        let mut addresses = self
+            .handle
+            .address()
+            .get()
+            .set_link_index_filter(index)
+            .execute();
+        while let Some(message) = addresses
+            .try_next()
+            .await
+            .map_err(|e| netlink_error(name, "list addresses", e))?
+        {
+            found.extend(ipv4_of(&message));
+        }
+        Ok(found)
+    }
+
+    /// Adds `address` to device `index` unless it is there already.
+    pub async fn ensure_address(&self, name: &str, index: u32, address: Ipv4Net) -> Result<bool> {
+        if self.ipv4_addresses(name, index).await?.contains(&address) {
+            return Ok(false);
+        }
+        self.handle
+            .address()
+            .add(index, IpAddr::V4(address.addr()), address.prefix_len())
+            .execute()
+            .await
+            .map_err(|e| netlink_error(name, "add address", e))?;
+        Ok(true)
+    }
+
+    /// Removes every IPv4 address of the device called `name` (a gateway
+    /// port's: nothing else is ever on it); `Ok(false)` if there was none.
+    pub async fn remove_ipv4_addresses(&self, name: &str) -> Result<bool> {
+        let Some(state) = self.state(name).await? else {
+            return Ok(false);
+        };
+        let mut addresses = self
+            .handle
+            .address()
+            .get()
+            .set_link_index_filter(state.index)
+            .execute();
+        let mut found = Vec::new();
+        while let Some(message) = addresses
+            .try_next()
+            .await
+            .map_err(|e| netlink_error(name, "list addresses", e))?
+        {
+            if ipv4_of(&message).is_some() {
+                found.push(message);
+            }
+        }
+        let removed = !found.is_empty();
+        for message in found {
+            self.handle
+                .address()
+                .del(message)
+                .execute()
+                .await
+                .map_err(|e| netlink_error(name, "delete address", e))?;
+        }
+        Ok(removed)
+    }
+}
+
+fn link_state(link: &LinkMessage) -> LinkState {
+    let mut state = LinkState {
+        index: link.header.index,
+        up: link.header.flags.contains(LinkFlags::Up),
+        mtu: None,
+        mac: None,
+    };
+    for attribute in &link.attributes {
+        match attribute {
+            LinkAttribute::Mtu(mtu) => state.mtu = Some(*mtu),
+            LinkAttribute::Address(bytes) => {
+                state.mac = <[u8; 6]>::try_from(bytes.as_slice()).ok().map(MacAddr)
+            }
+            _ => {}
+        }
+    }
+    state
+}
+
+/// The IPv4 address of an address message (its local address: on a
+/// point-to-point link `Address` is the peer's).
+fn ipv4_of(message: &AddressMessage) -> Option<Ipv4Net> {
+    let mut address = None;
+    for attribute in &message.attributes {
+        match attribute {
+            AddressAttribute::Local(IpAddr::V4(local)) => address = Some(*local),
+            AddressAttribute::Address(IpAddr::V4(ip)) if address.is_none() => address = Some(*ip),
+            _ => {}
+        }
+    }
+    Ipv4Net::new(address?, message.header.prefix_len).ok()
+}
 
 fn netlink_gone(interface: &str, operation: &'static str) -> DriverError {
     DriverError::Netlink {

@@ -9,6 +9,7 @@ use ovsdb_client::{Client, ClientConfig, Replica, Row, Tables, Uuid, Value};
 
 use crate::error::{DriverError, Result};
 use crate::external_ids::{ENDPOINT, IFACE_ID, OVN_INSTALLED, OWNER, OWNER_VALUE};
+use crate::mac::MacAddr;
 
 const DB: &str = "Open_vSwitch";
 
@@ -103,6 +104,35 @@ impl LocalSwitch {
     /// Interface, in one transaction. `Ok(false)` if
     /// a port of that name already exists.
     pub async fn add_port(&self, name: &str, external_ids: &[(String, String)]) -> Result<bool> {
+        self.insert_port(name, Row::new(), external_ids).await
+    }
+
+    /// Adds an internal port `name` (a device ovs-vswitchd creates) with
+    /// `mac` and `mtu`, marked with `external_ids`, in one transaction:
+    /// Interface, Port and `Bridge.ports`. `Ok(false)` if a port of that
+    /// name already exists.
+    pub async fn add_internal_port(
+        &self,
+        name: &str,
+        mac: MacAddr,
+        mtu: u32,
+        external_ids: &[(String, String)],
+    ) -> Result<bool> {
+        let interface = Row::new()
+            .with("type", "internal")
+            .with("mac", mac.to_string().as_str())
+            .with("mtu_request", Value::from(i64::from(mtu)));
+        self.insert_port(name, interface, external_ids).await
+    }
+
+    /// Inserts Interface `interface` (given its name and `external_ids`
+    /// here), its Port and the bridge's reference in one transaction.
+    async fn insert_port(
+        &self,
+        name: &str,
+        interface: Row,
+        external_ids: &[(String, String)],
+    ) -> Result<bool> {
         if self.has_port(name) {
             return Ok(false);
         }
@@ -119,7 +149,7 @@ impl LocalSwitch {
         );
         let interface = txn.insert(
             "Interface",
-            Row::new()
+            interface
                 .with("name", name)
                 .with("external_ids", ids.clone()),
         );
@@ -146,6 +176,20 @@ impl LocalSwitch {
         }
     }
 
+    /// The `error` ovs-vswitchd reported for interface `name`, if any.
+    pub fn interface_error(&self, name: &str) -> Option<String> {
+        self.replica.read(|t| {
+            t.find("Interface", |row| row.get_str("name") == Some(name))
+                .and_then(|(_, row)| {
+                    row.get("error")?
+                        .atoms()
+                        .first()?
+                        .as_str()
+                        .map(str::to_string)
+                })
+        })
+    }
+
     /// The endpoint (`docker-ovn:endpoint`) of port `name`: `Some("")`
     /// for a port of that name that is not the driver's, `None` if none.
     pub fn endpoint_of_port(&self, name: &str) -> Option<String> {
@@ -160,10 +204,16 @@ impl LocalSwitch {
     /// port of that name of another endpoint, or not created by the
     /// driver, is left alone.
     pub async fn remove_port(&self, name: &str, endpoint: &str) -> Result<bool> {
+        self.remove_port_marked(name, ENDPOINT, endpoint).await
+    }
+
+    /// Removes the driver's port `name` if its `key` is `value` (an
+    /// endpoint's, a gateway's); `Ok(false)` when there is no such port.
+    pub async fn remove_port_marked(&self, name: &str, key: &str, value: &str) -> Result<bool> {
         let Some(port) = self
             .owned_ports()
             .into_iter()
-            .find(|p| p.name == name && id_of(p, ENDPOINT) == Some(endpoint))
+            .find(|p| p.name == name && id_of(p, key) == Some(value))
         else {
             return Ok(false);
         };

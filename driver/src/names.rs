@@ -129,6 +129,28 @@ pub fn private_switch_name(network: &DockerId) -> String {
     format!("docker-{}", network.short())
 }
 
+/// The OVS internal port (and kernel device) holding the gateway address
+/// of logical switch `switch` on this host: `dovngw` + 9 hex digits of a
+/// hash of the switch's name, 15 bytes. From the switch rather than a
+/// Docker network id, because each host's Docker network of one shared
+/// switch has another id while the gateway is the switch's. 36 bits make a
+/// clash unlikely; one is refused, never resolved by sharing a port.
+pub fn gateway_interface(switch: &str) -> String {
+    format!("dovngw{:09x}", fnv1a(switch) & 0xf_ffff_ffff)
+}
+
+/// The `localport` logical switch port carrying the gateway of `switch`.
+pub fn gateway_logical_port(switch: &str) -> String {
+    format!("docker-ovn-gateway-{switch}")
+}
+
+/// FNV-1a (64 bits): stable across builds and hosts, unlike std's hasher.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,6 +205,17 @@ mod tests {
             "{shown}"
         );
         assert_eq!(format!("{:?}", Short("ab")), "\"ab\"");
+    }
+
+    #[test]
+    fn gateway_names_fit_ifnamsiz_are_stable_and_differ() {
+        let blue = gateway_interface("blue");
+        assert_eq!(blue.len(), IFNAMSIZ_MAX);
+        assert_eq!(blue, gateway_interface("blue"));
+        assert_ne!(blue, gateway_interface("blue2"));
+        assert_eq!(gateway_interface(""), "dovngw484222325");
+        assert!(gateway_interface(&"n".repeat(64)).len() == IFNAMSIZ_MAX);
+        assert_eq!(gateway_logical_port("blue"), "docker-ovn-gateway-blue");
     }
 
     #[test]

@@ -12,6 +12,7 @@ use ovsdb_client::{Client, ClientConfig, Replica, Row, Tables, Uuid, Value};
 use crate::error::{DriverError, Result};
 use crate::external_ids::*;
 use crate::mac::MacAddr;
+use crate::names::gateway_logical_port;
 use crate::network_spec::NetworkSpec;
 
 const DB: &str = "OVN_Northbound";
@@ -32,6 +33,25 @@ pub struct SwitchInfo {
     /// (Docker network id, host) of every Docker network mapped onto it.
     pub docker_networks: Vec<(String, String)>,
     pub ports: Vec<Uuid>,
+}
+
+impl SwitchInfo {
+    /// The IPv4 gateway of a network that has one: not `--internal`, and
+    /// given a gateway by IPAM.
+    pub fn gateway(&self) -> Option<Ipv4Addr> {
+        if self.internal {
+            return None;
+        }
+        self.gateway4.as_deref()?.parse().ok()
+    }
+
+    /// Whether Docker network `network` is not the only one of `host`
+    /// mapped onto this switch.
+    pub fn used_by_another_network_of(&self, host: &str, network: &str) -> bool {
+        self.docker_networks
+            .iter()
+            .any(|(n, h)| h == host && n != network)
+    }
 }
 
 /// A logical switch port of an endpoint.
@@ -195,12 +215,14 @@ impl Northbound {
         );
         let mut ids = spec_external_ids(spec);
         ids.extend(network_keys(spec, host));
-        txn.insert(
-            "Logical_Switch",
-            Row::new()
-                .with("name", spec.switch.as_str())
-                .with("external_ids", Value::map(ids)),
-        );
+        let mut row = Row::new()
+            .with("name", spec.switch.as_str())
+            .with("external_ids", Value::map(ids));
+        if let Some(IpAddr::V4(gateway)) = spec.gateway4.filter(|_| !spec.internal) {
+            let localport = txn.insert("Logical_Switch_Port", localport_row(&spec.switch, gateway));
+            row = row.with("ports", Value::set([localport]));
+        }
+        txn.insert("Logical_Switch", row);
         txn.comment(&format!("docker-ovn: create network {}", spec.network));
         match self.client.transact(&txn).await {
             Ok(_) => Ok(true),
@@ -224,8 +246,11 @@ impl Northbound {
                 spec.switch
             )));
         }
-        check_same_definition(spec, &switch_info(uuid, row))?;
+        let info = switch_info(uuid, row);
+        check_same_definition(spec, &info)?;
         let mut txn = Transaction::new(DB);
+        // Networks from before gateways existed get their localport here.
+        let guarded = self.push_localport(&mut txn, &info);
         let mutate = txn.mutate(
             "Logical_Switch",
             vec![Condition::uuid(uuid)],
@@ -238,8 +263,68 @@ impl Northbound {
             "docker-ovn: map network {} onto {}",
             spec.network, spec.switch
         ));
-        let outcome = self.client.transact(&txn).await.map_err(DriverError::nb)?;
-        Ok(outcome.count(mutate) == Some(1))
+        match self.client.transact(&txn).await {
+            Ok(outcome) => Ok(outcome.count(mutate) == Some(1)),
+            // Another host added the localport first: read again.
+            Err(e) if guarded && e.is_timed_out_at(0) => Ok(false),
+            Err(e) => Err(DriverError::nb(e)),
+        }
+    }
+
+    /// Whether `switch` has its gateway's localport.
+    pub fn has_localport(&self, switch: &SwitchInfo) -> bool {
+        let name = gateway_logical_port(&switch.name);
+        self.replica.read(|t| {
+            switch.ports.iter().any(|uuid| {
+                t.get("Logical_Switch_Port", *uuid)
+                    .is_some_and(|row| owned(row) && row.get_str("name") == Some(name.as_str()))
+            })
+        })
+    }
+
+    /// Appends to `txn` (as its first operations) the creation of the
+    /// localport of `switch`'s gateway, if it should have one and has
+    /// none; the first operation fails if another client made it
+    /// meanwhile. Returns whether anything was appended.
+    fn push_localport(&self, txn: &mut Transaction, switch: &SwitchInfo) -> bool {
+        let Some(gateway) = switch.gateway() else {
+            return false;
+        };
+        if self.has_localport(switch) {
+            return false;
+        }
+        let name = gateway_logical_port(&switch.name);
+        txn.wait(
+            "Logical_Switch_Port",
+            vec![Condition::eq("name", name.as_str())],
+            &["name"],
+            WaitUntil::Equal,
+            vec![],
+            Some(Duration::ZERO),
+        );
+        let localport = txn.insert("Logical_Switch_Port", localport_row(&switch.name, gateway));
+        txn.mutate(
+            "Logical_Switch",
+            vec![Condition::uuid(switch.uuid)],
+            vec![Mutation::insert("ports", Value::set([localport]))],
+        );
+        true
+    }
+
+    /// Adds the gateway's localport to `switch` if it lacks one (a switch
+    /// from before gateways, or one whose localport was deleted by hand).
+    /// `Ok(false)` when nothing was needed or another client got there first.
+    pub async fn ensure_localport(&self, switch: &SwitchInfo) -> Result<bool> {
+        let mut txn = Transaction::new(DB);
+        if !self.push_localport(&mut txn, switch) {
+            return Ok(false);
+        }
+        txn.comment(&format!("docker-ovn: gateway of {}", switch.name));
+        match self.client.transact(&txn).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_timed_out_at(0) => Ok(false),
+            Err(e) => Err(DriverError::nb(e)),
+        }
     }
 
     /// Unmaps Docker network `network`, deleting its ports made by `host`
@@ -262,9 +347,11 @@ impl Northbound {
                 .copied()
                 .collect()
         });
+        let localports = usize::from(self.has_localport(&switch));
         let last_user = switch.docker_networks.iter().all(|(n, _)| n == network);
         let mut txn = Transaction::new(DB);
-        if last_user && ours.len() == switch.ports.len() {
+        // The localport goes with the switch: nobody else's port is left.
+        if last_user && ours.len() + localports == switch.ports.len() {
             txn.delete("Logical_Switch", vec![Condition::uuid(switch.uuid)]);
         } else {
             txn.mutate(
@@ -445,6 +532,21 @@ fn switch_info(uuid: Uuid, row: &Row) -> SwitchInfo {
             .map(|p| p.atoms().iter().filter_map(|a| a.as_uuid()).collect())
             .unwrap_or_default(),
     }
+}
+
+/// The gateway's `localport`: bound on every host that has an OVS port
+/// with its name as `iface-id`, and reached only from ports of that host.
+/// No port security: the host routes traffic from anywhere through it.
+fn localport_row(switch: &str, gateway: Ipv4Addr) -> Row {
+    let addresses = format!("{} {gateway}", MacAddr::from_ipv4(gateway));
+    Row::new()
+        .with("name", gateway_logical_port(switch).as_str())
+        .with("type", "localport")
+        .with("addresses", Value::set([addresses]))
+        .with(
+            "external_ids",
+            Value::map([(OWNER, OWNER_VALUE), (GATEWAY_OF, switch)]),
+        )
 }
 
 fn port_row(port: &NewPort<'_>, addresses: &str) -> Row {

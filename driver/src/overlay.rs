@@ -22,10 +22,11 @@ use crate::error::{DriverError, Result};
 use crate::external_ids::{
     ENDPOINT, HOST, IFACE_ID, JOINED, NETWORK, OWNER, OWNER_VALUE, SANDBOX, unix_now,
 };
+use crate::gateway::{self, Gateway, HostGateways};
 use crate::links::Links;
 use crate::local_switch::{LocalSwitch, id_of};
 use crate::mac::MacAddr;
-use crate::names::{DockerId, container_interface, host_interface};
+use crate::names::{DockerId, container_interface, gateway_interface, host_interface};
 use crate::network_spec::NetworkSpec;
 use crate::northbound::{NewPort, Northbound, SwitchInfo};
 use crate::reconcile::{self, Action, Policy};
@@ -44,6 +45,9 @@ pub struct OverlayConfig {
     pub underlay_mtu: u32,
     /// Age after which reconciliation deletes an endpoint never joined.
     pub unjoined_grace: Duration,
+    /// Whether this host routes for its networks (a gateway port per
+    /// non-internal network); without, Docker adds `docker_gwbridge`.
+    pub gateway: bool,
 }
 
 /// Beyond Join's readiness wait, how long a veth pair may stay in the
@@ -58,8 +62,10 @@ pub struct Overlay {
     links: Links,
     host: String,
     config: OverlayConfig,
+    gateways: HostGateways,
     /// Network creation and deletion are rare; one at a time keeps the
-    /// create-or-join logic of shared switches simple.
+    /// create-or-join logic of shared switches simple, and reconciliation
+    /// of gateways takes it too, so it never sees one half made.
     network_lock: tokio::sync::Mutex<()>,
     /// Veths whose Leave has answered and whose deletion is still under
     /// way: reconciliation must not add their ports back.
@@ -74,7 +80,14 @@ impl Overlay {
         host: String,
         config: OverlayConfig,
     ) -> Overlay {
+        let gateways = HostGateways::new(
+            ovs.clone(),
+            links.clone(),
+            host.clone(),
+            config.ready_timeout,
+        );
         Overlay {
+            gateways,
             ovs,
             nb,
             links,
@@ -98,12 +111,63 @@ impl Overlay {
         }
     }
 
+    /// Maps the network onto its logical switch, then sets up its gateway
+    /// on this host; if that fails, a mapping this call made is undone.
     pub async fn create_network(&self, request: &CreateNetworkRequest) -> Result<()> {
         let spec = NetworkSpec::from_request(request)?;
+        let network = spec.network.as_str();
         let _one_at_a_time = self.network_lock.lock().await;
+        let was_mapped = self.nb.switch_of(network).is_some();
         self.nb.create_network(&spec, &self.host).await?;
-        tracing::info!(network = %spec.network, switch = %spec.switch, "network created");
+        if let Err(error) = self.add_gateway(&spec.network).await {
+            if !was_mapped && let Err(undo) = self.nb.delete_network(network, &self.host).await {
+                tracing::error!(%network, %undo, "rollback of a failed network left its switch mapped");
+            }
+            return Err(error);
+        }
+        tracing::info!(%network, switch = %spec.switch, "network created");
         Ok(())
+    }
+
+    /// The network's gateway on this host, if it should have one.
+    async fn add_gateway(&self, network: &DockerId) -> Result<()> {
+        let Some(gateway) = self.switch(network).ok().and_then(|s| self.gateway_of(&s)) else {
+            return Ok(());
+        };
+        self.gateways
+            .apply(&gateway)
+            .await
+            .map_err(|e| gateway_error(network, &gateway.interface, e))
+    }
+
+    /// The gateway `switch` has on this host, if any.
+    fn gateway_of(&self, switch: &SwitchInfo) -> Option<Gateway> {
+        let default_mtu = self.config.underlay_mtu - GENEVE_IPV4_OVERHEAD;
+        self.config
+            .gateway
+            .then(|| Gateway::of_switch(switch, default_mtu))
+            .flatten()
+    }
+
+    /// Removes this host's gateway of the network's switch unless another
+    /// Docker network of this host still uses the switch.
+    async fn remove_gateway(&self, network: &DockerId) -> Result<()> {
+        let Some(switch) = self.nb.switch_of(network.as_str()) else {
+            return Ok(());
+        };
+        if switch.used_by_another_network_of(&self.host, network.as_str()) {
+            return Ok(());
+        }
+        let interface = gateway_interface(&switch.name);
+        let has_port = self.gateways.ports().iter().any(|(s, _)| *s == switch.name);
+        if !has_port && self.gateway_of(&switch).is_none() {
+            return Ok(());
+        }
+        self.gateways
+            .remove(&switch.name, &interface)
+            .await
+            .map(drop)
+            .map_err(|e| gateway_error(network, &interface, e))
     }
 
     pub async fn delete_network(&self, request: &DeleteNetworkRequest) -> Result<()> {
@@ -119,6 +183,7 @@ impl Overlay {
                 self.unplug(&endpoint).await?;
             }
         }
+        self.remove_gateway(&network).await?;
         self.nb.delete_network(network.as_str(), &self.host).await?;
         tracing::info!(%network, "network deleted");
         Ok(())
@@ -209,6 +274,11 @@ impl Overlay {
                 src_name: peer,
                 dst_prefix: "eth".into(),
             }),
+            // With a gateway Docker adds no docker_gwbridge interface.
+            gateway: self
+                .gateway_of(&switch)
+                .map(|g| g.address.addr().to_string())
+                .unwrap_or_default(),
             disable_gateway_service: switch.internal,
             ..Default::default()
         })
@@ -341,7 +411,10 @@ impl Overlay {
     /// veths and logical ports, and unless `dry_run` applies the plan.
     /// Every step is tried; the first failure is returned after the rest.
     pub async fn reconcile(&self, dry_run: bool) -> Result<Vec<Action>> {
-        let snapshot = reconcile::snapshot(&self.ovs, &self.nb, &self.links, &self.host).await?;
+        let _one_at_a_time = self.network_lock.lock().await;
+        let mut snapshot =
+            reconcile::snapshot(&self.ovs, &self.nb, &self.links, &self.host).await?;
+        self.snapshot_gateways(&mut snapshot).await?;
         let policy = Policy {
             now: unix_now(),
             unjoined_grace: self.config.unjoined_grace,
@@ -359,7 +432,12 @@ impl Overlay {
                     tracing::info!(action = %action, "reconciled");
                     done.push(action);
                 }
-                Ok(false) if matches!(action, Action::Report { .. }) => {
+                Ok(false)
+                    if matches!(
+                        action,
+                        Action::Report { .. } | Action::GatewayDeviceMissing { .. }
+                    ) =>
+                {
                     tracing::warn!(action = %action, "needs an operator");
                     done.push(action);
                 }
@@ -372,6 +450,59 @@ impl Overlay {
             }
         }
         first_error.map_or(Ok(done), Err)
+    }
+
+    /// The gateways this host should have (of switches it has a Docker
+    /// network on), and those it has.
+    async fn snapshot_gateways(&self, snapshot: &mut reconcile::Snapshot) -> Result<()> {
+        let wanted: Vec<(Gateway, bool)> = self
+            .nb
+            .switches()
+            .into_iter()
+            .filter(|s| s.docker_networks.iter().any(|(_, h)| *h == self.host))
+            .filter_map(|s| Some((self.gateway_of(&s)?, self.nb.has_localport(&s))))
+            .collect();
+        let gateways: Vec<Gateway> = wanted.iter().map(|(g, _)| g.clone()).collect();
+        let (ports, rules) = self.gateways.snapshot(&gateways).await?;
+        snapshot.gateways = wanted
+            .iter()
+            .map(|(g, localport)| gateway::wanted_state(g, *localport))
+            .collect();
+        snapshot.gateway_ports = ports;
+        snapshot.gateway_rules = rules;
+        Ok(())
+    }
+
+    /// Applies a gateway step; `Ok(false)` when there was nothing to do.
+    async fn apply_gateway(&self, action: &Action) -> Result<bool> {
+        let switch_named = |name: &str| self.nb.switches().into_iter().find(|s| s.name == name);
+        let gateway_named = |name: &str| switch_named(name).and_then(|s| self.gateway_of(&s));
+        match action {
+            Action::AddGateway { switch, .. } => match gateway_named(switch) {
+                Some(gateway) => self.gateways.apply(&gateway).await.map(|_| true),
+                None => Ok(false),
+            },
+            Action::ConfigureGateway { switch, .. } => match gateway_named(switch) {
+                Some(gateway) => self.gateways.configure(&gateway).await,
+                None => Ok(false),
+            },
+            Action::AddGatewayRules { switch } => match gateway_named(switch) {
+                Some(gateway) => {
+                    let rules = gateway.rules(self.gateways.host());
+                    self.gateways.firewall().ensure(&rules).await
+                }
+                None => Ok(false),
+            },
+            Action::AddLocalport { switch } => match switch_named(switch) {
+                Some(switch) => self.nb.ensure_localport(&switch).await,
+                None => Ok(false),
+            },
+            Action::RemoveGateway { switch, interface } => {
+                self.gateways.remove(switch, interface).await
+            }
+            Action::RemoveGatewayRules { switch } => self.gateways.firewall().remove(switch).await,
+            _ => Ok(false),
+        }
     }
 
     /// Whether `interface` exists, asked by name just before acting: a dump
@@ -420,6 +551,7 @@ impl Overlay {
                 self.ovs.add_port(interface, &ids).await
             }
             Action::Report { .. } => Ok(false),
+            gateway => self.apply_gateway(gateway).await,
         }
     }
 
@@ -439,6 +571,15 @@ impl Overlay {
             .ok_or_else(|| DriverError::UnknownNetwork {
                 network: network.to_string(),
             })
+    }
+}
+
+/// A gateway failure, naming the network and the port.
+fn gateway_error(network: &DockerId, interface: &str, error: DriverError) -> DriverError {
+    DriverError::Gateway {
+        network: network.to_string(),
+        interface: interface.to_string(),
+        source: Box::new(error),
     }
 }
 

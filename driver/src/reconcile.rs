@@ -23,6 +23,18 @@
 //! - A veth in a sandbox without a logical port is reported and left
 //!   alone: removing it would cut a running container off.
 //!
+//! And per gateway ([`crate::gateway`]) of a switch this host has a Docker
+//! network on:
+//! - No OVS port: the port, its address and rules are added.
+//! - A port whose device lacks its address, is down or has another MTU or
+//!   MAC (ovs-vswitchd restarted on the userspace datapath and made the
+//!   tap anew): the device is set up again. No device at all: reported
+//!   (ovs-vswitchd is down; the next pass sees it back).
+//! - Rules missing or different: they are put back.
+//! - No localport on the switch (a network from before gateways): added.
+//! - A gateway port or rules of a switch this host no longer has a Docker
+//!   network on (or that is gone): removed, with the device's addresses.
+//!
 //! Only this host's rows and veths count (a veth's alias names its host),
 //! so daemons sharing a kernel leave each other alone. The databases are
 //! read before the kernel's links are listed, and the steps of a Join
@@ -54,12 +66,45 @@ pub struct Policy {
     pub join_grace: Duration,
 }
 
-/// This host's OVS ports, veths and logical ports, as owned by the driver.
+/// This host's OVS ports, veths and logical ports, as owned by the driver,
+/// and its gateways.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     pub ports: Vec<PortState>,
     pub veths: Vec<VethState>,
     pub logical_ports: Vec<LogicalPortState>,
+    /// The gateways this host should have.
+    pub gateways: Vec<GatewayWanted>,
+    pub gateway_ports: Vec<GatewayPortState>,
+    /// Per switch named by one of the driver's iptables rules.
+    pub gateway_rules: Vec<GatewayRulesState>,
+}
+
+/// A gateway this host should hold.
+#[derive(Debug, Clone)]
+pub struct GatewayWanted {
+    pub switch: String,
+    pub interface: String,
+    /// The switch has its localport.
+    pub localport: bool,
+}
+
+/// One of this host's gateway ports on the integration bridge.
+#[derive(Debug, Clone)]
+pub struct GatewayPortState {
+    pub switch: String,
+    pub interface: String,
+    /// `None`: no device; else whether it is up with its MTU, MAC and
+    /// address.
+    pub configured: Option<bool>,
+}
+
+/// The driver's iptables rules of one switch.
+#[derive(Debug, Clone)]
+pub struct GatewayRulesState {
+    pub switch: String,
+    /// Exactly the rules its gateway wants.
+    pub complete: bool,
 }
 
 /// One of the driver's ports on the integration bridge.
@@ -120,6 +165,23 @@ pub enum Action {
         endpoint: String,
         why: &'static str,
     },
+    // Gateway steps, in the order they are applied: removals first, so
+    // that a port of an old name goes (with its switch's rules) before
+    // the new one is added.
+    /// Remove the rules, addresses and port of a gateway no longer wanted.
+    RemoveGateway { switch: String, interface: String },
+    /// Remove the rules of a gateway no longer wanted that has no port.
+    RemoveGatewayRules { switch: String },
+    /// Add the switch's missing localport.
+    AddLocalport { switch: String },
+    /// Add the gateway of `switch` to this host: port, address, rules.
+    AddGateway { switch: String, interface: String },
+    /// Set the gateway device up with its MTU, MAC and address again.
+    ConfigureGateway { switch: String, interface: String },
+    /// Put the gateway's iptables rules back.
+    AddGatewayRules { switch: String },
+    /// Nothing is done: the port's device is missing (ovs-vswitchd down).
+    GatewayDeviceMissing { switch: String, interface: String },
 }
 
 impl fmt::Display for Action {
@@ -159,7 +221,42 @@ impl fmt::Display for Action {
                 endpoint,
                 why,
             } => write!(f, "leave {interface} (endpoint {endpoint}) alone: {why}"),
+            gateway => display_gateway(gateway, f),
         }
+    }
+}
+
+fn display_gateway(action: &Action, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match action {
+        Action::AddGateway { switch, interface } => write!(
+            f,
+            "add gateway port {interface} of {switch}: this host has a network on it but no port"
+        ),
+        Action::ConfigureGateway { switch, interface } => write!(
+            f,
+            "set gateway port {interface} of {switch} up with its address again: \
+             its device lost them (ovs-vswitchd restarted?)"
+        ),
+        Action::AddGatewayRules { switch } => {
+            write!(f, "put the iptables rules of {switch}'s gateway back")
+        }
+        Action::AddLocalport { switch } => {
+            write!(f, "add the gateway's localport to logical switch {switch}")
+        }
+        Action::GatewayDeviceMissing { switch, interface } => write!(
+            f,
+            "leave gateway port {interface} of {switch} alone: its device is missing; \
+             is ovs-vswitchd running?"
+        ),
+        Action::RemoveGateway { switch, interface } => write!(
+            f,
+            "remove gateway port {interface} and its rules: this host has no network on {switch}"
+        ),
+        Action::RemoveGatewayRules { switch } => write!(
+            f,
+            "remove the iptables rules of {switch}'s gateway: this host has no network on it"
+        ),
+        other => write!(f, "{other:?}"),
     }
 }
 
@@ -177,7 +274,75 @@ pub fn plan(snapshot: &Snapshot, policy: &Policy) -> Vec<Action> {
     for (interface, endpoint) in by_interface(snapshot) {
         plan_endpoint(&interface, &endpoint, policy, &mut actions);
     }
+    plan_gateways(snapshot, &mut actions);
     actions.into_iter().collect()
+}
+
+fn plan_gateways(snapshot: &Snapshot, actions: &mut BTreeSet<Action>) {
+    for wanted in &snapshot.gateways {
+        plan_wanted_gateway(snapshot, wanted, actions);
+    }
+    let wanted = |switch: &str, interface: Option<&str>| {
+        snapshot
+            .gateways
+            .iter()
+            .any(|g| g.switch == switch && interface.is_none_or(|i| i == g.interface))
+    };
+    for port in &snapshot.gateway_ports {
+        if !wanted(&port.switch, Some(&port.interface)) {
+            actions.insert(Action::RemoveGateway {
+                switch: port.switch.clone(),
+                interface: port.interface.clone(),
+            });
+        }
+    }
+    let has_port = |switch: &str| snapshot.gateway_ports.iter().any(|p| p.switch == switch);
+    for rules in &snapshot.gateway_rules {
+        if !wanted(&rules.switch, None) && !has_port(&rules.switch) {
+            actions.insert(Action::RemoveGatewayRules {
+                switch: rules.switch.clone(),
+            });
+        }
+    }
+}
+
+fn plan_wanted_gateway(
+    snapshot: &Snapshot,
+    wanted: &GatewayWanted,
+    actions: &mut BTreeSet<Action>,
+) {
+    let (switch, interface) = (wanted.switch.clone(), wanted.interface.clone());
+    if !wanted.localport {
+        actions.insert(Action::AddLocalport {
+            switch: switch.clone(),
+        });
+    }
+    let port = snapshot
+        .gateway_ports
+        .iter()
+        .find(|p| p.switch == switch && p.interface == interface);
+    let Some(port) = port else {
+        actions.insert(Action::AddGateway { switch, interface });
+        return;
+    };
+    let rules_complete = snapshot
+        .gateway_rules
+        .iter()
+        .any(|r| r.switch == switch && r.complete);
+    if !rules_complete {
+        actions.insert(Action::AddGatewayRules {
+            switch: switch.clone(),
+        });
+    }
+    match port.configured {
+        Some(true) => {}
+        Some(false) => {
+            actions.insert(Action::ConfigureGateway { switch, interface });
+        }
+        None => {
+            actions.insert(Action::GatewayDeviceMissing { switch, interface });
+        }
+    }
 }
 
 fn by_interface(snapshot: &Snapshot) -> BTreeMap<String, Endpoint<'_>> {
@@ -332,6 +497,7 @@ pub async fn snapshot(
         ports,
         veths,
         logical_ports,
+        ..Snapshot::default()
     })
 }
 

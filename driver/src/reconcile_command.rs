@@ -23,6 +23,16 @@ pub struct ReconcileArgs {
     #[arg(long, env = "DOCKER_OVN_READY_TIMEOUT", default_value_t = 20)]
     pub ready_timeout: u64,
 
+    /// As `serve --underlay-mtu`: the MTU of gateway ports of networks
+    /// without one of their own.
+    #[arg(long, env = "DOCKER_OVN_UNDERLAY_MTU", default_value_t = 1500,
+          value_parser = clap::value_parser!(u32).range(1280..=9216))]
+    pub underlay_mtu: u32,
+
+    /// As `serve --no-gateway`: remove gateways rather than add them.
+    #[arg(long, env = "DOCKER_OVN_NO_GATEWAY")]
+    pub no_gateway: bool,
+
     /// As `serve --reclaim-grace`: endpoints never joined are deleted once
     /// older than this many seconds.
     #[arg(long, env = "DOCKER_OVN_RECLAIM_GRACE", default_value_t = 600)]
@@ -34,9 +44,9 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 pub async fn reconcile(args: ReconcileArgs) -> anyhow::Result<()> {
     let config = OverlayConfig {
         ready_timeout: Duration::from_secs(args.ready_timeout),
-        // Unused: reconciliation creates no veth, it only re-adds ports.
-        underlay_mtu: 1500,
+        underlay_mtu: args.underlay_mtu,
         unjoined_grace: Duration::from_secs(args.reclaim_grace),
+        gateway: !args.no_gateway,
     };
     let (overlay, _) = connect(&args.db, TIMEOUT, config).await?;
     let result = overlay.reconcile(args.dry_run).await;

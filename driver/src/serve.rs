@@ -86,6 +86,12 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub reconcile_interval: u64,
 
+    /// Give no network a gateway on this host: no internal port, address
+    /// or iptables rules; Docker then adds `docker_gwbridge` for outside
+    /// access, as with no gateway before.
+    #[arg(long, env = "DOCKER_OVN_NO_GATEWAY")]
+    pub no_gateway: bool,
+
     /// How often, in seconds, to look for such addresses (also at start).
     #[arg(long, env = "DOCKER_OVN_RECLAIM_INTERVAL", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -98,6 +104,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ready_timeout: Duration::from_secs(args.ready_timeout),
         underlay_mtu: args.underlay_mtu,
         unjoined_grace: Duration::from_secs(args.reclaim_grace),
+        gateway: !args.no_gateway,
     };
     let timeout = Duration::from_secs(args.ovsdb_timeout);
     let (overlay, nb) = connect(&args.db, timeout, config).await?;

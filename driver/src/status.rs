@@ -9,8 +9,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use crate::firewall::Rule;
+use crate::gateway::{Gateway, HostGateways};
+use crate::links::Links;
 use crate::local_switch::{LocalSwitch, OwnedPort, iface_id};
-use crate::northbound::Northbound;
+use crate::northbound::{Northbound, SwitchInfo};
 use crate::serve::DatabaseArgs;
 
 /// Flags of `docker-ovn status` (the same databases as `serve`).
@@ -43,7 +46,63 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
         plugin_answer(&args.socket)
     );
     print_networks(&nb);
+    print_gateways(&nb, &ovs, &host).await?;
     print_endpoints(&nb, &ovs, &host);
+    Ok(())
+}
+
+/// This host's gateway of each switch it has a Docker network on: the
+/// port, whether its device holds the address, and whether the iptables
+/// rules are complete.
+async fn print_gateways(nb: &Northbound, ovs: &LocalSwitch, host: &str) -> anyhow::Result<()> {
+    let links = Links::connect()?;
+    let gateways = HostGateways::new(ovs.clone(), links.clone(), host.to_string(), TIMEOUT);
+    let (rules, _) = gateways.firewall().list().await?;
+    let ports = gateways.ports();
+    let switches: Vec<SwitchInfo> = nb
+        .switches()
+        .into_iter()
+        .filter(|s| s.docker_networks.iter().any(|(_, h)| h == host))
+        .collect();
+    println!("\nGATEWAYS ON {host}");
+    println!(
+        "{:<24} {:<16} {:<18} {:<8} {:<8} RULES",
+        "LOGICAL SWITCH", "INTERFACE", "ADDRESS", "PORT", "ON-DEVICE"
+    );
+    for switch in switches {
+        // The MTU does not matter for what is shown.
+        let Some(gateway) = Gateway::of_switch(&switch, 0) else {
+            continue;
+        };
+        let port = ports
+            .iter()
+            .any(|(s, i)| *s == switch.name && *i == gateway.interface);
+        let address = match links.state(&gateway.interface).await? {
+            Some(link) => {
+                let present = links.ipv4_addresses(&gateway.interface, link.index).await?;
+                if present.contains(&gateway.address) {
+                    "present"
+                } else {
+                    "missing"
+                }
+            }
+            None => "no-device",
+        };
+        let ours: Vec<&Rule> = rules.iter().filter(|r| r.switch == switch.name).collect();
+        let rules = if gateway.rules(host).complete(&ours) {
+            "complete"
+        } else {
+            "missing"
+        };
+        println!(
+            "{:<24} {:<16} {:<18} {:<8} {:<8} {rules}",
+            switch.name,
+            gateway.interface,
+            gateway.address.to_string(),
+            port,
+            address,
+        );
+    }
     Ok(())
 }
 

@@ -71,7 +71,8 @@ impl Host {
             Path::new(env!("CARGO_BIN_EXE_docker-ovn")),
             &ovs.unix_target(),
             &nb.unix_target(),
-            &["--ready-timeout", "10"],
+            // No ovs-vswitchd creates gateway ports' devices here.
+            &["--ready-timeout", "10", "--no-gateway"],
         );
         let mut host = Host {
             daemon,

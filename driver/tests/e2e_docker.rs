@@ -6,10 +6,12 @@
 
 use std::time::Duration;
 
+use docker_ovn::names::{gateway_interface, gateway_logical_port};
 use ovsdb_client::{Client, Value};
 use test_support::leftovers::named_rows;
 use test_support::{
-    DockerNetwork, IMAGE, Lab, Removed, assert_clean, docker, docker_ok, endpoint_field,
+    DockerNetwork, GatewayOnHost, IMAGE, Lab, Outside, Removed, assert_clean, docker, docker_ok,
+    endpoint_field, gateway_parts, localports, wait_until,
 };
 
 /// A one-shot container on `network` whose first command is a ping: it
@@ -298,4 +300,103 @@ fn tcp_streams_between_containers() {
         &format!("sleep 5 | nc {ip} 8080 | wc -c"),
     ]);
     assert_eq!(received.trim(), "204800", "TCP stream cut short");
+}
+
+/// The logical switch of a network created without `-o ovn.network`.
+fn private_switch(network: &DockerNetwork) -> String {
+    format!("docker-{}", &network.id[..12])
+}
+
+/// The network's gateway port, address and rules on host1, and its
+/// localport in Northbound.
+fn gateway_of(lab: &Lab, switch: &str, address: &str) -> Vec<String> {
+    let host = &lab.hosts()[0];
+    let interface = gateway_interface(switch);
+    let mut parts = gateway_parts(&GatewayOnHost {
+        host,
+        switch,
+        interface: &interface,
+        address,
+    });
+    parts.extend(localports(lab, switch));
+    parts
+}
+
+/// A container on a non-internal network has one interface, its default
+/// route via the network's gateway on this host, and reaches a namespace
+/// outside (masqueraded: the outside has no route back but to the host);
+/// `docker network rm` removes port, address, rules and localport.
+#[test]
+fn the_gateway_routes_to_the_outside_and_goes_with_its_network() {
+    let lab = Lab::require();
+    let outside = Outside::new("dovn-e2e-out", "198.18.81");
+    let mut net = DockerNetwork::create("e2e-gw", &["--subnet", "10.81.0.0/24"]);
+    let switch = private_switch(&net);
+    let a = net.run("e2e-gw-a", &[]);
+    let networks = docker_ok(&[
+        "inspect",
+        "-f",
+        "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
+        &a,
+    ]);
+    assert_eq!(networks, "e2e-gw", "no docker_gwbridge or other network");
+    let interfaces = exec_ok(&a, &["ls", "/sys/class/net"]);
+    let mut interfaces: Vec<&str> = interfaces.split_whitespace().collect();
+    interfaces.sort_unstable();
+    assert_eq!(interfaces, ["eth0", "lo"], "one interface besides lo");
+    let routes = exec_ok(&a, &["ip", "route"]);
+    assert!(
+        routes.contains("default via 10.81.0.1 dev eth0"),
+        "{routes}"
+    );
+    exec_ok(&a, &["ping", "-c1", "-W2", "10.81.0.1"]);
+
+    let parts = gateway_of(&lab, &switch, "10.81.0.1/24");
+    assert_eq!(
+        parts.len(),
+        6,
+        "port, device, address, 3 rules, localport: {parts:?}"
+    );
+    assert!(parts.contains(&format!(
+        "Logical_Switch_Port {}",
+        gateway_logical_port(&switch)
+    )));
+
+    // The outside has a route only to 198.18.81.0/24: an answer means the
+    // host put its own address there in the container's place.
+    let no_route = test_support::ip(&["-n", &outside.ns.name, "route", "get", "10.81.0.2"]);
+    assert!(
+        !no_route.status.success(),
+        "the outside must not route to the containers"
+    );
+    exec_ok(&a, &["ping", "-c2", "-W2", &outside.far]);
+    assert_eq!(
+        outside.neighbours(),
+        std::slice::from_ref(&outside.near),
+        "the outside saw only the host's address"
+    );
+
+    net.remove();
+    wait_until(
+        "the gateway to go with its network",
+        Duration::from_secs(10),
+        || gateway_of(&lab, &switch, "10.81.0.1/24").is_empty(),
+    );
+}
+
+/// An `--internal` network gets no gateway: no port, no rules, no
+/// localport, and its containers no default route.
+#[test]
+fn an_internal_network_has_no_gateway() {
+    let lab = Lab::require();
+    let mut net = DockerNetwork::create("e2e-gw-int", &["--internal", "--subnet", "10.80.0.0/24"]);
+    let switch = private_switch(&net);
+    let a = net.run("e2e-gw-int-a", &[]);
+    let routes = exec_ok(&a, &["ip", "route"]);
+    assert!(!routes.contains("default"), "{routes}");
+    assert_eq!(
+        gateway_of(&lab, &switch, "10.80.0.1/24"),
+        Vec::<String>::new()
+    );
+    net.remove();
 }

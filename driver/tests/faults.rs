@@ -11,11 +11,12 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::Duration;
 
+use docker_ovn::names::gateway_interface;
 use ovsdb_client::{Client, Value};
 use test_support::leftovers::named_rows;
 use test_support::{
-    DockerNetwork, IMAGE, Lab, LabDaemon, container_pings, docker, docker_ok, eventually,
-    restart_missing, wait_until,
+    DockerNetwork, GatewayOnHost, IMAGE, Lab, LabDaemon, container_pings, docker, docker_ok,
+    eventually, gateway_parts, restart_missing, wait_until,
 };
 
 /// The binary `lab up` restarts the driver with.
@@ -207,6 +208,30 @@ fn converged(lab: &Lab, network: &DockerNetwork, containers: &[&str]) {
     assert_exactly(lab, network, &endpoints);
 }
 
+/// The network's gateway address is back on host1's gateway port (the
+/// daemon's periodic reconciliation puts it back after ovs-vswitchd made
+/// the port's tap anew), and `container` pings it.
+fn gateway_returns(lab: &Lab, network: &DockerNetwork, container: &str, address: &str) {
+    let switch = format!("docker-{}", &network.id[..12]);
+    let interface = gateway_interface(&switch);
+    let host = &lab.hosts()[0];
+    let with_prefix = format!("{address}/24");
+    let gateway = GatewayOnHost {
+        host,
+        switch: &switch,
+        interface: &interface,
+        address: &with_prefix,
+    };
+    wait_until("the gateway address on its port", RECOVERY, || {
+        gateway_parts(&gateway)
+            .iter()
+            .any(|part| part.starts_with("address"))
+    });
+    eventually("ping to the gateway", RECOVERY, || {
+        container_pings(container, address)
+    });
+}
+
 #[test]
 fn connectivity_returns_after_each_daemon_restarts() {
     let _turn = one_at_a_time();
@@ -215,6 +240,7 @@ fn connectivity_returns_after_each_daemon_restarts() {
     net.run("fault-restart-a", &["--restart", "always"]);
     net.run("fault-restart-b", &["--restart", "always"]);
     connectivity_returns("first ping", &net, "fault-restart-a", "fault-restart-b");
+    gateway_returns(&lab, &net, "fault-restart-a", "10.72.0.1");
     for daemon in [
         LabDaemon::OvsVswitchd,
         LabDaemon::Northbound,
@@ -224,6 +250,7 @@ fn connectivity_returns_after_each_daemon_restarts() {
         restart_missing(&lab, DOCKER_OVN);
         let what = format!("ping after {daemon:?} was killed and restarted");
         connectivity_returns(&what, &net, "fault-restart-a", "fault-restart-b");
+        gateway_returns(&lab, &net, "fault-restart-a", "10.72.0.1");
         converged(&lab, &net, &["fault-restart-a", "fault-restart-b"]);
     }
     // A new endpoint works too: the driver's connections came back.

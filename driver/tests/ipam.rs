@@ -18,6 +18,8 @@ struct Cluster {
     hosts: Vec<DriverDaemon>,
 }
 
+/// Without ovs-vswitchd nor a bridge here, the hosts route for no
+/// network (`--no-gateway`): no internal port is made.
 fn cluster(n: usize) -> Cluster {
     cluster_with(n, &[])
 }
@@ -29,11 +31,12 @@ fn cluster_with(n: usize, flags: &[&str]) -> Cluster {
     for k in 1..=n {
         let server = OvsdbServer::start_open_vswitch(&format!("ipam-host{k}"));
         let binary = Path::new(env!("CARGO_BIN_EXE_docker-ovn"));
+        let flags: Vec<&str> = ["--no-gateway"].iter().chain(flags).copied().collect();
         hosts.push(DriverDaemon::start_with(
             binary,
             &server.unix_target(),
             &nb.unix_target(),
-            flags,
+            &flags,
         ));
         ovs.push(server);
     }

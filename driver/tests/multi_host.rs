@@ -12,10 +12,14 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use docker_ovn::names::{gateway_interface, gateway_logical_port};
+use ovsdb_client::{Client, Value};
 use serde_json::json;
 use test_support::lab::LabHost;
+use test_support::leftovers::named_rows;
 use test_support::{
-    DockerNetwork, Lab, PluginClient, Removed, Sandbox, assert_clean, container_pings, ip,
+    DockerNetwork, GatewayOnHost, Lab, PluginClient, Removed, Sandbox, assert_clean,
+    container_pings, gateway_parts, ip, localports,
 };
 
 /// `--ipam-driver` of the Docker side of shared networks: the driver's own,
@@ -316,4 +320,72 @@ fn different_shared_networks_do_not_reach_each_other_across_hosts() {
         )
     };
     assert_gone(&lab, &networks, &endpoints);
+}
+
+/// The OVS interfaces of `host` bound to the logical port `iface_id`.
+fn bound_to(host: &LabHost, iface_id: &str) -> Vec<String> {
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    runtime.block_on(async {
+        let ovs = Client::connect(&host.ovs_db).await.expect("connect to OVS");
+        let key = Value::map([("iface-id", iface_id)]);
+        named_rows(&ovs, "Open_vSwitch", "Interface", &key).await
+    })
+}
+
+#[test]
+fn each_host_has_its_own_gateway_port_on_the_shared_localport() {
+    let lab = Lab::require_hosts(2);
+    let hosts = lab.hosts();
+    let switch = "dovn-xg";
+    let interface = gateway_interface(switch);
+    let on = |host| GatewayOnHost {
+        host,
+        switch,
+        interface: &interface,
+        address: "10.79.0.1/24",
+    };
+    let (networks, endpoints) = {
+        let mut local = shared_network(switch, "10.79.0.0/24", "10.79.0.0/25");
+        let remote = RemoteNetwork::create(&hosts[1], switch, "10.79.0.0/24");
+        let b = RemoteEndpoint::join(&hosts[1], &remote, "10.79.0.200/24", "dovn-xg-h2");
+        run_on(&mut local, "dovn-xg-a");
+        let localport = gateway_logical_port(switch);
+        for host in &hosts[..2] {
+            let parts = gateway_parts(&on(host));
+            assert_eq!(
+                parts.len(),
+                6,
+                "{}: port, device, address, 3 rules: {parts:?}",
+                host.name
+            );
+            let bound = bound_to(host, &localport);
+            assert_eq!(bound, [format!("Interface {interface}")], "{}", host.name);
+        }
+        assert_eq!(
+            localports(&lab, switch).len(),
+            1,
+            "one localport per switch"
+        );
+        eventually("host1 container -> gateway", || {
+            container_pings("dovn-xg-a", "10.79.0.1")
+        });
+        eventually("host2 sandbox -> gateway", || {
+            b.sandbox.ping("10.79.0.1", &[])
+        });
+        let endpoints = vec![local.endpoint("dovn-xg-a"), b.id.clone()];
+        (vec![local.id.clone(), remote.id.clone()], endpoints)
+    };
+    assert_gone(&lab, &networks, &endpoints);
+    // ovs-vswitchd deletes a removed port's device in its own time.
+    for host in &hosts[..2] {
+        test_support::wait_until(
+            &format!("the gateway of {switch} to leave {}", host.name),
+            CROSS_HOST_TIMEOUT,
+            || gateway_parts(&on(host)).is_empty(),
+        );
+    }
+    assert!(
+        localports(&lab, switch).is_empty(),
+        "the localport outlived its switch"
+    );
 }

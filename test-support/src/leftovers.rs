@@ -111,3 +111,75 @@ fn veths_left(host: &LabHost, endpoints: &[String]) -> Vec<String> {
         .map(|name| format!("{}: veth {name}", host.name))
         .collect()
 }
+
+/// A logical switch's gateway as one lab host holds it.
+pub struct GatewayOnHost<'a> {
+    pub host: &'a LabHost,
+    pub switch: &'a str,
+    /// Its OVS internal port and device.
+    pub interface: &'a str,
+    /// The gateway address with prefix, as on the device (`10.1.0.1/24`).
+    pub address: &'a str,
+}
+
+/// What of a gateway is present on its host, one line each: the OVS port,
+/// the device, the address on any device, and the iptables rules (by
+/// their comment `docker-ovn-gw:<switch>@<host>`).
+pub fn gateway_parts(gateway: &GatewayOnHost<'_>) -> Vec<String> {
+    let host = gateway.host;
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let mut found = runtime.block_on(async {
+        let ovs = Client::connect(&host.ovs_db).await.expect("connect to OVS");
+        let key = Value::map([("docker-ovn:gateway", gateway.switch)]);
+        named_rows(&ovs, "Open_vSwitch", "Port", &key).await
+    });
+    let in_host = |args: &[&str]| -> String {
+        let mut command = match &host.netns {
+            Some(ns) => {
+                let mut c = std::process::Command::new("ip");
+                c.args(["netns", "exec", ns.as_str()]).args(args);
+                c
+            }
+            None => {
+                let mut c = std::process::Command::new(args[0]);
+                c.args(&args[1..]);
+                c
+            }
+        };
+        let output = command
+            .output()
+            .expect("run a command in the host's namespace");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let links = in_host(&["ip", "-o", "link", "show"]);
+    if links.contains(&format!(" {}:", gateway.interface)) {
+        found.push(format!("device {}", gateway.interface));
+    }
+    let addresses = in_host(&["ip", "-o", "-4", "addr", "show"]);
+    if addresses.contains(&format!(" {} ", gateway.address)) {
+        found.push(format!("address {}", gateway.address));
+    }
+    let comment = format!("docker-ovn-gw:{}@{}\"", gateway.switch, host.system_id);
+    for listing in [
+        in_host(&["iptables", "-w", "-S"]),
+        in_host(&["iptables", "-w", "-t", "nat", "-S", "POSTROUTING"]),
+    ] {
+        found.extend(
+            listing
+                .lines()
+                .filter(|l| l.contains(&comment))
+                .map(|l| format!("rule {l}")),
+        );
+    }
+    found
+}
+
+/// The gateway's localport (`docker-ovn:gateway` = `switch`) in Northbound.
+pub fn localports(lab: &Lab, switch: &str) -> Vec<String> {
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    runtime.block_on(async {
+        let nb = Client::connect(&lab.nb_db()).await.expect("connect to NB");
+        let key = Value::map([("docker-ovn:gateway", switch)]);
+        named_rows(&nb, "OVN_Northbound", "Logical_Switch_Port", &key).await
+    })
+}

@@ -13,8 +13,10 @@
 //! - [`lab`]: the running `docker-ovn lab` and `docker` commands, for
 //!   end-to-end tests.
 //! - [`lab_daemons`]: the lab's daemons killed by pidfile and started again.
-//! - [`leftovers`]: rows and devices the drivers left behind, on every host.
-//! - [`netns`]: network namespaces as container sandboxes, and `ip`.
+//! - [`leftovers`]: rows and devices the drivers left behind, on every
+//!   host, and the parts of a network's gateway.
+//! - [`netns`]: network namespaces as container sandboxes and as "the
+//!   outside" of egress tests, and `ip`.
 //! - [`plugin_client`]: the Docker plugin protocol as dockerd speaks it.
 
 pub mod binaries;
@@ -34,7 +36,7 @@ pub use docker_network::{
 };
 pub use lab::{Lab, docker, docker_ok, link_names};
 pub use lab_daemons::{LabDaemon, restart_missing};
-pub use leftovers::{Removed, assert_clean};
-pub use netns::{Sandbox, ip, ip_ok};
+pub use leftovers::{GatewayOnHost, Removed, assert_clean, gateway_parts, localports};
+pub use netns::{Outside, Sandbox, ip, ip_ok};
 pub use ovsdb::OvsdbServer;
 pub use plugin_client::{PluginClient, Reply};

@@ -70,3 +70,69 @@ impl Drop for Sandbox {
         let _ = ip(&["netns", "del", &self.name]);
     }
 }
+
+/// "The outside" for egress tests: a namespace of the test's own joined to
+/// this one by a veth pair, `PREFIX.1/24` on this side and `PREFIX.2/24`
+/// inside, with no route back to anything else (use 198.18.0.0/15, the
+/// benchmark range: local only). A packet from a container that is
+/// answered from inside was masqueraded to this side's address: the
+/// namespace can reach nothing else. Removed (namespace and veth) when
+/// dropped, even if the test failed.
+pub struct Outside {
+    pub ns: Sandbox,
+    /// This side of the veth pair.
+    pub veth: String,
+    /// This side's address (the host's, as the outside sees it).
+    pub near: String,
+    /// The address inside.
+    pub far: String,
+}
+
+impl Outside {
+    pub fn new(name: &str, prefix: &str) -> Outside {
+        let veth = format!("{name}-o");
+        let _ = ip(&["link", "del", &veth]);
+        let outside = Outside {
+            ns: Sandbox::new(name),
+            veth,
+            near: format!("{prefix}.1"),
+            far: format!("{prefix}.2"),
+        };
+        let (ns, veth) = (outside.ns.name.as_str(), outside.veth.as_str());
+        ip_ok(&[
+            "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns,
+        ]);
+        ip_ok(&["addr", "add", &format!("{}/24", outside.near), "dev", veth]);
+        ip_ok(&["link", "set", veth, "up"]);
+        ip_ok(&[
+            "-n",
+            ns,
+            "addr",
+            "add",
+            &format!("{}/24", outside.far),
+            "dev",
+            "eth0",
+        ]);
+        ip_ok(&["-n", ns, "link", "set", "eth0", "up"]);
+        ip_ok(&["-n", ns, "link", "set", "lo", "up"]);
+        outside
+    }
+
+    /// The addresses the namespace has resolved (it answered them).
+    pub fn neighbours(&self) -> Vec<String> {
+        let output = ip(&["-n", &self.ns.name, "neigh", "show"]);
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|l| !l.contains("FAILED") && !l.contains("INCOMPLETE"))
+            .filter_map(|line| line.split_whitespace().next().map(str::to_string))
+            .collect()
+    }
+}
+
+impl Drop for Outside {
+    fn drop(&mut self) {
+        // The namespace's deletion (Sandbox's drop) would take the pair
+        // too; deleting this side first makes that certain.
+        let _ = ip(&["link", "del", &self.veth]);
+    }
+}

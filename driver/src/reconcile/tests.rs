@@ -55,6 +55,7 @@ fn snapshot(
         ports: port.into_iter().collect(),
         veths: veth.into_iter().collect(),
         logical_ports: logical.into_iter().collect(),
+        ..Snapshot::default()
     }
 }
 
@@ -68,6 +69,13 @@ fn kinds(snapshot: &Snapshot) -> Vec<&'static str> {
             Action::Replug { .. } => "replug",
             Action::DeleteLogicalPort { .. } => "delete-logical",
             Action::Report { .. } => "report",
+            Action::AddGateway { .. } => "add-gateway",
+            Action::ConfigureGateway { .. } => "configure-gateway",
+            Action::AddGatewayRules { .. } => "add-gateway-rules",
+            Action::AddLocalport { .. } => "add-localport",
+            Action::GatewayDeviceMissing { .. } => "gateway-device-missing",
+            Action::RemoveGateway { .. } => "remove-gateway",
+            Action::RemoveGatewayRules { .. } => "remove-gateway-rules",
         })
         .collect()
 }
@@ -165,4 +173,135 @@ fn dry_run_lines_name_the_interface_endpoint_and_reason() {
         )
     );
     assert!(lines[1].starts_with(&format!("delete logical switch port {A}: ")));
+}
+
+const GW: &str = "dovngw0000000b1";
+
+fn wanted(localport: bool) -> GatewayWanted {
+    GatewayWanted {
+        switch: "blue".into(),
+        interface: GW.into(),
+        localport,
+    }
+}
+
+fn gateway_port(switch: &str, configured: Option<bool>) -> GatewayPortState {
+    GatewayPortState {
+        switch: switch.into(),
+        interface: GW.into(),
+        configured,
+    }
+}
+
+fn rules(switch: &str, complete: bool) -> GatewayRulesState {
+    GatewayRulesState {
+        switch: switch.into(),
+        complete,
+    }
+}
+
+fn gateways(
+    wanted: Option<GatewayWanted>,
+    port: Option<GatewayPortState>,
+    rule_state: Option<GatewayRulesState>,
+) -> Snapshot {
+    Snapshot {
+        gateways: wanted.into_iter().collect(),
+        gateway_ports: port.into_iter().collect(),
+        gateway_rules: rule_state.into_iter().collect(),
+        ..Snapshot::default()
+    }
+}
+
+#[test]
+fn a_complete_gateway_is_left_alone() {
+    let fine = gateways(
+        Some(wanted(true)),
+        Some(gateway_port("blue", Some(true))),
+        Some(rules("blue", true)),
+    );
+    assert!(kinds(&fine).is_empty());
+}
+
+#[test]
+fn a_missing_gateway_port_is_added_with_everything() {
+    let missing = gateways(Some(wanted(true)), None, None);
+    let add = Action::AddGateway {
+        switch: "blue".into(),
+        interface: GW.into(),
+    };
+    assert_eq!(plan(&missing, &policy()), [add]);
+    // The port brings its rules: no separate step for them.
+    let rules_left = gateways(Some(wanted(true)), None, Some(rules("blue", true)));
+    assert_eq!(kinds(&rules_left), ["add-gateway"]);
+}
+
+#[test]
+fn a_device_that_lost_its_address_is_configured_again() {
+    let lost = gateways(
+        Some(wanted(true)),
+        Some(gateway_port("blue", Some(false))),
+        Some(rules("blue", true)),
+    );
+    assert_eq!(kinds(&lost), ["configure-gateway"]);
+    let no_device = gateways(
+        Some(wanted(true)),
+        Some(gateway_port("blue", None)),
+        Some(rules("blue", true)),
+    );
+    assert_eq!(kinds(&no_device), ["gateway-device-missing"]);
+}
+
+#[test]
+fn missing_or_changed_rules_and_localport_are_put_back() {
+    for rule_state in [None, Some(rules("blue", false))] {
+        let broken = gateways(
+            Some(wanted(true)),
+            Some(gateway_port("blue", Some(true))),
+            rule_state,
+        );
+        assert_eq!(kinds(&broken), ["add-gateway-rules"]);
+    }
+    let no_localport = gateways(
+        Some(wanted(false)),
+        Some(gateway_port("blue", Some(true))),
+        Some(rules("blue", true)),
+    );
+    assert_eq!(kinds(&no_localport), ["add-localport"]);
+}
+
+#[test]
+fn gateways_of_networks_gone_from_this_host_are_removed() {
+    let stale = gateways(
+        None,
+        Some(gateway_port("red", Some(true))),
+        Some(rules("red", false)),
+    );
+    // The port's removal takes its rules along.
+    let remove = Action::RemoveGateway {
+        switch: "red".into(),
+        interface: GW.into(),
+    };
+    assert_eq!(plan(&stale, &policy()), [remove]);
+    let rules_only = gateways(Some(wanted(true)), None, Some(rules("red", true)));
+    assert_eq!(kinds(&rules_only), ["remove-gateway-rules", "add-gateway"]);
+    let renamed = gateways(
+        Some(GatewayWanted {
+            interface: "dovngw0000000c2".into(),
+            ..wanted(true)
+        }),
+        Some(gateway_port("blue", Some(true))),
+        Some(rules("blue", true)),
+    );
+    assert_eq!(kinds(&renamed), ["remove-gateway", "add-gateway"]);
+}
+
+#[test]
+fn gateway_lines_name_port_and_switch() {
+    let stale = gateways(None, Some(gateway_port("red", Some(true))), None);
+    let line = plan(&stale, &policy())[0].to_string();
+    assert_eq!(
+        line,
+        format!("remove gateway port {GW} and its rules: this host has no network on red")
+    );
 }

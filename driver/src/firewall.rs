@@ -1,0 +1,362 @@
+//! The iptables rules of a gateway: masquerade for traffic leaving the
+//! network's subnet, and accept rules that let it through Docker's
+//! `FORWARD DROP` policy.
+//!
+//! Why the `iptables` command and not netlink or an nftables table of our
+//! own: Docker (Debian 12: iptables over nf_tables) drops in iptables'
+//! `FORWARD` chain, and a packet dropped by one base chain is dropped
+//! whatever another table accepts, so the accept rules must sit in that
+//! chain's path: Docker's `DOCKER-USER` chain, which it jumps to first and
+//! never flushes (plain `FORWARD` where no dockerd runs). Those chains are
+//! the `iptables` tool's to edit. It runs once per network create and
+//! delete and twice per reconciliation pass (listing), never in an
+//! endpoint's call.
+//!
+//! Every rule carries the comment `docker-ovn-gw:<logical switch>@<host>`:
+//! listing, removal and reconciliation touch exactly the rules with the
+//! comment of the switch at hand, and only this host's (`system-id`), so
+//! drivers of other hosts sharing the kernel's tables (the tests run
+//! several) leave each other's rules alone, as they do their veths.
+
+use ipnet::Ipv4Net;
+use tokio::process::Command;
+
+use crate::error::{DriverError, Result};
+
+/// The comment prefix of every rule the driver adds.
+pub const COMMENT_PREFIX: &str = "docker-ovn-gw:";
+/// Docker's chain for rules of its users, jumped to first from FORWARD.
+pub const DOCKER_USER: &str = "DOCKER-USER";
+const FORWARD: &str = "FORWARD";
+const POSTROUTING: &str = "POSTROUTING";
+
+/// The comment of the rules of `switch`'s gateway on host `host`.
+pub fn comment(switch: &str, host: &str) -> String {
+    format!("{COMMENT_PREFIX}{switch}@{}", comment_safe(host))
+}
+
+/// `host` with anything but `[A-Za-z0-9._:-]` made `_`: a comment with a
+/// space or quote would be quoted differently by `iptables -S`.
+fn comment_safe(host: &str) -> String {
+    host.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// One of the driver's rules as `iptables -S` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub table: &'static str,
+    pub chain: String,
+    /// The rule's match and target, as `-D` takes them back.
+    pub spec: Vec<String>,
+    /// The logical switch its comment names.
+    pub switch: String,
+}
+
+/// What a gateway needs: its switch, port and subnet.
+#[derive(Debug, Clone, Copy)]
+pub struct GatewayRules<'a> {
+    pub switch: &'a str,
+    /// This host's `system-id`, in the comment.
+    pub host: &'a str,
+    pub interface: &'a str,
+    pub subnet: Ipv4Net,
+}
+
+impl GatewayRules<'_> {
+    /// (table, spec) of each rule, without the chain of the filter ones.
+    fn wanted(&self) -> [(&'static str, Vec<String>); 3] {
+        let comment = comment(self.switch, self.host);
+        let tagged = |words: &[&str]| -> Vec<String> {
+            let mut spec: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+            let target = spec.split_off(spec.len() - 2);
+            spec.extend(["-m", "comment", "--comment", &comment].map(String::from));
+            spec.extend(target);
+            spec
+        };
+        let subnet = self.subnet.to_string();
+        let interface = self.interface;
+        [
+            (
+                "nat",
+                tagged(&["-s", &subnet, "!", "-o", interface, "-j", "MASQUERADE"]),
+            ),
+            ("filter", tagged(&["-i", interface, "-j", "ACCEPT"])),
+            (
+                "filter",
+                tagged(&[
+                    "-o",
+                    interface,
+                    "-m",
+                    "conntrack",
+                    "--ctstate",
+                    "RELATED,ESTABLISHED",
+                    "-j",
+                    "ACCEPT",
+                ]),
+            ),
+        ]
+    }
+
+    /// Whether `present` (the rules of this switch) are exactly the ones
+    /// wanted. `iptables -S` prints a rule's words in the order they are
+    /// given here, so equal words are the same rule.
+    pub fn complete(&self, present: &[&Rule]) -> bool {
+        present.len() == 3
+            && self.wanted().iter().all(|(table, spec)| {
+                present
+                    .iter()
+                    .any(|rule| rule.table == *table && &rule.spec == spec)
+            })
+    }
+}
+
+/// The `iptables` program, for this host's rules.
+#[derive(Debug, Clone)]
+pub struct Firewall {
+    program: String,
+    host: String,
+}
+
+impl Firewall {
+    /// The rules of host `host` (its `system-id`).
+    pub fn new(host: &str) -> Firewall {
+        Firewall {
+            program: "iptables".into(),
+            host: host.to_string(),
+        }
+    }
+
+    /// Every rule of the driver, and whether Docker's `DOCKER-USER` exists.
+    /// Without iptables installed there are none, and none to remove.
+    pub async fn list(&self) -> Result<(Vec<Rule>, bool)> {
+        let Some(filter) = self.output(&["-w", "-S"]).await? else {
+            return Ok((Vec::new(), false));
+        };
+        let nat = self.run(&["-w", "-t", "nat", "-S", POSTROUTING]).await?;
+        let docker_user = filter
+            .lines()
+            .any(|line| line == format!("-N {DOCKER_USER}"));
+        let mut rules = parse_rules("filter", &filter, &self.host);
+        rules.extend(parse_rules("nat", &nat, &self.host));
+        Ok((rules, docker_user))
+    }
+
+    /// Makes the rules of `gateway` exactly the wanted ones: nothing if
+    /// they are, else the switch's old ones go and all are added. A
+    /// failure part way removes what was added.
+    pub async fn ensure(&self, gateway: &GatewayRules<'_>) -> Result<bool> {
+        let (rules, docker_user) = self.list().await?;
+        let ours: Vec<&Rule> = rules
+            .iter()
+            .filter(|r| r.switch == gateway.switch)
+            .collect();
+        if gateway.complete(&ours) {
+            return Ok(false);
+        }
+        self.delete_all(&ours).await?;
+        let chain = if docker_user { DOCKER_USER } else { FORWARD };
+        if let Err(error) = self.insert_all(gateway, chain).await {
+            if let Err(undo) = self.remove(gateway.switch).await {
+                tracing::error!(switch = gateway.switch, %undo, "rules of a failed gateway left behind");
+            }
+            return Err(error);
+        }
+        Ok(true)
+    }
+
+    async fn insert_all(&self, gateway: &GatewayRules<'_>, chain: &str) -> Result<()> {
+        for (table, spec) in gateway.wanted() {
+            // At the top: before Docker's RETURN and any drop of the chain.
+            let (chain, position) = match table {
+                "nat" => (POSTROUTING, "1"),
+                _ => (chain, "1"),
+            };
+            let mut args = vec!["-w", "-t", table, "-I", chain, position];
+            args.extend(spec.iter().map(String::as_str));
+            self.run(&args).await?;
+        }
+        Ok(())
+    }
+
+    /// Removes every rule of `switch`; `Ok(false)` if there was none.
+    pub async fn remove(&self, switch: &str) -> Result<bool> {
+        let (rules, _) = self.list().await?;
+        let ours: Vec<&Rule> = rules.iter().filter(|r| r.switch == switch).collect();
+        self.delete_all(&ours).await?;
+        Ok(!ours.is_empty())
+    }
+
+    async fn delete_all(&self, rules: &[&Rule]) -> Result<()> {
+        for rule in rules {
+            let mut args = vec!["-w", "-t", rule.table, "-D", rule.chain.as_str()];
+            args.extend(rule.spec.iter().map(String::as_str));
+            match self.run(&args).await {
+                Ok(_) => {}
+                // Someone (a second daemon, an operator) removed it first.
+                Err(DriverError::Firewall { reason, .. })
+                    if reason.contains("does a matching rule exist") => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(())
+    }
+
+    async fn run(&self, args: &[&str]) -> Result<String> {
+        self.output(args)
+            .await?
+            .ok_or_else(|| DriverError::Firewall {
+                command: args.join(" "),
+                reason: format!(
+                    "{} is not installed (Debian package iptables)",
+                    self.program
+                ),
+            })
+    }
+
+    /// The command's stdout; `None` if the program is not installed.
+    async fn output(&self, args: &[&str]) -> Result<Option<String>> {
+        let failed = |reason: String| DriverError::Firewall {
+            command: args.join(" "),
+            reason,
+        };
+        let output = match Command::new(&self.program)
+            .args(args)
+            .kill_on_drop(true)
+            .output()
+            .await
+        {
+            Ok(output) => output,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(failed(format!("cannot run {}: {e}", self.program))),
+        };
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            return Err(failed(stderr.trim().to_string()));
+        }
+        Ok(Some(String::from_utf8_lossy(&output.stdout).into_owned()))
+    }
+}
+
+/// The driver's rules of `host` among `iptables -S` lines of `table`:
+/// `-A CHAIN SPEC...` lines with a `--comment` of [`COMMENT_PREFIX`] and
+/// `@host`. The comment is the only quoted word of such a rule, and holds
+/// no space (switch names are restricted, host names made safe), so
+/// splitting at spaces is exact.
+pub fn parse_rules(table: &'static str, listing: &str, host: &str) -> Vec<Rule> {
+    let suffix = format!("@{}", comment_safe(host));
+    listing
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            if words.next() != Some("-A") {
+                return None;
+            }
+            let chain = words.next()?.to_string();
+            let spec: Vec<String> = words.map(|w| w.trim_matches('"').to_string()).collect();
+            let at = spec.iter().position(|w| w == "--comment")?;
+            let tagged = spec.get(at + 1)?.strip_prefix(COMMENT_PREFIX)?;
+            let switch = tagged.strip_suffix(&suffix)?.to_string();
+            Some(Rule {
+                table,
+                chain,
+                spec,
+                switch,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LISTING: &str = r#"-P FORWARD DROP
+-N DOCKER-USER
+-A FORWARD -j DOCKER-USER
+-A DOCKER-USER -o dovngw000000001 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "docker-ovn-gw:blue@lab-host1" -j ACCEPT
+-A DOCKER-USER -i dovngw000000001 -m comment --comment "docker-ovn-gw:blue@lab-host1" -j ACCEPT
+-A DOCKER-USER -i eth9 -m comment --comment "someone else" -j ACCEPT
+-A DOCKER-USER -i dovngw000000002 -m comment --comment "docker-ovn-gw:blue2@lab-host1" -j ACCEPT
+-A DOCKER-USER -i dovngw000000003 -m comment --comment "docker-ovn-gw:blue@lab-host2" -j ACCEPT
+-A DOCKER-USER -j RETURN"#;
+    const NAT: &str = r#"-P POSTROUTING ACCEPT
+-A POSTROUTING -s 10.1.0.0/24 ! -o dovngw000000001 -m comment --comment "docker-ovn-gw:blue@lab-host1" -j MASQUERADE
+-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE"#;
+
+    fn blue() -> GatewayRules<'static> {
+        GatewayRules {
+            switch: "blue",
+            host: "lab-host1",
+            interface: "dovngw000000001",
+            subnet: "10.1.0.0/24".parse().unwrap(),
+        }
+    }
+
+    fn rules() -> Vec<Rule> {
+        let mut rules = parse_rules("filter", LISTING, "lab-host1");
+        rules.extend(parse_rules("nat", NAT, "lab-host1"));
+        rules
+    }
+
+    #[test]
+    fn only_rules_with_our_comment_are_ours_by_exact_switch_and_host() {
+        let rules = rules();
+        let switches: Vec<&str> = rules.iter().map(|r| r.switch.as_str()).collect();
+        assert_eq!(switches, ["blue", "blue", "blue2", "blue"]);
+        assert_eq!(rules[0].chain, "DOCKER-USER");
+        assert_eq!(
+            rules[1].spec,
+            [
+                "-i",
+                "dovngw000000001",
+                "-m",
+                "comment",
+                "--comment",
+                "docker-ovn-gw:blue@lab-host1",
+                "-j",
+                "ACCEPT"
+            ]
+        );
+    }
+
+    #[test]
+    fn complete_means_the_three_wanted_rules() {
+        let rules = rules();
+        let blue_rules: Vec<&Rule> = rules.iter().filter(|r| r.switch == "blue").collect();
+        assert!(blue().complete(&blue_rules));
+        assert!(!blue().complete(&blue_rules[..2]));
+        let moved = GatewayRules {
+            interface: "dovngw00000000f",
+            ..blue()
+        };
+        assert!(!moved.complete(&blue_rules));
+        let resized = GatewayRules {
+            subnet: "10.1.0.0/16".parse().unwrap(),
+            ..blue()
+        };
+        assert!(!resized.complete(&blue_rules));
+    }
+
+    #[test]
+    fn host_names_are_made_safe_for_comments() {
+        assert_eq!(comment("blue", "a b\"c"), "docker-ovn-gw:blue@a_b_c");
+    }
+
+    #[test]
+    fn wanted_rules_carry_the_comment_before_the_target() {
+        let [(table, nat), ..] = blue().wanted();
+        assert_eq!(table, "nat");
+        assert_eq!(
+            nat.join(" "),
+            "-s 10.1.0.0/24 ! -o dovngw000000001 -m comment --comment docker-ovn-gw:blue@lab-host1 -j MASQUERADE"
+        );
+    }
+}
