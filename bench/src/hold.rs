@@ -16,14 +16,16 @@ pub fn fill_and_hold(lab: &Lab, endpoints: usize) -> anyhow::Result<()> {
     let filler = Driver::with_network("prefill", PluginClient::new(lab.plugin_socket()), 244)?;
     let prefill = Prefill::new(&filler);
     let filled = prefill.grow_to(endpoints);
+    if let Err(error) = &filled {
+        say(format!("filling stopped short: {error}"));
+    }
     say(format!(
         "{} endpoints joined, driver RSS {} KiB; holding until stdin closes",
         prefill.len(),
         memory::driver_rss_kib(lab)?
     ));
-    if filled.is_ok() {
-        std::io::copy(&mut std::io::stdin(), &mut std::io::sink())?;
-    }
+    // Held however far filling got: that population is still worth a look.
+    std::io::copy(&mut std::io::stdin(), &mut std::io::sink())?;
     say("removing the held endpoints".into());
     let cleared = prefill.clear();
     let deleted = filler.delete_network();

@@ -37,6 +37,7 @@
 //!   marks; [`veth_alias`]: the mark on the driver's veths;
 //!   [`veth_reaper`]: left endpoints' veths deleted in batches.
 //! - [`status`]: `docker-ovn status`.
+//! - [`heap`]: the daemon's malloc arenas and free memory given back.
 //! - [`lab`]: `docker-ovn lab up|down`, the lab (one host or several).
 //! - [`error`]: the driver's error type.
 
@@ -45,6 +46,7 @@ pub mod error;
 pub mod external_ids;
 pub mod firewall;
 pub mod gateway;
+pub mod heap;
 pub mod ipam;
 pub mod lab;
 pub mod link_scan;

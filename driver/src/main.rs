@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
-use docker_ovn::{lab, reconcile_command, serve, status};
+use docker_ovn::{heap, lab, reconcile_command, serve, status};
 
 #[derive(Parser)]
 #[command(
@@ -36,6 +36,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => {
+            heap::limit_arenas();
             init_logging();
             runtime()?.block_on(serve::serve(args))
         }

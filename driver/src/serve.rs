@@ -173,6 +173,9 @@ async fn reconcile_once(overlay: &Overlay) {
         ),
         Err(error) => tracing::warn!(%error, "reconciliation incomplete; will retry"),
     }
+    // Start-up's replication and each pass are the daemon's biggest
+    // passing allocations: what they freed goes back now.
+    crate::heap::give_back_free_memory();
 }
 
 /// Reconciles this host's endpoints now and then: sandboxes that died

@@ -122,10 +122,15 @@ async fn run(inner: Arc<Inner>) {
         let started = std::time::Instant::now();
         match delete_group(&inner.handle).await {
             Ok(()) => {
-                tracing::debug!(pairs = batch.len(),
-                    duration_us = started.elapsed().as_micros() as u64, "retired veths deleted");
+                tracing::debug!(
+                    pairs = batch.len(),
+                    duration_us = started.elapsed().as_micros() as u64,
+                    "retired veths deleted"
+                );
                 let mut retiring = lock(&inner.retiring);
-                batch.iter().for_each(|name| drop(retiring.remove(name)));
+                for name in &batch {
+                    retiring.remove(name);
+                }
             }
             Err(error) => tracing::warn!(%error, pairs = batch.len(),
                 "retired veths not deleted; the next batch tries again"),
@@ -185,7 +190,17 @@ mod tests {
         let sandbox = Sandbox::new("dovn-reaper-probe");
         for i in 0..4 {
             let (host, peer) = (format!("dvrh{i}"), format!("dvrp{i}"));
-            ip_ok(&["-n", &sandbox.name, "link", "add", &host, "type", "veth", "peer", &peer]);
+            ip_ok(&[
+                "-n",
+                &sandbox.name,
+                "link",
+                "add",
+                &host,
+                "type",
+                "veth",
+                "peer",
+                &peer,
+            ]);
         }
         let netns = sandbox.name.clone();
         std::thread::spawn(move || {
@@ -205,8 +220,16 @@ mod tests {
         let reaper = VethReaper::start().await.unwrap();
         let index = |name: &str| {
             let text = links_of(netns);
-            let line = text.lines().find(|l| l.contains(&format!(" {name}@"))).unwrap();
-            line.split(':').next().unwrap().trim().parse::<u32>().unwrap()
+            let line = text
+                .lines()
+                .find(|l| l.contains(&format!(" {name}@")))
+                .unwrap();
+            line.split(':')
+                .next()
+                .unwrap()
+                .trim()
+                .parse::<u32>()
+                .unwrap()
         };
         for i in 0..3 {
             let name = format!("dvrh{i}");
