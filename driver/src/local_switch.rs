@@ -91,6 +91,25 @@ impl LocalSwitch {
         self.replica.read(|t| owned_ports(t, &self.bridge))
     }
 
+    /// The driver's port called `name` on the bridge, if any: the one
+    /// port copied out of the replica, not all of them (calls that name a
+    /// port come with every request, beside thousands of endpoints).
+    pub fn owned_port(&self, name: &str) -> Option<OwnedPort> {
+        self.replica.read(|t| {
+            let (uuid, port) = t.find("Port", |row| row.get_str("name") == Some(name))?;
+            let on_bridge = t
+                .find("Bridge", |row| {
+                    row.get_str("name") == Some(self.bridge.as_str())
+                })?
+                .1
+                .get("ports")?
+                .atoms()
+                .iter()
+                .any(|a| a.as_uuid() == Some(uuid));
+            on_bridge.then(|| owned(t, uuid, port)).flatten()
+        })
+    }
+
     /// Whether a port called `name` exists anywhere in the database.
     pub fn has_port(&self, name: &str) -> bool {
         self.replica.read(|t| {
@@ -193,7 +212,7 @@ impl LocalSwitch {
     /// The endpoint (`docker-ovn:endpoint`) of port `name`: `Some("")`
     /// for a port of that name that is not the driver's, `None` if none.
     pub fn endpoint_of_port(&self, name: &str) -> Option<String> {
-        if let Some(port) = self.owned_ports().into_iter().find(|p| p.name == name) {
+        if let Some(port) = self.owned_port(name) {
             return Some(id_of(&port, ENDPOINT).unwrap_or_default().to_string());
         }
         self.has_port(name).then(String::new)
@@ -211,9 +230,8 @@ impl LocalSwitch {
     /// endpoint's, a gateway's); `Ok(false)` when there is no such port.
     pub async fn remove_port_marked(&self, name: &str, key: &str, value: &str) -> Result<bool> {
         let Some(port) = self
-            .owned_ports()
-            .into_iter()
-            .find(|p| p.name == name && id_of(p, key) == Some(value))
+            .owned_port(name)
+            .filter(|p| id_of(p, key) == Some(value))
         else {
             return Ok(false);
         };
@@ -257,20 +275,22 @@ fn owned_ports(tables: &Tables, bridge: &str) -> Vec<OwnedPort> {
         .unwrap_or_default();
     on_bridge
         .into_iter()
-        .filter_map(|uuid| {
-            let port = tables.get("Port", uuid)?;
-            if port.map_str("external_ids", OWNER) != Some(OWNER_VALUE) {
-                return None;
-            }
-            let interface = port
-                .get("interfaces")?
-                .atoms()
-                .first()
-                .and_then(|a| a.as_uuid())
-                .and_then(|u| tables.get("Interface", u));
-            Some(owned_port(uuid, port, interface))
-        })
+        .filter_map(|uuid| owned(tables, uuid, tables.get("Port", uuid)?))
         .collect()
+}
+
+/// Port row `port` as an [`OwnedPort`], if the driver made it.
+fn owned(tables: &Tables, uuid: Uuid, port: &Row) -> Option<OwnedPort> {
+    if port.map_str("external_ids", OWNER) != Some(OWNER_VALUE) {
+        return None;
+    }
+    let interface = port
+        .get("interfaces")?
+        .atoms()
+        .first()
+        .and_then(|a| a.as_uuid())
+        .and_then(|u| tables.get("Interface", u));
+    Some(owned_port(uuid, port, interface))
 }
 
 fn owned_port(uuid: Uuid, port: &Row, interface: Option<&Row>) -> OwnedPort {

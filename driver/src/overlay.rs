@@ -5,9 +5,7 @@
 //! undoes what it did (netavark's validate → apply → rollback), so nothing
 //! is left half-applied.
 
-use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
@@ -31,6 +29,7 @@ use crate::network_spec::NetworkSpec;
 use crate::northbound::{NewPort, Northbound, SwitchInfo};
 use crate::reconcile::{self, Action, Policy};
 use crate::veth_alias::VethAlias;
+use crate::veth_reaper::VethReaper;
 
 /// Bytes a Geneve tunnel over IPv4 adds to each frame: outer IPv4 (20),
 /// UDP (8), Geneve (8), OVN's option (8) and the inner Ethernet header (14).
@@ -67,9 +66,18 @@ pub struct Overlay {
     /// create-or-join logic of shared switches simple, and reconciliation
     /// of gateways takes it too, so it never sees one half made.
     network_lock: tokio::sync::Mutex<()>,
-    /// Veths whose Leave has answered and whose deletion is still under
-    /// way: reconciliation must not add their ports back.
-    leaving: Arc<Mutex<HashSet<String>>>,
+    /// Deletes left endpoints' veth pairs in batches; knows which are
+    /// still waiting, whose ports reconciliation must not add back.
+    reaper: VethReaper,
+}
+
+/// What unplugging does with a veth pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PairRemoval {
+    /// Into the reaper's next batch (Leave, DeleteEndpoint, reconciliation).
+    Batched,
+    /// At once: a Join needs the pair's names again.
+    Now,
 }
 
 impl Overlay {
@@ -77,6 +85,7 @@ impl Overlay {
         ovs: LocalSwitch,
         nb: Northbound,
         links: Links,
+        reaper: VethReaper,
         host: String,
         config: OverlayConfig,
     ) -> Overlay {
@@ -94,7 +103,7 @@ impl Overlay {
             host,
             config,
             network_lock: tokio::sync::Mutex::new(()),
-            leaving: Arc::default(),
+            reaper,
         }
     }
 
@@ -180,7 +189,7 @@ impl Overlay {
             if let Some(Ok(endpoint)) =
                 id_of(&port, ENDPOINT).map(|e| DockerId::parse("endpoint", e))
             {
-                self.unplug(&endpoint).await?;
+                self.unplug(&endpoint, PairRemoval::Batched).await?;
             }
         }
         self.remove_gateway(&network).await?;
@@ -316,7 +325,9 @@ impl Overlay {
         };
         match holder {
             None => Ok(()),
-            Some(holder) if holder == endpoint.as_str() => self.unplug(endpoint).await.map(drop),
+            Some(holder) if holder == endpoint.as_str() => {
+                self.unplug(endpoint, PairRemoval::Now).await.map(drop)
+            }
             Some(holder) => Err(DriverError::Conflict(format!(
                 "interface {host_if} of endpoint {endpoint} is taken by {}",
                 if holder.is_empty() {
@@ -329,7 +340,7 @@ impl Overlay {
     }
 
     async fn rollback_join(&self, endpoint: &DockerId) {
-        if let Err(error) = self.unplug(endpoint).await {
+        if let Err(error) = self.unplug(endpoint, PairRemoval::Now).await {
             tracing::error!(%endpoint, %error, "rollback of a failed join left state behind");
         }
     }
@@ -339,16 +350,24 @@ impl Overlay {
     /// whose id shares the first 12 digits). The veth goes first: a port
     /// without its veth is stale to reconciliation in any case, a veth
     /// without a port might be live. `Ok(false)` when neither was there.
-    async fn unplug(&self, endpoint: &DockerId) -> Result<bool> {
+    async fn unplug(&self, endpoint: &DockerId, removal: PairRemoval) -> Result<bool> {
         let host_if = host_interface(endpoint);
-        // After a Leave its deletion is under way already: even looking
-        // the veth up would wait for that under the RTNL lock.
-        let veth = if self.lock_leaving().contains(&host_if) {
+        let retiring = self.reaper.is_retiring(&host_if);
+        // A pair in a batch already needs nothing more, not even a lookup,
+        // unless its names are wanted now.
+        let veth = if retiring && removal == PairRemoval::Batched {
             false
         } else {
-            match self.own_veth(endpoint, &host_if).await? {
-                Some(index) => self.links.delete_index(&host_if, index).await?,
-                None => false,
+            match (self.own_veth(endpoint, &host_if).await?, removal) {
+                (Some(index), PairRemoval::Now) => {
+                    self.reaper.delete_now(&host_if, index).await?;
+                    true
+                }
+                (Some(index), PairRemoval::Batched) => {
+                    self.reaper.retire(&host_if, index).await?;
+                    true
+                }
+                (None, _) => false,
             }
         };
         let port = self.ovs.remove_port(&host_if, endpoint.as_str()).await?;
@@ -364,44 +383,32 @@ impl Overlay {
         }))
     }
 
-    /// Removes the port at once and the veth pair in the background: the
-    /// kernel takes some 17 ms to delete a veth (an RCU grace period under
-    /// the RTNL lock), which Docker need not wait for. A pair whose
-    /// deletion fails is found again by reconciliation.
+    /// Removes the port at once and hands the veth pair to the reaper's
+    /// next batch ([`VethReaper`]): the kernel's deletion holds the RTNL
+    /// lock for some 20 ms, which neither Docker nor the next endpoint
+    /// should wait for one pair at a time. A pair whose deletion fails is
+    /// found again by reconciliation.
     pub async fn leave(&self, request: &LeaveRequest) -> Result<()> {
         let endpoint = DockerId::parse("EndpointID", &request.endpoint_id)?;
         let host_if = host_interface(&endpoint);
         // By index: a Join of the same endpoint may create a new pair of
-        // the same name before the deletion runs.
+        // the same name before the batch runs.
         let index = self.own_veth(&endpoint, &host_if).await?;
-        self.lock_leaving().insert(host_if.clone());
-        if let Err(error) = self.ovs.remove_port(&host_if, endpoint.as_str()).await {
-            self.lock_leaving().remove(&host_if);
-            return Err(error);
+        self.ovs.remove_port(&host_if, endpoint.as_str()).await?;
+        if let Some(index) = index
+            && let Err(error) = self.reaper.retire(&host_if, index).await
+        {
+            tracing::warn!(%endpoint, interface = %host_if, %error,
+                "veth of a left endpoint not retired; reconciliation will remove it");
         }
-        let (links, leaving) = (self.links.clone(), self.leaving.clone());
-        tokio::spawn(async move {
-            let deleted = match index {
-                Some(index) => links.delete_index(&host_if, index).await,
-                None => Ok(false),
-            };
-            if let Err(error) = deleted {
-                tracing::warn!(interface = %host_if, %error, "veth of a left endpoint not deleted; reconciliation will");
-            }
-            lock(&leaving).remove(&host_if);
-        });
         tracing::info!(%endpoint, "endpoint left");
         Ok(())
-    }
-
-    fn lock_leaving(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        lock(&self.leaving)
     }
 
     pub async fn delete_endpoint(&self, request: &DeleteEndpointRequest) -> Result<()> {
         let endpoint = DockerId::parse("EndpointID", &request.endpoint_id)?;
         // Docker skips Leave after some failures; clean the host side too.
-        self.unplug(&endpoint).await?;
+        self.unplug(&endpoint, PairRemoval::Batched).await?;
         self.nb.delete_port(endpoint.as_str()).await?;
         tracing::info!(%endpoint, "endpoint deleted");
         Ok(())
@@ -412,6 +419,10 @@ impl Overlay {
     /// Every step is tried; the first failure is returned after the rest.
     pub async fn reconcile(&self, dry_run: bool) -> Result<Vec<Action>> {
         let _one_at_a_time = self.network_lock.lock().await;
+        if !dry_run {
+            // Pairs a crashed daemon retired; a live batch's are harmless to take.
+            self.reaper.delete_retired().await?;
+        }
         let mut snapshot =
             reconcile::snapshot(&self.ovs, &self.nb, &self.links, &self.host).await?;
         self.snapshot_gateways(&mut snapshot).await?;
@@ -524,7 +535,8 @@ impl Overlay {
                 self.ovs.remove_port(interface, endpoint).await
             }
             Action::Unplug { endpoint, .. } => {
-                self.unplug(&DockerId::parse("endpoint", endpoint)?).await
+                let endpoint = DockerId::parse("endpoint", endpoint)?;
+                self.unplug(&endpoint, PairRemoval::Batched).await
             }
             Action::DeleteLogicalPort {
                 endpoint,
@@ -542,7 +554,7 @@ impl Overlay {
                 network,
                 mac,
             } => {
-                if self.lock_leaving().contains(interface) {
+                if self.reaper.is_retiring(interface) {
                     return Ok(false);
                 }
                 let network = DockerId::parse("network", network)?;
@@ -581,13 +593,6 @@ fn gateway_error(network: &DockerId, interface: &str, error: DriverError) -> Dri
         interface: interface.to_string(),
         source: Box::new(error),
     }
-}
-
-/// The set stays usable even if a holder panicked: it is only names.
-fn lock(leaving: &Mutex<HashSet<String>>) -> std::sync::MutexGuard<'_, HashSet<String>> {
-    leaving
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn interface_ids(

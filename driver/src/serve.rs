@@ -14,6 +14,7 @@ use crate::links::Links;
 use crate::local_switch::LocalSwitch;
 use crate::northbound::Northbound;
 use crate::overlay::{Overlay, OverlayConfig};
+use crate::veth_reaper::VethReaper;
 
 /// Where the databases and the plugin socket are: shared by `serve` and
 /// `status`, each flag also read from an environment variable.
@@ -159,7 +160,8 @@ pub async fn connect(
         .await
         .with_context(|| format!("cannot replicate the OVN Northbound database at {nb_db}"))?;
     tracing::info!(ovs_db = %db.ovs_db, %nb_db, %host, bridge = %db.bridge, "databases replicated");
-    let overlay = Overlay::new(ovs, nb.clone(), links, host, config);
+    let reaper = VethReaper::start()?;
+    let overlay = Overlay::new(ovs, nb.clone(), links, reaper, host, config);
     Ok((Arc::new(overlay), nb))
 }
 
