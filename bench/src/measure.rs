@@ -58,7 +58,7 @@ pub struct Results {
     /// `docker run --rm` on `ovn`, on an internal `ovn` network and on `bridge`.
     pub docker: [Samples; 3],
     /// The kernel's time to delete one veth pair.
-    pub veth_delete: Duration,
+    pub veth_delete: kernel::VethDeletion,
     pub rss_idle_kib: u64,
     /// At the largest population joined.
     pub rss_full_kib: u64,
