@@ -100,7 +100,7 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Sized to finish in about 20 minutes on two cores.
+/// Sized to finish in about 30 minutes on two cores.
 fn plan(options: &Options) -> measure::Plan {
     let full = !options.quick;
     measure::Plan {
