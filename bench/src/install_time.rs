@@ -4,6 +4,12 @@
 //! with `iface-id`), timed from the Open_vSwitch transaction's reply until
 //! ovn-controller sets `ovn-installed` on the Interface, which is when the
 //! driver's own readiness wait starts and stops.
+//!
+//! The same ports give a floor for the driver's own time: the four OVSDB
+//! transactions every endpoint lifecycle needs (the logical switch port
+//! added, the OVS port added, removed, the logical switch port removed,
+//! as CreateEndpoint, Join, Leave and DeleteEndpoint make them), timed
+//! with the same client library.
 
 use std::time::{Duration, Instant};
 
@@ -32,6 +38,16 @@ struct BoundPort {
     device: String,
     ovs_port: Uuid,
     lsp: Uuid,
+    /// How long its two transactions took.
+    transactions: Duration,
+}
+
+/// What the hand-bound ports measured.
+pub struct HandBound {
+    /// From the OVS transaction's reply to `ovn-installed`.
+    pub install: Samples,
+    /// The four transactions of one lifecycle, summed.
+    pub transactions: Samples,
 }
 
 impl HandBinder {
@@ -56,23 +72,29 @@ impl HandBinder {
         })
     }
 
-    /// Binds `count` ports one after another; the install time of each.
-    pub async fn measure(&self, count: usize) -> anyhow::Result<Samples> {
-        let mut times = Vec::with_capacity(count);
+    /// Binds `count` ports one after another and removes them again.
+    pub async fn measure(&self, count: usize) -> anyhow::Result<HandBound> {
+        let (mut install, mut transactions) = (Vec::new(), Vec::new());
         for index in 0..count {
             let (port, bound) = self.bind(index).await?;
             let waited = self.wait_installed(&port.device).await;
-            self.unbind(&port).await?;
-            times.push(waited?.duration_since(bound));
+            let removal = self.unbind(&port).await?;
+            install.push(waited?.duration_since(bound));
+            transactions.push(port.transactions + removal);
         }
-        Ok(Samples::new(times))
+        Ok(HandBound {
+            install: Samples::new(install),
+            transactions: Samples::new(transactions),
+        })
     }
 
     /// The logical switch port, the veth and the OVS port; returns when
     /// the OVS transaction was answered.
     async fn bind(&self, index: usize) -> anyhow::Result<(BoundPort, Instant)> {
         let device = format!("{PREFIX}h{index:05}");
+        let started = Instant::now();
         let lsp = self.add_lsp(index).await?;
+        let lsp_added = started.elapsed();
         let peer = format!("{PREFIX}p{index:05}");
         crate::sweep::run_ok(
             "ip",
@@ -100,6 +122,7 @@ impl HandBinder {
             vec![Condition::eq("name", self.bridge.as_str())],
             vec![Mutation::insert("ports", Value::from(port.clone()))],
         );
+        let sent = Instant::now();
         let outcome = self.ovs.transact(&txn).await?;
         let bound = Instant::now();
         let ovs_port = outcome.uuid_of(&port).context("no uuid for the new Port")?;
@@ -107,6 +130,7 @@ impl HandBinder {
             device,
             ovs_port,
             lsp: lsp.0,
+            transactions: lsp_added + (bound - sent),
         };
         Ok((port, bound))
     }
@@ -150,15 +174,19 @@ impl HandBinder {
             .with_context(|| format!("ovn-controller did not install {device}"))
     }
 
-    async fn unbind(&self, port: &BoundPort) -> anyhow::Result<()> {
+    /// Removes the port; how long its two transactions took.
+    async fn unbind(&self, port: &BoundPort) -> anyhow::Result<Duration> {
         let mut txn = Transaction::new("Open_vSwitch");
         txn.unlink("Bridge", "ports", port.ovs_port);
+        let started = Instant::now();
         self.ovs.transact(&txn).await?;
+        let ovs_removal = started.elapsed();
         crate::sweep::run_ok("ip", &["link", "del", &port.device])?;
         let mut txn = Transaction::new("OVN_Northbound");
         txn.unlink("Logical_Switch", "ports", port.lsp);
+        let started = Instant::now();
         self.nb.transact(&txn).await?;
-        Ok(())
+        Ok(ovs_removal + started.elapsed())
     }
 
     /// Deletes [`SWITCH`] (and whatever ports are still on it).

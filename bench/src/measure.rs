@@ -46,6 +46,8 @@ pub struct Level {
     /// What our driver logged about each Join of the round.
     pub joins: HashMap<String, JoinTimes>,
     pub install: Samples,
+    /// The four OVSDB transactions of a hand-made lifecycle, summed.
+    pub transactions: Samples,
     /// Per driver: first ping after Join's start and after its reply.
     pub first_ping: Vec<(&'static str, Samples, Samples)>,
     /// Percent of a core each lab daemon used while nothing happened.
@@ -157,12 +159,13 @@ fn rounds(
         say(format!(
             "{endpoints} endpoints: ovn-controller's install time"
         ));
-        let install = runtime.block_on(subjects.binder.measure(plan.install_samples))?;
+        let hand_bound = runtime.block_on(subjects.binder.measure(plan.install_samples))?;
         let mut level = Level {
             endpoints,
             runs: Vec::new(),
             joins: HashMap::new(),
-            install,
+            install: hand_bound.install,
+            transactions: hand_bound.transactions,
             first_ping: Vec::new(),
             idle_cpu,
         };

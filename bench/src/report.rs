@@ -130,9 +130,10 @@ fn join_table(out: &mut String, results: &Results) {
     let _ = writeln!(
         out,
         "### docker-ovn's own time and the readiness wait (ms, p50 / p99; serial runs)\n\n\
-         | endpoints present | own time per lifecycle | Join, whole | Join, readiness wait | \
+         | endpoints present | own time per lifecycle | its four OVSDB transactions, hand-made | \
+         Join, whole | Join, readiness wait | \
          ovn-controller install (hand-bound port) | first ping after Join start: docker-ovn | Python |\n\
-         |---|---|---|---|---|---|---|"
+         |---|---|---|---|---|---|---|---|"
     );
     for level in &results.levels {
         let Some(run) = run_of(level, "docker-ovn", 1) else {
@@ -147,9 +148,10 @@ fn join_table(out: &mut String, results: &Results) {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             level.endpoints,
             p50_p99(&own_times(level, run)),
+            p50_p99(&level.transactions),
             p50_p99(&run.call(1)),
             p50_p99(&ready_waits(level, run)),
             p50_p99(&level.install),
