@@ -22,6 +22,7 @@ use ipnet::Ipv4Net;
 use tokio::process::Command;
 
 use crate::error::{DriverError, Result};
+use crate::names::GATEWAY_INTERFACE_PREFIX;
 
 /// The comment prefix of every rule the driver adds.
 pub const COMMENT_PREFIX: &str = "docker-ovn-gw:";
@@ -71,8 +72,9 @@ pub struct GatewayRules<'a> {
 }
 
 impl GatewayRules<'_> {
-    /// (table, spec) of each rule, without the chain of the filter ones.
-    fn wanted(&self) -> [(&'static str, Vec<String>); 3] {
+    /// (table, spec) of each rule, without the chain of the filter ones;
+    /// the filter rules in the order they must have in their chain.
+    fn wanted(&self) -> [(&'static str, Vec<String>); 4] {
         let comment = comment(self.switch, self.host);
         let tagged = |words: &[&str]| -> Vec<String> {
             let mut spec: Vec<String> = words.iter().map(|w| w.to_string()).collect();
@@ -83,10 +85,18 @@ impl GatewayRules<'_> {
         };
         let subnet = self.subnet.to_string();
         let interface = self.interface;
+        let gateways = format!("{GATEWAY_INTERFACE_PREFIX}+");
         [
             (
                 "nat",
                 tagged(&["-s", &subnet, "!", "-o", interface, "-j", "MASQUERADE"]),
+            ),
+            // Networks stay apart as on separate logical switches: the
+            // host routes between its gateway ports, so without this drop
+            // (before the accept) one network reaches another's containers.
+            (
+                "filter",
+                tagged(&["-i", interface, "-o", &gateways, "-j", "DROP"]),
             ),
             ("filter", tagged(&["-i", interface, "-j", "ACCEPT"])),
             (
@@ -105,16 +115,24 @@ impl GatewayRules<'_> {
         ]
     }
 
-    /// Whether `present` (the rules of this switch) are exactly the ones
-    /// wanted. `iptables -S` prints a rule's words in the order they are
-    /// given here, so equal words are the same rule.
+    /// Whether `present` (the rules of this switch, in `iptables -S`
+    /// order) are exactly the ones wanted, the filter ones in their order
+    /// (a drop after the accept would isolate nothing). `iptables -S`
+    /// prints a rule's words in the order they are given here, so equal
+    /// words are the same rule.
     pub fn complete(&self, present: &[&Rule]) -> bool {
-        present.len() == 3
-            && self.wanted().iter().all(|(table, spec)| {
-                present
-                    .iter()
-                    .any(|rule| rule.table == *table && &rule.spec == spec)
-            })
+        let wanted = self.wanted();
+        ["filter", "nat"].iter().all(|table| {
+            let present = present
+                .iter()
+                .filter(|r| r.table == *table)
+                .map(|r| &r.spec);
+            let wanted = wanted
+                .iter()
+                .filter(|(t, _)| t == table)
+                .map(|(_, spec)| spec);
+            present.eq(wanted)
+        })
     }
 }
 
@@ -173,13 +191,19 @@ impl Firewall {
     }
 
     async fn insert_all(&self, gateway: &GatewayRules<'_>, chain: &str) -> Result<()> {
+        let mut filter_position = 0;
         for (table, spec) in gateway.wanted() {
-            // At the top: before Docker's RETURN and any drop of the chain.
+            // At the top (before Docker's RETURN and any drop of the
+            // chain), the filter rules in their wanted order.
             let (chain, position) = match table {
-                "nat" => (POSTROUTING, "1"),
-                _ => (chain, "1"),
+                "nat" => (POSTROUTING, 1),
+                _ => {
+                    filter_position += 1;
+                    (chain, filter_position)
+                }
             };
-            let mut args = vec!["-w", "-t", table, "-I", chain, position];
+            let position = position.to_string();
+            let mut args = vec!["-w", "-t", table, "-I", chain, &position];
             args.extend(spec.iter().map(String::as_str));
             self.run(&args).await?;
         }
@@ -281,8 +305,9 @@ mod tests {
     const LISTING: &str = r#"-P FORWARD DROP
 -N DOCKER-USER
 -A FORWARD -j DOCKER-USER
--A DOCKER-USER -o dovngw000000001 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "docker-ovn-gw:blue@lab-host1" -j ACCEPT
+-A DOCKER-USER -i dovngw000000001 -o dovngw+ -m comment --comment "docker-ovn-gw:blue@lab-host1" -j DROP
 -A DOCKER-USER -i dovngw000000001 -m comment --comment "docker-ovn-gw:blue@lab-host1" -j ACCEPT
+-A DOCKER-USER -o dovngw000000001 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "docker-ovn-gw:blue@lab-host1" -j ACCEPT
 -A DOCKER-USER -i eth9 -m comment --comment "someone else" -j ACCEPT
 -A DOCKER-USER -i dovngw000000002 -m comment --comment "docker-ovn-gw:blue2@lab-host1" -j ACCEPT
 -A DOCKER-USER -i dovngw000000003 -m comment --comment "docker-ovn-gw:blue@lab-host2" -j ACCEPT
@@ -310,7 +335,7 @@ mod tests {
     fn only_rules_with_our_comment_are_ours_by_exact_switch_and_host() {
         let rules = rules();
         let switches: Vec<&str> = rules.iter().map(|r| r.switch.as_str()).collect();
-        assert_eq!(switches, ["blue", "blue", "blue2", "blue"]);
+        assert_eq!(switches, ["blue", "blue", "blue", "blue2", "blue"]);
         assert_eq!(rules[0].chain, "DOCKER-USER");
         assert_eq!(
             rules[1].spec,
@@ -328,11 +353,14 @@ mod tests {
     }
 
     #[test]
-    fn complete_means_the_three_wanted_rules() {
+    fn complete_means_the_four_wanted_rules_with_the_drop_first() {
         let rules = rules();
         let blue_rules: Vec<&Rule> = rules.iter().filter(|r| r.switch == "blue").collect();
         assert!(blue().complete(&blue_rules));
-        assert!(!blue().complete(&blue_rules[..2]));
+        assert!(!blue().complete(&blue_rules[..3]));
+        let mut accept_first = blue_rules.clone();
+        accept_first.swap(0, 1);
+        assert!(!blue().complete(&accept_first), "the drop must come first");
         let moved = GatewayRules {
             interface: "dovngw00000000f",
             ..blue()
@@ -343,6 +371,17 @@ mod tests {
             ..blue()
         };
         assert!(!resized.complete(&blue_rules));
+    }
+
+    #[test]
+    fn traffic_to_other_gateway_ports_is_dropped_before_the_accept() {
+        let wanted = blue().wanted();
+        let filter: Vec<String> = wanted[1..].iter().map(|(_, spec)| spec.join(" ")).collect();
+        assert_eq!(
+            filter[0],
+            "-i dovngw000000001 -o dovngw+ -m comment --comment docker-ovn-gw:blue@lab-host1 -j DROP"
+        );
+        assert!(filter[1].ends_with("-j ACCEPT") && filter[1].starts_with("-i dovngw000000001 -m"));
     }
 
     #[test]

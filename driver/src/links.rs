@@ -42,10 +42,11 @@ impl Links {
         Ok(Links { handle })
     }
 
-    /// Creates `host` (up) paired with `peer`, both with `mtu`, the peer
-    /// with `peer_mac`, in one netlink request: no half-made pair. `host`
-    /// gets the alias `alias`, the mark that tells reconciliation the pair
-    /// is the driver's (the kernel ignores an alias in the create request).
+    /// Creates `host` (up, without ARP) paired with `peer`, both with
+    /// `mtu`, the peer with `peer_mac`, in one netlink request: no
+    /// half-made pair. `host` gets the alias `alias`, the mark that tells
+    /// reconciliation the pair is the driver's (the kernel ignores an
+    /// alias in the create request).
     pub async fn create_veth(
         &self,
         host: &str,
@@ -73,6 +74,12 @@ impl Links {
             .mtu(mtu)
             .set_info_data(InfoData::Veth(InfoVeth::Peer(peer_message)))
             .up()
+            // The host side is a switch port, not an interface of this
+            // host: with ARP on, the kernel (which sees its frames too on
+            // the userspace datapath) answers the container's ARP for the
+            // gateway address (a local one) with this veth's MAC, and the
+            // container's traffic bypasses the gateway port.
+            .arp(false)
             .build();
         self.handle
             .link()

@@ -136,8 +136,15 @@ pub fn private_switch_name(network: &DockerId) -> String {
 /// switch has another id while the gateway is the switch's. 36 bits make a
 /// clash unlikely; one is refused, never resolved by sharing a port.
 pub fn gateway_interface(switch: &str) -> String {
-    format!("dovngw{:09x}", fnv1a(switch) & 0xf_ffff_ffff)
+    format!(
+        "{GATEWAY_INTERFACE_PREFIX}{:09x}",
+        fnv1a(switch) & 0xf_ffff_ffff
+    )
 }
+
+/// The first letters of every gateway port's name: iptables matches all
+/// of them as `dovngw+`.
+pub const GATEWAY_INTERFACE_PREFIX: &str = "dovngw";
 
 /// The `localport` logical switch port carrying the gateway of `switch`.
 pub fn gateway_logical_port(switch: &str) -> String {

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use docker_ovn::mac::MacAddr;
 use docker_ovn::names::{gateway_interface, gateway_logical_port};
 use ovsdb_client::{Client, Value};
 use test_support::leftovers::named_rows;
@@ -350,12 +351,32 @@ fn the_gateway_routes_to_the_outside_and_goes_with_its_network() {
         "{routes}"
     );
     exec_ok(&a, &["ping", "-c1", "-W2", "10.81.0.1"]);
+    // The gateway port's MAC, not that of the host side of the container's
+    // veth: the kernel sees that side's frames too and would answer ARP
+    // for any of its own addresses there.
+    let arp = exec_ok(&a, &["cat", "/proc/net/arp"]);
+    let gateway_mac = MacAddr::from_ipv4("10.81.0.1".parse().unwrap()).to_string();
+    assert!(
+        arp.lines()
+            .any(|l| l.starts_with("10.81.0.1 ") && l.contains(&gateway_mac)),
+        "the gateway resolved to another MAC than {gateway_mac}: {arp}"
+    );
 
     let parts = gateway_of(&lab, &switch, "10.81.0.1/24");
+    let kinds: Vec<&str> = parts.iter().filter_map(|p| p.split(' ').next()).collect();
     assert_eq!(
-        parts.len(),
-        6,
-        "port, device, address, 3 rules, localport: {parts:?}"
+        kinds,
+        [
+            "Port",
+            "device",
+            "address",
+            "rule",
+            "rule",
+            "rule",
+            "rule",
+            "Logical_Switch_Port"
+        ],
+        "port, device, address, 4 rules, localport: {parts:?}"
     );
     assert!(parts.contains(&format!(
         "Logical_Switch_Port {}",
