@@ -48,6 +48,8 @@ pub struct Level {
     pub install: Samples,
     /// The four OVSDB transactions of a hand-made lifecycle, summed.
     pub transactions: Samples,
+    /// Hand-bound ports not installed in time, left out of `install`.
+    pub install_timeouts: usize,
     /// Per driver: first ping after Join's start and after its reply.
     pub first_ping: Vec<(&'static str, Samples, Samples)>,
     /// Percent of a core each lab daemon used while nothing happened.
@@ -166,6 +168,7 @@ fn rounds(
             joins: HashMap::new(),
             install: hand_bound.install,
             transactions: hand_bound.transactions,
+            install_timeouts: hand_bound.timed_out,
             first_ping: Vec::new(),
             idle_cpu,
         };
