@@ -19,6 +19,7 @@ use crate::error::{DriverError, Result};
 use crate::link_scan;
 pub use crate::link_scan::AliasedLink;
 use crate::mac::MacAddr;
+use crate::veth_reaper::UNFINISHED_GROUP;
 
 /// ENODEV: the kernel's answer for a device that does not exist.
 const ENODEV: i32 = 19;
@@ -56,7 +57,7 @@ impl Links {
         alias: &str,
     ) -> Result<()> {
         self.add_veth(host, peer, mtu, peer_mac).await?;
-        if let Err(error) = self.set_alias(host, alias).await {
+        if let Err(error) = self.finish_veth(host, alias).await {
             self.delete(host).await?;
             return Err(error);
         }
@@ -80,6 +81,8 @@ impl Links {
             // gateway address (a local one) with this veth's MAC, and the
             // container's traffic bypasses the gateway port.
             .arp(false)
+            // Until the alias marks it ([`UNFINISHED_GROUP`]).
+            .link_group(UNFINISHED_GROUP)
             .build();
         self.handle
             .link()
@@ -89,12 +92,17 @@ impl Links {
             .map_err(|e| netlink_error(host, "create veth pair", e))
     }
 
-    async fn set_alias(&self, name: &str, alias: &str) -> Result<()> {
+    /// Marks the new pair the driver's: the alias, and out of
+    /// [`UNFINISHED_GROUP`], in one request.
+    async fn finish_veth(&self, name: &str, alias: &str) -> Result<()> {
         let index = self
             .index_of(name)
             .await?
             .ok_or_else(|| netlink_gone(name, "set alias"))?;
-        let message = LinkUnspec::new_with_index(index).alias(alias).build();
+        let message = LinkUnspec::new_with_index(index)
+            .alias(alias)
+            .link_group(0)
+            .build();
         self.set(name, "set alias", message).await
     }
 

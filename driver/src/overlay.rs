@@ -414,6 +414,12 @@ impl Overlay {
         Ok(())
     }
 
+    /// Deletes the veth pairs a killed daemon created but never marked
+    /// (see [`crate::veth_reaper::UNFINISHED_GROUP`]). Only before serving.
+    pub async fn delete_unfinished_veths(&self) -> Result<()> {
+        self.reaper.delete_unfinished().await
+    }
+
     /// One reconciliation pass ([`reconcile`]): reads this host's ports,
     /// veths and logical ports, and unless `dry_run` applies the plan.
     /// Every step is tried; the first failure is returned after the rest.

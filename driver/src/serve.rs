@@ -110,7 +110,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let timeout = Duration::from_secs(args.ovsdb_timeout);
     let (overlay, nb) = connect(&args.db, timeout, config).await?;
     // Before serving: what a killed predecessor left, Docker will not
-    // tell about.
+    // tell about; first the pairs it left half made, which only now, with
+    // no Join of this daemon under way, can be told from a Join's.
+    if let Err(error) = overlay.delete_unfinished_veths().await {
+        tracing::warn!(%error, "veth pairs a killed daemon left half made are still there");
+    }
     reconcile_once(&overlay).await;
     let pools = AddressPools::new(
         nb.client().clone(),

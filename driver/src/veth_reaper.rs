@@ -28,6 +28,13 @@ use crate::error::{DriverError, Result};
 /// The link group of pairs waiting for deletion: "dovn" in ASCII.
 pub const RETIRED_GROUP: u32 = 0x646f_766e;
 
+/// The link group a pair is created in ("dovc"), and leaves in the same
+/// request that gives it its alias, the mark that makes it the driver's.
+/// The kernel takes no alias when creating a device, so a daemon killed
+/// between the two requests would leave a pair nothing marks as its own;
+/// the next daemon deletes this group when it starts, before it serves.
+pub const UNFINISHED_GROUP: u32 = 0x646f_7663;
+
 /// How long retired pairs gather before a batch is deleted: short next to
 /// the 20 ms a deletion takes, long enough that a burst of Leaves shares it.
 const BATCH_WINDOW: Duration = Duration::from_millis(50);
@@ -53,8 +60,8 @@ impl VethReaper {
     /// Opens a netlink connection of its own and starts the batches'
     /// task. Inside a tokio runtime.
     pub fn start() -> Result<VethReaper> {
-        let (connection, handle, _) =
-            rtnetlink::new_connection().map_err(|e| reaper_error("open netlink socket", e))?;
+        let (connection, handle, _) = rtnetlink::new_connection()
+            .map_err(|e| reaper_error(RETIRED_GROUP, "open netlink socket", e))?;
         tokio::spawn(connection);
         let inner = Arc::new(Inner {
             handle,
@@ -86,7 +93,13 @@ impl VethReaper {
 
     /// Deletes whatever is retired now, a crashed daemon's pairs included.
     pub async fn delete_retired(&self) -> Result<()> {
-        delete_group(&self.inner.handle).await
+        delete_group(&self.inner.handle, RETIRED_GROUP).await
+    }
+
+    /// Deletes the pairs a killed daemon left half made; only before the
+    /// daemon serves, when no Join of its own can be making one.
+    pub async fn delete_unfinished(&self) -> Result<()> {
+        delete_group(&self.inner.handle, UNFINISHED_GROUP).await
     }
 
     /// Whether `name` is retired and not yet deleted.
@@ -125,7 +138,7 @@ async fn run(inner: Arc<Inner>) {
         // they left behind brings.
         let batch: Vec<String> = lock(&inner.retiring).iter().cloned().collect();
         let started = std::time::Instant::now();
-        match delete_group(&inner.handle).await {
+        match delete_group(&inner.handle, RETIRED_GROUP).await {
             Ok(()) => {
                 tracing::debug!(
                     pairs = batch.len(),
@@ -147,24 +160,24 @@ fn lock(retiring: &Mutex<HashSet<String>>) -> MutexGuard<'_, HashSet<String>> {
     retiring.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Deletes every device in [`RETIRED_GROUP`] in one request.
-async fn delete_group(handle: &Handle) -> Result<()> {
+/// Deletes every device in `group` in one request.
+async fn delete_group(handle: &Handle, group: u32) -> Result<()> {
     let mut request = handle.link().del(0);
     request
         .message_mut()
         .attributes
-        .push(LinkAttribute::Group(RETIRED_GROUP));
+        .push(LinkAttribute::Group(group));
     match request.execute().await {
         Ok(()) => Ok(()),
         // The kernel's answer for an empty group.
         Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -ENODEV => Ok(()),
-        Err(e) => Err(reaper_error("delete the retired group", e)),
+        Err(e) => Err(reaper_error(group, "delete the group", e)),
     }
 }
 
-fn reaper_error(operation: &'static str, error: impl ToString) -> DriverError {
+fn reaper_error(group: u32, operation: &'static str, error: impl ToString) -> DriverError {
     DriverError::Netlink {
-        interface: format!("link group {RETIRED_GROUP:#x}"),
+        interface: format!("link group {group:#x}"),
         operation,
         reason: error.to_string(),
     }
@@ -267,5 +280,21 @@ mod tests {
         ]);
         reaper.delete_retired().await.unwrap();
         assert!(!links_of(netns).contains("dvrh3"));
+        // A pair a killed daemon left half made goes at start-up.
+        let unfinished = UNFINISHED_GROUP.to_string();
+        let add = [
+            "link",
+            "add",
+            "dvrh4",
+            "group",
+            &unfinished,
+            "type",
+            "veth",
+            "peer",
+            "dvrp4",
+        ];
+        ip_ok(&[&["-n", netns][..], &add[..]].concat());
+        reaper.delete_unfinished().await.unwrap();
+        assert!(!links_of(netns).contains("dvrh4"));
     }
 }

@@ -16,7 +16,7 @@ use ovsdb_client::{Client, Value};
 use test_support::leftovers::named_rows;
 use test_support::{
     DockerNetwork, GatewayOnHost, IMAGE, Lab, LabDaemon, container_pings, docker, docker_ok,
-    eventually, gateway_parts, restart_missing, wait_until,
+    eventually, gateway_parts, link_names, restart_missing, wait_until,
 };
 
 /// The binary `lab up` restarts the driver with.
@@ -165,6 +165,31 @@ fn driver_killed_during_twenty_concurrent_runs_leaves_nothing_behind() {
     let mut endpoints: Vec<String> = live.into_iter().collect();
     endpoints.push(net.endpoint("fault-burst-probe"));
     net.remove_leaving_nothing(&lab, &endpoints);
+    // A Join killed between creating its pair and marking it (the alias)
+    // left a pair only its link group tells; the restarted daemon deletes
+    // those before it serves.
+    let unmarked = unmarked_driver_veths();
+    assert!(
+        unmarked.is_empty(),
+        "veth pairs nothing marks as the driver's: {unmarked:?}"
+    );
+}
+
+/// Host-side veths named as the driver names them (`ovn` + 12 hex digits)
+/// that carry no alias.
+fn unmarked_driver_veths() -> Vec<String> {
+    link_names()
+        .into_iter()
+        .filter(|name| {
+            name.len() == 15
+                && name.starts_with("ovn")
+                && name[3..].bytes().all(|b| b.is_ascii_hexdigit())
+        })
+        .filter(|name| {
+            std::fs::read_to_string(format!("/sys/class/net/{name}/ifalias"))
+                .is_ok_and(|alias| alias.trim().is_empty())
+        })
+        .collect()
 }
 
 /// Pings from `from` to `to` (on `network`) until they succeed.
