@@ -50,9 +50,17 @@ const NLA_TYPE_MASK: u16 = 0x3fff;
 /// Larger than any dump part the kernel sends (it fills at most 32 KiB).
 const RECEIVE_BUFFER: usize = 64 * 1024;
 
-/// Every link of this namespace whose alias starts with `alias_prefix`.
-/// Blocking: call it from `spawn_blocking`.
-pub fn with_alias_prefix(alias_prefix: &str) -> Result<Vec<AliasedLink>> {
+/// Every link of this namespace whose alias starts with `alias_prefix`,
+/// read on a blocking thread.
+pub async fn with_alias_prefix(alias_prefix: &str) -> Result<Vec<AliasedLink>> {
+    let prefix = alias_prefix.to_string();
+    tokio::task::spawn_blocking(move || scan(&prefix))
+        .await
+        .map_err(|e| error(alias_prefix, e))?
+}
+
+/// [`with_alias_prefix`], blocking.
+fn scan(alias_prefix: &str) -> Result<Vec<AliasedLink>> {
     for _ in 0..ATTEMPTS {
         let (found, interrupted) = dump(alias_prefix).map_err(|e| error(alias_prefix, e))?;
         if !interrupted {
@@ -330,7 +338,7 @@ mod tests {
         test_support::ip_ok(&["-n", probe, "link", "set", names[2], "alias", "dovn-scan c"]);
         let found = std::thread::spawn(move || {
             let _in_probe = enter_netns(probe);
-            with_alias_prefix("dovn-scan ")
+            scan("dovn-scan ")
         })
         .join()
         .unwrap()

@@ -110,14 +110,7 @@ impl Links {
     /// driver's own veths, whatever their names. Read by [`link_scan`],
     /// whose memory does not grow with the number of links.
     pub async fn with_alias_prefix(&self, alias_prefix: &str) -> Result<Vec<AliasedLink>> {
-        let prefix = alias_prefix.to_string();
-        tokio::task::spawn_blocking(move || link_scan::with_alias_prefix(&prefix))
-            .await
-            .map_err(|e| DriverError::Netlink {
-                interface: format!("links aliased {alias_prefix:?}*"),
-                operation: "list links",
-                reason: e.to_string(),
-            })?
+        link_scan::with_alias_prefix(alias_prefix).await
     }
 
     /// The index and alias (empty if none) of the device called `name`.
@@ -153,7 +146,7 @@ impl Links {
             .execute();
         match links.try_next().await {
             Ok(link) => Ok(link),
-            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -ENODEV => Ok(None),
+            Err(e) if is_gone(&e) => Ok(None),
             Err(e) => Err(netlink_error(name, "look up", e)),
         }
     }
@@ -171,10 +164,46 @@ impl Links {
     pub async fn delete_index(&self, name: &str, index: u32) -> Result<bool> {
         match self.handle.link().del(index).execute().await {
             Ok(()) => Ok(true),
-            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -ENODEV => Ok(false),
+            Err(e) if is_gone(&e) => Ok(false),
             Err(e) => Err(netlink_error(name, "delete", e)),
         }
     }
+
+    /// Moves device `index` (called `name` in errors) into link `group`;
+    /// `Ok(false)` when it is gone already.
+    pub async fn set_group(&self, name: &str, index: u32, group: u32) -> Result<bool> {
+        let message = LinkUnspec::new_with_index(index).link_group(group).build();
+        match self.handle.link().set(message).execute().await {
+            Ok(()) => Ok(true),
+            Err(e) if is_gone(&e) => Ok(false),
+            Err(e) => Err(netlink_error(name, "set link group", e)),
+        }
+    }
+
+    /// Deletes every device in link `group` with one request, which the
+    /// kernel unregisters as one batch.
+    pub async fn delete_group(&self, group: u32) -> Result<()> {
+        let mut request = self.handle.link().del(0);
+        request
+            .message_mut()
+            .attributes
+            .push(LinkAttribute::Group(group));
+        match request.execute().await {
+            Ok(()) => Ok(()),
+            // The kernel's answer for an empty group.
+            Err(e) if is_gone(&e) => Ok(()),
+            Err(e) => Err(netlink_error(
+                &format!("link group {group:#x}"),
+                "delete",
+                e,
+            )),
+        }
+    }
+}
+
+/// Whether the kernel answered that the device does not exist.
+fn is_gone(error: &rtnetlink::Error) -> bool {
+    matches!(error, rtnetlink::Error::NetlinkError(e) if e.raw_code() == -ENODEV)
 }
 
 /// What a gateway port's device looks like.

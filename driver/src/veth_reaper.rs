@@ -19,11 +19,10 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use rtnetlink::packet_route::link::LinkAttribute;
-use rtnetlink::{Handle, LinkUnspec};
 use tokio::sync::Notify;
 
-use crate::error::{DriverError, Result};
+use crate::error::Result;
+use crate::links::Links;
 
 /// The link group of pairs waiting for deletion: "dovn" in ASCII.
 pub const RETIRED_GROUP: u32 = 0x646f_766e;
@@ -39,9 +38,6 @@ pub const UNFINISHED_GROUP: u32 = 0x646f_7663;
 /// the 20 ms a deletion takes, long enough that a burst of Leaves shares it.
 const BATCH_WINDOW: Duration = Duration::from_millis(50);
 
-/// ENODEV: the device is gone already.
-const ENODEV: i32 = 19;
-
 /// The batches' task, shared by every Leave.
 #[derive(Clone)]
 pub struct VethReaper {
@@ -49,7 +45,7 @@ pub struct VethReaper {
 }
 
 struct Inner {
-    handle: Handle,
+    links: Links,
     /// Names of retired pairs whose batch has not been deleted yet:
     /// reconciliation must not add their ports back.
     retiring: Mutex<HashSet<String>>,
@@ -60,11 +56,8 @@ impl VethReaper {
     /// Opens a netlink connection of its own and starts the batches'
     /// task. Inside a tokio runtime.
     pub fn start() -> Result<VethReaper> {
-        let (connection, handle, _) = rtnetlink::new_connection()
-            .map_err(|e| reaper_error(RETIRED_GROUP, "open netlink socket", e))?;
-        tokio::spawn(connection);
         let inner = Arc::new(Inner {
-            handle,
+            links: Links::connect()?,
             retiring: Mutex::default(),
             wake: Notify::new(),
         });
@@ -76,16 +69,10 @@ impl VethReaper {
     /// newer pair of the same name is never hit) to the next batch.
     pub async fn retire(&self, name: &str, index: u32) -> Result<()> {
         self.retiring().insert(name.to_string());
-        let request = LinkUnspec::new_with_index(index)
-            .link_group(RETIRED_GROUP)
-            .build();
-        match self.inner.handle.link().set(request).execute().await {
-            Ok(()) => {}
-            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -ENODEV => {}
-            Err(e) => {
-                self.retiring().remove(name);
-                return Err(link_error(name, "retire", e));
-            }
+        let moved = self.inner.links.set_group(name, index, RETIRED_GROUP);
+        if let Err(error) = moved.await {
+            self.retiring().remove(name);
+            return Err(error);
         }
         self.inner.wake.notify_one();
         Ok(())
@@ -93,13 +80,13 @@ impl VethReaper {
 
     /// Deletes whatever is retired now, a crashed daemon's pairs included.
     pub async fn delete_retired(&self) -> Result<()> {
-        delete_group(&self.inner.handle, RETIRED_GROUP).await
+        self.inner.links.delete_group(RETIRED_GROUP).await
     }
 
     /// Deletes the pairs a killed daemon left half made; only before the
     /// daemon serves, when no Join of its own can be making one.
     pub async fn delete_unfinished(&self) -> Result<()> {
-        delete_group(&self.inner.handle, UNFINISHED_GROUP).await
+        self.inner.links.delete_group(UNFINISHED_GROUP).await
     }
 
     /// Whether `name` is retired and not yet deleted.
@@ -110,20 +97,13 @@ impl VethReaper {
     /// Deletes a retired pair at once: a new Join of the same endpoint
     /// (a restarted container) needs its names back.
     pub async fn delete_now(&self, name: &str, index: u32) -> Result<()> {
-        match self.inner.handle.link().del(index).execute().await {
-            Ok(()) => {}
-            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -ENODEV => {}
-            Err(e) => return Err(link_error(name, "delete", e)),
-        }
+        self.inner.links.delete_index(name, index).await?;
         self.retiring().remove(name);
         Ok(())
     }
 
     fn retiring(&self) -> MutexGuard<'_, HashSet<String>> {
-        self.inner
-            .retiring
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        lock(&self.inner.retiring)
     }
 }
 
@@ -138,7 +118,7 @@ async fn run(inner: Arc<Inner>) {
         // they left behind brings.
         let batch: Vec<String> = lock(&inner.retiring).iter().cloned().collect();
         let started = std::time::Instant::now();
-        match delete_group(&inner.handle, RETIRED_GROUP).await {
+        match inner.links.delete_group(RETIRED_GROUP).await {
             Ok(()) => {
                 tracing::debug!(
                     pairs = batch.len(),
@@ -158,37 +138,6 @@ async fn run(inner: Arc<Inner>) {
 
 fn lock(retiring: &Mutex<HashSet<String>>) -> MutexGuard<'_, HashSet<String>> {
     retiring.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Deletes every device in `group` in one request.
-async fn delete_group(handle: &Handle, group: u32) -> Result<()> {
-    let mut request = handle.link().del(0);
-    request
-        .message_mut()
-        .attributes
-        .push(LinkAttribute::Group(group));
-    match request.execute().await {
-        Ok(()) => Ok(()),
-        // The kernel's answer for an empty group.
-        Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -ENODEV => Ok(()),
-        Err(e) => Err(reaper_error(group, "delete the group", e)),
-    }
-}
-
-fn reaper_error(group: u32, operation: &'static str, error: impl ToString) -> DriverError {
-    DriverError::Netlink {
-        interface: format!("link group {group:#x}"),
-        operation,
-        reason: error.to_string(),
-    }
-}
-
-fn link_error(name: &str, operation: &'static str, error: rtnetlink::Error) -> DriverError {
-    DriverError::Netlink {
-        interface: name.to_string(),
-        operation,
-        reason: error.to_string(),
-    }
 }
 
 #[cfg(test)]
