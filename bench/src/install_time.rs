@@ -5,6 +5,17 @@
 //! ovn-controller sets `ovn-installed` on the Interface, which is when the
 //! driver's own readiness wait starts and stops.
 //!
+//! Two ways, because the wait depends on what the daemons are still doing:
+//! - one at a time, quiet: the veth made with `ip` between the logical
+//!   switch port and the OVS port, and deleted with `ip` after (some tens of
+//!   ms in which ovn-northd has bound the new logical port and the daemons
+//!   have finished with the last one);
+//! - back to back, as serial lifecycles run: the OVS port added at once
+//!   after the logical switch port (on a veth made beforehand), and the
+//!   next port bound as soon as the last is removed, so that ovn-northd's
+//!   and ovn-controller's work on the last removal and on the new logical
+//!   port falls inside the wait, as it does for a Join.
+//!
 //! The same ports give a floor for the driver's own time: the four OVSDB
 //! transactions every endpoint lifecycle needs (the logical switch port
 //! added, the OVS port added, removed, the logical switch port removed,
@@ -24,8 +35,18 @@ use crate::stats::Samples;
 /// The logical switch of the hand-bound ports.
 pub const SWITCH: &str = "be0c-install";
 const TIMEOUT: Duration = Duration::from_secs(30);
+/// The back-to-back ports' addresses come after the others' (see
+/// [`HandBinder::add_lsp`]).
+const BACK_TO_BACK_ADDRESSES: usize = 5000;
+const CONCURRENT_ADDRESSES: usize = 6000;
+/// Clients binding at once, and ports each binds, for ovn-controller's
+/// own rate with as many clients as the concurrent lifecycles.
+pub const CONCURRENT_CLIENTS: usize = 16;
+const PORTS_PER_CLIENT: usize = 5;
 
-/// Connections to the host's Open_vSwitch database and to Northbound.
+/// Connections to the host's Open_vSwitch database and to Northbound;
+/// clones share them.
+#[derive(Clone)]
 pub struct HandBinder {
     ovs: Client,
     interfaces: Replica,
@@ -44,8 +65,14 @@ struct BoundPort {
 
 /// What the hand-bound ports measured.
 pub struct HandBound {
-    /// From the OVS transaction's reply to `ovn-installed`.
+    /// From the OVS transaction's reply to `ovn-installed`, one at a time.
     pub install: Samples,
+    /// The same, back to back.
+    pub back_to_back: Samples,
+    /// Ports a second bound, installed and removed by hand with
+    /// [`CONCURRENT_CLIENTS`] at once; `None` when one was not installed
+    /// in time.
+    pub concurrent_rate: Option<f64>,
     /// The four transactions of one lifecycle, summed.
     pub transactions: Samples,
     /// Ports ovn-controller did not install within [`TIMEOUT`] (it can be
@@ -75,7 +102,7 @@ impl HandBinder {
         })
     }
 
-    /// Binds `count` ports one after another and removes them again.
+    /// Binds `count` ports one at a time and `count` back to back.
     pub async fn measure(&self, count: usize) -> anyhow::Result<HandBound> {
         let (mut install, mut transactions, mut timed_out) = (Vec::new(), Vec::new(), 0);
         for index in 0..count {
@@ -91,11 +118,103 @@ impl HandBinder {
                 }
             }
         }
+        let (back_to_back, late) = self.back_to_back(count).await?;
+        let concurrent_rate = match self.concurrent_rate().await {
+            Ok(rate) => Some(rate),
+            Err(error) => {
+                crate::measure::say(format!("install rate, 16 at once: {error:#}"));
+                None
+            }
+        };
         Ok(HandBound {
             install: Samples::new(install),
+            back_to_back,
+            concurrent_rate,
             transactions: Samples::new(transactions),
-            timed_out,
+            timed_out: timed_out + late,
         })
+    }
+
+    /// Ports bound back to back on veths made beforehand (deleted after).
+    async fn back_to_back(&self, count: usize) -> anyhow::Result<(Samples, usize)> {
+        let devices: Vec<String> = (0..count).map(|i| format!("{PREFIX}b{i:05}")).collect();
+        let measured = match make_veths(&devices) {
+            Ok(()) => self.bind_back_to_back(&devices).await,
+            Err(error) => Err(error),
+        };
+        let deleted = delete_veths(&devices);
+        let measured = measured?;
+        deleted?;
+        Ok(measured)
+    }
+
+    async fn bind_back_to_back(&self, devices: &[String]) -> anyhow::Result<(Samples, usize)> {
+        let (mut install, mut timed_out) = (Vec::new(), 0);
+        for (index, device) in devices.iter().enumerate() {
+            match self
+                .hand_lifecycle(BACK_TO_BACK_ADDRESSES + index, device)
+                .await?
+            {
+                Ok(installed) => install.push(installed),
+                Err(error) => {
+                    crate::measure::say(format!("install time, back to back: {error:#}"));
+                    timed_out += 1;
+                }
+            }
+        }
+        Ok((Samples::new(install), timed_out))
+    }
+
+    /// Hand-bound lifecycles from [`CONCURRENT_CLIENTS`] tasks at once, on
+    /// veths made beforehand: ports a second, with no driver involved.
+    async fn concurrent_rate(&self) -> anyhow::Result<f64> {
+        let devices: Vec<String> = (0..CONCURRENT_CLIENTS * PORTS_PER_CLIENT)
+            .map(|i| format!("{PREFIX}c{i:05}"))
+            .collect();
+        let measured = match make_veths(&devices) {
+            Ok(()) => self.bind_concurrently(&devices).await,
+            Err(error) => Err(error),
+        };
+        let deleted = delete_veths(&devices);
+        let rate = measured?;
+        deleted?;
+        Ok(rate)
+    }
+
+    async fn bind_concurrently(&self, devices: &[String]) -> anyhow::Result<f64> {
+        let started = Instant::now();
+        let mut clients = tokio::task::JoinSet::new();
+        for (client, chunk) in devices.chunks(PORTS_PER_CLIENT).enumerate() {
+            let (binder, chunk) = (self.clone(), chunk.to_vec());
+            clients.spawn(async move {
+                for (index, device) in chunk.iter().enumerate() {
+                    let address = CONCURRENT_ADDRESSES + client * PORTS_PER_CLIENT + index;
+                    binder.hand_lifecycle(address, device).await??;
+                }
+                anyhow::Ok(())
+            });
+        }
+        while let Some(client) = clients.join_next().await {
+            client??;
+        }
+        Ok(devices.len() as f64 / started.elapsed().as_secs_f64())
+    }
+
+    /// A logical switch port, at once the OVS port on `device` (a veth
+    /// already there), the wait for `ovn-installed`, and both removed
+    /// again. The inner result is the install time, or that it ran out.
+    async fn hand_lifecycle(
+        &self,
+        address: usize,
+        device: &str,
+    ) -> anyhow::Result<anyhow::Result<Duration>> {
+        let (lsp, iface_id) = self.add_lsp(address).await?;
+        let (ovs_port, _) = self.add_ovs_port(device, &iface_id).await?;
+        let bound = Instant::now();
+        let waited = self.wait_installed(device).await;
+        self.remove_ovs_port(ovs_port).await?;
+        self.remove_lsp(lsp).await?;
+        Ok(waited.map(|installed| installed.duration_since(bound)))
     }
 
     /// The logical switch port, the veth and the OVS port; returns when
@@ -113,18 +232,30 @@ impl HandBinder {
             ],
         )?;
         crate::sweep::run_ok("ip", &["link", "set", &device, "up"])?;
+        let (ovs_port, transaction) = self.add_ovs_port(&device, &lsp.1).await?;
+        let bound = Instant::now();
+        let port = BoundPort {
+            device,
+            ovs_port,
+            lsp: lsp.0,
+            transactions: lsp_added + transaction,
+        };
+        Ok((port, bound))
+    }
+
+    /// The OVS port of `device` with `iface-id`; its uuid, and how long
+    /// the transaction took.
+    async fn add_ovs_port(&self, device: &str, iface_id: &str) -> anyhow::Result<(Uuid, Duration)> {
         let mut txn = Transaction::new("Open_vSwitch");
-        let ids = Value::map([("iface-id", lsp.1.as_str())]);
+        let ids = Value::map([("iface-id", iface_id)]);
         let interface = txn.insert(
             "Interface",
-            Row::new()
-                .with("name", device.as_str())
-                .with("external_ids", ids),
+            Row::new().with("name", device).with("external_ids", ids),
         );
         let port = txn.insert(
             "Port",
             Row::new()
-                .with("name", device.as_str())
+                .with("name", device)
                 .with("interfaces", Value::from(interface)),
         );
         txn.mutate(
@@ -134,15 +265,9 @@ impl HandBinder {
         );
         let sent = Instant::now();
         let outcome = self.ovs.transact(&txn).await?;
-        let bound = Instant::now();
-        let ovs_port = outcome.uuid_of(&port).context("no uuid for the new Port")?;
-        let port = BoundPort {
-            device,
-            ovs_port,
-            lsp: lsp.0,
-            transactions: lsp_added + (bound - sent),
-        };
-        Ok((port, bound))
+        let took = sent.elapsed();
+        let uuid = outcome.uuid_of(&port).context("no uuid for the new Port")?;
+        Ok((uuid, took))
     }
 
     /// A logical switch port on [`SWITCH`] with an address, as
@@ -186,17 +311,25 @@ impl HandBinder {
 
     /// Removes the port; how long its two transactions took.
     async fn unbind(&self, port: &BoundPort) -> anyhow::Result<Duration> {
+        let ovs_removal = self.remove_ovs_port(port.ovs_port).await?;
+        crate::sweep::run_ok("ip", &["link", "del", &port.device])?;
+        Ok(ovs_removal + self.remove_lsp(port.lsp).await?)
+    }
+
+    async fn remove_ovs_port(&self, port: Uuid) -> anyhow::Result<Duration> {
         let mut txn = Transaction::new("Open_vSwitch");
-        txn.unlink("Bridge", "ports", port.ovs_port);
+        txn.unlink("Bridge", "ports", port);
         let started = Instant::now();
         self.ovs.transact(&txn).await?;
-        let ovs_removal = started.elapsed();
-        crate::sweep::run_ok("ip", &["link", "del", &port.device])?;
+        Ok(started.elapsed())
+    }
+
+    async fn remove_lsp(&self, lsp: Uuid) -> anyhow::Result<Duration> {
         let mut txn = Transaction::new("OVN_Northbound");
-        txn.unlink("Logical_Switch", "ports", port.lsp);
+        txn.unlink("Logical_Switch", "ports", lsp);
         let started = Instant::now();
         self.nb.transact(&txn).await?;
-        Ok(ovs_removal + started.elapsed())
+        Ok(started.elapsed())
     }
 
     /// Deletes [`SWITCH`] (and whatever ports are still on it).
@@ -209,4 +342,24 @@ impl HandBinder {
         }
         Ok(())
     }
+}
+
+/// A veth pair for each of `devices`, up, with one `ip -batch`.
+fn make_veths(devices: &[String]) -> anyhow::Result<()> {
+    ip_batch(devices.iter().map(|device| {
+        format!("link add {device} type veth peer name {device}p\nlink set {device} up\n")
+    }))
+}
+
+fn delete_veths(devices: &[String]) -> anyhow::Result<()> {
+    ip_batch(devices.iter().map(|device| format!("link del {device}\n")))
+}
+
+/// Runs the `ip` commands `lines`, all of them even when some fail.
+fn ip_batch(lines: impl Iterator<Item = String>) -> anyhow::Result<()> {
+    let file = tempfile::NamedTempFile::new()?;
+    std::fs::write(file.path(), lines.collect::<String>())?;
+    let path = file.path().to_string_lossy().into_owned();
+    crate::sweep::run_ok("ip", &["-force", "-batch", &path])?;
+    Ok(())
 }

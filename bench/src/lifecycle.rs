@@ -44,6 +44,8 @@ pub struct Run {
     /// out, ...): counted, not timed; the sweep removes what they left.
     pub failures: Vec<String>,
     pub wall: Duration,
+    /// CPU time each watched process used over the run ([`crate::cpu`]).
+    pub cpu: crate::cpu::Usage,
 }
 
 impl Run {
@@ -80,6 +82,7 @@ pub fn run(driver: &Driver, load: Load) -> anyhow::Result<Run> {
         lifecycles,
         failures,
         wall,
+        cpu: Vec::new(),
     })
 }
 

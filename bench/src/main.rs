@@ -5,7 +5,8 @@
 //! Modules, in the order a run uses them:
 //! - [`measure`]: the run: what is measured in which order, and teardown.
 //! - [`memory`]: the driver's RSS from `/proc`.
-//! - [`kernel`]: veth deletion in the kernel, the daemons' idle CPU.
+//! - [`kernel`]: veth deletion in the kernel.
+//! - [`cpu`]: CPU time of the daemons and drivers, idle and per run.
 //! - [`docker_run`]: `docker run --rm` on `ovn` against `bridge`.
 //! - [`python_driver`]: the comparison driver, patched at run time, by pid.
 //! - [`plugin`]: a driver driven over its plugin API, on its own network.
@@ -23,6 +24,7 @@
 //! - [`sweep`]: removes what the benchmark made, even after a failed run.
 //! - [`hold`]: a population held still for profiling (`--fill-and-hold`).
 
+mod cpu;
 mod docker_run;
 mod hold;
 mod ids;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use test_support::{Lab, PluginClient};
 
+use crate::cpu::Processes;
 use crate::install_time::HandBinder;
 use crate::join_log::{JoinLog, JoinTimes};
 use crate::lifecycle::{self, Load, Run};
@@ -46,6 +47,10 @@ pub struct Level {
     /// What our driver logged about each Join of the round.
     pub joins: HashMap<String, JoinTimes>,
     pub install: Samples,
+    /// The same, bound back to back as serial lifecycles run.
+    pub install_back_to_back: Samples,
+    /// Hand-bound ports a second with 16 binding at once, no driver.
+    pub install_rate: Option<f64>,
     /// The four OVSDB transactions of a hand-made lifecycle, summed.
     pub transactions: Samples,
     /// Hand-bound ports not installed in time, left out of `install`.
@@ -84,6 +89,7 @@ struct Subjects {
     python: Driver,
     filler: Driver,
     binder: HandBinder,
+    processes: Processes,
 }
 
 pub fn run(lab: &Lab, plan: &Plan) -> anyhow::Result<Results> {
@@ -98,6 +104,7 @@ pub fn run(lab: &Lab, plan: &Plan) -> anyhow::Result<Results> {
     let python = PythonDriver::start(&lab.var("OVS_RUNDIR"))?;
     say(format!("Python driver on {}", python.address));
     let ours = PluginClient::new(lab.plugin_socket());
+    let processes = Processes::of_lab(lab)?.with("Python driver", python.pid());
     let subjects = Subjects {
         ours: Driver::with_network("docker-ovn", ours.clone(), 240)?,
         python: Driver::with_network("python", python.client(), 241)?,
@@ -107,6 +114,7 @@ pub fn run(lab: &Lab, plan: &Plan) -> anyhow::Result<Results> {
             &lab.nb_db(),
             &lab.var("BRIDGE"),
         ))?,
+        processes,
     };
     let prefill = Prefill::new(&subjects.filler);
     let measured = rounds(lab, plan, &runtime, &subjects, &prefill);
@@ -156,7 +164,7 @@ fn rounds(
             endpoints = reached;
         }
         rss_full_kib = memory::driver_rss_kib(lab)?;
-        let idle_cpu = kernel::idle_cpu(lab, IDLE_WINDOW)?;
+        let idle_cpu = subjects.processes.idle_shares(IDLE_WINDOW)?;
         let log = JoinLog::from_now(std::path::Path::new(&lab.var("DRIVER_LOG")))?;
         say(format!(
             "{endpoints} endpoints: ovn-controller's install time"
@@ -167,6 +175,8 @@ fn rounds(
             runs: Vec::new(),
             joins: HashMap::new(),
             install: hand_bound.install,
+            install_back_to_back: hand_bound.back_to_back,
+            install_rate: hand_bound.concurrent_rate,
             transactions: hand_bound.transactions,
             install_timeouts: hand_bound.timed_out,
             first_ping: Vec::new(),
@@ -175,7 +185,13 @@ fn rounds(
         for (driver, (serial, concurrent)) in
             [(&subjects.ours, plan.ours), (&subjects.python, plan.python)]
         {
-            measure_driver(plan, driver, serial, concurrent, &mut level)?;
+            measure_driver(
+                plan,
+                driver,
+                (serial, concurrent),
+                &subjects.processes,
+                &mut level,
+            )?;
         }
         level.joins = log.joins()?;
         levels.push(level);
@@ -187,8 +203,8 @@ fn rounds(
 fn measure_driver(
     plan: &Plan,
     driver: &Driver,
-    serial: usize,
-    concurrent: usize,
+    (serial, concurrent): (usize, usize),
+    processes: &Processes,
     level: &mut Level,
 ) -> anyhow::Result<()> {
     say(format!(
@@ -202,9 +218,10 @@ fn measure_driver(
             count,
             budget: plan.budget,
         };
-        level
-            .runs
-            .push((driver.name, lifecycle::run(driver, load)?));
+        let before = processes.snapshot()?;
+        let mut run = lifecycle::run(driver, load)?;
+        run.cpu = processes.since(&before)?;
+        level.runs.push((driver.name, run));
     }
     // With thousands of endpoints ovn-controller can be too far behind
     // for a Join to be installed in time: the table then shows no figure

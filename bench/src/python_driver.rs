@@ -55,6 +55,10 @@ impl PythonDriver {
         Ok(driver)
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn client(&self) -> PluginClient {
         PluginClient::tcp(self.address)
     }

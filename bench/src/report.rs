@@ -23,6 +23,7 @@ pub fn markdown(results: &Results, plan: &Plan, machine: &str) -> String {
     lifecycle_table(&mut out, results);
     join_table(&mut out, results);
     idle_table(&mut out, results);
+    cpu_table(&mut out, results);
     let _ = writeln!(
         out,
         "The kernel's deletion of a veth pair, 20 pairs: {} ms each one by one \
@@ -132,8 +133,9 @@ fn join_table(out: &mut String, results: &Results) {
         "### docker-ovn's own time and the readiness wait (ms, p50 / p99; serial runs)\n\n\
          | endpoints present | own time per lifecycle | its four OVSDB transactions, hand-made | \
          Join, whole | Join, readiness wait | \
-         ovn-controller install (hand-bound port) | first ping after Join start: docker-ovn | Python |\n\
-         |---|---|---|---|---|---|---|---|"
+         ovn-controller install, hand-bound ports: one at a time | back to back | \
+         first ping after Join start: docker-ovn | Python |\n\
+         |---|---|---|---|---|---|---|---|---|"
     );
     for level in &results.levels {
         let Some(run) = run_of(level, "docker-ovn", 1) else {
@@ -148,13 +150,14 @@ fn join_table(out: &mut String, results: &Results) {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             level.endpoints,
             p50_p99(&own_times(level, run)),
             p50_p99(&level.transactions),
             p50_p99(&run.call(1)),
             p50_p99(&ready_waits(level, run)),
             install_cell(level),
+            p50_p99(&level.install_back_to_back),
             ping("docker-ovn"),
             ping("python"),
         );
@@ -184,15 +187,73 @@ fn idle_table(out: &mut String, results: &Results) {
     out.push('\n');
 }
 
-/// The install time, and how many hand-bound ports were not installed
-/// within 30 s (left out of the figures).
+/// CPU time per completed lifecycle of each process, for every run: what
+/// the two cores were busy with.
+fn cpu_table(out: &mut String, results: &Results) {
+    let Some(names) = results
+        .levels
+        .iter()
+        .flat_map(|level| &level.runs)
+        .map(|(_, run)| run.cpu.iter().map(|(name, _)| *name).collect::<Vec<_>>())
+        .next()
+    else {
+        return;
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let _ = writeln!(
+        out,
+        "### CPU time per lifecycle, by process (ms of CPU per completed lifecycle)\n\n\
+         | endpoints present | driver | clients | {} | all | lifecycles/s if the {cores} cores did only this |\n|---|---|---{}|---|---|",
+        names.join(" | "),
+        "|---".repeat(names.len())
+    );
+    for level in &results.levels {
+        for (driver, run) in &level.runs {
+            let count = run.lifecycles.len().max(1) as f64;
+            let per: Vec<f64> = run
+                .cpu
+                .iter()
+                .map(|(_, used)| used.as_secs_f64() * 1000.0 / count)
+                .collect();
+            let all: f64 = per.iter().sum();
+            let cells: Vec<String> = per.iter().map(|ms| format!("{ms:.1}")).collect();
+            let _ = writeln!(
+                out,
+                "| {} | {driver} | {} | {} | {all:.1} | {:.0} |",
+                level.endpoints,
+                run.load.clients,
+                cells.join(" | "),
+                cores as f64 * 1000.0 / all.max(f64::MIN_POSITIVE)
+            );
+        }
+    }
+    let rates: Vec<String> = results
+        .levels
+        .iter()
+        .map(|level| match level.install_rate {
+            Some(rate) => format!("{rate:.1}/s with {} endpoints", level.endpoints),
+            None => format!("not measured with {} endpoints", level.endpoints),
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "\nPorts bound, installed and removed by hand with {} clients at once and no \
+         driver (ovn-controller's own rate, the ceiling of concurrent lifecycles \
+         that wait for readiness): {}.\n",
+        crate::install_time::CONCURRENT_CLIENTS,
+        rates.join("; ")
+    );
+}
+
+/// The install time, and how many hand-bound ports (of both kinds) were
+/// not installed within 30 s (left out of the figures).
 fn install_cell(level: &Level) -> String {
     match level.install_timeouts {
         0 => p50_p99(&level.install),
         n => format!(
             "{} ({n} of {} not installed in 30 s)",
             p50_p99(&level.install),
-            n + level.install.len()
+            n + level.install.len() + level.install_back_to_back.len()
         ),
     }
 }
