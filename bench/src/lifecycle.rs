@@ -33,6 +33,19 @@ pub struct Load {
     pub clients: usize,
     pub count: usize,
     pub budget: Duration,
+    /// A client's pause after each lifecycle: zero for back to back.
+    pub pause: Duration,
+}
+
+impl Load {
+    /// As the tables name it: "1", "16", or "1, 250 ms apart".
+    pub fn describe(&self) -> String {
+        if self.pause.is_zero() {
+            self.clients.to_string()
+        } else {
+            format!("{}, {} ms apart", self.clients, self.pause.as_millis())
+        }
+    }
 }
 
 /// What a run measured.
@@ -99,6 +112,9 @@ fn client(
     while started.fetch_add(1, Ordering::Relaxed) < load.count
         && (first || Instant::now() < deadline)
     {
+        if !first {
+            std::thread::sleep(load.pause);
+        }
         first = false;
         match one(driver) {
             Ok(lifecycle) => done

@@ -112,8 +112,8 @@ fn plan(options: &Options) -> measure::Plan {
             vec![0, 100]
         }),
         concurrent_clients: 16,
-        ours: if full { (200, 400) } else { (20, 32) },
-        python: if full { (60, 160) } else { (10, 32) },
+        ours: if full { (200, 400, 100) } else { (20, 32, 10) },
+        python: if full { (60, 160, 40) } else { (10, 32, 5) },
         budget: Duration::from_secs(if full { 40 } else { 10 }),
         install_samples: if full { 20 } else { 5 },
         ping_samples: if full { 5 } else { 2 },

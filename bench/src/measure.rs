@@ -21,6 +21,10 @@ use crate::{docker_run, kernel, memory};
 
 /// How long the daemons' idle CPU is watched at each level.
 const IDLE_WINDOW: Duration = Duration::from_secs(3);
+/// The pause between spaced lifecycles: the daemons have finished with
+/// the last one (at 0 endpoints) before the next starts, as between the
+/// containers dockerd starts one at a time.
+pub const SPACING: Duration = Duration::from_millis(250);
 
 /// How much to measure.
 #[derive(Debug, Clone)]
@@ -28,9 +32,10 @@ pub struct Plan {
     /// Joined endpoints present, one measurement round each.
     pub levels: Vec<usize>,
     pub concurrent_clients: usize,
-    /// Lifecycles per round: ours serial, ours concurrent, Python's alike.
-    pub ours: (usize, usize),
-    pub python: (usize, usize),
+    /// Lifecycles per round: ours serial, ours concurrent, ours serial
+    /// with [`SPACING`] between them; Python's alike.
+    pub ours: (usize, usize, usize),
+    pub python: (usize, usize, usize),
     /// Time allowed per lifecycle run (the Python driver slows down
     /// with thousands of endpoints: it then gets fewer samples).
     pub budget: Duration,
@@ -182,16 +187,8 @@ fn rounds(
             first_ping: Vec::new(),
             idle_cpu,
         };
-        for (driver, (serial, concurrent)) in
-            [(&subjects.ours, plan.ours), (&subjects.python, plan.python)]
-        {
-            measure_driver(
-                plan,
-                driver,
-                (serial, concurrent),
-                &subjects.processes,
-                &mut level,
-            )?;
+        for (driver, counts) in [(&subjects.ours, plan.ours), (&subjects.python, plan.python)] {
+            measure_driver(plan, driver, counts, &subjects.processes, &mut level)?;
         }
         level.joins = log.joins()?;
         levels.push(level);
@@ -203,7 +200,7 @@ fn rounds(
 fn measure_driver(
     plan: &Plan,
     driver: &Driver,
-    (serial, concurrent): (usize, usize),
+    (serial, concurrent, spaced): (usize, usize, usize),
     processes: &Processes,
     level: &mut Level,
 ) -> anyhow::Result<()> {
@@ -212,11 +209,17 @@ fn measure_driver(
         level.endpoints, driver.name
     ));
     lifecycle::one(driver)?; // warm-up, not counted
-    for (clients, count) in [(1, serial), (plan.concurrent_clients, concurrent)] {
+    let loads = [
+        (1, serial, Duration::ZERO),
+        (plan.concurrent_clients, concurrent, Duration::ZERO),
+        (1, spaced, SPACING),
+    ];
+    for (clients, count, pause) in loads {
         let load = Load {
             clients,
             count,
             budget: plan.budget,
+            pause,
         };
         let before = processes.snapshot()?;
         let mut run = lifecycle::run(driver, load)?;

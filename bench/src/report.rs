@@ -8,9 +8,9 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::lifecycle::CALLS;
-use crate::measure::{Level, Plan, Results};
+use crate::measure::{Level, Plan, Results, SPACING};
 use crate::stats::{Samples, ms};
-use crate::targets::{Bound, own_times, ready_waits, run_of, targets};
+use crate::targets::{Bound, own_times, ready_waits, run_of, spaced_run_of, targets};
 
 const BEGIN: &str = "<!-- bench:begin (written by scripts/bench.sh) -->";
 const END: &str = "<!-- bench:end -->";
@@ -115,7 +115,7 @@ fn lifecycle_table(out: &mut String, results: &Results) {
                 out,
                 "| {} | {driver} | {} | {} ({}) | {} | {} | {:.1} |",
                 level.endpoints,
-                run.load.clients,
+                run.load.describe(),
                 run.lifecycles.len(),
                 run.failures.len(),
                 calls.join(" | "),
@@ -131,38 +131,48 @@ fn join_table(out: &mut String, results: &Results) {
     let _ = writeln!(
         out,
         "### docker-ovn's own time and the readiness wait (ms, p50 / p99; serial runs)\n\n\
-         | endpoints present | own time per lifecycle | its four OVSDB transactions, hand-made | \
+         | endpoints present | own time per lifecycle: back to back | {spacing} ms apart | \
+         Python's lifecycle, {spacing} ms apart | its four OVSDB transactions, hand-made | \
          Join, whole | Join, readiness wait | \
          ovn-controller install, hand-bound ports: one at a time | back to back | \
          first ping after Join start: docker-ovn | Python |\n\
-         |---|---|---|---|---|---|---|---|---|"
+         |---|---|---|---|---|---|---|---|---|---|---|",
+        spacing = SPACING.as_millis()
     );
     for level in &results.levels {
-        let Some(run) = run_of(level, "docker-ovn", 1) else {
-            continue;
-        };
-        let ping = |driver: &str| {
-            level
-                .first_ping
-                .iter()
-                .find(|(name, _, _)| *name == driver)
-                .map_or("-".into(), |(_, start, _)| p50_p99(start))
-        };
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            level.endpoints,
-            p50_p99(&own_times(level, run)),
-            p50_p99(&level.transactions),
-            p50_p99(&run.call(1)),
-            p50_p99(&ready_waits(level, run)),
-            install_cell(level),
-            p50_p99(&level.install_back_to_back),
-            ping("docker-ovn"),
-            ping("python"),
-        );
+        if let Some(row) = join_row(level) {
+            let _ = writeln!(out, "{row}");
+        }
     }
     out.push('\n');
+}
+
+/// One level's row of [`join_table`], if our serial run is there.
+fn join_row(level: &Level) -> Option<String> {
+    let run = run_of(level, "docker-ovn", 1)?;
+    let ping = |driver: &str| {
+        level
+            .first_ping
+            .iter()
+            .find(|(name, _, _)| *name == driver)
+            .map_or("-".into(), |(_, start, _)| p50_p99(start))
+    };
+    let spaced_own = spaced_run_of(level, "docker-ovn")
+        .map_or("-".into(), |spaced| p50_p99(&own_times(level, spaced)));
+    let spaced_python =
+        spaced_run_of(level, "python").map_or("-".into(), |spaced| p50_p99(&spaced.totals()));
+    Some(format!(
+        "| {} | {} | {spaced_own} | {spaced_python} | {} | {} | {} | {} | {} | {} | {} |",
+        level.endpoints,
+        p50_p99(&own_times(level, run)),
+        p50_p99(&level.transactions),
+        p50_p99(&run.call(1)),
+        p50_p99(&ready_waits(level, run)),
+        install_cell(level),
+        p50_p99(&level.install_back_to_back),
+        ping("docker-ovn"),
+        ping("python"),
+    ))
 }
 
 fn idle_table(out: &mut String, results: &Results) {
@@ -187,8 +197,8 @@ fn idle_table(out: &mut String, results: &Results) {
     out.push('\n');
 }
 
-/// CPU time per completed lifecycle of each process, for every run: what
-/// the two cores were busy with.
+/// CPU time per completed lifecycle of each process, for every back-to-back
+/// run: what the two cores were busy with.
 fn cpu_table(out: &mut String, results: &Results) {
     let Some(names) = results
         .levels
@@ -208,7 +218,12 @@ fn cpu_table(out: &mut String, results: &Results) {
         "|---".repeat(names.len())
     );
     for level in &results.levels {
-        for (driver, run) in &level.runs {
+        // Spaced runs' CPU would include what the daemons do while idle.
+        for (driver, run) in level
+            .runs
+            .iter()
+            .filter(|(_, run)| run.load.pause.is_zero())
+        {
             let count = run.lifecycles.len().max(1) as f64;
             let per: Vec<f64> = run
                 .cpu
@@ -221,7 +236,7 @@ fn cpu_table(out: &mut String, results: &Results) {
                 out,
                 "| {} | {driver} | {} | {} | {all:.1} | {:.0} |",
                 level.endpoints,
-                run.load.clients,
+                run.load.describe(),
                 cells.join(" | "),
                 cores as f64 * 1000.0 / all.max(f64::MIN_POSITIVE)
             );

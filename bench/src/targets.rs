@@ -58,11 +58,23 @@ pub fn ready_waits(level: &Level, run: &Run) -> Samples {
 }
 
 /// The run of `driver` with `clients` clients at `level`.
+/// The back-to-back run of `driver` with `clients`.
 pub fn run_of<'a>(level: &'a Level, driver: &str, clients: usize) -> Option<&'a Run> {
     level
         .runs
         .iter()
-        .find(|(name, run)| *name == driver && run.load.clients == clients)
+        .find(|(name, run)| {
+            *name == driver && run.load.clients == clients && run.load.pause.is_zero()
+        })
+        .map(|(_, run)| run)
+}
+
+/// The serial run of `driver` with pauses between its lifecycles.
+pub fn spaced_run_of<'a>(level: &'a Level, driver: &str) -> Option<&'a Run> {
+    level
+        .runs
+        .iter()
+        .find(|(name, run)| *name == driver && !run.load.pause.is_zero())
         .map(|(_, run)| run)
 }
 
