@@ -1,6 +1,8 @@
 //! The driver's own account of each Join: the line "endpoint joined and
-//! ready" it logs with `duration_us` (the whole call) and `ready_wait_us`
-//! (the part spent waiting for ovn-controller's `ovn-installed`).
+//! ready" it logs with `duration_us` (the whole call), `ready_wait_us`
+//! (the part spent waiting for ovn-controller's `ovn-installed`), and
+//! `veth_us` and `port_us` (creating the veth pair, the transaction that
+//! adds the OVS port).
 
 use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
@@ -16,6 +18,9 @@ const MESSAGE: &str = "endpoint joined and ready";
 pub struct JoinTimes {
     pub duration: Duration,
     pub ready_wait: Duration,
+    /// Absent from the lines of drivers older than these fields.
+    pub veth: Option<Duration>,
+    pub port: Option<Duration>,
 }
 
 /// The driver's log from a point on.
@@ -61,6 +66,8 @@ fn parse_line(line: &str) -> Option<(String, JoinTimes)> {
     let times = JoinTimes {
         duration: micros("duration_us")?,
         ready_wait: micros("ready_wait_us")?,
+        veth: micros("veth_us"),
+        port: micros("port_us"),
     };
     Some((field("endpoint")?.to_string(), times))
 }
@@ -77,6 +84,17 @@ mod tests {
         assert_eq!(endpoint, "be0c01");
         assert_eq!(times.duration, Duration::from_micros(15230));
         assert_eq!(times.ready_wait, Duration::from_micros(12001));
+        assert_eq!(times.veth, None);
+    }
+
+    #[test]
+    fn the_parts_of_a_join_are_read_when_logged() {
+        let line = "INFO endpoint joined and ready endpoint=be0c02 duration_us=9000 \
+                    veth_us=1500 port_us=800 ready_wait_us=6000";
+        let (_, times) = parse_line(line).expect("parsed");
+        assert_eq!(times.veth, Some(Duration::from_micros(1500)));
+        assert_eq!(times.port, Some(Duration::from_micros(800)));
+        assert_eq!(times.ready_wait, Duration::from_micros(6000));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::ids::PREFIX;
 use crate::sweep::run_ok;
 
-/// Pairs created, then deleted one at a time with `ip -batch` (one
+/// Pairs created with `ip -batch`, then deleted one at a time with `ip -batch` (one
 /// process start spread over all of them), and again deleted as one link
 /// group, as docker-ovn's reaper deletes retired pairs.
 const PAIRS: usize = 20;
@@ -15,14 +15,16 @@ const PAIRS: usize = 20;
 /// The benchmark's own link group ("be0c"), never the driver's.
 const GROUP: &str = "1650798691";
 
-/// The kernel's time per veth pair, deleted one by one and as a group.
+/// The kernel's time per veth pair: created, deleted one by one and
+/// deleted as a group.
 #[derive(Debug, Clone, Copy)]
-pub struct VethDeletion {
+pub struct VethTimes {
+    pub create: Duration,
     pub one_by_one: Duration,
     pub as_group: Duration,
 }
 
-pub fn veth_delete_time() -> anyhow::Result<VethDeletion> {
+pub fn veth_times() -> anyhow::Result<VethTimes> {
     let names: Vec<String> = (0..PAIRS).map(|i| format!("{PREFIX}k{i:03}")).collect();
     let dels: String = names.iter().map(|n| format!("link del {n}\n")).collect();
     let groups: String = names
@@ -39,7 +41,9 @@ pub fn veth_delete_time() -> anyhow::Result<VethDeletion> {
     std::fs::write(&del, dels)?;
     std::fs::write(&group, groups)?;
     let batch = |file: &std::path::Path| run_ok("ip", &["-batch", &file.display().to_string()]);
+    let start = Instant::now();
     batch(&add)?;
+    let create = start.elapsed() / PAIRS as u32;
     let start = Instant::now();
     batch(&del)?;
     let one_by_one = start.elapsed() / PAIRS as u32;
@@ -48,7 +52,8 @@ pub fn veth_delete_time() -> anyhow::Result<VethDeletion> {
     let start = Instant::now();
     run_ok("ip", &["link", "del", "group", GROUP])?;
     let as_group = start.elapsed() / PAIRS as u32;
-    Ok(VethDeletion {
+    Ok(VethTimes {
+        create,
         one_by_one,
         as_group,
     })

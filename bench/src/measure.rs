@@ -71,8 +71,8 @@ pub struct Results {
     pub levels: Vec<Level>,
     /// `docker run --rm` on `ovn`, on an internal `ovn` network and on `bridge`.
     pub docker: [Samples; 3],
-    /// The kernel's time to delete one veth pair.
-    pub veth_delete: kernel::VethDeletion,
+    /// The kernel's time to create and to delete one veth pair.
+    pub veth: kernel::VethTimes,
     pub rss_idle_kib: u64,
     /// At the largest population joined.
     pub rss_full_kib: u64,
@@ -105,7 +105,7 @@ pub fn run(lab: &Lab, plan: &Plan) -> anyhow::Result<Results> {
         plan.docker_runs
     ));
     let docker = docker_run::measure(plan.docker_runs)?;
-    let veth_delete = kernel::veth_delete_time()?;
+    let veth = kernel::veth_times()?;
     let python = PythonDriver::start(&lab.var("OVS_RUNDIR"))?;
     say(format!("Python driver on {}", python.address));
     let ours = PluginClient::new(lab.plugin_socket());
@@ -135,7 +135,7 @@ pub fn run(lab: &Lab, plan: &Plan) -> anyhow::Result<Results> {
         levels,
         unreached,
         docker,
-        veth_delete,
+        veth,
         rss_idle_kib,
         rss_full_kib,
     })

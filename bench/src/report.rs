@@ -4,9 +4,11 @@
 
 use std::fmt::Write;
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Context;
 
+use crate::join_log::JoinTimes;
 use crate::lifecycle::CALLS;
 use crate::measure::{Level, Plan, Results, SPACING};
 use crate::stats::{Samples, ms};
@@ -26,11 +28,12 @@ pub fn markdown(results: &Results, plan: &Plan, machine: &str) -> String {
     cpu_table(&mut out, results);
     let _ = writeln!(
         out,
-        "The kernel's deletion of a veth pair, 20 pairs: {} ms each one by one \
-         (`ip -batch`), {} ms each as one link group (one request, as \
+        "The kernel's time per veth pair, 20 pairs with one `ip -batch`: {} ms to create; \
+         {} ms to delete one by one, {} ms to delete as one link group (one request, as \
          docker-ovn's reaper deletes retired pairs).\n",
-        ms(results.veth_delete.one_by_one),
-        ms(results.veth_delete.as_group)
+        ms(results.veth.create),
+        ms(results.veth.one_by_one),
+        ms(results.veth.as_group)
     );
     let [ovn, internal, bridge] = &results.docker;
     let _ = writeln!(
@@ -145,6 +148,34 @@ fn join_table(out: &mut String, results: &Results) {
         }
     }
     out.push('\n');
+    for level in &results.levels {
+        if let Some(parts) = join_parts(level) {
+            let _ = writeln!(out, "{parts}");
+        }
+    }
+    out.push('\n');
+}
+
+/// Join's own time in the serial run and the two parts of it that are the
+/// kernel's and ovsdb-server's, as the driver logged them (p50).
+fn join_parts(level: &Level) -> Option<String> {
+    let run = run_of(level, "docker-ovn", 1)?;
+    let joins: Vec<_> = run
+        .lifecycles
+        .iter()
+        .filter_map(|l| level.joins.get(&l.endpoint))
+        .collect();
+    let median = |part: &dyn Fn(&JoinTimes) -> Option<Duration>| {
+        ms(Samples::new(joins.iter().filter_map(|j| part(j)).collect()).median())
+    };
+    Some(format!(
+        "- {} endpoints: Join's own time {} ms (p50), of which creating the veth pair {} ms \
+         and the transaction adding the OVS port {} ms.",
+        level.endpoints,
+        median(&|j| Some(j.duration.saturating_sub(j.ready_wait))),
+        median(&|j| j.veth),
+        median(&|j| j.port),
+    ))
 }
 
 /// One level's row of [`join_table`], if our serial run is there.

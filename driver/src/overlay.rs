@@ -71,6 +71,14 @@ pub struct Overlay {
     reaper: VethReaper,
 }
 
+/// How long plugging an endpoint's port took, in its two parts.
+struct Plugged {
+    /// The Open_vSwitch transaction that adds the port.
+    port_added: Duration,
+    /// The wait for ovn-controller's `ovn-installed`.
+    ready_wait: Duration,
+}
+
 /// What unplugging does with a veth pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum PairRemoval {
@@ -253,9 +261,11 @@ impl Overlay {
             created: unix_now(),
             host: self.host.clone(),
         };
+        let creating = Instant::now();
         self.links
             .create_veth(&host_if, &peer, mtu, port.mac, &alias.to_string())
             .await?;
+        let veth_time = creating.elapsed();
         if let Err(error) = crate::offload::disable_tx_checksum(&peer) {
             self.rollback_join(&endpoint).await;
             return Err(error);
@@ -267,17 +277,20 @@ impl Overlay {
             &port.mac,
             Some(&request.sandbox_key),
         );
-        let ready_wait = match self.plug(&host_if, &ids, endpoint.as_str()).await {
-            Ok(ready_wait) => ready_wait,
+        let plugged = match self.plug(&host_if, &ids, endpoint.as_str()).await {
+            Ok(plugged) => plugged,
             Err(error) => {
                 self.rollback_join(&endpoint).await;
                 return Err(error);
             }
         };
-        // ready_wait_us apart: the part ovn-controller, not the driver, takes.
+        // ready_wait_us apart: the part ovn-controller, not the driver,
+        // takes; veth_us and port_us: the kernel's and ovsdb-server's.
         tracing::info!(%network, %endpoint, interface = %host_if, mtu,
             duration_us = started.elapsed().as_micros() as u64,
-            ready_wait_us = ready_wait.as_micros() as u64, "endpoint joined and ready");
+            veth_us = veth_time.as_micros() as u64,
+            port_us = plugged.port_added.as_micros() as u64,
+            ready_wait_us = plugged.ready_wait.as_micros() as u64, "endpoint joined and ready");
         Ok(JoinResponse {
             interface_name: Some(InterfaceName {
                 src_name: peer,
@@ -293,20 +306,24 @@ impl Overlay {
         })
     }
 
-    /// Adds the OVS port and waits for ovn-controller to install it;
-    /// returns how long that wait took.
+    /// Adds the OVS port and waits for ovn-controller to install it.
     async fn plug(
         &self,
         host_if: &str,
         ids: &[(String, String)],
         endpoint: &str,
-    ) -> Result<Duration> {
+    ) -> Result<Plugged> {
+        let adding = Instant::now();
         self.ovs.add_port(host_if, ids).await?;
+        let port_added = adding.elapsed();
         let waiting = Instant::now();
         self.ovs
             .wait_installed(host_if, endpoint, self.config.ready_timeout)
             .await?;
-        Ok(waiting.elapsed())
+        Ok(Plugged {
+            port_added,
+            ready_wait: waiting.elapsed(),
+        })
     }
 
     /// Makes sure the endpoint's interface names are free: removes what an
