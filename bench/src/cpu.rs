@@ -86,6 +86,26 @@ impl Processes {
             .map(|(name, used)| (name, 100.0 * used.as_secs_f64() / window.as_secs_f64()))
             .collect())
     }
+
+    /// Waits, in windows of `window`, until every process uses less than
+    /// `busy_percent` of a core, for at most `cap`: a population is
+    /// measured once the daemons have finished joining it. The shares of
+    /// the last window, and whether they had settled.
+    pub fn settle(
+        &self,
+        window: Duration,
+        busy_percent: f64,
+        cap: Duration,
+    ) -> anyhow::Result<(Vec<(&'static str, f64)>, bool)> {
+        let deadline = std::time::Instant::now() + cap;
+        loop {
+            let shares = self.idle_shares(window)?;
+            let settled = shares.iter().all(|(_, share)| *share < busy_percent);
+            if settled || std::time::Instant::now() >= deadline {
+                return Ok((shares, settled));
+            }
+        }
+    }
 }
 
 fn ticks(count: u64) -> Duration {

@@ -138,14 +138,7 @@ impl HandBinder {
     /// Ports bound back to back on veths made beforehand (deleted after).
     async fn back_to_back(&self, count: usize) -> anyhow::Result<(Samples, usize)> {
         let devices: Vec<String> = (0..count).map(|i| format!("{PREFIX}b{i:05}")).collect();
-        let measured = match make_veths(&devices) {
-            Ok(()) => self.bind_back_to_back(&devices).await,
-            Err(error) => Err(error),
-        };
-        let deleted = delete_veths(&devices);
-        let measured = measured?;
-        deleted?;
-        Ok(measured)
+        with_veths(&devices, self.bind_back_to_back(&devices)).await
     }
 
     async fn bind_back_to_back(&self, devices: &[String]) -> anyhow::Result<(Samples, usize)> {
@@ -171,14 +164,7 @@ impl HandBinder {
         let devices: Vec<String> = (0..CONCURRENT_CLIENTS * PORTS_PER_CLIENT)
             .map(|i| format!("{PREFIX}c{i:05}"))
             .collect();
-        let measured = match make_veths(&devices) {
-            Ok(()) => self.bind_concurrently(&devices).await,
-            Err(error) => Err(error),
-        };
-        let deleted = delete_veths(&devices);
-        let rate = measured?;
-        deleted?;
-        Ok(rate)
+        with_veths(&devices, self.bind_concurrently(&devices)).await
     }
 
     async fn bind_concurrently(&self, devices: &[String]) -> anyhow::Result<f64> {
@@ -342,6 +328,22 @@ impl HandBinder {
         }
         Ok(())
     }
+}
+
+/// Makes a veth pair for each of `devices`, runs `bind` (a future does
+/// nothing until awaited), and deletes the pairs again whatever happened.
+async fn with_veths<T>(
+    devices: &[String],
+    bind: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    let measured = match make_veths(devices) {
+        Ok(()) => bind.await,
+        Err(error) => Err(error),
+    };
+    let deleted = delete_veths(devices);
+    let measured = measured?;
+    deleted?;
+    Ok(measured)
 }
 
 /// A veth pair for each of `devices`, up, with one `ip -batch`.

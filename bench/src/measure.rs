@@ -19,8 +19,12 @@ use crate::stats::Samples;
 use crate::traffic::Peer;
 use crate::{docker_run, kernel, memory};
 
-/// How long the daemons' idle CPU is watched at each level.
+/// How long the daemons' idle CPU is watched at a time.
 const IDLE_WINDOW: Duration = Duration::from_secs(3);
+/// A level is measured once no process uses this much of a core over
+/// [`IDLE_WINDOW`] (the fill's backlog is done), or after [`SETTLE_CAP`].
+const SETTLED_PERCENT: f64 = 20.0;
+const SETTLE_CAP: Duration = Duration::from_secs(120);
 /// The pause between spaced lifecycles: the daemons have finished with
 /// the last one (at 0 endpoints) before the next starts, as between the
 /// containers dockerd starts one at a time.
@@ -62,8 +66,18 @@ pub struct Level {
     pub install_timeouts: usize,
     /// Per driver: first ping after Join's start and after its reply.
     pub first_ping: Vec<(&'static str, Samples, Samples)>,
-    /// Percent of a core each lab daemon used while nothing happened.
+    /// Percent of a core each lab daemon used while nothing happened,
+    /// in the last window of waiting for them to settle.
     pub idle_cpu: Vec<(&'static str, f64)>,
+    pub settle: Settle,
+}
+
+/// How long a level waited for the daemons to finish joining its
+/// population before measuring, and whether they did.
+#[derive(Debug, Clone, Copy)]
+pub struct Settle {
+    pub waited: Duration,
+    pub settled: bool,
 }
 
 /// Everything the table shows.
@@ -169,7 +183,15 @@ fn rounds(
             endpoints = reached;
         }
         rss_full_kib = memory::driver_rss_kib(lab)?;
-        let idle_cpu = subjects.processes.idle_shares(IDLE_WINDOW)?;
+        let settling = std::time::Instant::now();
+        let (idle_cpu, settled) =
+            subjects
+                .processes
+                .settle(IDLE_WINDOW, SETTLED_PERCENT, SETTLE_CAP)?;
+        let settle = Settle {
+            waited: settling.elapsed(),
+            settled,
+        };
         let log = JoinLog::from_now(std::path::Path::new(&lab.var("DRIVER_LOG")))?;
         say(format!(
             "{endpoints} endpoints: ovn-controller's install time"
@@ -186,6 +208,7 @@ fn rounds(
             install_timeouts: hand_bound.timed_out,
             first_ping: Vec::new(),
             idle_cpu,
+            settle,
         };
         for (driver, counts) in [(&subjects.ours, plan.ours), (&subjects.python, plan.python)] {
             measure_driver(plan, driver, counts, &subjects.processes, &mut level)?;
@@ -208,6 +231,8 @@ fn measure_driver(
         "{} endpoints: {} lifecycles",
         level.endpoints, driver.name
     ));
+    // What the last measurement left the daemons to do is not this one's.
+    processes.settle(IDLE_WINDOW, SETTLED_PERCENT, SETTLE_CAP)?;
     lifecycle::one(driver)?; // warm-up, not counted
     let loads = [
         (1, serial, Duration::ZERO),

@@ -165,6 +165,9 @@ fn join_parts(level: &Level) -> Option<String> {
         .iter()
         .filter_map(|l| level.joins.get(&l.endpoint))
         .collect();
+    if joins.is_empty() {
+        return None;
+    }
     let median = |part: &dyn Fn(&JoinTimes) -> Option<Duration>| {
         ms(Samples::new(joins.iter().filter_map(|j| part(j)).collect()).median())
     };
@@ -213,7 +216,10 @@ fn idle_table(out: &mut String, results: &Results) {
     let names: Vec<&str> = first.idle_cpu.iter().map(|(name, _)| *name).collect();
     let _ = writeln!(
         out,
-        "### CPU of the lab's daemons while idle (% of one core)\n\n| endpoints present | {} |\n|---{}|",
+        "### CPU of the lab's daemons while idle (% of one core)\n\n\
+         Before measuring, each level and each driver waits (up to 120 s) until no process uses 20% of a \
+         core over 3 s; the shares are those of the last 3 s.\n\n\
+         | endpoints present | settled | {} |\n|---|---{}|",
         names.join(" | "),
         "|---".repeat(names.len())
     );
@@ -223,7 +229,18 @@ fn idle_table(out: &mut String, results: &Results) {
             .iter()
             .map(|(_, s)| format!("{s:.0}"))
             .collect();
-        let _ = writeln!(out, "| {} | {} |", level.endpoints, shares.join(" | "));
+        let waited = level.settle.waited.as_secs();
+        let settled = if level.settle.settled {
+            format!("after {waited} s")
+        } else {
+            format!("**no**, measured after {waited} s")
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {settled} | {} |",
+            level.endpoints,
+            shares.join(" | ")
+        );
     }
     out.push('\n');
 }
@@ -304,7 +321,11 @@ fn install_cell(level: &Level) -> String {
     }
 }
 
+/// "p50 / p99", or "-" when nothing was measured.
 fn p50_p99(samples: &Samples) -> String {
+    if samples.len() == 0 {
+        return "-".into();
+    }
     format!(
         "{} / {}",
         ms(samples.median()),

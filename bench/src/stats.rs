@@ -30,6 +30,12 @@ impl Samples {
     pub fn median(&self) -> Duration {
         self.percentile(50.0)
     }
+
+    /// The median, if anything was measured: a target is not judged on
+    /// the zero of an empty set.
+    pub fn measured_median(&self) -> Option<Duration> {
+        (!self.sorted.is_empty()).then(|| self.median())
+    }
 }
 
 /// Milliseconds with a precision that suits the value.
@@ -48,6 +54,15 @@ mod tests {
 
     fn millis(values: &[u64]) -> Samples {
         Samples::new(values.iter().map(|&v| Duration::from_millis(v)).collect())
+    }
+
+    #[test]
+    fn nothing_measured_has_no_median() {
+        assert_eq!(millis(&[]).measured_median(), None);
+        assert_eq!(
+            millis(&[3]).measured_median(),
+            Some(Duration::from_millis(3))
+        );
     }
 
     #[test]

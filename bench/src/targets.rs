@@ -120,8 +120,8 @@ fn own_time_vs_python(level: Option<&Level>, endpoints: usize) -> Target {
         "own time per lifecycle ≥20x faster than Python, 1000 endpoints (p50, serial)"
     };
     let figures = level.and_then(|level| {
-        let ours = own_times(level, run_of(level, "docker-ovn", 1)?).median();
-        let python = run_of(level, "python", 1)?.totals().median();
+        let ours = own_times(level, run_of(level, "docker-ovn", 1)?).measured_median()?;
+        let python = run_of(level, "python", 1)?.totals().measured_median()?;
         Some((python.as_secs_f64(), ours.as_secs_f64()))
     });
     target(what, Bound::AtLeast(20.0), figures, |python, ours| {
@@ -131,8 +131,8 @@ fn own_time_vs_python(level: Option<&Level>, endpoints: usize) -> Target {
 
 fn ready_wait_vs_install(level: Option<&Level>) -> Target {
     let figures = level.and_then(|level| {
-        let wait = ready_waits(level, run_of(level, "docker-ovn", 1)?).median();
-        let install = level.install_back_to_back.median();
+        let wait = ready_waits(level, run_of(level, "docker-ovn", 1)?).measured_median()?;
+        let install = level.install_back_to_back.measured_median()?;
         Some((wait.as_secs_f64(), install.as_secs_f64()))
     });
     // Back to back, as the serial lifecycles run: see `install_time`.
@@ -149,9 +149,11 @@ fn throughput(level: Option<&Level>, clients: usize, limit: f64) -> Target {
     } else {
         "lifecycles/s, readiness included, ≥10x Python with 16 clients, 0 endpoints"
     };
+    // A run in which nothing completed measured no rate.
+    let rate = |run: &Run| (!run.lifecycles.is_empty()).then(|| run.throughput());
     let figures = level.and_then(|level| {
-        let ours = run_of(level, "docker-ovn", clients)?.throughput();
-        Some((ours, run_of(level, "python", clients)?.throughput()))
+        let ours = rate(run_of(level, "docker-ovn", clients)?)?;
+        Some((ours, rate(run_of(level, "python", clients)?)?))
     });
     target(what, Bound::AtLeast(limit), figures, |ours, python| {
         format!("docker-ovn {ours:.1}/s, Python {python:.1}/s")
@@ -161,11 +163,8 @@ fn throughput(level: Option<&Level>, clients: usize, limit: f64) -> Target {
 fn flat_own_time(empty: Option<&Level>, full: Option<&Level>) -> Target {
     let own = |level: Option<&Level>| {
         let level = level?;
-        Some(
-            own_times(level, run_of(level, "docker-ovn", 1)?)
-                .median()
-                .as_secs_f64(),
-        )
+        let own = own_times(level, run_of(level, "docker-ovn", 1)?).measured_median()?;
+        Some(own.as_secs_f64())
     };
     let figures = own(full).zip(own(empty));
     let what = "own time per lifecycle at 5000 endpoints ≤1.5x at 0 (p50, serial)";
