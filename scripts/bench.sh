@@ -7,7 +7,7 @@
 #
 #   sudo scripts/bench.sh [docker-ovn-bench arguments...]   # --help lists them
 #
-# It takes about 30 minutes on two cores.
+# It takes about 40 to 50 minutes on two cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -102,7 +102,7 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Sized to finish in about 30 minutes on two cores.
+/// Sized to finish in about 40 to 50 minutes on two cores.
 fn plan(options: &Options) -> measure::Plan {
     let full = !options.quick;
     measure::Plan {
