@@ -11,15 +11,21 @@ use anyhow::Context;
 use super::cmd::{self, say};
 use super::env::HostEnv;
 use super::host;
+use crate::names::GATEWAY_INTERFACE_PREFIX;
 
 /// The device the netdev datapath itself opens.
 const DATAPATH_DEVICE: &str = "ovs-netdev";
 
-/// The devices of `host`: its bridge, the datapath's own device and every
-/// internal interface in its database (when the database answers).
+/// The devices of `host`: its bridge, the datapath's own device, every
+/// internal interface in its database (when the database answers), and
+/// the driver's gateway devices in its namespace: a gateway port removed
+/// from the database just before ovs-vswitchd stops (as when a network is
+/// deleted at the end of a run) keeps its tap, which the database no
+/// longer names.
 pub fn of_host(host: &HostEnv) -> Vec<String> {
     let mut names = vec![host.bridge.clone(), DATAPATH_DEVICE.to_string()];
     names.extend(internal_interfaces(host));
+    names.extend(gateway_devices(host.netns.as_deref()));
     names.sort();
     names.dedup();
     names
@@ -52,6 +58,26 @@ fn internal_interfaces(host: &HostEnv) -> Vec<String> {
             Vec::new()
         }
     }
+}
+
+fn gateway_devices(netns: Option<&str>) -> Vec<String> {
+    let mut list = cmd::command_in(netns, "ip");
+    list.args(["-oneline", "link", "show"]);
+    cmd::run(list, Duration::from_secs(10))
+        .map(|output| gateway_names(&output))
+        .unwrap_or_default()
+}
+
+/// The names in `ip -oneline link show` output that start with the
+/// driver's gateway prefix.
+fn gateway_names(links: &str) -> Vec<String> {
+    links
+        .lines()
+        .filter_map(|line| line.split(':').nth(1))
+        .map(|name| name.trim().split('@').next().unwrap_or_default())
+        .filter(|name| name.starts_with(GATEWAY_INTERFACE_PREFIX))
+        .map(String::from)
+        .collect()
 }
 
 /// Deletes each named device that exists and is a tap (anything else of that
@@ -89,6 +115,15 @@ fn is_tap(details: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gateway_devices_are_found_by_their_prefix() {
+        let links = "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN\n\
+                     7: dovngw37c10bb51: <NO-CARRIER,BROADCAST,MULTICAST,UP> mtu 1500\n\
+                     9: ovnbe0c01@ovcbe0c01: <BROADCAST,MULTICAST> mtu 1442\n\
+                     10: xdovngw1: <BROADCAST> mtu 1500\n";
+        assert_eq!(gateway_names(links), vec!["dovngw37c10bb51".to_string()]);
+    }
 
     #[test]
     fn taps_are_told_from_other_devices() {
