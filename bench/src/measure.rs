@@ -20,11 +20,11 @@ use crate::traffic::Peer;
 use crate::{docker_run, kernel, memory};
 
 /// How long the daemons' idle CPU is watched at a time.
-const IDLE_WINDOW: Duration = Duration::from_secs(3);
+pub const IDLE_WINDOW: Duration = Duration::from_secs(3);
 /// A level is measured once no process uses this much of a core over
 /// [`IDLE_WINDOW`] (the fill's backlog is done), or after [`SETTLE_CAP`].
-const SETTLED_PERCENT: f64 = 20.0;
-const SETTLE_CAP: Duration = Duration::from_secs(120);
+pub const SETTLED_PERCENT: f64 = 20.0;
+pub const SETTLE_CAP: Duration = Duration::from_secs(120);
 /// The pause between spaced lifecycles: the daemons have finished with
 /// the last one (at 0 endpoints) before the next starts, as between the
 /// containers dockerd starts one at a time.

@@ -10,7 +10,7 @@ use anyhow::Context;
 
 use crate::join_log::JoinTimes;
 use crate::lifecycle::CALLS;
-use crate::measure::{Level, Plan, Results, SPACING};
+use crate::measure::{IDLE_WINDOW, Level, Plan, Results, SETTLE_CAP, SETTLED_PERCENT, SPACING};
 use crate::stats::{Samples, ms};
 use crate::targets::{Bound, own_times, ready_waits, run_of, spaced_run_of, targets};
 
@@ -217,11 +217,14 @@ fn idle_table(out: &mut String, results: &Results) {
     let _ = writeln!(
         out,
         "### CPU of the lab's daemons while idle (% of one core)\n\n\
-         Before measuring, each level and each driver waits (up to 120 s) until no process uses 20% of a \
-         core over 3 s; the shares are those of the last 3 s.\n\n\
+         Before measuring, each level and each driver waits (up to {cap} s) until no process uses \
+         {busy}% of a core over {window} s; the shares are those of the last {window} s.\n\n\
          | endpoints present | settled | {} |\n|---|---{}|",
         names.join(" | "),
-        "|---".repeat(names.len())
+        "|---".repeat(names.len()),
+        cap = SETTLE_CAP.as_secs(),
+        busy = SETTLED_PERCENT,
+        window = IDLE_WINDOW.as_secs(),
     );
     for level in &results.levels {
         let shares: Vec<String> = level
