@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::join_log::JoinTimes;
-use crate::lifecycle::CALLS;
+use crate::lifecycle::{CALLS, Run};
 use crate::measure::{IDLE_WINDOW, Level, Plan, Results, SETTLE_CAP, SETTLED_PERCENT, SPACING};
 use crate::stats::{Samples, ms};
 use crate::targets::{Bound, own_times, ready_waits, run_of, spaced_run_of, targets};
@@ -275,21 +275,12 @@ fn cpu_table(out: &mut String, results: &Results) {
             .iter()
             .filter(|(_, run)| run.load.pause.is_zero())
         {
-            let count = run.lifecycles.len().max(1) as f64;
-            let per: Vec<f64> = run
-                .cpu
-                .iter()
-                .map(|(_, used)| used.as_secs_f64() * 1000.0 / count)
-                .collect();
-            let all: f64 = per.iter().sum();
-            let cells: Vec<String> = per.iter().map(|ms| format!("{ms:.1}")).collect();
             let _ = writeln!(
                 out,
-                "| {} | {driver} | {} | {} | {all:.1} | {:.0} |",
+                "| {} | {driver} | {} | {} |",
                 level.endpoints,
                 run.load.describe(),
-                cells.join(" | "),
-                cores as f64 * 1000.0 / all.max(f64::MIN_POSITIVE)
+                cpu_cells(run, cores)
             );
         }
     }
@@ -309,6 +300,26 @@ fn cpu_table(out: &mut String, results: &Results) {
         crate::install_time::CONCURRENT_CLIENTS,
         rates.join("; ")
     );
+}
+
+/// A run's CPU per completed lifecycle, by process, their sum and the
+/// rate `cores` would allow; dashes when no lifecycle completed (the CPU
+/// then belongs to no lifecycle).
+fn cpu_cells(run: &Run, cores: usize) -> String {
+    let completed = run.lifecycles.len();
+    if completed == 0 {
+        return vec!["-"; run.cpu.len() + 2].join(" | ");
+    }
+    let per: Vec<f64> = run
+        .cpu
+        .iter()
+        .map(|(_, used)| used.as_secs_f64() * 1000.0 / completed as f64)
+        .collect();
+    let all: f64 = per.iter().sum();
+    let mut cells: Vec<String> = per.iter().map(|ms| format!("{ms:.1}")).collect();
+    cells.push(format!("{all:.1}"));
+    cells.push(format!("{:.0}", cores as f64 * 1000.0 / all.max(f64::MIN_POSITIVE)));
+    cells.join(" | ")
 }
 
 /// The install time, and how many hand-bound ports (of both kinds) were
@@ -363,6 +374,36 @@ mod tests {
         let text = format!("intro\n{BEGIN}\nold\n{END}\noutro\n");
         let updated = replace_section(&text, "new\n");
         assert_eq!(updated, format!("intro\n{BEGIN}\nnew\n{END}\noutro\n"));
+    }
+
+    fn run_with(lifecycles: usize, cpu_ms: u64) -> Run {
+        Run {
+            load: crate::lifecycle::Load {
+                clients: 1,
+                count: lifecycles,
+                budget: Duration::from_secs(40),
+                pause: Duration::ZERO,
+            },
+            lifecycles: (0..lifecycles)
+                .map(|i| crate::lifecycle::Lifecycle {
+                    endpoint: i.to_string(),
+                    calls: [Duration::from_millis(1); 4],
+                })
+                .collect(),
+            failures: Vec::new(),
+            wall: Duration::from_secs(1),
+            cpu: vec![("a", Duration::from_millis(cpu_ms)), ("b", Duration::ZERO)],
+        }
+    }
+
+    #[test]
+    fn cpu_is_shared_out_over_completed_lifecycles() {
+        assert_eq!(cpu_cells(&run_with(4, 40), 2), "10.0 | 0.0 | 10.0 | 200");
+    }
+
+    #[test]
+    fn a_run_with_nothing_completed_has_no_cpu_per_lifecycle() {
+        assert_eq!(cpu_cells(&run_with(0, 40), 2), "- | - | - | -");
     }
 
     #[test]
