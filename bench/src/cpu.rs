@@ -4,7 +4,7 @@
 //! idle and over each lifecycle run: on two cores, 2000 ms of CPU a second
 //! shared by these is what bounds the lifecycles a second.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use test_support::Lab;
 
@@ -23,6 +23,16 @@ pub struct Snapshot(Vec<u64>);
 
 /// CPU time of each process over an interval.
 pub type Usage = Vec<(&'static str, Duration)>;
+
+/// What waiting for the processes to go quiet came to.
+#[derive(Debug, Clone)]
+pub struct Settle {
+    /// Percent of a core each used in the last window.
+    pub shares: Vec<(&'static str, f64)>,
+    pub waited: Duration,
+    /// Whether all were under the limit (else the cap ran out).
+    pub settled: bool,
+}
 
 impl Processes {
     /// The lab's daemons of host1 and of the central node, docker-ovn, and
@@ -89,20 +99,23 @@ impl Processes {
 
     /// Waits, in windows of `window`, until every process uses less than
     /// `busy_percent` of a core, for at most `cap`: a population is
-    /// measured once the daemons have finished joining it. The shares of
-    /// the last window, and whether they had settled.
+    /// measured once the daemons have finished joining it.
     pub fn settle(
         &self,
         window: Duration,
         busy_percent: f64,
         cap: Duration,
-    ) -> anyhow::Result<(Vec<(&'static str, f64)>, bool)> {
-        let deadline = std::time::Instant::now() + cap;
+    ) -> anyhow::Result<Settle> {
+        let started = Instant::now();
         loop {
             let shares = self.idle_shares(window)?;
             let settled = shares.iter().all(|(_, share)| *share < busy_percent);
-            if settled || std::time::Instant::now() >= deadline {
-                return Ok((shares, settled));
+            if settled || started.elapsed() >= cap {
+                return Ok(Settle {
+                    shares,
+                    waited: started.elapsed(),
+                    settled,
+                });
             }
         }
     }

@@ -104,21 +104,15 @@ impl HandBinder {
 
     /// Binds `count` ports one at a time and `count` back to back.
     pub async fn measure(&self, count: usize) -> anyhow::Result<HandBound> {
-        let (mut install, mut transactions, mut timed_out) = (Vec::new(), Vec::new(), 0);
+        let (mut install, mut transactions) = (Installs::default(), Vec::new());
         for index in 0..count {
             let (port, bound) = self.bind(index).await?;
             let waited = self.wait_installed(&port.device).await;
             let removal = self.unbind(&port).await?;
             transactions.push(port.transactions + removal);
-            match waited {
-                Ok(installed) => install.push(installed.duration_since(bound)),
-                Err(error) => {
-                    crate::measure::say(format!("install time: {error:#}"));
-                    timed_out += 1;
-                }
-            }
+            install.add(waited.map(|installed| installed.duration_since(bound)), "");
         }
-        let (back_to_back, late) = self.back_to_back(count).await?;
+        let back_to_back = self.back_to_back(count).await?;
         let concurrent_rate = match self.concurrent_rate().await {
             Ok(rate) => Some(rate),
             Err(error) => {
@@ -127,35 +121,29 @@ impl HandBinder {
             }
         };
         Ok(HandBound {
-            install: Samples::new(install),
-            back_to_back,
+            timed_out: install.timed_out + back_to_back.timed_out,
+            install: Samples::new(install.times),
+            back_to_back: Samples::new(back_to_back.times),
             concurrent_rate,
             transactions: Samples::new(transactions),
-            timed_out: timed_out + late,
         })
     }
 
     /// Ports bound back to back on veths made beforehand (deleted after).
-    async fn back_to_back(&self, count: usize) -> anyhow::Result<(Samples, usize)> {
+    async fn back_to_back(&self, count: usize) -> anyhow::Result<Installs> {
         let devices: Vec<String> = (0..count).map(|i| format!("{PREFIX}b{i:05}")).collect();
         with_veths(&devices, self.bind_back_to_back(&devices)).await
     }
 
-    async fn bind_back_to_back(&self, devices: &[String]) -> anyhow::Result<(Samples, usize)> {
-        let (mut install, mut timed_out) = (Vec::new(), 0);
+    async fn bind_back_to_back(&self, devices: &[String]) -> anyhow::Result<Installs> {
+        let mut install = Installs::default();
         for (index, device) in devices.iter().enumerate() {
-            match self
+            let waited = self
                 .hand_lifecycle(BACK_TO_BACK_ADDRESSES + index, device)
-                .await?
-            {
-                Ok(installed) => install.push(installed),
-                Err(error) => {
-                    crate::measure::say(format!("install time, back to back: {error:#}"));
-                    timed_out += 1;
-                }
-            }
+                .await?;
+            install.add(waited, ", back to back");
         }
-        Ok((Samples::new(install), timed_out))
+        Ok(install)
     }
 
     /// Hand-bound lifecycles from [`CONCURRENT_CLIENTS`] tasks at once, on
@@ -327,6 +315,26 @@ impl HandBinder {
             bail!("logical switch {SWITCH} was already gone");
         }
         Ok(())
+    }
+}
+
+/// Install times, and the ports that were not installed in time.
+#[derive(Default)]
+struct Installs {
+    times: Vec<Duration>,
+    timed_out: usize,
+}
+
+impl Installs {
+    /// Counts one port's wait; `how` tells the kind in the message.
+    fn add(&mut self, waited: anyhow::Result<Duration>, how: &str) {
+        match waited {
+            Ok(time) => self.times.push(time),
+            Err(error) => {
+                crate::measure::say(format!("install time{how}: {error:#}"));
+                self.timed_out += 1;
+            }
+        }
     }
 }
 

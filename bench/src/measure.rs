@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use test_support::{Lab, PluginClient};
 
-use crate::cpu::Processes;
+use crate::cpu::{Processes, Settle};
 use crate::install_time::HandBinder;
 use crate::join_log::{JoinLog, JoinTimes};
 use crate::lifecycle::{self, Load, Run};
@@ -66,18 +66,9 @@ pub struct Level {
     pub install_timeouts: usize,
     /// Per driver: first ping after Join's start and after its reply.
     pub first_ping: Vec<(&'static str, Samples, Samples)>,
-    /// Percent of a core each lab daemon used while nothing happened,
-    /// in the last window of waiting for them to settle.
-    pub idle_cpu: Vec<(&'static str, f64)>,
+    /// How long the level waited for the daemons to finish joining its
+    /// population, whether they did, and what they used while idle.
     pub settle: Settle,
-}
-
-/// How long a level waited for the daemons to finish joining its
-/// population before measuring, and whether they did.
-#[derive(Debug, Clone, Copy)]
-pub struct Settle {
-    pub waited: Duration,
-    pub settled: bool,
 }
 
 /// Everything the table shows.
@@ -183,15 +174,9 @@ fn rounds(
             endpoints = reached;
         }
         rss_full_kib = memory::driver_rss_kib(lab)?;
-        let settling = std::time::Instant::now();
-        let (idle_cpu, settled) =
-            subjects
-                .processes
-                .settle(IDLE_WINDOW, SETTLED_PERCENT, SETTLE_CAP)?;
-        let settle = Settle {
-            waited: settling.elapsed(),
-            settled,
-        };
+        let settle = subjects
+            .processes
+            .settle(IDLE_WINDOW, SETTLED_PERCENT, SETTLE_CAP)?;
         let log = JoinLog::from_now(std::path::Path::new(&lab.var("DRIVER_LOG")))?;
         say(format!(
             "{endpoints} endpoints: ovn-controller's install time"
@@ -207,7 +192,6 @@ fn rounds(
             transactions: hand_bound.transactions,
             install_timeouts: hand_bound.timed_out,
             first_ping: Vec::new(),
-            idle_cpu,
             settle,
         };
         for (driver, counts) in [(&subjects.ours, plan.ours), (&subjects.python, plan.python)] {

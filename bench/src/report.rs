@@ -213,7 +213,7 @@ fn idle_table(out: &mut String, results: &Results) {
     let Some(first) = results.levels.first() else {
         return;
     };
-    let names: Vec<&str> = first.idle_cpu.iter().map(|(name, _)| *name).collect();
+    let names: Vec<&str> = first.settle.shares.iter().map(|(name, _)| *name).collect();
     let _ = writeln!(
         out,
         "### CPU of the lab's daemons while idle (% of one core)\n\n\
@@ -228,7 +228,8 @@ fn idle_table(out: &mut String, results: &Results) {
     );
     for level in &results.levels {
         let shares: Vec<String> = level
-            .idle_cpu
+            .settle
+            .shares
             .iter()
             .map(|(_, s)| format!("{s:.0}"))
             .collect();
@@ -318,7 +319,10 @@ fn cpu_cells(run: &Run, cores: usize) -> String {
     let all: f64 = per.iter().sum();
     let mut cells: Vec<String> = per.iter().map(|ms| format!("{ms:.1}")).collect();
     cells.push(format!("{all:.1}"));
-    cells.push(format!("{:.0}", cores as f64 * 1000.0 / all.max(f64::MIN_POSITIVE)));
+    cells.push(format!(
+        "{:.0}",
+        cores as f64 * 1000.0 / all.max(f64::MIN_POSITIVE)
+    ));
     cells.join(" | ")
 }
 
