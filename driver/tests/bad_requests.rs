@@ -272,13 +272,34 @@ const METHODS: &[&str] = &[
     "IpamDriver.ReleaseAddress",
 ];
 
+/// Methods dockerd calls without a body.
+const BODYLESS: &[&str] = &[
+    "Plugin.Activate",
+    "NetworkDriver.GetCapabilities",
+    "IpamDriver.GetCapabilities",
+    "IpamDriver.GetDefaultAddressSpaces",
+];
+
+/// Methods that answer a call whose body dockerd's retry lost (the router
+/// explains why): success, and nothing changes.
+const ANSWERED_WITHOUT_BODY: &[&str] = &[
+    "NetworkDriver.EndpointOperInfo",
+    "NetworkDriver.DeleteEndpoint",
+];
+
 /// Bodies no method can decode: not JSON, cut short, not an object, or
-/// over the router's body limit.
+/// over the router's body limit; and no body at all where one is needed.
 fn undecodable(method: &'static str) -> Vec<Bad> {
     let mut oversized = br#"{"Padding": ""#.to_vec();
     oversized.resize(plugin_api::DEFAULT_BODY_LIMIT + 1, b'a');
     oversized.extend_from_slice(br#""}"#);
-    vec![
+    let mut cases = Vec::new();
+    if method.ends_with("ExternalConnectivity") {
+        cases.push(Bad::raw(method, b"", "not implemented"));
+    } else if !BODYLESS.contains(&method) && !ANSWERED_WITHOUT_BODY.contains(&method) {
+        cases.push(Bad::raw(method, b"", "without a body"));
+    }
+    cases.extend([
         Bad::raw(method, b"{not json", "line 1"),
         Bad::raw(method, br#"{"NetworkID": "ab"#, "EOF"),
         Bad::raw(method, b"\xff\xfe{}", "line 1"),
@@ -289,7 +310,8 @@ fn undecodable(method: &'static str) -> Vec<Bad> {
         Bad::raw(method, b"true", "expected a JSON object"),
         Bad::raw(method, b"{} {}", "trailing characters"),
         Bad::raw(method, &oversized, "exceeds the limit"),
-    ]
+    ]);
+    cases
 }
 
 /// Values that are not Docker ids (64 lowercase hex digits).
@@ -881,6 +903,16 @@ fn bad_requests_to_every_method_are_refused_clearly_and_change_nothing() {
             reply.body
         );
         assert_unchanged(&host, &before, &format!("{method} {body}"));
+    }
+    for method in ANSWERED_WITHOUT_BODY {
+        let reply = host.daemon.client.call_raw(method, b"");
+        assert!(
+            reply.is_ok(),
+            "{method} without a body -> {} {}",
+            reply.status,
+            reply.body
+        );
+        assert_unchanged(&host, &before, &format!("{method} without a body"));
     }
     let mut counts = BTreeMap::new();
     for method in METHODS {

@@ -52,6 +52,21 @@ pub trait NetworkDriver: Send + Sync + 'static {
         request: DeleteEndpointRequest,
     ) -> impl Future<Output = PluginResult<Empty>> + Send;
 
+    /// `DeleteEndpoint` retried by dockerd without its body, after the
+    /// connection of the first attempt broke (moby/moby#39331), so no
+    /// endpoint is named. On an error dockerd keeps its endpoint, and
+    /// `docker network rm` fails with "has active endpoints" until dockerd
+    /// restarts.
+    /// Default: refuse, right for a driver that cannot find what the lost
+    /// call left behind; one that reconciles its own state should answer
+    /// success and let reconciliation finish the deletion.
+    fn delete_endpoint_with_lost_body(&self) -> PluginResult<Empty> {
+        Err(PluginError::bad_request(
+            "DeleteEndpoint request without a body (dockerd's retry of a call whose \
+             connection broke, moby/moby#39331): the endpoint is unknown",
+        ))
+    }
+
     /// `Join`.
     fn join(&self, request: JoinRequest)
     -> impl Future<Output = PluginResult<JoinResponse>> + Send;
@@ -59,9 +74,11 @@ pub trait NetworkDriver: Send + Sync + 'static {
     /// `Leave`. dockerd only logs errors.
     fn leave(&self, request: LeaveRequest) -> impl Future<Output = PluginResult<Empty>> + Send;
 
-    /// `EndpointOperInfo`. Default: `{"Value": {}}`. dockerd calls it
-    /// opportunistically, ignores errors and never shows a remote driver's
-    /// value, so the cheapest valid answer is best.
+    /// `EndpointOperInfo`. Default: `{"Value": {}}`. dockerd asks right
+    /// after a Join, and an error there fails the container's start and
+    /// leaves its endpoint behind; it never shows a remote driver's value,
+    /// so the cheapest valid answer is best. A call whose body dockerd
+    /// lost is answered `{"Value": {}}` without asking the driver.
     fn endpoint_oper_info(
         &self,
         request: EndpointOperInfoRequest,

@@ -4,6 +4,16 @@
 //! size limit, parse it with Go's leniency (Docker sends no Content-Type, so
 //! no `axum::Json`), call the driver in its own task under a deadline, and
 //! turn the outcome into a response in `reply.rs`.
+//!
+//! A call that needs a body and arrives with none is dockerd's retry of a
+//! call whose connection broke: its plugin client re-sends the request
+//! with the body already consumed (moby/moby#39331). Such a call was
+//! received, and perhaps partly carried out, by a plugin process that then
+//! died. Most routes refuse it, naming the cause. EndpointOperInfo and
+//! DeleteEndpoint answer it, because dockerd turns their failure into an
+//! endpoint it can never delete; Program- and RevokeExternalConnectivity
+//! reach the driver with `{}`, so a driver without them answers 404 as it
+//! always does, which dockerd takes as success (see `network_routes`).
 
 use std::fmt;
 use std::future::Future;
@@ -26,7 +36,7 @@ use crate::driver::{IpamDriver, NetworkDriver};
 use crate::error::{Error, ErrorKind, PluginError, PluginResult};
 use crate::keys;
 use crate::reply::{self, Api};
-use crate::wire::{ActivateResponse, Empty, activate};
+use crate::wire::{ActivateResponse, Empty, EndpointOperInfoResponse, activate};
 
 /// Default time a call may take before dockerd gets a 503. dockerd itself
 /// waits forever on a v1 plugin, so without this a stuck backend would hang
@@ -147,19 +157,16 @@ impl PluginRouter {
 
 fn activate_route(reply: ActivateResponse) -> MethodRouter<Limits> {
     let reply = Arc::new(reply);
-    route(
-        Api::Plugin,
-        "Activate",
-        &reply,
-        |reply, _: Empty| async move { Ok(ActivateResponse::clone(&reply)) },
-    )
+    route_bodyless(Api::Plugin, "Activate", &reply, |reply| async move {
+        Ok(ActivateResponse::clone(&reply))
+    })
     .1
 }
 
 fn network_routes<N: NetworkDriver>(d: &Arc<N>) -> Routes {
     let api = Api::NetworkDriver;
     vec![
-        route(api, "GetCapabilities", d, |d, _: Empty| async move {
+        route_bodyless(api, "GetCapabilities", d, |d| async move {
             NetworkDriver::get_capabilities(&*d).await
         }),
         route(api, "CreateNetwork", d, |d, r| async move {
@@ -180,12 +187,23 @@ fn network_routes<N: NetworkDriver>(d: &Arc<N>) -> Routes {
         route(api, "CreateEndpoint", d, |d, r| async move {
             d.create_endpoint(r).await
         }),
-        route(api, "EndpointOperInfo", d, |d, r| async move {
-            d.endpoint_oper_info(r).await
-        }),
-        route(api, "DeleteEndpoint", d, |d, r| async move {
-            d.delete_endpoint(r).await
-        }),
+        // Asked after a Join that dockerd no longer rolls back: a refusal
+        // fails the container and strands its endpoint. Without a body no
+        // endpoint is named, so none has operational data to show.
+        route_with(
+            api,
+            "EndpointOperInfo",
+            d,
+            |d, r| async move { d.endpoint_oper_info(r).await },
+            EmptyBody::Answered(|_| Ok(EndpointOperInfoResponse::default())),
+        ),
+        route_with(
+            api,
+            "DeleteEndpoint",
+            d,
+            |d, r| async move { d.delete_endpoint(r).await },
+            EmptyBody::Answered(N::delete_endpoint_with_lost_body),
+        ),
         route(api, "Join", d, |d, r| async move { d.join(r).await }),
         route(api, "Leave", d, |d, r| async move { d.leave(r).await }),
         route(api, "DiscoverNew", d, |d, r| async move {
@@ -194,27 +212,33 @@ fn network_routes<N: NetworkDriver>(d: &Arc<N>) -> Routes {
         route(api, "DiscoverDelete", d, |d, r| async move {
             d.discover_delete(r).await
         }),
-        route(api, "ProgramExternalConnectivity", d, |d, r| async move {
-            d.program_external_connectivity(r).await
-        }),
-        route(api, "RevokeExternalConnectivity", d, |d, r| async move {
-            d.revoke_external_connectivity(r).await
-        }),
+        // A refusal of a lost Program fails the container's start.
+        route_with(
+            api,
+            "ProgramExternalConnectivity",
+            d,
+            |d, r| async move { d.program_external_connectivity(r).await },
+            EmptyBody::Expected,
+        ),
+        route_with(
+            api,
+            "RevokeExternalConnectivity",
+            d,
+            |d, r| async move { d.revoke_external_connectivity(r).await },
+            EmptyBody::Expected,
+        ),
     ]
 }
 
 fn ipam_routes<I: IpamDriver>(d: &Arc<I>) -> Routes {
     let api = Api::IpamDriver;
     vec![
-        route(api, "GetCapabilities", d, |d, _: Empty| async move {
+        route_bodyless(api, "GetCapabilities", d, |d| async move {
             IpamDriver::get_capabilities(&*d).await
         }),
-        route(
-            api,
-            "GetDefaultAddressSpaces",
-            d,
-            |d, _: Empty| async move { d.get_default_address_spaces().await },
-        ),
+        route_bodyless(api, "GetDefaultAddressSpaces", d, |d| async move {
+            d.get_default_address_spaces().await
+        }),
         route(api, "RequestPool", d, |d, r| async move {
             d.request_pool(r).await
         }),
@@ -231,7 +255,8 @@ fn ipam_routes<I: IpamDriver>(d: &Arc<I>) -> Routes {
 }
 
 /// One POST route whose handler decodes `Req`, calls `handler` with the
-/// shared `target` and encodes `Resp`.
+/// shared `target` and encodes `Resp`. The call has a body: an empty one
+/// is dockerd's retry of a lost call and is refused (see the module doc).
 fn route<T, Req, Resp, F, Fut>(
     api: Api,
     method: &'static str,
@@ -245,27 +270,112 @@ where
     F: Fn(Arc<T>, Req) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = PluginResult<Resp>> + Send + 'static,
 {
-    let call = Call { api, method };
+    build_route(Call { api, method }, target, handler, EmptyBody::Refused)
+}
+
+/// [`route`] for a call dockerd sends without a body.
+fn route_bodyless<T, Resp, F, Fut>(
+    api: Api,
+    method: &'static str,
+    target: &Arc<T>,
+    handler: F,
+) -> (Call, MethodRouter<Limits>)
+where
+    T: Send + Sync + 'static,
+    Resp: Serialize + Send + 'static,
+    F: Fn(Arc<T>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = PluginResult<Resp>> + Send + 'static,
+{
+    let handler = move |target, _: Empty| handler(target);
+    build_route(Call { api, method }, target, handler, EmptyBody::Expected)
+}
+
+/// [`route`] with its own treatment of an empty body.
+fn route_with<T, Req, Resp, F, Fut>(
+    api: Api,
+    method: &'static str,
+    target: &Arc<T>,
+    handler: F,
+    empty: EmptyBody<fn(&T) -> PluginResult<Resp>>,
+) -> (Call, MethodRouter<Limits>)
+where
+    T: Send + Sync + 'static,
+    Req: DeserializeOwned + Send + 'static,
+    Resp: Serialize + Send + 'static,
+    F: Fn(Arc<T>, Req) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = PluginResult<Resp>> + Send + 'static,
+{
+    build_route(Call { api, method }, target, handler, empty)
+}
+
+fn build_route<T, Req, Resp, F, Fut>(
+    call: Call,
+    target: &Arc<T>,
+    handler: F,
+    empty: EmptyBody<fn(&T) -> PluginResult<Resp>>,
+) -> (Call, MethodRouter<Limits>)
+where
+    T: Send + Sync + 'static,
+    Req: DeserializeOwned + Send + 'static,
+    Resp: Serialize + Send + 'static,
+    F: Fn(Arc<T>, Req) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = PluginResult<Resp>> + Send + 'static,
+{
     let target = Arc::clone(target);
     let method_router = post(move |State(limits): State<Limits>, request: Request| {
         let target = Arc::clone(&target);
         let handler = handler.clone();
-        dispatch(call, limits, request, move |req| handler(target, req))
+        let empty = empty.map(|answer| {
+            let target = Arc::clone(&target);
+            move || answer(&target)
+        });
+        let run = move |req| handler(target, req);
+        dispatch(call, limits, request, Handlers { run, empty })
     });
     (call, method_router)
 }
 
-async fn dispatch<Req, Resp, F, Fut>(
+/// What a route does with an empty body; `A` answers a lost one.
+#[derive(Clone, Copy)]
+enum EmptyBody<A> {
+    /// Decode it as `{}`: the call has no body, or the driver's answer
+    /// to a lost one is the right one.
+    Expected,
+    /// dockerd lost the body: refuse the call, naming the cause.
+    Refused,
+    /// dockerd lost the body: answer this instead.
+    Answered(A),
+}
+
+impl<A> EmptyBody<A> {
+    fn map<B>(self, f: impl FnOnce(A) -> B) -> EmptyBody<B> {
+        match self {
+            EmptyBody::Expected => EmptyBody::Expected,
+            EmptyBody::Refused => EmptyBody::Refused,
+            EmptyBody::Answered(answer) => EmptyBody::Answered(f(answer)),
+        }
+    }
+}
+
+/// How one call is answered: `run` with the decoded request, or as
+/// `empty` says when there is no body.
+struct Handlers<F, L> {
+    run: F,
+    empty: EmptyBody<L>,
+}
+
+async fn dispatch<Req, Resp, F, Fut, L>(
     call: Call,
     limits: Limits,
     request: Request,
-    run: F,
+    handlers: Handlers<F, L>,
 ) -> Response
 where
     Req: DeserializeOwned,
     Resp: Serialize + Send + 'static,
     F: FnOnce(Req) -> Fut,
     Fut: Future<Output = PluginResult<Resp>> + Send + 'static,
+    L: FnOnce() -> PluginResult<Resp>,
 {
     let span = tracing::info_span!(
         "plugin_call",
@@ -275,7 +385,7 @@ where
         pool = field::Empty,
     );
     let started = Instant::now();
-    let work = execute(call, limits.body_limit, request, run).instrument(span.clone());
+    let work = execute(call, limits.body_limit, request, handlers).instrument(span.clone());
     let result = tokio::time::timeout(limits.deadline, work)
         .await
         .unwrap_or_else(|_| Err(deadline_passed(call, limits.deadline)));
@@ -286,27 +396,45 @@ where
     }
 }
 
-async fn execute<Req, Resp, F, Fut>(
+async fn execute<Req, Resp, F, Fut, L>(
     call: Call,
     body_limit: usize,
     request: Request,
-    run: F,
+    handlers: Handlers<F, L>,
 ) -> PluginResult<Resp>
 where
     Req: DeserializeOwned,
     Resp: Send + 'static,
     F: FnOnce(Req) -> Fut,
     Fut: Future<Output = PluginResult<Resp>> + Send + 'static,
+    L: FnOnce() -> PluginResult<Resp>,
 {
     let body = body::read_limited(request, body_limit).await?;
+    if body.is_empty() {
+        match handlers.empty {
+            EmptyBody::Expected => {}
+            EmptyBody::Refused => return Err(lost_body(call)),
+            EmptyBody::Answered(answer) => {
+                tracing::warn!("{call} retried by dockerd without its body (moby/moby#39331)");
+                return answer();
+            }
+        }
+    }
     let value = keys::parse(&body).map_err(|e| invalid_request(call, e))?;
     record_ids(&value);
     let typed: Req = keys::from_value(value).map_err(|e| invalid_request(call, e))?;
-    run_isolated(run(typed)).await
+    run_isolated((handlers.run)(typed)).await
 }
 
 fn invalid_request(call: Call, err: Error) -> PluginError {
     PluginError::bad_request(format!("invalid {call} request: {err}"))
+}
+
+fn lost_body(call: Call) -> PluginError {
+    PluginError::bad_request(format!(
+        "{call} request without a body: dockerd retries a call whose connection \
+         broke without its body (moby/moby#39331); nothing was changed"
+    ))
 }
 
 fn deadline_passed(call: Call, deadline: Duration) -> PluginError {
@@ -394,11 +522,13 @@ mod tests {
     use http_body_util::BodyExt;
     use serde_json::json;
     use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use tower::ServiceExt;
 
     #[derive(Default)]
     struct Fake {
         created: Mutex<Vec<CreateNetworkRequest>>,
+        lost_deletes: AtomicUsize,
     }
 
     impl NetworkDriver for Fake {
@@ -435,6 +565,10 @@ mod tests {
             Ok(CreateEndpointResponse::default())
         }
         async fn delete_endpoint(&self, _: DeleteEndpointRequest) -> PluginResult<Empty> {
+            Ok(Empty {})
+        }
+        fn delete_endpoint_with_lost_body(&self) -> PluginResult<Empty> {
+            self.lost_deletes.fetch_add(1, Ordering::SeqCst);
             Ok(Empty {})
         }
         async fn join(&self, _: JoinRequest) -> PluginResult<JoinResponse> {
@@ -595,12 +729,56 @@ mod tests {
                 json!({"LocalDefaultAddressSpace": "LocalDefault", "GlobalDefaultAddressSpace": "GlobalDefault"}),
             ),
         ] {
+            // Docker sends the capability calls without a body, the rest
+            // with one.
+            let body = if path.contains("Capabilities") || path.contains("AddressSpaces") {
+                ""
+            } else {
+                "{}"
+            };
             assert_eq!(
-                call(&router, "POST", path, "").await,
+                call(&router, "POST", path, body).await,
                 (StatusCode::OK, expected),
                 "{path}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn a_retry_that_lost_its_body_is_answered_only_where_refusing_strands_an_endpoint() {
+        let fake = Arc::new(Fake::default());
+        let router = app(&fake);
+        let (status, reply) = call(&router, "POST", "/NetworkDriver.EndpointOperInfo", "").await;
+        assert_eq!((status, reply), (StatusCode::OK, json!({"Value": {}})));
+        let (status, reply) = call(&router, "POST", "/NetworkDriver.DeleteEndpoint", "").await;
+        assert_eq!((status, reply), (StatusCode::OK, json!({})));
+        assert_eq!(fake.lost_deletes.load(Ordering::SeqCst), 1);
+        for path in [
+            "/NetworkDriver.CreateNetwork",
+            "/NetworkDriver.Join",
+            "/NetworkDriver.Leave",
+            "/IpamDriver.ReleaseAddress",
+        ] {
+            let (status, reply) = call(&router, "POST", path, "").await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+            let message = reply["Err"].as_str().unwrap();
+            assert!(message.contains("without a body"), "{path}: {message}");
+            assert!(message.contains("moby/moby#39331"), "{path}: {message}");
+        }
+        // Not implemented, with a body or without: dockerd's "absent".
+        let (status, _) = call(
+            &router,
+            "POST",
+            "/NetworkDriver.ProgramExternalConnectivity",
+            "",
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        // Only a body of zero bytes is a lost one: `{}` reaches the driver.
+        let (status, _) = call(&router, "POST", "/NetworkDriver.DeleteEndpoint", "{}").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(fake.lost_deletes.load(Ordering::SeqCst), 1);
+        assert!(fake.created.lock().unwrap().is_empty());
     }
 
     #[tokio::test]
