@@ -270,7 +270,7 @@ where
     F: Fn(Arc<T>, Req) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = PluginResult<Resp>> + Send + 'static,
 {
-    build_route(Call { api, method }, target, handler, EmptyBody::Refused)
+    route_with(api, method, target, handler, EmptyBody::Refused)
 }
 
 /// [`route`] for a call dockerd sends without a body.
@@ -287,7 +287,7 @@ where
     Fut: Future<Output = PluginResult<Resp>> + Send + 'static,
 {
     let handler = move |target, _: Empty| handler(target);
-    build_route(Call { api, method }, target, handler, EmptyBody::Expected)
+    route_with(api, method, target, handler, EmptyBody::Expected)
 }
 
 /// [`route`] with its own treatment of an empty body.
@@ -305,22 +305,7 @@ where
     F: Fn(Arc<T>, Req) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = PluginResult<Resp>> + Send + 'static,
 {
-    build_route(Call { api, method }, target, handler, empty)
-}
-
-fn build_route<T, Req, Resp, F, Fut>(
-    call: Call,
-    target: &Arc<T>,
-    handler: F,
-    empty: EmptyBody<fn(&T) -> PluginResult<Resp>>,
-) -> (Call, MethodRouter<Limits>)
-where
-    T: Send + Sync + 'static,
-    Req: DeserializeOwned + Send + 'static,
-    Resp: Serialize + Send + 'static,
-    F: Fn(Arc<T>, Req) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = PluginResult<Resp>> + Send + 'static,
-{
+    let call = Call { api, method };
     let target = Arc::clone(target);
     let method_router = post(move |State(limits): State<Limits>, request: Request| {
         let target = Arc::clone(&target);
