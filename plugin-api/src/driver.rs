@@ -1,8 +1,8 @@
 //! The two traits a plugin implements: [`NetworkDriver`] and [`IpamDriver`].
 //!
 //! Methods return `impl Future + Send` so that implementations may simply
-//! write `async fn` and the router can run them on axum's multi-threaded
-//! runtime. One type may implement both traits.
+//! write `async fn` and the router can run them on any tokio runtime,
+//! multi-threaded included. One type may implement both traits.
 //!
 //! Optional protocol methods have defaults chosen for what dockerd does with
 //! the reply (see `libnetwork-protocol.md` §2.13); each default says why.
