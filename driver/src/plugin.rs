@@ -86,12 +86,8 @@ impl NetworkDriver for Overlay {
     /// Docker forgets the endpoint; what the lost call did not remove is
     /// deleted by reconciliation: its port and veth went with the sandbox
     /// or the Leave before, and its logical switch port is then unjoined
-    /// and older than the grace period.
+    /// and older than the grace period. The router has logged the retry.
     fn delete_endpoint_with_lost_body(&self) -> PluginResult<Empty> {
-        tracing::warn!(
-            "DeleteEndpoint retried without its body: answered as done; \
-             reconciliation removes what the interrupted call left"
-        );
         Ok(Empty {})
     }
 

@@ -61,10 +61,7 @@ pub trait NetworkDriver: Send + Sync + 'static {
     /// call left behind; one that reconciles its own state should answer
     /// success and let reconciliation finish the deletion.
     fn delete_endpoint_with_lost_body(&self) -> PluginResult<Empty> {
-        Err(PluginError::bad_request(
-            "DeleteEndpoint request without a body (dockerd's retry of a call whose \
-             connection broke, moby/moby#39331): the endpoint is unknown",
-        ))
+        Err(PluginError::lost_body("NetworkDriver.DeleteEndpoint"))
     }
 
     /// `Join`.

@@ -163,6 +163,17 @@ impl PluginError {
         Self::new(ErrorKind::Internal, message)
     }
 
+    /// A refusal of a call whose body dockerd lost: its plugin client
+    /// retries a call whose connection broke with the body already
+    /// consumed (moby/moby#39331). `call` names it, e.g.
+    /// `NetworkDriver.Join`.
+    pub fn lost_body(call: impl std::fmt::Display) -> Self {
+        Self::bad_request(format!(
+            "{call} request without a body: dockerd retries a call whose connection \
+             broke without its body (moby/moby#39331); nothing was changed"
+        ))
+    }
+
     /// The kind, which decides the HTTP status.
     pub fn kind(&self) -> ErrorKind {
         self.kind

@@ -398,7 +398,7 @@ where
     if body.is_empty() {
         match handlers.empty {
             EmptyBody::Expected => {}
-            EmptyBody::Refused => return Err(lost_body(call)),
+            EmptyBody::Refused => return Err(PluginError::lost_body(call)),
             EmptyBody::Answered(answer) => {
                 tracing::warn!("{call} retried by dockerd without its body (moby/moby#39331)");
                 return answer();
@@ -413,13 +413,6 @@ where
 
 fn invalid_request(call: Call, err: Error) -> PluginError {
     PluginError::bad_request(format!("invalid {call} request: {err}"))
-}
-
-fn lost_body(call: Call) -> PluginError {
-    PluginError::bad_request(format!(
-        "{call} request without a body: dockerd retries a call whose connection \
-         broke without its body (moby/moby#39331); nothing was changed"
-    ))
 }
 
 fn deadline_passed(call: Call, deadline: Duration) -> PluginError {
