@@ -35,7 +35,7 @@
 //!   [`link_scan`]: the driver's veths among all links, in bounded memory.
 //! - [`names`], [`mac`], [`external_ids`]: identifiers, addresses, row
 //!   marks; [`veth_alias`]: the mark on the driver's veths;
-//!   [`veth_reaper`]: left endpoints' veths deleted in batches.
+//!   [`veth_reaper`]: left endpoints' veths and ports removed in batches.
 //! - [`status`]: `docker-ovn status`.
 //! - [`heap`]: the daemon's malloc arenas and free memory given back.
 //! - [`lab`]: `docker-ovn lab up|down`, the lab (one host or several).

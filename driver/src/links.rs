@@ -24,6 +24,9 @@ use crate::veth_reaper::UNFINISHED_GROUP;
 /// ENODEV: the kernel's answer for a device that does not exist.
 const ENODEV: i32 = 19;
 
+/// EEXIST: a device of the name asked for exists already.
+const EEXIST: i32 = 17;
+
 /// A handle on the kernel's link table.
 #[derive(Clone)]
 pub struct Links {
@@ -47,7 +50,9 @@ impl Links {
     /// `mtu`, the peer with `peer_mac`, in one netlink request: no
     /// half-made pair. `host` gets the alias `alias`, the mark that tells
     /// reconciliation the pair is the driver's (the kernel ignores an
-    /// alias in the create request).
+    /// alias in the create request). `Ok(false)`, and nothing changed,
+    /// when a device already has one of the names: the common case asks
+    /// the kernel nothing before creating.
     pub async fn create_veth(
         &self,
         host: &str,
@@ -55,16 +60,25 @@ impl Links {
         mtu: u32,
         peer_mac: MacAddr,
         alias: &str,
-    ) -> Result<()> {
-        self.add_veth(host, peer, mtu, peer_mac).await?;
+    ) -> Result<bool> {
+        match self.add_veth(host, peer, mtu, peer_mac).await {
+            Err(e) if is_taken(&e) => return Ok(false),
+            created => created.map_err(|e| netlink_error(host, "create veth pair", e))?,
+        }
         if let Err(error) = self.finish_veth(host, alias).await {
             self.delete(host).await?;
             return Err(error);
         }
-        Ok(())
+        Ok(true)
     }
 
-    async fn add_veth(&self, host: &str, peer: &str, mtu: u32, peer_mac: MacAddr) -> Result<()> {
+    async fn add_veth(
+        &self,
+        host: &str,
+        peer: &str,
+        mtu: u32,
+        peer_mac: MacAddr,
+    ) -> std::result::Result<(), rtnetlink::Error> {
         let peer_message = LinkMessageBuilder::<LinkUnspec>::new()
             .name(peer.to_string())
             .mtu(mtu)
@@ -84,22 +98,14 @@ impl Links {
             // Until the alias marks it ([`UNFINISHED_GROUP`]).
             .link_group(UNFINISHED_GROUP)
             .build();
-        self.handle
-            .link()
-            .add(message)
-            .execute()
-            .await
-            .map_err(|e| netlink_error(host, "create veth pair", e))
+        self.handle.link().add(message).execute().await
     }
 
     /// Marks the new pair the driver's: the alias, and out of
-    /// [`UNFINISHED_GROUP`], in one request.
+    /// [`UNFINISHED_GROUP`], in one request that names the device (the
+    /// kernel finds it by name; no lookup of its index first).
     async fn finish_veth(&self, name: &str, alias: &str) -> Result<()> {
-        let index = self
-            .index_of(name)
-            .await?
-            .ok_or_else(|| netlink_gone(name, "set alias"))?;
-        let message = LinkUnspec::new_with_index(index)
+        let message = LinkUnspec::new_with_name(name)
             .alias(alias)
             .link_group(0)
             .build();
@@ -202,6 +208,10 @@ impl Links {
 }
 
 /// Whether the kernel answered that the device does not exist.
+fn is_taken(error: &rtnetlink::Error) -> bool {
+    matches!(error, rtnetlink::Error::NetlinkError(e) if e.raw_code() == -EEXIST)
+}
+
 fn is_gone(error: &rtnetlink::Error) -> bool {
     matches!(error, rtnetlink::Error::NetlinkError(e) if e.raw_code() == -ENODEV)
 }
@@ -340,14 +350,6 @@ fn ipv4_of(message: &AddressMessage) -> Option<Ipv4Net> {
         }
     }
     Ipv4Net::new(address?, message.header.prefix_len).ok()
-}
-
-fn netlink_gone(interface: &str, operation: &'static str) -> DriverError {
-    DriverError::Netlink {
-        interface: interface.to_string(),
-        operation,
-        reason: "the device vanished".into(),
-    }
 }
 
 fn netlink_error(interface: &str, operation: &'static str, error: rtnetlink::Error) -> DriverError {

@@ -10,6 +10,7 @@ use ovsdb_client::{Client, ClientConfig, Replica, Row, Tables, Uuid, Value};
 use crate::error::{DriverError, Result};
 use crate::external_ids::{ENDPOINT, IFACE_ID, OVN_INSTALLED, OWNER, OWNER_VALUE};
 use crate::mac::MacAddr;
+use crate::veth_reaper::PortRemover;
 
 const DB: &str = "Open_vSwitch";
 
@@ -229,17 +230,21 @@ impl LocalSwitch {
     /// Removes the driver's port `name` if its `key` is `value` (an
     /// endpoint's, a gateway's); `Ok(false)` when there is no such port.
     pub async fn remove_port_marked(&self, name: &str, key: &str, value: &str) -> Result<bool> {
-        let Some(port) = self
-            .owned_port(name)
-            .filter(|p| id_of(p, key) == Some(value))
-        else {
+        let Some(port) = self.marked_port(name, key, value) else {
             return Ok(false);
         };
         let mut txn = Transaction::new(DB);
-        txn.unlink("Bridge", "ports", port.uuid);
+        txn.unlink("Bridge", "ports", port);
         txn.comment(&format!("docker-ovn: remove port {name}"));
         self.client.transact(&txn).await.map_err(DriverError::ovs)?;
         Ok(true)
+    }
+
+    /// The Port row of the driver's port `name` if its `key` is `value`.
+    pub fn marked_port(&self, name: &str, key: &str, value: &str) -> Option<Uuid> {
+        self.owned_port(name)
+            .filter(|p| id_of(p, key) == Some(value))
+            .map(|p| p.uuid)
     }
 
     /// Waits until ovn-controller marks interface `name` installed.
@@ -264,6 +269,23 @@ impl LocalSwitch {
                 interface: name.to_string(),
                 seconds: timeout.as_secs(),
             })
+    }
+}
+
+/// A batch of left endpoints' ports ([`crate::veth_reaper`]) in one
+/// transaction, so that ovs-vswitchd and ovn-controller recompute once.
+impl PortRemover for LocalSwitch {
+    async fn remove_ports(&self, ports: &[Uuid]) -> Result<()> {
+        let mut txn = Transaction::new(DB);
+        for port in ports {
+            txn.unlink("Bridge", "ports", *port);
+        }
+        txn.comment(&format!(
+            "docker-ovn: remove {} ports of left endpoints",
+            ports.len()
+        ));
+        self.client.transact(&txn).await.map_err(DriverError::ovs)?;
+        Ok(())
     }
 }
 

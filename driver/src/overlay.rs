@@ -68,7 +68,7 @@ pub struct Overlay {
     network_lock: tokio::sync::Mutex<()>,
     /// Deletes left endpoints' veth pairs in batches; knows which are
     /// still waiting, whose ports reconciliation must not add back.
-    reaper: VethReaper,
+    reaper: VethReaper<LocalSwitch>,
 }
 
 /// How long plugging an endpoint's port took, in its two parts.
@@ -93,7 +93,7 @@ impl Overlay {
         ovs: LocalSwitch,
         nb: Northbound,
         links: Links,
-        reaper: VethReaper,
+        reaper: VethReaper<LocalSwitch>,
         host: String,
         config: OverlayConfig,
     ) -> Overlay {
@@ -255,15 +255,8 @@ impl Overlay {
         let mtu = switch
             .mtu
             .unwrap_or(self.config.underlay_mtu - GENEVE_IPV4_OVERHEAD);
-        self.claim_names(&endpoint, &host_if).await?;
-        let alias = VethAlias {
-            endpoint: endpoint.clone(),
-            created: unix_now(),
-            host: self.host.clone(),
-        };
         let creating = Instant::now();
-        self.links
-            .create_veth(&host_if, &peer, mtu, port.mac, &alias.to_string())
+        self.make_pair(&endpoint, (&host_if, &peer), mtu, port.mac)
             .await?;
         let veth_time = creating.elapsed();
         if let Err(error) = crate::offload::disable_tx_checksum(&peer) {
@@ -316,6 +309,7 @@ impl Overlay {
         let adding = Instant::now();
         self.ovs.add_port(host_if, ids).await?;
         let port_added = adding.elapsed();
+        self.reaper.join_waits();
         let waiting = Instant::now();
         self.ovs
             .wait_installed(host_if, endpoint, self.config.ready_timeout)
@@ -324,6 +318,46 @@ impl Overlay {
             port_added,
             ready_wait: waiting.elapsed(),
         })
+    }
+
+    /// Creates the endpoint's veth pair `(host side, peer)`. Names held
+    /// already are claimed first ([`Overlay::claim_names`]): a port of
+    /// that name before creating (adding the port would take it as this
+    /// Join's), a device when the kernel refuses the names.
+    async fn make_pair(
+        &self,
+        endpoint: &DockerId,
+        (host_if, peer): (&str, &str),
+        mtu: u32,
+        mac: MacAddr,
+    ) -> Result<()> {
+        let alias = VethAlias {
+            endpoint: endpoint.clone(),
+            created: unix_now(),
+            host: self.host.clone(),
+        }
+        .to_string();
+        if self.ovs.has_port(host_if) {
+            self.claim_names(endpoint, host_if).await?;
+        }
+        if self
+            .links
+            .create_veth(host_if, peer, mtu, mac, &alias)
+            .await?
+        {
+            return Ok(());
+        }
+        self.claim_names(endpoint, host_if).await?;
+        if self
+            .links
+            .create_veth(host_if, peer, mtu, mac, &alias)
+            .await?
+        {
+            return Ok(());
+        }
+        Err(DriverError::Conflict(format!(
+            "interface {peer} of endpoint {endpoint} is taken by a device that is not docker-ovn's"
+        )))
     }
 
     /// Makes sure the endpoint's interface names are free: removes what an
@@ -364,31 +398,31 @@ impl Overlay {
 
     /// Removes the veth pair and the OVS port of an endpoint, if present
     /// and marked as this endpoint's (never those of another endpoint
-    /// whose id shares the first 12 digits). The veth goes first: a port
-    /// without its veth is stale to reconciliation in any case, a veth
-    /// without a port might be live. `Ok(false)` when neither was there.
+    /// whose id shares the first 12 digits): at once, or in the reaper's
+    /// next batch. `Ok(false)` when neither was there, or both are in a
+    /// batch already.
     async fn unplug(&self, endpoint: &DockerId, removal: PairRemoval) -> Result<bool> {
         let host_if = host_interface(endpoint);
-        let retiring = self.reaper.is_retiring(&host_if);
-        // A pair in a batch already needs nothing more, not even a lookup,
-        // unless its names are wanted now.
-        let veth = if retiring && removal == PairRemoval::Batched {
-            false
-        } else {
-            match (self.own_veth(endpoint, &host_if).await?, removal) {
-                (Some(index), PairRemoval::Now) => {
-                    self.reaper.delete_now(&host_if, index).await?;
-                    true
-                }
-                (Some(index), PairRemoval::Batched) => {
-                    self.reaper.retire(&host_if, index).await?;
-                    true
-                }
-                (None, _) => false,
+        if removal == PairRemoval::Batched && self.reaper.is_retiring(&host_if) {
+            return Ok(false);
+        }
+        let veth = self.own_veth(endpoint, &host_if).await?;
+        match removal {
+            PairRemoval::Now => {
+                // The veth goes first: a port without its veth is stale to
+                // reconciliation in any case, a veth without a port might be live.
+                self.reaper.delete_now(&host_if, veth).await?;
+                let port = self.ovs.remove_port(&host_if, endpoint.as_str()).await?;
+                Ok(veth.is_some() || port)
             }
-        };
-        let port = self.ovs.remove_port(&host_if, endpoint.as_str()).await?;
-        Ok(veth || port)
+            PairRemoval::Batched => {
+                let port = self.ovs.marked_port(&host_if, ENDPOINT, endpoint.as_str());
+                if veth.is_some() || port.is_some() {
+                    self.reaper.retire(&host_if, veth, port);
+                }
+                Ok(veth.is_some() || port.is_some())
+            }
+        }
     }
 
     /// The index of `host_if` if it is endpoint `endpoint`'s veth.
@@ -400,33 +434,20 @@ impl Overlay {
         }))
     }
 
-    /// Removes the port at once and hands the veth pair to the reaper's
-    /// next batch ([`VethReaper`]): the kernel's deletion holds the RTNL
-    /// lock for some 20 ms, which neither Docker nor the next endpoint
-    /// should wait for one pair at a time. A pair whose deletion fails is
-    /// found again by reconciliation.
+    /// Finds the endpoint's veth pair and port and hands both to the
+    /// reaper's next batch ([`VethReaper`]), which removes them some 50 ms
+    /// later together with every other Leave's: neither Docker nor the
+    /// next endpoint waits for the kernel's deletion (20 ms under the RTNL
+    /// lock) or for the port's transaction and what ovs-vswitchd and
+    /// ovn-controller recompute after it, one endpoint at a time. The
+    /// endpoint's traffic ends with the sandbox, which Docker tears down
+    /// after Leave in any case. A batch a crash interrupts is finished by
+    /// DeleteEndpoint or reconciliation.
     pub async fn leave(&self, request: &LeaveRequest) -> Result<()> {
         let endpoint = DockerId::parse("EndpointID", &request.endpoint_id)?;
-        let host_if = host_interface(&endpoint);
         let started = Instant::now();
-        // By index: a Join of the same endpoint may create a new pair of
-        // the same name before the batch runs.
-        let index = self.own_veth(&endpoint, &host_if).await?;
-        let looked_up = started.elapsed();
-        self.ovs.remove_port(&host_if, endpoint.as_str()).await?;
-        let port_removed = started.elapsed();
-        if let Some(index) = index
-            && let Err(error) = self.reaper.retire(&host_if, index).await
-        {
-            tracing::warn!(%endpoint, interface = %host_if, %error,
-                "veth of a left endpoint not retired; reconciliation will remove it");
-        }
-        // The parts apart, as Join's: the veth lookup and the retiring are
-        // the kernel's, the port's removal ovsdb-server's.
-        tracing::info!(%endpoint,
-            duration_us = started.elapsed().as_micros() as u64,
-            lookup_us = looked_up.as_micros() as u64,
-            port_us = (port_removed - looked_up).as_micros() as u64,
+        self.unplug(&endpoint, PairRemoval::Batched).await?;
+        tracing::info!(%endpoint, duration_us = started.elapsed().as_micros() as u64,
             "endpoint left");
         Ok(())
     }

@@ -164,7 +164,7 @@ pub async fn connect(
         .await
         .with_context(|| format!("cannot replicate the OVN Northbound database at {nb_db}"))?;
     tracing::info!(ovs_db = %db.ovs_db, %nb_db, %host, bridge = %db.bridge, "databases replicated");
-    let reaper = VethReaper::start()?;
+    let reaper = VethReaper::start(ovs.clone())?;
     let overlay = Overlay::new(ovs, nb.clone(), links, reaper, host, config);
     Ok((Arc::new(overlay), nb))
 }

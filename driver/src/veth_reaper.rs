@@ -1,24 +1,32 @@
-//! Left endpoints' veth pairs, deleted in batches.
+//! Left endpoints' host sides (veth pair and OVS port), removed in batches.
 //!
-//! The kernel deletes a veth pair in an RCU grace period under the RTNL
-//! lock, some 20 ms, and every netlink request on the host waits for it:
-//! ours, ovs-vswitchd's, dockerd's. One deletion per Leave capped the
-//! host near 50 endpoint lifecycles a second. So Leave only moves its
-//! pair into a link group of the driver's ([`RETIRED_GROUP`], one cheap
-//! request), and a background task deletes the whole group with one
-//! request, which the kernel unregisters as one batch with one grace
-//! period: 20 pairs took 15 ms together here, against 44 ms each one by
-//! one on the same loaded host.
+//! Leave only has to stop the endpoint's traffic being the driver's
+//! business; nothing Docker does next waits for the host side to be gone.
+//! So Leave finds the pair and the port and hands both to the next batch
+//! ([`VethReaper::retire`], no request of its own), and a background task
+//! removes every waiting host side together:
 //!
-//! A retired pair outlives a crash in its group; reconciliation deletes
-//! the group ([`VethReaper::delete_retired`]), the daemon's first pass
-//! before it serves. Nothing else in the driver's namespace may use that
-//! group number.
+//! - each pair moves into a link group of the driver's ([`RETIRED_GROUP`],
+//!   one cheap request each, by ifindex so a newer pair of the same name is
+//!   never hit);
+//! - one Open_vSwitch transaction removes all their ports (by Port uuid,
+//!   likewise), so ovs-vswitchd and ovn-controller recompute once;
+//! - one request deletes the whole group, which the kernel unregisters as
+//!   one batch with one RCU grace period under the RTNL lock: 20 pairs took
+//!   15 ms together here, against 44 ms each one by one, while every
+//!   netlink request on the host (ours, ovs-vswitchd's, dockerd's) waits.
+//!
+//! A host side whose batch a crash interrupted is found by the next daemon:
+//! retired pairs at its first reconciliation ([`VethReaper::delete_retired`]),
+//! the rest through DeleteEndpoint or reconciliation's usual rules. Nothing
+//! else in the driver's namespace may use the group numbers.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use ovsdb_client::Uuid;
 use tokio::sync::Notify;
 
 use crate::error::Result;
@@ -34,48 +42,92 @@ pub const RETIRED_GROUP: u32 = 0x646f_766e;
 /// the next daemon deletes this group when it starts, before it serves.
 pub const UNFINISHED_GROUP: u32 = 0x646f_7663;
 
-/// How long retired pairs gather before a batch is deleted: short next to
-/// the 20 ms a deletion takes, long enough that a burst of Leaves shares it.
+/// How long left host sides gather before a batch removes them: short next
+/// to the 20 ms a deletion takes, long enough that a burst of Leaves shares it.
 const BATCH_WINDOW: Duration = Duration::from_millis(50);
 
+/// After the window, how long a batch waits for a Join to start waiting
+/// on ovn-controller ([`VethReaper::join_waits`]) before it runs anyway.
+const QUIET_WAIT: Duration = Duration::from_millis(200);
+
+/// Removes OVS ports by Port uuid, many in one transaction: the switch
+/// side of a batch ([`crate::local_switch::LocalSwitch`] in the daemon).
+pub trait PortRemover: Send + Sync + 'static {
+    /// Removes `ports` from the bridge; ports already gone are no error.
+    fn remove_ports(&self, ports: &[Uuid]) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// One left endpoint's host side, as Leave found it.
+#[derive(Debug, Clone, Copy, Default)]
+struct HostSide {
+    /// The host-side veth's ifindex.
+    veth: Option<u32>,
+    /// The OVS Port row.
+    port: Option<Uuid>,
+}
+
 /// The batches' task, shared by every Leave.
-#[derive(Clone)]
-pub struct VethReaper {
-    inner: Arc<Inner>,
+pub struct VethReaper<P> {
+    inner: Arc<Inner<P>>,
 }
 
-struct Inner {
+impl<P> Clone for VethReaper<P> {
+    fn clone(&self) -> Self {
+        VethReaper {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+struct Inner<P> {
     links: Links,
-    /// Names of retired pairs whose batch has not been deleted yet:
-    /// reconciliation must not add their ports back.
-    retiring: Mutex<HashSet<String>>,
+    ports: P,
+    queue: Mutex<Queue>,
     wake: Notify,
+    join_waits: Notify,
 }
 
-impl VethReaper {
+/// Host sides not yet removed, by host-side name: while a name is here
+/// reconciliation must not add its port back, nor unplugging redo it.
+#[derive(Default)]
+struct Queue {
+    /// For the next batch.
+    waiting: HashMap<String, HostSide>,
+    /// In the batch being removed now.
+    removing: HashSet<String>,
+}
+
+impl<P: PortRemover> VethReaper<P> {
     /// Opens a netlink connection of its own and starts the batches'
-    /// task. Inside a tokio runtime.
-    pub fn start() -> Result<VethReaper> {
+    /// task, which removes ports through `ports`. Inside a tokio runtime.
+    pub fn start(ports: P) -> Result<VethReaper<P>> {
         let inner = Arc::new(Inner {
             links: Links::connect()?,
-            retiring: Mutex::default(),
+            ports,
+            queue: Mutex::default(),
             wake: Notify::new(),
+            join_waits: Notify::new(),
         });
         tokio::spawn(run(inner.clone()));
         Ok(VethReaper { inner })
     }
 
-    /// Hands the pair whose host side is `name` (by `index`, so that a
-    /// newer pair of the same name is never hit) to the next batch.
-    pub async fn retire(&self, name: &str, index: u32) -> Result<()> {
-        self.retiring().insert(name.to_string());
-        let moved = self.inner.links.set_group(name, index, RETIRED_GROUP);
-        if let Err(error) = moved.await {
-            self.retiring().remove(name);
-            return Err(error);
-        }
+    /// Hands the host side whose veth is called `name` to the next batch:
+    /// the pair by ifindex `veth`, the port by uuid `port`, either absent
+    /// when already gone.
+    pub fn retire(&self, name: &str, veth: Option<u32>, port: Option<Uuid>) {
+        self.queue()
+            .waiting
+            .insert(name.to_string(), HostSide { veth, port });
         self.inner.wake.notify_one();
-        Ok(())
+    }
+
+    /// Tells a batch that is due that a Join has made its veth and port and
+    /// now only waits for ovn-controller: the time when a batch's requests
+    /// (the kernel's RTNL lock, ovs-vswitchd's reconfiguration) delay no
+    /// Join's own.
+    pub fn join_waits(&self) {
+        self.inner.join_waits.notify_waiters();
     }
 
     /// Deletes whatever is retired now, a crashed daemon's pairs included.
@@ -89,55 +141,82 @@ impl VethReaper {
         self.inner.links.delete_group(UNFINISHED_GROUP).await
     }
 
-    /// Whether `name` is retired and not yet deleted.
+    /// Whether `name`'s host side is retired and not yet removed.
     pub fn is_retiring(&self, name: &str) -> bool {
-        self.retiring().contains(name)
+        let queue = self.queue();
+        queue.waiting.contains_key(name) || queue.removing.contains(name)
     }
 
-    /// Deletes a retired pair at once: a new Join of the same endpoint
-    /// (a restarted container) needs its names back.
-    pub async fn delete_now(&self, name: &str, index: u32) -> Result<()> {
-        self.inner.links.delete_index(name, index).await?;
-        self.retiring().remove(name);
+    /// Takes `name` out of the batches and deletes its pair (by `index`)
+    /// at once, if there is one: a new Join of the same endpoint (a
+    /// restarted container) needs the names back, and removes the port
+    /// itself. What a running batch still does to the old pair and port,
+    /// by index and uuid, cannot touch the new ones.
+    pub async fn delete_now(&self, name: &str, index: Option<u32>) -> Result<()> {
+        {
+            let mut queue = self.queue();
+            queue.waiting.remove(name);
+            queue.removing.remove(name);
+        }
+        if let Some(index) = index {
+            self.inner.links.delete_index(name, index).await?;
+        }
         Ok(())
     }
 
-    fn retiring(&self) -> MutexGuard<'_, HashSet<String>> {
-        lock(&self.inner.retiring)
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        lock(&self.inner.queue)
     }
 }
 
-/// Waits for retired pairs, lets more gather, deletes the group. A failed
-/// batch stays in the group for the next one (and reconciliation).
-async fn run(inner: Arc<Inner>) {
+/// Waits for retired host sides, lets more gather, removes the batch.
+/// Whatever a failed step leaves is logged and found again by
+/// reconciliation (a pair in the group by the next batch).
+async fn run<P: PortRemover>(inner: Arc<Inner<P>>) {
     loop {
         inner.wake.notified().await;
         tokio::time::sleep(BATCH_WINDOW).await;
-        // Pairs retired from here on are in the group too and go with this
-        // batch; their names stay until the next, which the notification
-        // they left behind brings.
-        let batch: Vec<String> = lock(&inner.retiring).iter().cloned().collect();
-        let started = std::time::Instant::now();
-        match inner.links.delete_group(RETIRED_GROUP).await {
-            Ok(()) => {
-                tracing::debug!(
-                    pairs = batch.len(),
-                    duration_us = started.elapsed().as_micros() as u64,
-                    "retired veths deleted"
-                );
-                let mut retiring = lock(&inner.retiring);
-                for name in &batch {
-                    retiring.remove(name);
-                }
-            }
-            Err(error) => tracing::warn!(%error, pairs = batch.len(),
-                "retired veths not deleted; the next batch tries again"),
-        }
+        let _ = tokio::time::timeout(QUIET_WAIT, inner.join_waits.notified()).await;
+        let batch = {
+            let mut queue = lock(&inner.queue);
+            let batch = std::mem::take(&mut queue.waiting);
+            queue.removing.extend(batch.keys().cloned());
+            batch
+        };
+        let started = Instant::now();
+        remove(&inner, &batch).await;
+        tracing::debug!(
+            host_sides = batch.len(),
+            duration_us = started.elapsed().as_micros() as u64,
+            "left endpoints' veths and ports removed"
+        );
+        lock(&inner.queue).removing.clear();
     }
 }
 
-fn lock(retiring: &Mutex<HashSet<String>>) -> MutexGuard<'_, HashSet<String>> {
-    retiring.lock().unwrap_or_else(|e| e.into_inner())
+/// The pairs into the group first: a port without its veth is stale to
+/// reconciliation in any case, a veth without a port might be live.
+async fn remove<P: PortRemover>(inner: &Inner<P>, batch: &HashMap<String, HostSide>) {
+    for (name, side) in batch {
+        if let Some(index) = side.veth
+            && let Err(error) = inner.links.set_group(name, index, RETIRED_GROUP).await
+        {
+            tracing::warn!(interface = %name, %error, "veth not retired; reconciliation will remove it");
+        }
+    }
+    let ports: Vec<Uuid> = batch.values().filter_map(|side| side.port).collect();
+    if !ports.is_empty()
+        && let Err(error) = inner.ports.remove_ports(&ports).await
+    {
+        tracing::warn!(ports = ports.len(), %error, "ports of left endpoints not removed; reconciliation will");
+    }
+    if let Err(error) = inner.links.delete_group(RETIRED_GROUP).await {
+        tracing::warn!(pairs = batch.len(), %error, "retired veths not deleted; the next batch tries again");
+    }
+}
+
+fn lock(queue: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
+    queue.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]
@@ -183,8 +262,20 @@ mod tests {
         .unwrap();
     }
 
+    /// Records the ports a batch removes.
+    #[derive(Clone, Default)]
+    struct FakePorts(Arc<Mutex<Vec<Uuid>>>);
+
+    impl PortRemover for FakePorts {
+        async fn remove_ports(&self, ports: &[Uuid]) -> Result<()> {
+            self.0.lock().unwrap().extend_from_slice(ports);
+            Ok(())
+        }
+    }
+
     async fn retire_three_keep_one(netns: &str) {
-        let reaper = VethReaper::start().unwrap();
+        let ports = FakePorts::default();
+        let reaper = VethReaper::start(ports.clone()).unwrap();
         let index = |name: &str| {
             let text = links_of(netns);
             let line = text
@@ -198,13 +289,19 @@ mod tests {
                 .parse::<u32>()
                 .unwrap()
         };
+        let port = |i: u128| Some(Uuid::from_u128(i));
         for i in 0..3 {
             let name = format!("dvrh{i}");
-            reaper.retire(&name, index(&name)).await.unwrap();
+            reaper.retire(&name, Some(index(&name)), port(i as u128));
             assert!(reaper.is_retiring(&name));
         }
+        // Retiring asks nothing of the kernel: the pairs are untouched.
+        assert!(links_of(netns).contains("dvrh0@"));
         // A retired pair whose names are needed again goes at once.
-        reaper.delete_now("dvrh2", index("dvrh2")).await.unwrap();
+        reaper
+            .delete_now("dvrh2", Some(index("dvrh2")))
+            .await
+            .unwrap();
         assert!(!reaper.is_retiring("dvrh2"));
         assert!(!links_of(netns).contains("dvrh2"));
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
@@ -215,9 +312,12 @@ mod tests {
         let left = links_of(netns);
         assert!(!left.contains("dvrh0") && !left.contains("dvrp1"), "{left}");
         assert!(left.contains("dvrh3@") && left.contains("dvrp3@"), "{left}");
+        let mut removed = ports.0.lock().unwrap().clone();
+        removed.sort();
+        assert_eq!(removed, vec![port(0).unwrap(), port(1).unwrap()]);
         // Retiring a pair that is gone already is not an error, and what
         // a crashed daemon retired goes when reconciliation asks.
-        reaper.retire("dvrh0", 999_999).await.unwrap();
+        reaper.retire("dvrh0", Some(999_999), None);
         ip_ok(&[
             "-n",
             netns,

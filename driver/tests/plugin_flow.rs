@@ -5,6 +5,7 @@
 //! Needs root and the lab (`docker-ovn lab up`); fails without.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 use test_support::{DriverDaemon, Lab, Sandbox, link_names};
@@ -105,12 +106,22 @@ fn endpoints_in_two_sandboxes_ping_and_leave_nothing() {
     remove_endpoint(&daemon, &network, &ep_b);
     daemon.ok("NetworkDriver.DeleteNetwork", json!({"NetworkID": network}));
     daemon.ok("NetworkDriver.DeleteNetwork", json!({"NetworkID": network}));
-    let links = link_names();
+    // Left endpoints' pairs go in the reaper's next batch, a few hundred
+    // ms later at most.
+    let veth_of = |endpoint: &str| {
+        link_names()
+            .into_iter()
+            .find(|l| l.ends_with(&endpoint[..12]))
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
     for endpoint in [&ep_a, &ep_b] {
-        assert!(
-            !links.iter().any(|l| l.ends_with(&endpoint[..12])),
-            "veth of {endpoint} left"
-        );
+        while let Some(veth) = veth_of(endpoint) {
+            assert!(
+                Instant::now() < deadline,
+                "veth {veth} of {endpoint} left after 5 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 

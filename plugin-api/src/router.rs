@@ -462,12 +462,12 @@ impl<T> Drop for AbortOnDrop<T> {
 }
 
 fn log_outcome<T>(span: &Span, result: &PluginResult<T>, elapsed: Duration) {
-    let duration_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+    let duration_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
     match result {
-        Ok(_) => tracing::info!(parent: span, duration_ms, "plugin call succeeded"),
+        Ok(_) => tracing::info!(parent: span, duration_us, "plugin call succeeded"),
         Err(err) => tracing::warn!(
             parent: span,
-            duration_ms,
+            duration_us,
             kind = ?err.kind(),
             error = %err,
             "plugin call failed"
