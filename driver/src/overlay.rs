@@ -66,8 +66,8 @@ pub struct Overlay {
     /// create-or-join logic of shared switches simple, and reconciliation
     /// of gateways takes it too, so it never sees one half made.
     network_lock: tokio::sync::Mutex<()>,
-    /// Deletes left endpoints' veth pairs in batches; knows which are
-    /// still waiting, whose ports reconciliation must not add back.
+    /// Removes left endpoints' veth pairs and ports in batches; knows
+    /// which are still waiting, whose ports reconciliation must not add back.
     reaper: VethReaper<LocalSwitch>,
 }
 
