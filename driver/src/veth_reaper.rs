@@ -98,11 +98,13 @@ struct Queue {
 }
 
 impl<P: PortRemover> VethReaper<P> {
-    /// Opens a netlink connection of its own and starts the batches'
-    /// task, which removes ports through `ports`. Inside a tokio runtime.
+    /// Opens a netlink connection of its own, on a thread of its own (a
+    /// group's deletion holds that thread, not the daemon's, for 15-20 ms),
+    /// and starts the batches' task, which removes ports through `ports`.
+    /// Inside a tokio runtime.
     pub fn start(ports: P) -> Result<VethReaper<P>> {
         let inner = Arc::new(Inner {
-            links: Links::connect()?,
+            links: Links::connect_on_own_thread("veth-reaper")?,
             ports,
             queue: Mutex::default(),
             wake: Notify::new(),
