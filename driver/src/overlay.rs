@@ -337,23 +337,19 @@ impl Overlay {
             host: self.host.clone(),
         }
         .to_string();
-        if self.ovs.has_port(host_if) {
-            self.claim_names(endpoint, host_if).await?;
-        }
-        if self
-            .links
-            .create_veth(host_if, peer, mtu, mac, &alias)
-            .await?
-        {
-            return Ok(());
-        }
-        self.claim_names(endpoint, host_if).await?;
-        if self
-            .links
-            .create_veth(host_if, peer, mtu, mac, &alias)
-            .await?
-        {
-            return Ok(());
+        let mut claim = self.ovs.has_port(host_if);
+        for _ in 0..2 {
+            if claim {
+                self.claim_names(endpoint, host_if).await?;
+            }
+            if self
+                .links
+                .create_veth(host_if, peer, mtu, mac, &alias)
+                .await?
+            {
+                return Ok(());
+            }
+            claim = true;
         }
         Err(DriverError::Conflict(format!(
             "interface {peer} of endpoint {endpoint} is taken by a device that is not docker-ovn's"
