@@ -221,11 +221,12 @@ impl Links {
     }
 }
 
-/// Whether the kernel answered that the device does not exist.
+/// Whether the kernel answered that a device of the name exists.
 fn is_taken(error: &rtnetlink::Error) -> bool {
     matches!(error, rtnetlink::Error::NetlinkError(e) if e.raw_code() == -EEXIST)
 }
 
+/// Whether the kernel answered that the device does not exist.
 fn is_gone(error: &rtnetlink::Error) -> bool {
     matches!(error, rtnetlink::Error::NetlinkError(e) if e.raw_code() == -ENODEV)
 }
