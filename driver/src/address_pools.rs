@@ -191,7 +191,7 @@ impl AddressPools {
 
     pub fn get(&self, id: &str) -> Option<Pool> {
         self.replica.read(|t| {
-            t.find(TABLE, |row| row.get_str("name") == Some(id))
+            t.find_by(TABLE, "name", id)
                 .and_then(|(uuid, row)| Pool::from_row(uuid, row))
         })
     }
@@ -232,10 +232,8 @@ impl AddressPools {
     }
 
     fn pool_row_exists(&self, id: &str) -> bool {
-        self.replica.read(|t| {
-            t.find(TABLE, |row| row.get_str("name") == Some(id))
-                .is_some()
-        })
+        self.replica
+            .read(|t| t.find_by(TABLE, "name", id).is_some())
     }
 
     /// A subnet for a pool requested without one: the first /24 (IPv4) or

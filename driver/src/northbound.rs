@@ -568,9 +568,7 @@ fn port_row(port: &NewPort<'_>, addresses: &str) -> Row {
 }
 
 fn find_port(tables: &Tables, endpoint: &str) -> Option<PortInfo> {
-    let (uuid, row) = tables.find("Logical_Switch_Port", |row| {
-        row.get_str("name") == Some(endpoint)
-    })?;
+    let (uuid, row) = tables.find_by("Logical_Switch_Port", "name", endpoint)?;
     if !owned(row) {
         return None;
     }

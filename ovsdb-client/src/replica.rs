@@ -15,12 +15,18 @@ use crate::intern::Interner;
 use crate::monitor::{RowUpdate2, for_each_update2};
 use crate::rows::TypedRow;
 use crate::schema::DatabaseSchema;
-use crate::value::Row;
+use crate::value::{Atom, Row, Value};
 
-/// The replicated rows: table name to rows by UUID.
+/// The replicated rows: table name to rows by UUID, and the rows by name
+/// where the schema makes a column unique.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Tables {
     tables: BTreeMap<String, HashMap<Uuid, Row>>,
+    /// Table and column to the row holding each value, for every
+    /// monitored string column the schema indexes alone (a port's or an
+    /// interface's `name`): lookups by name that stay O(1) with thousands
+    /// of rows, where a scan cost a call 0.5 ms at 5000 endpoints.
+    unique: BTreeMap<(String, String), HashMap<Arc<str>, Uuid>>,
 }
 
 impl Tables {
@@ -41,6 +47,19 @@ impl Tables {
         self.rows(table).find(|(_, row)| matches(row))
     }
 
+    /// The row of `table` whose string column `column` is `value`: from
+    /// the index when the schema declares the column unique by itself
+    /// (and it is monitored), by a scan otherwise.
+    pub fn find_by(&self, table: &str, column: &str, value: &str) -> Option<(Uuid, &Row)> {
+        match self.unique.get(&(table.to_string(), column.to_string())) {
+            Some(index) => {
+                let uuid = *index.get(value)?;
+                self.get(table, uuid).map(|row| (uuid, row))
+            }
+            None => self.find(table, |row| row.get_str(column) == Some(value)),
+        }
+    }
+
     /// Number of rows in `table`.
     pub fn len(&self, table: &str) -> usize {
         self.tables.get(table).map_or(0, HashMap::len)
@@ -59,6 +78,7 @@ impl Tables {
             uuid,
             update,
         } = change;
+        self.unindex(layout, &table, uuid);
         let rows = match self.tables.get_mut(&table) {
             Some(rows) => rows,
             None => self.tables.entry(table.clone()).or_default(),
@@ -73,6 +93,42 @@ impl Tables {
             RowUpdate2::Modify(diff) => {
                 let row = rows.entry(uuid).or_default();
                 layout.apply_modify(&table, row, diff, strings);
+            }
+        }
+        self.index(layout, &table, uuid);
+    }
+
+    /// Takes row `uuid` out of `table`'s unique indexes. Only an entry
+    /// that names this row: within one update, a row may take a name
+    /// before the row that held it is deleted.
+    fn unindex(&mut self, layout: &Layout, table: &str, uuid: Uuid) {
+        let Some(row) = self.tables.get(table).and_then(|rows| rows.get(&uuid)) else {
+            return;
+        };
+        for column in layout.unique_columns(table) {
+            let Some(value) = row.get_str(column) else {
+                continue;
+            };
+            let key = (table.to_string(), column.clone());
+            if let Some(index) = self.unique.get_mut(&key)
+                && index.get(value) == Some(&uuid)
+            {
+                index.remove(value);
+            }
+        }
+    }
+
+    /// Puts row `uuid`, as it is now, into `table`'s unique indexes.
+    fn index(&mut self, layout: &Layout, table: &str, uuid: Uuid) {
+        let Some(row) = self.tables.get(table).and_then(|rows| rows.get(&uuid)) else {
+            return;
+        };
+        for column in layout.unique_columns(table) {
+            if let Some(Atom::String(value)) = row.get(column).and_then(Value::atom) {
+                self.unique
+                    .entry((table.to_string(), column.clone()))
+                    .or_default()
+                    .insert(Arc::clone(value), uuid);
             }
         }
     }
@@ -95,6 +151,8 @@ const SHRINK_UP_TO: usize = 32;
 pub(crate) struct Layout {
     schema: DatabaseSchema,
     columns: HashMap<String, Vec<String>>,
+    /// Per table, the monitored columns the schema indexes alone.
+    unique: HashMap<String, Vec<String>>,
     /// One shared copy of every column name, for all rows.
     names: BTreeSet<Arc<str>>,
 }
@@ -118,6 +176,10 @@ impl Layout {
             list.sort();
             list.dedup();
         }
+        let unique = columns
+            .iter()
+            .map(|(table, monitored)| (table.clone(), unique_columns(&schema, table, monitored)))
+            .collect();
         let names = schema
             .tables
             .values()
@@ -128,8 +190,13 @@ impl Layout {
         Layout {
             schema,
             columns,
+            unique,
             names,
         }
+    }
+
+    fn unique_columns(&self, table: &str) -> &[String] {
+        self.unique.get(table).map_or(&[], Vec::as_slice)
     }
 
     /// Adds the monitored columns the server left out for being default,
@@ -167,6 +234,20 @@ impl Layout {
         }
         row.share_names(|name| self.names.get(name).cloned());
     }
+}
+
+/// The columns of `monitored` that a schema index of `table` names alone.
+fn unique_columns(schema: &DatabaseSchema, table: &str, monitored: &[String]) -> Vec<String> {
+    let indexes = schema
+        .table(table)
+        .map_or(&[][..], |t| t.indexes.as_slice());
+    indexes
+        .iter()
+        .filter_map(|index| match index.as_slice() {
+            [column] if monitored.contains(column) => Some(column.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 #[derive(Debug)]
@@ -331,7 +412,6 @@ impl Replica {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::{Atom, Value};
     use serde_json::json;
 
     fn layout() -> Layout {
@@ -366,6 +446,62 @@ mod tests {
             .apply_update2(&json!({"P": {u.to_string(): {"delete": null}}}))
             .unwrap();
         assert_eq!(replica.read().len("P"), 0);
+    }
+
+    /// `P.name` unique by the schema, `P.label` and `Q.name` not.
+    fn indexed_layout() -> Layout {
+        let columns = json!({"name": {"type": "string"}, "label": {"type": "string"}});
+        let schema = DatabaseSchema::from_json(&json!({"name": "T", "tables": {
+            "P": {"columns": columns, "indexes": [["name"], ["name", "label"]]},
+            "Q": {"columns": columns}}}))
+        .unwrap();
+        Layout::new(schema, &[("P".to_string(), None), ("Q".to_string(), None)])
+    }
+
+    #[test]
+    fn lookups_by_a_unique_column_follow_inserts_renames_and_deletes() {
+        let replica = ReplicaShared::new(indexed_layout());
+        let (a, b, c) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        let named = |name: &str| replica.read().find_by("P", "name", name).map(|(u, _)| u);
+        replica
+            .reset(&json!({"P": {a.to_string(): {"initial": {"name": "x"}},
+                                 b.to_string(): {"initial": {"name": "y"}}}}))
+            .unwrap();
+        assert_eq!(
+            (named("x"), named("y"), named("z")),
+            (Some(a), Some(b), None)
+        );
+        // One update: `a` takes `y` from `b` before `b` goes in the same
+        // update, and `c` takes `a`'s old name.
+        replica
+            .apply_update2(&json!({"P": {
+                a.to_string(): {"modify": {"name": "y"}},
+                b.to_string(): {"delete": null},
+                c.to_string(): {"insert": {"name": "x"}}}}))
+            .unwrap();
+        assert_eq!((named("x"), named("y")), (Some(c), Some(a)));
+        replica
+            .apply_update2(&json!({"P": {c.to_string(): {"delete": null}}}))
+            .unwrap();
+        assert_eq!((named("x"), named("y")), (None, Some(a)));
+        let tables = replica.read().clone();
+        assert_eq!(tables.unique.len(), 1, "only P.name is indexed");
+    }
+
+    #[test]
+    fn lookups_by_other_columns_scan() {
+        let replica = ReplicaShared::new(indexed_layout());
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        replica
+            .reset(
+                &json!({"P": {a.to_string(): {"initial": {"name": "x", "label": "l"}}},
+                           "Q": {b.to_string(): {"initial": {"name": "x"}}}}),
+            )
+            .unwrap();
+        let tables = replica.read().clone();
+        assert_eq!(tables.find_by("P", "label", "l").map(|(u, _)| u), Some(a));
+        assert_eq!(tables.find_by("Q", "name", "x").map(|(u, _)| u), Some(b));
+        assert_eq!(tables.find_by("Q", "name", "y"), None);
     }
 
     #[test]
