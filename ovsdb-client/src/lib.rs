@@ -63,7 +63,8 @@
 //! // Wait, without polling, until the replica has seen it.
 //! ports
 //!     .wait_for(Duration::from_secs(5), "port web", |tables| {
-//!         tables.find("Logical_Switch_Port", |row| row.get_str("name") == Some("web"))
+//!         // An index lookup: the schema makes `name` unique.
+//!         tables.find_by("Logical_Switch_Port", "name", "web")
 //!             .map(|(uuid, _)| uuid)
 //!     })
 //!     .await?;
@@ -76,7 +77,8 @@
 //! - [`client`]: the handle, its configuration and events.
 //! - [`transaction`]: operations, conditions, mutations, results.
 //! - [`monitor`]: monitor requests and `update2` decoding.
-//! - [`replica`]: the monitor cache and waiting on it.
+//! - [`replica`]: the monitor cache, its lookups by unique column, and
+//!   waiting on it.
 //! - `intern` (private): one shared copy of each string a replica holds.
 //! - [`rows`]: typed rows for the `Open_vSwitch` and `OVN_Northbound` tables.
 //! - [`schema`]: database schemas and column types.
