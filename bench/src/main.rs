@@ -6,6 +6,7 @@
 //! - [`measure`]: the run: what is measured in which order, and teardown.
 //! - [`memory`]: the driver's RSS from `/proc`.
 //! - [`kernel`]: veth deletion in the kernel.
+//! - [`round_trip`]: a plugin call with no work behind it, busy and idle.
 //! - [`cpu`]: CPU time of the daemons and drivers, idle and per run.
 //! - [`docker_run`]: `docker run --rm` on `ovn` against `bridge`.
 //! - [`python_driver`]: the comparison driver, patched at run time, by pid.
@@ -40,6 +41,7 @@ mod plugin;
 mod prefill;
 mod python_driver;
 mod report;
+mod round_trip;
 mod stats;
 mod sweep;
 mod targets;
@@ -74,10 +76,16 @@ struct Options {
     /// (for profiling the driver at that population), then remove them.
     #[arg(long, value_name = "ENDPOINTS")]
     fill_and_hold: Option<usize>,
+    /// Internal: the bare echo server a run measures round trips with.
+    #[arg(long, value_name = "SOCKET", hide = true)]
+    echo_server: Option<PathBuf>,
 }
 
 fn main() -> anyhow::Result<()> {
     let options = Options::parse();
+    if let Some(socket) = &options.echo_server {
+        return round_trip::serve_echo(socket);
+    }
     let lab = Lab::require();
     // Whatever an interrupted run left would skew this one.
     sweep::sweep(&lab)?;

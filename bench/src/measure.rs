@@ -15,6 +15,7 @@ use crate::lifecycle::{self, Load, Run};
 use crate::plugin::Driver;
 use crate::prefill::Prefill;
 use crate::python_driver::PythonDriver;
+use crate::round_trip::{self, RoundTripTimes};
 use crate::stats::Samples;
 use crate::traffic::Peer;
 use crate::{docker_run, kernel, memory};
@@ -78,6 +79,8 @@ pub struct Results {
     pub docker: [Samples; 3],
     /// The kernel's time to create and to delete one veth pair.
     pub veth: kernel::VethTimes,
+    /// A plugin call's round trip with no work behind it.
+    pub round_trips: RoundTripTimes,
     pub rss_idle_kib: u64,
     /// At the largest population joined.
     pub rss_full_kib: u64,
@@ -111,6 +114,7 @@ pub fn run(lab: &Lab, plan: &Plan) -> anyhow::Result<Results> {
     ));
     let docker = docker_run::measure(plan.docker_runs)?;
     let veth = kernel::veth_times()?;
+    let round_trips = round_trip::measure(&PluginClient::new(lab.plugin_socket()))?;
     let python = PythonDriver::start(&lab.var("OVS_RUNDIR"))?;
     say(format!("Python driver on {}", python.address));
     let ours = PluginClient::new(lab.plugin_socket());
@@ -141,6 +145,7 @@ pub fn run(lab: &Lab, plan: &Plan) -> anyhow::Result<Results> {
         unreached,
         docker,
         veth,
+        round_trips,
         rss_idle_kib,
         rss_full_kib,
     })

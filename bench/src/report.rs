@@ -11,6 +11,7 @@ use anyhow::Context;
 use crate::join_log::JoinTimes;
 use crate::lifecycle::{CALLS, Run};
 use crate::measure::{IDLE_WINDOW, Level, Plan, Results, SETTLE_CAP, SETTLED_PERCENT, SPACING};
+use crate::round_trip::{RoundTripTimes, RoundTrips, SLEEP};
 use crate::stats::{Samples, ms};
 use crate::targets::{Bound, own_times, ready_waits, run_of, spaced_run_of, targets};
 
@@ -35,6 +36,7 @@ pub fn markdown(results: &Results, plan: &Plan, machine: &str) -> String {
         ms(results.veth.one_by_one),
         ms(results.veth.as_group)
     );
+    round_trip_line(&mut out, &results.round_trips);
     let [ovn, internal, bridge] = &results.docker;
     let _ = writeln!(
         out,
@@ -367,6 +369,26 @@ fn replace_section(text: &str, section: &str) -> String {
         }
         _ => format!("{}\n\n{block}\n", text.trim_end()),
     }
+}
+
+/// The round trips of a call with no work behind it ([`crate::round_trip`]).
+fn round_trip_line(out: &mut String, times: &RoundTripTimes) {
+    let p50 = |trips: &RoundTrips| {
+        format!(
+            "{} µs back to back, {} µs after {} ms asleep",
+            trips.back_to_back.median().as_micros(),
+            trips.after_sleep.median().as_micros(),
+            SLEEP.as_millis()
+        )
+    };
+    let _ = writeln!(
+        out,
+        "One plugin call's round trip over a unix socket with no work behind it (p50, the \
+         benchmark's client): to a bare echo server in a process of its own, {}; to \
+         docker-ovn's `Plugin.Activate`, {}.\n",
+        p50(&times.echo),
+        p50(&times.activate)
+    );
 }
 
 #[cfg(test)]
