@@ -6,7 +6,7 @@
 //! - [`measure`]: the run: what is measured in which order, and teardown.
 //! - [`memory`]: the driver's RSS from `/proc`.
 //! - [`kernel`]: veth deletion in the kernel.
-//! - [`round_trip`]: a plugin call with no work behind it, busy and idle.
+//! - [`round_trip`]: a plugin call with no work behind it, awake and woken.
 //! - [`cpu`]: CPU time of the daemons and drivers, idle and per run.
 //! - [`docker_run`]: `docker run --rm` on `ovn` against `bridge`.
 //! - [`python_driver`]: the comparison driver, patched at run time, by pid.

@@ -1,9 +1,9 @@
-//! A cost that is the machine's more than either driver's: one plugin
-//! call's round trip over a unix socket with no work behind it, back to
-//! back and after the client and the server have slept. Every plugin call
-//! pays it, and each OVSDB transaction inside a call pays it again; how
-//! much more it costs after a sleep (processes woken on an idle machine)
-//! is what a lifecycle spread over idle daemons pays on top.
+//! What one plugin call costs with no work behind it: a round trip over
+//! a unix socket, back to back and after the client and the server have
+//! slept. Every plugin call pays it, and each OVSDB transaction inside a
+//! call pays its like again; how much more it costs after a sleep
+//! (processes woken rather than running) is what a lifecycle spread
+//! over waiting daemons pays on top.
 //!
 //! Measured twice with the benchmark's own plugin client: against a bare
 //! echo server in a process of its own (the machine's part: a kernel
