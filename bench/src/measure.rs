@@ -114,10 +114,10 @@ pub fn run(lab: &Lab, plan: &Plan) -> anyhow::Result<Results> {
     ));
     let docker = docker_run::measure(plan.docker_runs)?;
     let veth = kernel::veth_times()?;
-    let round_trips = round_trip::measure(&PluginClient::new(lab.plugin_socket()))?;
+    let ours = PluginClient::new(lab.plugin_socket());
+    let round_trips = round_trip::measure(&ours)?;
     let python = PythonDriver::start(&lab.var("OVS_RUNDIR"))?;
     say(format!("Python driver on {}", python.address));
-    let ours = PluginClient::new(lab.plugin_socket());
     let processes = Processes::of_lab(lab)?.with("Python driver", python.pid());
     let subjects = Subjects {
         ours: Driver::with_network("docker-ovn", ours.clone(), 240)?,
