@@ -17,8 +17,8 @@ as_root_with_lab scripts/bench.sh
 if ! dpkg -s ovn-docker python3-flask >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y ovn-docker python3-flask
 fi
-cargo build --release --locked -p docker-ovn -p docker-ovn-bench
-lab=target/release/docker-ovn
+cargo build --release --locked -p docker-ovn -p docker-ovn-lab -p docker-ovn-bench
+lab=target/release/docker-ovn-lab
 bench=target/release/docker-ovn-bench
 
 # The lab directory (with lab.env) exists exactly while a lab is there.
@@ -29,10 +29,10 @@ fi
 cleanup() {
     "$bench" --sweep || echo "scripts/bench.sh: the sweep failed; see above" >&2
     if [ -n "$brought_up" ]; then
-        "$lab" lab down --dir "$DOCKER_OVN_LAB_DIR"
+        "$lab" down --dir "$DOCKER_OVN_LAB_DIR"
     fi
 }
 trap cleanup EXIT
-"$lab" lab up --dir "$DOCKER_OVN_LAB_DIR"
+"$lab" up --dir "$DOCKER_OVN_LAB_DIR"
 
 "$bench" --out docs/benchmarks.md "$@"

@@ -14,12 +14,12 @@ cd "$(dirname "$0")/.."
 
 . scripts/lib.sh
 as_root_with_lab scripts/test.sh
-cargo build --release --locked -p docker-ovn
-lab=target/release/docker-ovn
+cargo build --release --locked -p docker-ovn -p docker-ovn-lab
+lab=target/release/docker-ovn-lab
 
 # The lab directory (with lab.env) exists exactly while a lab is there.
 if [ ! -e "$DOCKER_OVN_LAB_DIR/lab.env" ]; then
-    trap '"$lab" lab down --dir "$DOCKER_OVN_LAB_DIR"' EXIT
+    trap '"$lab" down --dir "$DOCKER_OVN_LAB_DIR"' EXIT
 fi
 # The multi-host tests need three hosts; `lab up` never shrinks a bigger lab.
 hosts=3
@@ -27,7 +27,7 @@ if [ -e "$DOCKER_OVN_LAB_DIR/lab.env" ]; then
     running=$(sed -n 's/^HOSTS=//p' "$DOCKER_OVN_LAB_DIR/lab.env")
     if [ "${running:-1}" -gt "$hosts" ]; then hosts=$running; fi
 fi
-"$lab" lab up --dir "$DOCKER_OVN_LAB_DIR" --hosts "$hosts"
+"$lab" up --dir "$DOCKER_OVN_LAB_DIR" --hosts "$hosts"
 
 # --no-fail-fast: one failing test binary must not hide the others.
 cargo test --workspace --locked --no-fail-fast "$@"

@@ -38,7 +38,6 @@
 //!   [`veth_reaper`]: left endpoints' veths and ports removed in batches.
 //! - [`status`]: `docker-ovn status`.
 //! - [`heap`]: the daemon's malloc arenas and free memory given back.
-//! - [`lab`]: `docker-ovn lab up|down`, the lab (one host or several).
 //! - [`error`]: the driver's error type.
 
 pub mod address_pools;
@@ -48,7 +47,6 @@ pub mod firewall;
 pub mod gateway;
 pub mod heap;
 pub mod ipam;
-pub mod lab;
 pub mod link_scan;
 pub mod links;
 pub mod local_switch;

@@ -1,8 +1,9 @@
-//! `docker-ovn`: the daemon, its status command and the lab.
+//! `docker-ovn`: the daemon and its status and reconcile commands. The lab
+//! is another program, `docker-ovn-lab` (the `lab/` crate).
 
 use clap::{Parser, Subcommand};
 
-use docker_ovn::{heap, lab, reconcile_command, serve, status};
+use docker_ovn::{heap, reconcile_command, serve, status};
 
 #[derive(Parser)]
 #[command(
@@ -24,12 +25,6 @@ enum Command {
     /// Make this host's OVS ports, veths and logical ports agree again
     /// (the daemon does this at start and periodically); `--dry-run` prints.
     Reconcile(reconcile_command::ReconcileArgs),
-    /// The embedded lab: OVS, OVN, dockerd and the driver, on one or
-    /// several hosts; and provisioning of real machines.
-    Lab {
-        #[command(subcommand)]
-        command: lab::LabCommand,
-    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -42,7 +37,6 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Status(args) => runtime()?.block_on(status::status(args)),
         Command::Reconcile(args) => runtime()?.block_on(reconcile_command::reconcile(args)),
-        Command::Lab { command } => lab::run(&command),
     }
 }
 

@@ -1,4 +1,4 @@
-//! End to end with the real dockerd of the lab (`docker-ovn lab up`, as
+//! End to end with the real dockerd of the lab (`docker-ovn-lab up`, as
 //! `scripts/test.sh` starts it): `docker network create -d ovn`, `docker
 //! run`, ping, connect/disconnect, rm, and after each step a check that no
 //! logical switch port, OVS port or veth of the removed endpoints is left.
@@ -420,4 +420,14 @@ fn an_internal_network_has_no_gateway() {
         Vec::<String>::new()
     );
     net.remove();
+}
+
+/// The lab deletes the driver's gateway taps by their prefix without
+/// linking the driver; the two must name the same prefix.
+#[test]
+fn the_lab_knows_the_driver_s_gateway_prefix() {
+    assert_eq!(
+        docker_ovn_lab::taps::GATEWAY_INTERFACE_PREFIX,
+        docker_ovn::names::GATEWAY_INTERFACE_PREFIX
+    );
 }

@@ -3,7 +3,7 @@
 //! and ovn-controller restarted under running containers, 32 concurrent
 //! starts, and a sandbox that dies without Docker sending Leave. Daemons
 //! are killed by the pid in the lab's pidfiles and started again by
-//! `docker-ovn lab up`. Needs root and the lab; fails (never skips)
+//! `docker-ovn-lab up`. Needs root and the lab; fails (never skips)
 //! without them. The tests take turns: each restarts shared daemons.
 
 use std::collections::BTreeSet;

@@ -1,4 +1,4 @@
-//! Across hosts, on the lab of `docker-ovn lab up --hosts 3`: host1 with the
+//! Across hosts, on the lab of `docker-ovn-lab up --hosts 3`: host1 with the
 //! real dockerd, hosts 2 and 3 in network namespaces, each with its own OVS,
 //! ovn-controller and driver, Geneve between them over the underlay.
 //! Containers on host1 are `docker run`; on the other hosts the test is

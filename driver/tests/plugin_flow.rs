@@ -2,7 +2,7 @@
 //! the lab's real OVS and OVN: a `docker-ovn serve` of its own (own
 //! socket), network namespaces standing in for sandboxes, pings between
 //! them, idempotent retries, rejected bad input, and nothing left behind.
-//! Needs root and the lab (`docker-ovn lab up`); fails without.
+//! Needs root and the lab (`docker-ovn-lab up`); fails without.
 
 use std::path::Path;
 use std::time::{Duration, Instant};

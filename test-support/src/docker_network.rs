@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::lab::{Lab, docker, docker_ok};
 use crate::leftovers::{Removed, assert_clean};
 
-/// The busybox image `docker-ovn lab up` builds.
+/// The busybox image `docker-ovn-lab up` builds.
 pub const IMAGE: &str = "docker-ovn/busybox";
 
 /// A Docker network on the `ovn` driver and the containers started on it.

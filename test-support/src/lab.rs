@@ -1,19 +1,20 @@
-//! The running lab (`docker-ovn lab up [--hosts N]`) as end-to-end tests
-//! see it: its database sockets and hosts from `<dir>/lab.env`, and
-//! `docker` commands.
+//! The running lab (`docker-ovn-lab up [--hosts N]`) as end-to-end tests
+//! see it: its database sockets and hosts from `<dir>/lab.env`, read by the
+//! lab's own parser, and `docker` commands.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// Where `docker-ovn lab up` keeps its files unless told otherwise.
-pub const DEFAULT_LAB_DIR: &str = "/var/run/docker-ovn-lab";
+use docker_ovn_lab::env::{DEFAULT_DIR, DIR_VARIABLE, LabEnv};
+use docker_ovn_lab::env_file::{ENV_FILE, parse_env_file, read_lab};
 
 /// The lab's settings, read from `lab.env`.
 #[derive(Debug, Clone)]
 pub struct Lab {
     pub dir: PathBuf,
     vars: BTreeMap<String, String>,
+    env: LabEnv,
 }
 
 impl Lab {
@@ -21,23 +22,27 @@ impl Lab {
     /// Panics, saying how to start it, when it is not up: end-to-end tests
     /// need real daemons and never skip.
     pub fn require() -> Lab {
-        let dir = std::env::var("DOCKER_OVN_LAB_DIR").unwrap_or_else(|_| DEFAULT_LAB_DIR.into());
-        let dir = PathBuf::from(dir);
-        let env = dir.join("lab.env");
-        let text = std::fs::read_to_string(&env).unwrap_or_else(|e| {
+        let dir = std::env::var(DIR_VARIABLE).unwrap_or_else(|_| DEFAULT_DIR.into());
+        Lab::read(Path::new(&dir)).unwrap_or_else(|e| {
             panic!(
-                "end-to-end tests need the lab (OVS, OVN, dockerd and the driver): cannot read {} ({e}); \
-                 run `scripts/test.sh` or `docker-ovn lab up` first, as root",
-                env.display()
+                "end-to-end tests need the lab (OVS, OVN, dockerd and the driver): {e:#}; \
+                 run `scripts/test.sh` or `docker-ovn-lab up` first, as root"
             )
-        });
-        let vars = text
-            .lines()
-            .filter(|line| !line.trim_start().starts_with('#'))
-            .filter_map(|line| line.split_once('='))
-            .map(|(k, v)| (k.trim().to_string(), unquote(v.trim())))
-            .collect();
-        Lab { dir, vars }
+        })
+    }
+
+    /// The lab whose `lab.env` is in `dir`.
+    pub fn read(dir: &Path) -> anyhow::Result<Lab> {
+        let file = dir.join(ENV_FILE);
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| anyhow::anyhow!("cannot read {} ({e})", file.display()))?;
+        let vars = parse_env_file(&text)?;
+        let env = read_lab(dir)?.ok_or_else(|| anyhow::anyhow!("{} vanished", file.display()))?;
+        Ok(Lab {
+            dir: dir.to_path_buf(),
+            vars,
+            env,
+        })
     }
 
     /// The lab, which must have at least `count` hosts; panics saying how
@@ -48,50 +53,27 @@ impl Lab {
         assert!(
             hosts >= count,
             "this test needs a lab with at least {count} hosts, and the lab in {} has {hosts}: \
-             run `docker-ovn lab up --hosts {count}` (as root; `docker-ovn lab down` first if it \
+             run `docker-ovn-lab up --hosts {count}` (as root; `docker-ovn-lab down` first if it \
              refuses to change a running lab)",
             lab.dir.display()
         );
         lab
     }
 
-    /// The lab's hosts, host1 first. A lab.env from before multi-host labs
-    /// describes one host with the single-host keys.
+    /// The lab's hosts, host1 first.
     pub fn hosts(&self) -> Vec<LabHost> {
-        let count: usize = self
-            .vars
-            .get("HOSTS")
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(1);
-        (1..=count).map(|index| self.host(index)).collect()
-    }
-
-    fn host(&self, index: usize) -> LabHost {
-        let get = |key: &str, single: &str| {
-            let value = self.vars.get(&format!("HOST{index}_{key}"));
-            match (value, index) {
-                (Some(value), _) => value.clone(),
-                (None, 1) => self.var(single),
-                (None, _) => self.var(&format!("HOST{index}_{key}")),
-            }
-        };
-        let netns = self
-            .vars
-            .get(&format!("HOST{index}_NETNS"))
-            .filter(|ns| !ns.is_empty())
-            .cloned();
-        LabHost {
-            name: format!("host{index}"),
-            netns,
-            ovs_db: get("OVS_DB", "OVS_DB"),
-            system_id: get("SYSTEM_ID", "SYSTEM_ID"),
-            plugin_socket: PathBuf::from(get("PLUGIN_SOCKET", "PLUGIN_SOCKET")),
-            encap_ip: self
-                .vars
-                .get(&format!("HOST{index}_ENCAP_IP"))
-                .cloned()
-                .unwrap_or_else(|| "127.0.0.1".into()),
-        }
+        self.env
+            .hosts
+            .iter()
+            .map(|host| LabHost {
+                name: host.name.clone(),
+                netns: host.netns.clone(),
+                ovs_db: host.ovsdb.remote(),
+                system_id: host.system_id.clone(),
+                plugin_socket: host.driver.socket.clone(),
+                encap_ip: host.encap_ip.clone(),
+            })
+            .collect()
     }
 
     /// A value of `lab.env`; panics naming the key when absent.
@@ -99,7 +81,7 @@ impl Lab {
         self.vars
             .get(key)
             .cloned()
-            .unwrap_or_else(|| panic!("{} has no {key}", self.dir.join("lab.env").display()))
+            .unwrap_or_else(|| panic!("{} has no {key}", self.dir.join(ENV_FILE).display()))
     }
 
     pub fn ovs_db(&self) -> String {
@@ -134,15 +116,6 @@ pub struct LabHost {
     pub plugin_socket: PathBuf,
     /// Its Geneve endpoint.
     pub encap_ip: String,
-}
-
-/// Undoes the single quotes `lab.env` puts around values with unusual
-/// characters (and around empty ones).
-fn unquote(value: &str) -> String {
-    match value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
-        Some(inner) => inner.replace("'\\''", "'"),
-        None => value.to_string(),
-    }
 }
 
 /// Debian's docker.io client, which matches the lab's dockerd 20.10; a
@@ -191,51 +164,46 @@ pub fn link_names() -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use docker_ovn_lab::env::{Layout, lab_env_with};
+    use docker_ovn_lab::env_file::render_env_file;
 
-    fn lab(text: &str) -> Lab {
-        let vars = text
-            .lines()
-            .filter_map(|line| line.split_once('='))
-            .map(|(k, v)| (k.to_string(), unquote(v)))
-            .collect();
-        Lab {
-            dir: PathBuf::from("/lab"),
-            vars,
-        }
+    /// A lab.env as `docker-ovn-lab up --hosts hosts` writes it, in a
+    /// temporary directory.
+    fn written(hosts: usize) -> (tempfile::TempDir, Lab) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let env = lab_env_with(dir.path(), Layout::Local { hosts });
+        std::fs::write(dir.path().join(ENV_FILE), render_env_file(&env.env_vars()))
+            .expect("write lab.env");
+        let lab = Lab::read(dir.path()).expect("read lab.env");
+        (dir, lab)
     }
 
     #[test]
-    fn hosts_come_from_the_per_host_keys() {
-        let lab = lab(
-            "HOSTS=2\nHOST1_NETNS=''\nHOST1_OVS_DB=unix:/lab/host1/ovs/db.sock\n\
-             HOST1_SYSTEM_ID=lab-host1\nHOST1_PLUGIN_SOCKET=/run/docker/plugins/ovn.sock\n\
-             HOST1_ENCAP_IP=172.31.250.11\nHOST2_NETNS=dovn-host2\n\
-             HOST2_OVS_DB=unix:/lab/host2/ovs/db.sock\nHOST2_SYSTEM_ID=lab-host2\n\
-             HOST2_PLUGIN_SOCKET=/lab/host2/ovn.sock\nHOST2_ENCAP_IP=172.31.250.12",
-        );
+    fn hosts_come_from_the_lab_s_own_file() {
+        let (dir, lab) = written(2);
         let hosts = lab.hosts();
         assert_eq!(hosts.len(), 2);
         assert_eq!(hosts[0].netns, None);
         assert_eq!(hosts[1].netns.as_deref(), Some("dovn-host2"));
-        assert_eq!(hosts[1].plugin_socket, PathBuf::from("/lab/host2/ovn.sock"));
-        assert_eq!(hosts[1].encap_ip, "172.31.250.12");
+        let host2_socket = PathBuf::from(lab.var("HOST2_PLUGIN_SOCKET"));
+        assert_eq!(hosts[1].plugin_socket, host2_socket);
+        assert!(host2_socket.starts_with(dir.path()));
+        assert_eq!(hosts[1].encap_ip, lab.var("HOST2_ENCAP_IP"));
+        assert_eq!(hosts[0].ovs_db, lab.ovs_db());
     }
 
     #[test]
-    fn an_old_lab_env_is_one_host() {
-        let lab = lab("OVS_DB=unix:/lab/host1/ovs/db.sock\nSYSTEM_ID=lab-host1\n\
-             PLUGIN_SOCKET=/run/docker/plugins/ovn.sock");
+    fn a_single_host_lab_is_one_host() {
+        let (_dir, lab) = written(1);
         let hosts = lab.hosts();
         assert_eq!(hosts.len(), 1);
-        assert_eq!(hosts[0].system_id, "lab-host1");
-        assert_eq!(hosts[0].encap_ip, "127.0.0.1");
+        assert_eq!(hosts[0].system_id, lab.var("SYSTEM_ID"));
     }
 
     #[test]
-    fn quotes_are_undone() {
-        assert_eq!(unquote("''"), "");
-        assert_eq!(unquote("'a b'"), "a b");
-        assert_eq!(unquote("'it'\\''s'"), "it's");
-        assert_eq!(unquote("plain"), "plain");
+    fn a_missing_lab_says_which_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let error = Lab::read(dir.path()).expect_err("no lab.env");
+        assert!(format!("{error:#}").contains("lab.env"));
     }
 }

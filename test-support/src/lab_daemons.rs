@@ -1,9 +1,8 @@
 //! The lab's own daemons as fault tests need them: killed by the pid in
 //! the pidfile the lab wrote (never by name), and started again by
-//! `docker-ovn lab up`, which starts whatever part is not running.
+//! `docker-ovn-lab up`, which starts whatever part is not running.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::lab::Lab;
@@ -91,18 +90,18 @@ fn is_zombie(pid: i32) -> bool {
         .unwrap_or(true)
 }
 
-/// Starts every part of the lab that is not running (`docker-ovn lab up`
-/// with `docker_ovn`, the driver binary the lab should run).
+/// Starts every part of the lab that is not running (`docker-ovn-lab up`,
+/// in this process) with `docker_ovn`, the driver binary the lab should run.
 pub fn restart_missing(lab: &Lab, docker_ovn: &str) {
-    let output = Command::new(docker_ovn)
-        .args(["lab", "up", "--dir"])
-        .arg(&lab.dir)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {docker_ovn} lab up: {e}"));
-    assert!(
-        output.status.success(),
-        "lab up failed: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let options = docker_ovn_lab::UpOptions {
+        dir: lab.dir.clone(),
+        demo: false,
+        no_docker: false,
+        no_driver: false,
+        hosts: None,
+        driver_binary: Some(docker_ovn.into()),
+    };
+    if let Err(error) = docker_ovn_lab::up(&options) {
+        panic!("docker-ovn-lab up failed: {error:#}");
+    }
 }

@@ -10,7 +10,7 @@
 //! - [`daemon`]: a `docker-ovn serve` of the test's own.
 //! - [`docker_network`]: Docker networks on the `ovn` driver and their
 //!   containers, removed when dropped.
-//! - [`lab`]: the running `docker-ovn lab` and `docker` commands, for
+//! - [`lab`]: the running `docker-ovn-lab` and `docker` commands, for
 //!   end-to-end tests.
 //! - [`lab_daemons`]: the lab's daemons killed by pidfile and started again.
 //! - [`leftovers`]: rows and devices the drivers left behind, on every

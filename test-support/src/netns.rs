@@ -1,6 +1,9 @@
-//! Network namespaces standing in for container sandboxes, and `ip`.
+//! Network namespaces standing in for container sandboxes (the lab's
+//! [`docker_ovn_lab::sandbox`]) and for "the outside", and `ip`.
 
 use std::process::{Command, Output};
+
+use docker_ovn_lab::sandbox::{self, Attachment};
 
 /// Runs `ip args...` (Debian: iproute2) and returns its output.
 pub fn ip(args: &[&str]) -> Output {
@@ -21,7 +24,8 @@ pub fn ip_ok(args: &[&str]) {
     );
 }
 
-/// A network namespace, deleted when dropped (even if the test failed).
+/// A network namespace, deleted when dropped (even if the test failed);
+/// made and wired by the lab's [`docker_ovn_lab::sandbox`].
 pub struct Sandbox {
     pub name: String,
 }
@@ -29,8 +33,8 @@ pub struct Sandbox {
 impl Sandbox {
     /// A fresh namespace called `name` (an old one of that name is removed).
     pub fn new(name: &str) -> Sandbox {
-        let _ = ip(&["netns", "del", name]);
-        ip_ok(&["netns", "add", name]);
+        sandbox::remove(name).unwrap_or_else(|e| panic!("remove netns {name}: {e:#}"));
+        sandbox::create(name).unwrap_or_else(|e| panic!("create netns {name}: {e:#}"));
         Sandbox {
             name: name.to_string(),
         }
@@ -38,22 +42,17 @@ impl Sandbox {
 
     /// What libnetwork does with Join's answer: moves `src` in from the
     /// namespace `from` (`None`: this one), renames it eth0, sets the MAC
-    /// (if given) and address, and brings it and lo up.
+    /// (if given) and address, and brings it up.
     pub fn attach(&self, from: Option<&str>, src: &str, cidr: &str, mac: Option<&str>) {
-        let mut moving = vec![];
-        if let Some(from) = from {
-            moving.extend(["-n", from]);
-        }
-        moving.extend(["link", "set", "dev", src, "netns", &self.name]);
-        ip_ok(&moving);
-        let ns = self.name.as_str();
-        ip_ok(&["-n", ns, "link", "set", "dev", src, "name", "eth0"]);
-        if let Some(mac) = mac {
-            ip_ok(&["-n", ns, "link", "set", "dev", "eth0", "address", mac]);
-        }
-        ip_ok(&["-n", ns, "addr", "add", cidr, "dev", "eth0"]);
-        ip_ok(&["-n", ns, "link", "set", "dev", "eth0", "up"]);
-        ip_ok(&["-n", ns, "link", "set", "dev", "lo", "up"]);
+        let attachment = Attachment {
+            host_netns: from,
+            src_name: src,
+            address: cidr,
+            mac,
+            gateway: None,
+        };
+        sandbox::attach(&self.name, &attachment)
+            .unwrap_or_else(|e| panic!("attach {src} to {}: {e:#}", self.name));
     }
 
     /// iputils ping from inside (busybox ping lacks `-M do`).
@@ -67,7 +66,7 @@ impl Sandbox {
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
-        let _ = ip(&["netns", "del", &self.name]);
+        let _ = sandbox::remove(&self.name);
     }
 }
 

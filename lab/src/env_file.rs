@@ -187,7 +187,7 @@ pub fn lab_env_from_environment() -> Option<LabEnv> {
 /// `KEY=VALUE` lines that `source` in a shell reads back unchanged: values
 /// outside a plain set of characters are single-quoted.
 pub fn render_env_file(vars: &[(String, String)]) -> String {
-    let mut text = String::from("# Written by `docker-ovn lab`; paths of this lab.\n");
+    let mut text = String::from("# Written by `docker-ovn-lab`; paths of this lab.\n");
     for (key, value) in vars {
         text.push_str(&format!("{key}={}\n", shell_quote(value)));
     }
@@ -235,7 +235,7 @@ mod tests {
     use std::net::Ipv4Addr;
 
     use super::*;
-    use crate::lab::env::lab_env;
+    use crate::env::lab_env;
 
     fn round_trip(env: &LabEnv) -> BTreeMap<String, String> {
         parse_env_file(&render_env_file(&env.env_vars())).expect("parses")

@@ -1,5 +1,5 @@
 //! A network namespace standing in for a container on a host without
-//! dockerd, wired the way libnetwork wires a sandbox after `Join`: the
+//! dockerd (the lab's demo, the tests' sandboxes), wired the way libnetwork wires a sandbox after `Join`: the
 //! driver's interface moved in from the host's namespace, renamed, given
 //! the endpoint's MAC and address, brought up, the default route set.
 
@@ -14,8 +14,8 @@ const PING_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What libnetwork puts into the sandbox for one endpoint.
 pub struct Attachment<'a> {
-    /// The namespace the driver made the interface in.
-    pub host_netns: &'a str,
+    /// The namespace the driver made the interface in (`None`: this one).
+    pub host_netns: Option<&'a str>,
     /// Join's `SrcName`.
     pub src_name: &'a str,
     /// The endpoint's address, CIDR.
@@ -40,8 +40,10 @@ pub fn create(name: &str) -> anyhow::Result<()> {
 /// Moves the interface in and configures it.
 pub fn attach(name: &str, attachment: &Attachment) -> anyhow::Result<()> {
     let src = attachment.src_name;
-    let host_ns = Some(attachment.host_netns);
-    ip(host_ns, &["link", "set", "dev", src, "netns", name])?;
+    ip(
+        attachment.host_netns,
+        &["link", "set", "dev", src, "netns", name],
+    )?;
     let ns = Some(name);
     ip(ns, &["link", "set", "dev", src, "name", INTERFACE])?;
     if let Some(mac) = attachment.mac {

@@ -11,7 +11,11 @@ use anyhow::Context;
 use super::cmd::{self, say};
 use super::env::HostEnv;
 use super::host;
-use crate::names::GATEWAY_INTERFACE_PREFIX;
+
+/// The prefix of the driver's gateway devices (docker-ovn's
+/// `names::GATEWAY_INTERFACE_PREFIX`; the lab links no driver code, and
+/// `driver/tests/e2e_docker.rs` checks that the two agree).
+pub const GATEWAY_INTERFACE_PREFIX: &str = "dovngw";
 
 /// The device the netdev datapath itself opens.
 const DATAPATH_DEVICE: &str = "ovs-netdev";

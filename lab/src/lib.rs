@@ -1,7 +1,14 @@
 //! The lab: a complete docker-ovn setup on this machine, started by
-//! `docker-ovn lab up [--hosts N]` and removed by `docker-ovn lab down`; and
-//! the same steps for one machine of a multi-machine setup, `docker-ovn lab
-//! provision central|host` (what the Vagrant VMs run).
+//! `docker-ovn-lab up [--hosts N]` and removed by `docker-ovn-lab down`; and
+//! the same steps for one machine of a multi-machine setup,
+//! `docker-ovn-lab provision central|host` (what the Vagrant VMs run).
+//!
+//! A crate of its own so that the driver (`docker-ovn`) links nothing of
+//! it: the lab installs packages and starts daemons, the driver never does.
+//! The lab starts the driver binary built beside it. The end-to-end tests
+//! read a running lab through this crate's [`env_file`], call drivers with
+//! its [`plugin_client`] and wire sandboxes with its [`sandbox`]
+//! (`test-support` wraps them).
 //!
 //! What it is: an OVN central (Northbound and Southbound `ovsdb-server`s and
 //! `ovn-northd`), N hosts (each its own `ovsdb-server`, `ovs-vswitchd` on
@@ -44,7 +51,7 @@
 //! - [`demo`]: a network, two containers and a ping, on host1.
 //! - [`cross_host_demo`]: with several hosts, one network across them all.
 //! - [`remote_endpoint`]: dockerd's plugin calls, for hosts without dockerd.
-//! - [`plugin_call`]: one HTTP call to a driver's plugin socket.
+//! - [`plugin_client`]: HTTP calls to a driver's plugin socket, as dockerd makes them.
 //! - [`sandbox`]: a namespace wired as libnetwork wires a container's.
 //! - [`shared_demo`]: the provisioned hosts' demo across machines.
 //! - [`summary`]: what `up` prints at the end.
@@ -63,14 +70,14 @@ mod lifecycle;
 mod offload;
 mod ovsdb;
 mod packages;
-mod plugin_call;
+pub mod plugin_client;
 mod process;
 mod provision;
 mod remote_endpoint;
-mod sandbox;
+pub mod sandbox;
 mod shared_demo;
 mod summary;
-mod taps;
+pub mod taps;
 mod underlay;
 mod uplink;
 
@@ -79,7 +86,7 @@ pub use env_file::lab_env_from_environment;
 pub use lifecycle::{DownOptions, UpOptions, down, up};
 pub use provision::{ProvisionOptions, provision};
 
-/// `docker-ovn lab ...`.
+/// `docker-ovn-lab ...`.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum LabCommand {
     /// Start the lab (idempotent); `--hosts N` for several hosts, `--demo`
@@ -92,7 +99,7 @@ pub enum LabCommand {
     Provision(ProvisionOptions),
 }
 
-/// Runs a `docker-ovn lab` subcommand.
+/// Runs a `docker-ovn-lab` subcommand.
 pub fn run(command: &LabCommand) -> anyhow::Result<()> {
     match command {
         LabCommand::Up(options) => up(options),

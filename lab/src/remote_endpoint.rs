@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::env::HostEnv;
-use super::plugin_call::call;
+use super::plugin_client::PluginClient;
 use super::sandbox::{self, Attachment};
 
 /// The address space of the `ovn` IPAM driver, which shared networks need.
@@ -172,7 +172,7 @@ fn join(host: &HostEnv, sandbox_name: &str, record: &mut Record) -> anyhow::Resu
     save(host, record)?;
     let interface = joined.interface_name.context("Join named no interface")?;
     let attachment = Attachment {
-        host_netns,
+        host_netns: Some(host_netns),
         src_name: &interface.src_name,
         address,
         mac: record.mac.as_deref(),
@@ -266,10 +266,19 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
+/// One call to the driver on `socket`, as dockerd makes it.
+fn call<T: serde::de::DeserializeOwned>(
+    socket: &Path,
+    method: &str,
+    body: &Value,
+) -> anyhow::Result<T> {
+    PluginClient::new(socket).call(method, body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::env::{Layout, lab_env_with};
+    use crate::env::{Layout, lab_env_with};
 
     #[test]
     fn ids_are_stable_per_host_and_purpose() {

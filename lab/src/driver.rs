@@ -1,11 +1,11 @@
-//! The docker-ovn driver of each host: this very binary as `docker-ovn
-//! serve`, in the host's network namespace, pointed at the host's
+//! The docker-ovn driver of each host: the `docker-ovn` binary beside this
+//! one (or `$DOCKER_OVN_BINARY`) as `docker-ovn serve`, in the host's network namespace, pointed at the host's
 //! Open_vSwitch database and the Northbound database. host1's serves the
 //! plugin socket dockerd discovers; the others' serve `<dir>/hostK/ovn.sock`,
 //! where tests speak the plugin protocol as dockerd would.
 
 use std::os::unix::net::UnixStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -14,12 +14,15 @@ use super::cmd::say;
 use super::env::HostEnv;
 use super::process::{self, Daemon};
 
+/// The driver's program name.
+const DRIVER_BINARY: &str = "docker-ovn";
+
 /// From spawn until the plugin socket accepts connections.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Starts the driver unless the lab's driver already serves the socket.
-pub fn start(host: &HostEnv) -> anyhow::Result<()> {
-    let daemon = daemon(host)?;
+pub fn start(host: &HostEnv, binary: &Path) -> anyhow::Result<()> {
+    let daemon = daemon(host, Some(binary));
     let socket = host.driver.socket.as_path();
     if let Some(pid) = daemon.running() {
         say(format!(
@@ -46,18 +49,19 @@ pub fn start(host: &HostEnv) -> anyhow::Result<()> {
 
 /// Stops the host's driver, if it runs.
 pub fn stop(host: &HostEnv) -> anyhow::Result<()> {
-    daemon(host)?.stop()
+    daemon(host, None).stop()
 }
 
-fn daemon(host: &HostEnv) -> anyhow::Result<Daemon> {
-    let exe = std::env::current_exe().context("cannot find this program's path")?;
+/// The host's driver as a daemon: started from `binary`, or only to be
+/// found and stopped (`None`).
+fn daemon(host: &HostEnv, binary: Option<&Path>) -> Daemon {
     let mut daemon = Daemon::new(
         format!("{}: docker-ovn serve", host.name),
-        "docker-ovn",
+        DRIVER_BINARY,
         host.driver.pidfile.clone(),
         host.driver.log.clone(),
     );
-    daemon.exe = Some(exe);
+    daemon.exe = binary.map(Path::to_path_buf);
     daemon.args = vec![
         "serve".to_string(),
         "--ovs-db".to_string(),
@@ -74,7 +78,27 @@ fn daemon(host: &HostEnv) -> anyhow::Result<Daemon> {
     daemon.env = vec![("NO_COLOR", "1".into()), ("RUST_LIB_BACKTRACE", "0".into())];
     daemon.netns = host.netns.clone();
     daemon.marker = Some(host.ovsdb.remote());
-    Ok(daemon)
+    daemon
+}
+
+/// Where the driver binary is: `given` (`--driver-binary` or
+/// `$DOCKER_OVN_BINARY`), else `docker-ovn` in this program's directory
+/// (cargo builds both into one target directory).
+pub fn binary(given: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let path = match given {
+        Some(path) => path.to_path_buf(),
+        None => std::env::current_exe()
+            .context("cannot find this program's path")?
+            .with_file_name(DRIVER_BINARY),
+    };
+    if !path.is_file() {
+        bail!(
+            "the driver binary {} is missing: build it beside docker-ovn-lab \
+             (`cargo build --release` in the repository) or name it with --driver-binary",
+            path.display()
+        );
+    }
+    Ok(path)
 }
 
 /// Whether something accepts connections on the unix socket `path`.

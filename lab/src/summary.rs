@@ -5,7 +5,7 @@ use super::env::{HostEnv, LabEnv};
 use super::lifecycle::Parts;
 
 /// Prints the summary; `parts` says which optional parts were started.
-pub fn print(env: &LabEnv, parts: Parts) {
+pub fn print(env: &LabEnv, parts: &Parts) {
     println!();
     println!("The lab is up in {}.", env.dir.display());
     println!(
@@ -19,7 +19,7 @@ pub fn print(env: &LabEnv, parts: Parts) {
         }
     }
     for host in &env.hosts {
-        print_host(host, parts.driver);
+        print_host(host, parts.driver.is_some());
     }
     if let Some(underlay) = &env.underlay {
         println!(
@@ -59,7 +59,7 @@ fn print_host(host: &HostEnv, driver: bool) {
     }
 }
 
-fn print_try(env: &LabEnv, parts: Parts) {
+fn print_try(env: &LabEnv, parts: &Parts) {
     println!("Try:");
     if let Some(host) = env.first_host() {
         println!("  ovs-vsctl --db={} show", host.ovsdb.remote());
@@ -80,7 +80,7 @@ fn print_try(env: &LabEnv, parts: Parts) {
         println!("  ovn-nbctl --db={} show", central.nb.remote());
         println!("  ovn-sbctl --db={} show", central.sb.remote());
     }
-    if parts.docker && parts.driver && env.has_docker_host() {
+    if parts.docker && parts.driver.is_some() && env.has_docker_host() {
         println!("  docker network create -d ovn --subnet 10.91.0.0/24 mynet");
     }
     if let Some(host) = env.hosts.get(1) {
@@ -90,5 +90,5 @@ fn print_try(env: &LabEnv, parts: Parts) {
             host.name
         );
     }
-    println!("  docker-ovn lab down --dir {}", env.dir.display());
+    println!("  docker-ovn-lab down --dir {}", env.dir.display());
 }

@@ -1,4 +1,4 @@
-//! `docker-ovn lab provision central|host`: one machine of a multi-machine
+//! `docker-ovn-lab provision central|host`: one machine of a multi-machine
 //! setup (the Vagrant VMs), brought up by the very steps `lab up` uses for
 //! its local hosts ([`super::lifecycle::bring_up`]), under the same lab
 //! directory, and taken down by the same `lab down`.
@@ -16,12 +16,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
+use super::driver;
 use super::env::{DEFAULT_DIR, DIR_VARIABLE, Layout, PHY_BRIDGE, RemoteHost, lab_env_with};
 use super::env_file::read_layout;
 use super::lifecycle::{Parts, bring_up};
 use super::{shared_demo, summary, uplink};
 
-/// `docker-ovn lab provision`.
+/// `docker-ovn-lab provision`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ProvisionOptions {
     /// The lab's directory on this machine.
@@ -76,22 +77,26 @@ pub fn provision(options: &ProvisionOptions) -> anyhow::Result<()> {
         && running != layout
     {
         bail!(
-            "{} already holds {running:?}; run `docker-ovn lab down` first",
+            "{} already holds {running:?}; run `docker-ovn-lab down` first",
             options.dir.display()
         );
     }
     let env = lab_env_with(&options.dir, layout);
     let parts = Parts {
         docker: !matches!(&options.role, Role::Host(host) if host.no_docker),
-        driver: true,
+        // A central runs no driver: it needs no driver binary.
+        driver: match env.hosts.is_empty() {
+            true => None,
+            false => Some(driver::binary(None)?),
+        },
     };
-    bring_up(&env, parts)?;
+    bring_up(&env, &parts)?;
     if let (Role::Host(host), Some(first)) = (&options.role, env.first_host())
         && host.demo
     {
         shared_demo::run(first)?;
     }
-    summary::print(&env, parts);
+    summary::print(&env, &parts);
     Ok(())
 }
 

@@ -219,7 +219,7 @@ fn explain_next(env: &LabEnv, remotes: &[(&HostEnv, String)]) {
     if let Some((host, address)) = remotes.first() {
         println!("  ip netns exec {} ping {address}", sandbox_name(host));
     }
-    println!("  docker-ovn lab down          # removes the demo with the lab");
+    println!("  docker-ovn-lab down          # removes the demo with the lab");
 }
 
 /// Gives back every other host's demo endpoint over the plugin API
@@ -242,7 +242,7 @@ pub fn remove(env: &LabEnv) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::env::{Layout, lab_env_with};
+    use crate::env::{Layout, lab_env_with};
     use std::path::Path;
 
     #[test]

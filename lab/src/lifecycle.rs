@@ -13,7 +13,7 @@ use super::{
     central, cross_host_demo, demo, docker, driver, host, image, packages, summary, underlay,
 };
 
-/// `docker-ovn lab up`.
+/// `docker-ovn-lab up`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct UpOptions {
     /// The lab's directory: databases, pidfiles, logs and lab.env.
@@ -30,6 +30,10 @@ pub struct UpOptions {
     /// Do not start the drivers (`docker-ovn serve`).
     #[arg(long)]
     pub no_driver: bool,
+    /// The driver binary the lab starts. [default: `docker-ovn` beside
+    /// this program]
+    #[arg(long, env = "DOCKER_OVN_BINARY")]
+    pub driver_binary: Option<PathBuf>,
     /// Number of hosts: host1 here (with dockerd), the others each in a
     /// network namespace `dovn-hostK` with a driver of its own; Geneve
     /// between them over an underlay 172.31.250.0/24. [default: as many
@@ -38,7 +42,7 @@ pub struct UpOptions {
     pub hosts: Option<u16>,
 }
 
-/// `docker-ovn lab down`.
+/// `docker-ovn-lab down`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DownOptions {
     /// The lab's directory, as given to `lab up`.
@@ -47,10 +51,11 @@ pub struct DownOptions {
 }
 
 /// Which optional parts [`bring_up`] starts.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Parts {
     pub docker: bool,
-    pub driver: bool,
+    /// The driver binary to start on every host; `None`: no drivers.
+    pub driver: Option<PathBuf>,
 }
 
 /// Starts whatever of the lab is not running; safe to repeat.
@@ -59,9 +64,12 @@ pub fn up(options: &UpOptions) -> anyhow::Result<()> {
     let env = lab_env_with(&options.dir, Layout::Local { hosts });
     let parts = Parts {
         docker: !options.no_docker,
-        driver: !options.no_driver,
+        driver: match options.no_driver {
+            true => None,
+            false => Some(driver::binary(options.driver_binary.as_deref())?),
+        },
     };
-    bring_up(&env, parts)?;
+    bring_up(&env, &parts)?;
     if options.demo {
         if env.hosts.len() > 1 {
             cross_host_demo::run(&env)?;
@@ -69,7 +77,7 @@ pub fn up(options: &UpOptions) -> anyhow::Result<()> {
             demo::run()?;
         }
     }
-    summary::print(&env, parts);
+    summary::print(&env, &parts);
     Ok(())
 }
 
@@ -87,7 +95,7 @@ fn host_count(dir: &Path, asked: Option<usize>) -> anyhow::Result<usize> {
     };
     match (asked, running) {
         (Some(asked), Some(running)) if asked < running => bail!(
-            "the lab in {} has {running} hosts; run `docker-ovn lab down` first to have {asked}",
+            "the lab in {} has {running} hosts; run `docker-ovn-lab down` first to have {asked}",
             dir.display()
         ),
         (Some(asked), _) => Ok(asked),
@@ -97,7 +105,7 @@ fn host_count(dir: &Path, asked: Option<usize>) -> anyhow::Result<usize> {
 
 /// Installs what is missing, then starts the central, the underlay, the
 /// hosts, Docker and the drivers that `env` has and are not running.
-pub fn bring_up(env: &LabEnv, parts: Parts) -> anyhow::Result<()> {
+pub fn bring_up(env: &LabEnv, parts: &Parts) -> anyhow::Result<()> {
     let docker = parts.docker && env.has_docker_host();
     packages::ensure(docker, is_root())?;
     require_root("lab up")?;
@@ -118,9 +126,9 @@ pub fn bring_up(env: &LabEnv, parts: Parts) -> anyhow::Result<()> {
         docker::start(&env.docker)?;
         image::ensure(&env.dir)?;
     }
-    if parts.driver {
+    if let Some(binary) = &parts.driver {
         for host in &env.hosts {
-            driver::start(host)?;
+            driver::start(host, binary)?;
         }
     }
     Ok(())

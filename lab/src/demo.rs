@@ -115,7 +115,7 @@ fn print_next_steps(address: &str) {
     );
     println!("  docker exec {} ping -c 1 {address}", CONTAINERS[0]);
     println!("  docker run --rm --network {NETWORK} {IMAGE} ip addr   # a third container");
-    println!("  docker-ovn lab down                                    # removes the demo too");
+    println!("  docker-ovn-lab down                                    # removes the demo too");
 }
 
 /// Removes the demo's containers and networks, if a dockerd answers.
