@@ -1,11 +1,11 @@
-//! docker-ovn: a Docker network driver that puts containers on OVN logical
-//! switches through Open vSwitch.
+//! docker-ovn: a Docker network driver that puts containers on Open
+//! vSwitch, through OVN logical switches.
 //!
 //! # What it is
 //! The daemon behind `docker network create -d ovn`: it answers dockerd's
-//! libnetwork remote `NetworkDriver` calls on a unix socket
-//! ([`plugin_api`]) and turns them into OVSDB transactions on the OVN
-//! Northbound database (logical switches and ports) and the local
+//! libnetwork remote `NetworkDriver` and `IpamDriver` calls on a unix
+//! socket ([`plugin_api`]) and turns them into OVSDB transactions on the
+//! OVN Northbound database (logical switches and ports) and the local
 //! Open_vSwitch database (the port on the integration bridge), plus the
 //! veth pair of each endpoint over rtnetlink. Every piece of state lives in
 //! those databases, on rows marked as the driver's ([`external_ids`]); the
@@ -14,52 +14,37 @@
 //! # What it is not
 //! Not an SDN controller: ovn-northd and ovn-controller compute and install
 //! the flows. Not a copy of Docker's state: it never calls the Docker API.
+//! Not the lab: that is the `docker-ovn-lab` crate, which this one never links.
 //!
-//! # Modules
-//! - [`serve`]: the daemon's flags and start-up.
-//! - [`overlay`]: overlay mode, the driver's calls (validate → apply → roll back).
-//! - [`ipam`]: the `ovn` IPAM driver; [`address_pools`]: its pools in OVN
-//!   Northbound, shared by every host, allocations guarded by `wait`.
-//! - [`plugin`]: the `NetworkDriver` and `IpamDriver` traits over them.
-//! - [`reconcile`]: bringing ports, veths and logical ports back into
-//!   agreement after what Docker never told the driver;
-//!   [`reconcile_command`]: `docker-ovn reconcile [--dry-run]`.
-//! - [`network_spec`]: a validated `CreateNetwork` request.
-//! - [`northbound`]: logical switches and ports in OVN Northbound.
-//! - [`local_switch`]: the integration bridge's ports in Open_vSwitch.
-//! - [`gateway`]: each network's gateway on this host (an OVS internal
-//!   port bound to the switch's localport, its address, and the
-//!   [`firewall`] rules that masquerade and forward for it).
-//! - [`links`]: veth pairs and gateway devices over rtnetlink; [`offload`]: checksum offload
-//!   off on the container side, which the userspace datapath needs;
-//!   [`link_scan`]: the driver's veths among all links, in bounded memory.
-//! - [`names`], [`mac`], [`external_ids`]: identifiers, addresses, row
-//!   marks; [`veth_alias`]: the mark on the driver's veths;
-//!   [`veth_reaper`]: left endpoints' veths and ports removed in batches.
-//! - [`status`]: `docker-ovn status`.
-//! - [`heap`]: the daemon's malloc arenas and free memory given back.
-//! - [`error`]: the driver's error type.
+//! # Modules: the tree is the diagram
+//! ```text
+//! dockerd ─▶ docker (validate) ─▶ backend::Backend ─▶ ovn (Northbound) ─▶ host (veth, OVS port, iptables)
+//!                                                       └─ reconcile (plan) ◀─ cli (serve, status, reconcile)
+//! ```
+//! - [`docker`]: the Docker-facing layer: the plugin traits over a
+//!   [`backend::Backend`], `CreateNetwork` parsed into a network spec, and
+//!   the `ovn` IPAM driver.
+//! - [`backend`]: the seam between that layer and a backend: validated
+//!   calls in, protocol replies out.
+//! - [`ovn`]: the OVN backend: Northbound switches and ports, the shared
+//!   address pools, per-host gateways, and the backend's calls.
+//! - [`host`]: the host plumbing every backend shares: veth pairs and
+//!   links, the integration bridge's ports, offload, the reaper of left
+//!   endpoints, firewall rules.
+//! - [`reconcile`]: the pure plan that makes ports, veths and logical
+//!   ports agree again, and its snapshot.
+//! - [`cli`]: `docker-ovn serve`, `status`, `reconcile`, the log setup and
+//!   the heap.
+//! - [`names`], [`mac`], [`external_ids`]: identifiers, addresses and row
+//!   marks every layer uses; [`error`]: the driver's one error type.
 
-pub mod address_pools;
+pub mod backend;
+pub mod cli;
+pub mod docker;
 pub mod error;
 pub mod external_ids;
-pub mod firewall;
-pub mod gateway;
-pub mod heap;
-pub mod ipam;
-pub mod link_scan;
-pub mod links;
-pub mod local_switch;
+pub mod host;
 pub mod mac;
 pub mod names;
-pub mod network_spec;
-pub mod northbound;
-pub mod offload;
-pub mod overlay;
-pub mod plugin;
+pub mod ovn;
 pub mod reconcile;
-pub mod reconcile_command;
-pub mod serve;
-pub mod status;
-pub mod veth_alias;
-pub mod veth_reaper;

@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
-use docker_ovn::{heap, reconcile_command, serve, status};
+use docker_ovn::cli::{heap, logging, reconcile_command, serve, status};
 
 #[derive(Parser)]
 #[command(
@@ -32,7 +32,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             heap::limit_arenas();
-            init_logging();
+            logging::init(args.log_format);
             runtime()?.block_on(serve::serve(args))
         }
         Command::Status(args) => runtime()?.block_on(status::status(args)),
@@ -51,14 +51,4 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?)
-}
-
-/// Structured logs on stderr; `RUST_LOG` filters (default `info`).
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .init();
 }

@@ -311,7 +311,7 @@ fn allocate_everywhere(
 /// before another host took an address) must not hand that address out.
 #[test]
 fn a_stale_view_never_hands_out_a_taken_address() {
-    use docker_ovn::address_pools::AddressPools;
+    use docker_ovn::ovn::address_pools::AddressPools;
     use ovsdb_client::Client;
     use ovsdb_client::monitor::MonitorRequest;
 

@@ -1,4 +1,7 @@
+use std::time::Duration;
+
 use super::*;
+use crate::names::{DockerId, host_interface};
 
 const NOW: u64 = 1_800_000_000;
 const A: &str = "aaaaaaaaaaaa0000000000000000000000000000000000000000000000000001";

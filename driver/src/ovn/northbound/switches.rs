@@ -1,23 +1,250 @@
-//! The OVN Northbound database: logical switches for Docker networks and
-//! logical switch ports for endpoints.
+//! Logical switches: one per Docker network, or one shared by the
+//! networks of every host that name it; and each switch's gateway localport.
 
-use std::collections::HashSet;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use ovsdb_client::monitor::MonitorRequest;
+use ovsdb_client::rows::{LogicalSwitch, LogicalSwitchPort, TypedRow};
 use ovsdb_client::transaction::{Condition, Mutation, Transaction, WaitUntil};
-use ovsdb_client::{Client, ClientConfig, Replica, Row, Tables, Uuid, Value};
+use ovsdb_client::{Row, Uuid, Value};
 
+use super::{CREATE_ATTEMPTS, DB, Northbound, owned};
+use crate::docker::network_spec::NetworkSpec;
 use crate::error::{DriverError, Result};
 use crate::external_ids::*;
 use crate::mac::MacAddr;
 use crate::names::gateway_logical_port;
-use crate::network_spec::NetworkSpec;
 
-const DB: &str = "OVN_Northbound";
-/// Concurrent creators of one shared switch retry this often at most.
-const CREATE_ATTEMPTS: usize = 5;
+impl Northbound {
+    /// Every switch the driver owns.
+    pub fn switches(&self) -> Vec<SwitchInfo> {
+        self.replica.read(|t| {
+            t.rows(LogicalSwitch::TABLE)
+                .filter(|(_, row)| owned(row))
+                .map(|(uuid, row)| switch_info(uuid, row))
+                .collect()
+        })
+    }
+
+    /// The switch Docker network `network` is mapped onto.
+    pub fn switch_of(&self, network: &str) -> Option<SwitchInfo> {
+        let key = docker_network_key(network);
+        self.replica.read(|t| {
+            t.find(LogicalSwitch::TABLE, |row| {
+                owned(row) && row.map_str("external_ids", &key).is_some()
+            })
+            .map(|(uuid, row)| switch_info(uuid, row))
+        })
+    }
+
+    /// Maps the Docker network of `spec` onto its logical switch, creating
+    /// the switch unless another host (or network) already did.
+    pub async fn create_network(&self, spec: &NetworkSpec, host: &str) -> Result<()> {
+        // A retry must not map the network onto a second switch.
+        if let Some(mapped) = self.switch_of(spec.network.as_str())
+            && mapped.name != spec.switch
+        {
+            return Err(DriverError::Conflict(format!(
+                "network {} already exists on logical switch {}, not {}",
+                spec.network, mapped.name, spec.switch
+            )));
+        }
+        for _ in 0..CREATE_ATTEMPTS {
+            let existing = self.replica.read(|t| {
+                t.find(LogicalSwitch::TABLE, |row| {
+                    row.get_str("name") == Some(spec.switch.as_str())
+                })
+                .map(|(uuid, row)| (uuid, row.clone()))
+            });
+            let done = match existing {
+                None => self.insert_switch(spec, host).await?,
+                Some((uuid, row)) => self.join_switch(spec, host, uuid, &row).await?,
+            };
+            if done {
+                return Ok(());
+            }
+        }
+        Err(DriverError::Conflict(format!(
+            "logical switch {} kept changing while network {} was being created; try again",
+            spec.switch, spec.network
+        )))
+    }
+
+    /// `Ok(false)` when someone created the switch first.
+    async fn insert_switch(&self, spec: &NetworkSpec, host: &str) -> Result<bool> {
+        let mut txn = Transaction::new(DB);
+        txn.wait(
+            LogicalSwitch::TABLE,
+            vec![Condition::eq("name", spec.switch.as_str())],
+            &["name"],
+            WaitUntil::Equal,
+            vec![],
+            Some(Duration::ZERO),
+        );
+        let mut ids = spec_external_ids(spec);
+        ids.extend(network_keys(spec, host));
+        let mut row = Row::new()
+            .with("name", spec.switch.as_str())
+            .with("external_ids", Value::map(ids));
+        if let Some(IpAddr::V4(gateway)) = spec.gateway4.filter(|_| !spec.internal) {
+            let localport = txn.insert(
+                LogicalSwitchPort::TABLE,
+                localport_row(&spec.switch, gateway),
+            );
+            row = row.with("ports", Value::set([localport]));
+        }
+        txn.insert(LogicalSwitch::TABLE, row);
+        txn.comment(&format!("docker-ovn: create network {}", spec.network));
+        match self.client.transact(&txn).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_timed_out_at(0) => Ok(false),
+            Err(e) => Err(DriverError::nb(e)),
+        }
+    }
+
+    /// Adds this Docker network to an existing switch after checking it
+    /// is ours and defined the same way. `Ok(false)` if it vanished.
+    async fn join_switch(
+        &self,
+        spec: &NetworkSpec,
+        host: &str,
+        uuid: Uuid,
+        row: &Row,
+    ) -> Result<bool> {
+        if !owned(row) {
+            return Err(DriverError::Conflict(format!(
+                "logical switch {} exists and is not managed by docker-ovn",
+                spec.switch
+            )));
+        }
+        let info = switch_info(uuid, row);
+        check_same_definition(spec, &info)?;
+        let mut txn = Transaction::new(DB);
+        // Networks from before gateways existed get their localport here.
+        let guarded = self.push_localport(&mut txn, &info);
+        let mutate = txn.mutate(
+            LogicalSwitch::TABLE,
+            vec![Condition::uuid(uuid)],
+            vec![Mutation::insert(
+                "external_ids",
+                Value::map(network_keys(spec, host)),
+            )],
+        );
+        txn.comment(&format!(
+            "docker-ovn: map network {} onto {}",
+            spec.network, spec.switch
+        ));
+        match self.client.transact(&txn).await {
+            Ok(outcome) => Ok(outcome.count(mutate) == Some(1)),
+            // Another host added the localport first: read again.
+            Err(e) if guarded && e.is_timed_out_at(0) => Ok(false),
+            Err(e) => Err(DriverError::nb(e)),
+        }
+    }
+
+    /// Whether `switch` has its gateway's localport.
+    pub fn has_localport(&self, switch: &SwitchInfo) -> bool {
+        let name = gateway_logical_port(&switch.name);
+        self.replica.read(|t| {
+            switch.ports.iter().any(|uuid| {
+                t.get(LogicalSwitchPort::TABLE, *uuid)
+                    .is_some_and(|row| owned(row) && row.get_str("name") == Some(name.as_str()))
+            })
+        })
+    }
+
+    /// Appends to `txn` (as its first operations) the creation of the
+    /// localport of `switch`'s gateway, if it should have one and has
+    /// none; the first operation fails if another client made it
+    /// meanwhile. Returns whether anything was appended.
+    fn push_localport(&self, txn: &mut Transaction, switch: &SwitchInfo) -> bool {
+        let Some(gateway) = switch.gateway() else {
+            return false;
+        };
+        if self.has_localport(switch) {
+            return false;
+        }
+        let name = gateway_logical_port(&switch.name);
+        txn.wait(
+            LogicalSwitchPort::TABLE,
+            vec![Condition::eq("name", name.as_str())],
+            &["name"],
+            WaitUntil::Equal,
+            vec![],
+            Some(Duration::ZERO),
+        );
+        let localport = txn.insert(
+            LogicalSwitchPort::TABLE,
+            localport_row(&switch.name, gateway),
+        );
+        txn.mutate(
+            LogicalSwitch::TABLE,
+            vec![Condition::uuid(switch.uuid)],
+            vec![Mutation::insert("ports", Value::set([localport]))],
+        );
+        true
+    }
+
+    /// Adds the gateway's localport to `switch` if it lacks one (a switch
+    /// from before gateways, or one whose localport was deleted by hand).
+    /// `Ok(false)` when nothing was needed or another client got there first.
+    pub async fn ensure_localport(&self, switch: &SwitchInfo) -> Result<bool> {
+        let mut txn = Transaction::new(DB);
+        if !self.push_localport(&mut txn, switch) {
+            return Ok(false);
+        }
+        txn.comment(&format!("docker-ovn: gateway of {}", switch.name));
+        match self.client.transact(&txn).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_timed_out_at(0) => Ok(false),
+            Err(e) => Err(DriverError::nb(e)),
+        }
+    }
+
+    /// Unmaps Docker network `network`, deleting its ports made by `host`
+    /// and the switch itself once no Docker network uses it.
+    pub async fn delete_network(&self, network: &str, host: &str) -> Result<()> {
+        let Some(switch) = self.switch_of(network) else {
+            return Ok(());
+        };
+        let ours: Vec<Uuid> = self.replica.read(|t| {
+            switch
+                .ports
+                .iter()
+                .filter(|uuid| {
+                    t.get(LogicalSwitchPort::TABLE, **uuid).is_some_and(|row| {
+                        owned(row)
+                            && row.map_str("external_ids", NETWORK) == Some(network)
+                            && row.map_str("external_ids", HOST) == Some(host)
+                    })
+                })
+                .copied()
+                .collect()
+        });
+        let localports = usize::from(self.has_localport(&switch));
+        let last_user = switch.docker_networks.iter().all(|(n, _)| n == network);
+        let mut txn = Transaction::new(DB);
+        // The localport goes with the switch: nobody else's port is left.
+        if last_user && ours.len() + localports == switch.ports.len() {
+            txn.delete(LogicalSwitch::TABLE, vec![Condition::uuid(switch.uuid)]);
+        } else {
+            txn.mutate(
+                LogicalSwitch::TABLE,
+                vec![Condition::uuid(switch.uuid)],
+                vec![
+                    Mutation::delete(
+                        "external_ids",
+                        Value::set([docker_network_key(network), aux_key(network)]),
+                    ),
+                    Mutation::delete("ports", Value::set(ours)),
+                ],
+            );
+        }
+        txn.comment(&format!("docker-ovn: delete network {network}"));
+        self.client.transact(&txn).await.map_err(DriverError::nb)?;
+        Ok(())
+    }
+}
 
 /// A logical switch as the driver reads it back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,416 +279,6 @@ impl SwitchInfo {
             .iter()
             .any(|(n, h)| h == host && n != network)
     }
-}
-
-/// A logical switch port of an endpoint.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PortInfo {
-    pub uuid: Uuid,
-    pub endpoint: String,
-    pub network: String,
-    pub host: String,
-    pub mac: MacAddr,
-    pub addresses: String,
-    pub up: bool,
-    /// When CreateEndpoint made it (seconds since the epoch), if recorded.
-    pub created_at: Option<u64>,
-}
-
-/// What a new endpoint's port holds.
-#[derive(Debug, Clone)]
-pub struct NewPort<'a> {
-    pub endpoint: &'a str,
-    pub network: &'a str,
-    pub host: &'a str,
-    pub mac: MacAddr,
-    pub ipv4: Option<Ipv4Addr>,
-    pub ipv6: Option<Ipv6Addr>,
-}
-
-impl NewPort<'_> {
-    /// `"MAC [IPv4] [IPv6]"`, the form of `addresses` and `port_security`.
-    fn addresses(&self) -> String {
-        let mut text = self.mac.to_string();
-        for ip in [
-            self.ipv4.map(|a| a.to_string()),
-            self.ipv6.map(|a| a.to_string()),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            text.push(' ');
-            text.push_str(&ip);
-        }
-        text
-    }
-}
-
-/// The Northbound client and its replica of switches and ports.
-#[derive(Clone)]
-pub struct Northbound {
-    client: Client,
-    replica: Replica,
-}
-
-impl Northbound {
-    pub async fn connect(target: &str, timeout: Duration) -> Result<Northbound> {
-        let config = ClientConfig::new(target)
-            .map_err(DriverError::nb)?
-            .request_timeout(timeout);
-        let client = Client::connect_lazily(config);
-        let replica = client
-            .replicate(
-                DB,
-                &[
-                    MonitorRequest::new("Logical_Switch").columns(&[
-                        "name",
-                        "ports",
-                        "external_ids",
-                    ]),
-                    MonitorRequest::new("Address_Set").columns(&[
-                        "name",
-                        "addresses",
-                        "external_ids",
-                    ]),
-                    MonitorRequest::new("Logical_Switch_Port").columns(&[
-                        "name",
-                        "addresses",
-                        "port_security",
-                        "options",
-                        "external_ids",
-                        "up",
-                    ]),
-                ],
-            )
-            .await
-            .map_err(DriverError::nb)?;
-        Ok(Northbound { client, replica })
-    }
-
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    /// The replica (switches, ports and address sets).
-    pub fn replica(&self) -> &Replica {
-        &self.replica
-    }
-
-    /// Every switch the driver owns.
-    pub fn switches(&self) -> Vec<SwitchInfo> {
-        self.replica.read(|t| {
-            t.rows("Logical_Switch")
-                .filter(|(_, row)| owned(row))
-                .map(|(uuid, row)| switch_info(uuid, row))
-                .collect()
-        })
-    }
-
-    /// The switch Docker network `network` is mapped onto.
-    pub fn switch_of(&self, network: &str) -> Option<SwitchInfo> {
-        let key = docker_network_key(network);
-        self.replica.read(|t| {
-            t.find("Logical_Switch", |row| {
-                owned(row) && row.map_str("external_ids", &key).is_some()
-            })
-            .map(|(uuid, row)| switch_info(uuid, row))
-        })
-    }
-
-    /// Maps the Docker network of `spec` onto its logical switch, creating
-    /// the switch unless another host (or network) already did.
-    pub async fn create_network(&self, spec: &NetworkSpec, host: &str) -> Result<()> {
-        // A retry must not map the network onto a second switch.
-        if let Some(mapped) = self.switch_of(spec.network.as_str())
-            && mapped.name != spec.switch
-        {
-            return Err(DriverError::Conflict(format!(
-                "network {} already exists on logical switch {}, not {}",
-                spec.network, mapped.name, spec.switch
-            )));
-        }
-        for _ in 0..CREATE_ATTEMPTS {
-            let existing = self.replica.read(|t| {
-                t.find("Logical_Switch", |row| {
-                    row.get_str("name") == Some(spec.switch.as_str())
-                })
-                .map(|(uuid, row)| (uuid, row.clone()))
-            });
-            let done = match existing {
-                None => self.insert_switch(spec, host).await?,
-                Some((uuid, row)) => self.join_switch(spec, host, uuid, &row).await?,
-            };
-            if done {
-                return Ok(());
-            }
-        }
-        Err(DriverError::Conflict(format!(
-            "logical switch {} kept changing while network {} was being created; try again",
-            spec.switch, spec.network
-        )))
-    }
-
-    /// `Ok(false)` when someone created the switch first.
-    async fn insert_switch(&self, spec: &NetworkSpec, host: &str) -> Result<bool> {
-        let mut txn = Transaction::new(DB);
-        txn.wait(
-            "Logical_Switch",
-            vec![Condition::eq("name", spec.switch.as_str())],
-            &["name"],
-            WaitUntil::Equal,
-            vec![],
-            Some(Duration::ZERO),
-        );
-        let mut ids = spec_external_ids(spec);
-        ids.extend(network_keys(spec, host));
-        let mut row = Row::new()
-            .with("name", spec.switch.as_str())
-            .with("external_ids", Value::map(ids));
-        if let Some(IpAddr::V4(gateway)) = spec.gateway4.filter(|_| !spec.internal) {
-            let localport = txn.insert("Logical_Switch_Port", localport_row(&spec.switch, gateway));
-            row = row.with("ports", Value::set([localport]));
-        }
-        txn.insert("Logical_Switch", row);
-        txn.comment(&format!("docker-ovn: create network {}", spec.network));
-        match self.client.transact(&txn).await {
-            Ok(_) => Ok(true),
-            Err(e) if e.is_timed_out_at(0) => Ok(false),
-            Err(e) => Err(DriverError::nb(e)),
-        }
-    }
-
-    /// Adds this Docker network to an existing switch after checking it
-    /// is ours and defined the same way. `Ok(false)` if it vanished.
-    async fn join_switch(
-        &self,
-        spec: &NetworkSpec,
-        host: &str,
-        uuid: Uuid,
-        row: &Row,
-    ) -> Result<bool> {
-        if !owned(row) {
-            return Err(DriverError::Conflict(format!(
-                "logical switch {} exists and is not managed by docker-ovn",
-                spec.switch
-            )));
-        }
-        let info = switch_info(uuid, row);
-        check_same_definition(spec, &info)?;
-        let mut txn = Transaction::new(DB);
-        // Networks from before gateways existed get their localport here.
-        let guarded = self.push_localport(&mut txn, &info);
-        let mutate = txn.mutate(
-            "Logical_Switch",
-            vec![Condition::uuid(uuid)],
-            vec![Mutation::insert(
-                "external_ids",
-                Value::map(network_keys(spec, host)),
-            )],
-        );
-        txn.comment(&format!(
-            "docker-ovn: map network {} onto {}",
-            spec.network, spec.switch
-        ));
-        match self.client.transact(&txn).await {
-            Ok(outcome) => Ok(outcome.count(mutate) == Some(1)),
-            // Another host added the localport first: read again.
-            Err(e) if guarded && e.is_timed_out_at(0) => Ok(false),
-            Err(e) => Err(DriverError::nb(e)),
-        }
-    }
-
-    /// Whether `switch` has its gateway's localport.
-    pub fn has_localport(&self, switch: &SwitchInfo) -> bool {
-        let name = gateway_logical_port(&switch.name);
-        self.replica.read(|t| {
-            switch.ports.iter().any(|uuid| {
-                t.get("Logical_Switch_Port", *uuid)
-                    .is_some_and(|row| owned(row) && row.get_str("name") == Some(name.as_str()))
-            })
-        })
-    }
-
-    /// Appends to `txn` (as its first operations) the creation of the
-    /// localport of `switch`'s gateway, if it should have one and has
-    /// none; the first operation fails if another client made it
-    /// meanwhile. Returns whether anything was appended.
-    fn push_localport(&self, txn: &mut Transaction, switch: &SwitchInfo) -> bool {
-        let Some(gateway) = switch.gateway() else {
-            return false;
-        };
-        if self.has_localport(switch) {
-            return false;
-        }
-        let name = gateway_logical_port(&switch.name);
-        txn.wait(
-            "Logical_Switch_Port",
-            vec![Condition::eq("name", name.as_str())],
-            &["name"],
-            WaitUntil::Equal,
-            vec![],
-            Some(Duration::ZERO),
-        );
-        let localport = txn.insert("Logical_Switch_Port", localport_row(&switch.name, gateway));
-        txn.mutate(
-            "Logical_Switch",
-            vec![Condition::uuid(switch.uuid)],
-            vec![Mutation::insert("ports", Value::set([localport]))],
-        );
-        true
-    }
-
-    /// Adds the gateway's localport to `switch` if it lacks one (a switch
-    /// from before gateways, or one whose localport was deleted by hand).
-    /// `Ok(false)` when nothing was needed or another client got there first.
-    pub async fn ensure_localport(&self, switch: &SwitchInfo) -> Result<bool> {
-        let mut txn = Transaction::new(DB);
-        if !self.push_localport(&mut txn, switch) {
-            return Ok(false);
-        }
-        txn.comment(&format!("docker-ovn: gateway of {}", switch.name));
-        match self.client.transact(&txn).await {
-            Ok(_) => Ok(true),
-            Err(e) if e.is_timed_out_at(0) => Ok(false),
-            Err(e) => Err(DriverError::nb(e)),
-        }
-    }
-
-    /// Unmaps Docker network `network`, deleting its ports made by `host`
-    /// and the switch itself once no Docker network uses it.
-    pub async fn delete_network(&self, network: &str, host: &str) -> Result<()> {
-        let Some(switch) = self.switch_of(network) else {
-            return Ok(());
-        };
-        let ours: Vec<Uuid> = self.replica.read(|t| {
-            switch
-                .ports
-                .iter()
-                .filter(|uuid| {
-                    t.get("Logical_Switch_Port", **uuid).is_some_and(|row| {
-                        owned(row)
-                            && row.map_str("external_ids", NETWORK) == Some(network)
-                            && row.map_str("external_ids", HOST) == Some(host)
-                    })
-                })
-                .copied()
-                .collect()
-        });
-        let localports = usize::from(self.has_localport(&switch));
-        let last_user = switch.docker_networks.iter().all(|(n, _)| n == network);
-        let mut txn = Transaction::new(DB);
-        // The localport goes with the switch: nobody else's port is left.
-        if last_user && ours.len() + localports == switch.ports.len() {
-            txn.delete("Logical_Switch", vec![Condition::uuid(switch.uuid)]);
-        } else {
-            txn.mutate(
-                "Logical_Switch",
-                vec![Condition::uuid(switch.uuid)],
-                vec![
-                    Mutation::delete(
-                        "external_ids",
-                        Value::set([docker_network_key(network), aux_key(network)]),
-                    ),
-                    Mutation::delete("ports", Value::set(ours)),
-                ],
-            );
-        }
-        txn.comment(&format!("docker-ovn: delete network {network}"));
-        self.client.transact(&txn).await.map_err(DriverError::nb)?;
-        Ok(())
-    }
-
-    /// Every address a logical switch port holds, plus the aux addresses
-    /// of the driver's networks: what the IPAM driver must not reclaim.
-    pub fn addresses_in_use(&self) -> HashSet<IpAddr> {
-        self.replica.read(|t| {
-            let mut in_use = HashSet::new();
-            let mut add = |text: &str| {
-                in_use.extend(text.split(' ').filter_map(|w| w.parse::<IpAddr>().ok()))
-            };
-            for (_, row) in t.rows("Logical_Switch_Port") {
-                let addresses = row.get("addresses").map(|v| v.atoms()).unwrap_or_default();
-                addresses
-                    .iter()
-                    .filter_map(|a| a.as_str())
-                    .for_each(&mut add);
-            }
-            for (_, row) in t.rows("Logical_Switch") {
-                let ids = row
-                    .get("external_ids")
-                    .and_then(Value::as_map)
-                    .unwrap_or_default();
-                ids.iter()
-                    .filter(|(k, _)| k.as_str().is_some_and(|k| k.starts_with(AUX_PREFIX)))
-                    .filter_map(|(_, v)| v.as_str())
-                    .for_each(&mut add);
-            }
-            in_use
-        })
-    }
-
-    /// The port of endpoint `endpoint`, if the driver made one.
-    pub fn port(&self, endpoint: &str) -> Option<PortInfo> {
-        self.replica.read(|t| find_port(t, endpoint))
-    }
-
-    /// Every port the driver made on `host`.
-    pub fn ports_of_host(&self, host: &str) -> Vec<PortInfo> {
-        self.replica.read(|t| {
-            t.rows("Logical_Switch_Port")
-                .filter(|(_, row)| owned(row) && row.map_str("external_ids", HOST) == Some(host))
-                .filter_map(|(uuid, row)| port_info(uuid, row))
-                .collect()
-        })
-    }
-
-    /// Creates the logical switch port of a new endpoint on `switch`.
-    /// Retrying with the same endpoint and addresses succeeds; with other
-    /// addresses it is a conflict.
-    pub async fn create_port(&self, switch: &SwitchInfo, port: &NewPort<'_>) -> Result<()> {
-        let addresses = port.addresses();
-        if let Some(existing) = self.port(port.endpoint) {
-            if existing.addresses == addresses && existing.network == port.network {
-                return Ok(());
-            }
-            return Err(DriverError::Conflict(format!(
-                "endpoint {} already exists with addresses {}",
-                port.endpoint, existing.addresses
-            )));
-        }
-        let mut txn = Transaction::new(DB);
-        let lsp = txn.insert("Logical_Switch_Port", port_row(port, &addresses));
-        let link = txn.mutate(
-            "Logical_Switch",
-            vec![Condition::uuid(switch.uuid)],
-            vec![Mutation::insert("ports", Value::from(lsp))],
-        );
-        txn.comment(&format!("docker-ovn: endpoint {}", port.endpoint));
-        let outcome = self.client.transact(&txn).await.map_err(DriverError::nb)?;
-        if outcome.count(link) != Some(1) {
-            // The switch vanished; the unreferenced port was collected.
-            return Err(DriverError::UnknownNetwork {
-                network: port.network.to_string(),
-            });
-        }
-        Ok(())
-    }
-
-    /// Deletes endpoint `endpoint`'s port; `Ok(false)` if there was none.
-    pub async fn delete_port(&self, endpoint: &str) -> Result<bool> {
-        let Some(port) = self.port(endpoint) else {
-            return Ok(false);
-        };
-        let mut txn = Transaction::new(DB);
-        txn.unlink("Logical_Switch", "ports", port.uuid);
-        txn.comment(&format!("docker-ovn: delete endpoint {endpoint}"));
-        self.client.transact(&txn).await.map_err(DriverError::nb)?;
-        Ok(true)
-    }
-}
-
-fn owned(row: &Row) -> bool {
-    row.map_str("external_ids", OWNER) == Some(OWNER_VALUE)
 }
 
 /// The switch keys of one Docker network: its host, and its aux addresses.
@@ -547,56 +364,4 @@ fn localport_row(switch: &str, gateway: Ipv4Addr) -> Row {
             "external_ids",
             Value::map([(OWNER, OWNER_VALUE), (GATEWAY_OF, switch)]),
         )
-}
-
-fn port_row(port: &NewPort<'_>, addresses: &str) -> Row {
-    Row::new()
-        .with("name", port.endpoint)
-        .with("addresses", Value::set([addresses]))
-        .with("port_security", Value::set([addresses]))
-        .with("options", Value::map([("requested-chassis", port.host)]))
-        .with(
-            "external_ids",
-            Value::map([
-                (OWNER, OWNER_VALUE),
-                (NETWORK, port.network),
-                (ENDPOINT, port.endpoint),
-                (HOST, port.host),
-                (CREATED, &unix_now().to_string()),
-            ]),
-        )
-}
-
-fn find_port(tables: &Tables, endpoint: &str) -> Option<PortInfo> {
-    let (uuid, row) = tables.find_by("Logical_Switch_Port", "name", endpoint)?;
-    if !owned(row) {
-        return None;
-    }
-    port_info(uuid, row)
-}
-
-fn port_info(uuid: Uuid, row: &Row) -> Option<PortInfo> {
-    let addresses = row.get("addresses")?.atoms().first()?.as_str()?.to_string();
-    let mac = addresses.split(' ').next()?.parse().ok()?;
-    let id = |key: &str| {
-        row.map_str("external_ids", key)
-            .unwrap_or_default()
-            .to_string()
-    };
-    Some(PortInfo {
-        uuid,
-        endpoint: row.get_str("name").unwrap_or_default().to_string(),
-        network: id(NETWORK),
-        host: id(HOST),
-        mac,
-        addresses,
-        up: row
-            .get("up")
-            .and_then(|v| v.atom())
-            .and_then(|a| a.as_bool())
-            == Some(true),
-        created_at: row
-            .map_str("external_ids", CREATED)
-            .and_then(|t| t.parse().ok()),
-    })
 }

@@ -16,10 +16,10 @@ use rtnetlink::packet_route::link::{
 use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec};
 
 use crate::error::{DriverError, Result};
-use crate::link_scan;
-pub use crate::link_scan::AliasedLink;
+use crate::host::link_scan;
+pub use crate::host::link_scan::AliasedLink;
+use crate::host::veth_reaper::UNFINISHED_GROUP;
 use crate::mac::MacAddr;
-use crate::veth_reaper::UNFINISHED_GROUP;
 
 /// ENODEV: the kernel's answer for a device that does not exist.
 const ENODEV: i32 = 19;

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::firewall::Rule;
-use crate::gateway::{Gateway, HostGateways};
-use crate::links::Links;
-use crate::local_switch::{LocalSwitch, OwnedPort, iface_id};
-use crate::northbound::{Northbound, SwitchInfo};
-use crate::serve::DatabaseArgs;
+use crate::cli::serve::DatabaseArgs;
+use crate::host::firewall::Rule;
+use crate::host::links::Links;
+use crate::host::local_switch::{LocalSwitch, OwnedPort, iface_id};
+use crate::ovn::gateway::{Gateway, HostGateways};
+use crate::ovn::northbound::{Northbound, SwitchInfo};
 
 /// Flags of `docker-ovn status` (the same databases as `serve`).
 #[derive(Debug, Clone, clap::Args)]

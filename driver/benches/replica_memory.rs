@@ -372,30 +372,12 @@ struct Replicas {
 
 /// `LocalSwitch::connect`'s monitor requests.
 fn ovs_requests() -> Vec<MonitorRequest> {
-    let interface = ["name", "external_ids", "ofport", "error"];
-    vec![
-        MonitorRequest::new("Open_vSwitch").columns(&["external_ids", "bridges"]),
-        MonitorRequest::new("Bridge").columns(&["name", "ports"]),
-        MonitorRequest::new("Port").columns(&["name", "interfaces", "external_ids"]),
-        MonitorRequest::new("Interface").columns(&interface),
-    ]
+    docker_ovn::host::local_switch::monitor_requests()
 }
 
 /// `Northbound::connect`'s monitor requests.
 fn nb_requests() -> Vec<MonitorRequest> {
-    let port = [
-        "name",
-        "addresses",
-        "port_security",
-        "options",
-        "external_ids",
-        "up",
-    ];
-    vec![
-        MonitorRequest::new("Logical_Switch").columns(&["name", "ports", "external_ids"]),
-        MonitorRequest::new("Address_Set").columns(&["name", "addresses", "external_ids"]),
-        MonitorRequest::new("Logical_Switch_Port").columns(&port),
-    ]
+    docker_ovn::ovn::northbound::monitor_requests()
 }
 
 async fn replicate(servers: &Servers) -> Replicas {

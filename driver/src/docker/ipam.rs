@@ -1,5 +1,5 @@
 //! The `ovn` IPAM driver (`--ipam-driver ovn`): Docker's IPAM requests,
-//! validated, onto the shared [address pools](crate::address_pools).
+//! validated, onto the shared [address pools](crate::ovn::address_pools).
 
 use std::net::IpAddr;
 
@@ -9,9 +9,9 @@ use plugin_api::wire::{
     RequestAddressRequest, RequestAddressResponse, RequestPoolRequest, RequestPoolResponse,
 };
 
-use crate::address_pools::{ADDRESS_SPACE, AddressPools, is_pool_id};
 use crate::error::{DriverError, Result};
 use crate::names::Short;
+use crate::ovn::address_pools::{ADDRESS_SPACE, AddressPools, is_pool_id};
 
 /// The IPAM driver: one per daemon.
 pub struct Ipam {

@@ -30,7 +30,7 @@ use ovsdb_client::Uuid;
 use tokio::sync::Notify;
 
 use crate::error::Result;
-use crate::links::Links;
+use crate::host::links::Links;
 
 /// The link group of pairs waiting for deletion: "dovn" in ASCII.
 pub const RETIRED_GROUP: u32 = 0x646f_766e;
@@ -51,7 +51,7 @@ const BATCH_WINDOW: Duration = Duration::from_millis(50);
 const QUIET_WAIT: Duration = Duration::from_millis(200);
 
 /// Removes OVS ports by Port uuid, many in one transaction: the switch
-/// side of a batch ([`crate::local_switch::LocalSwitch`] in the daemon).
+/// side of a batch ([`crate::host::local_switch::LocalSwitch`] in the daemon).
 pub trait PortRemover: Send + Sync + 'static {
     /// Removes `ports` from the bridge; ports already gone are no error.
     fn remove_ports(&self, ports: &[Uuid]) -> impl Future<Output = Result<()>> + Send;

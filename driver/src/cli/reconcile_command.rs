@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use crate::overlay::OverlayConfig;
-use crate::serve::{DatabaseArgs, connect};
+use crate::cli::serve::{DatabaseArgs, connect};
+use crate::ovn::backend::OvnConfig;
 
 /// Flags of `docker-ovn reconcile`.
 #[derive(Debug, Clone, clap::Args)]
@@ -42,20 +42,20 @@ pub struct ReconcileArgs {
 const TIMEOUT: Duration = Duration::from_secs(5);
 
 pub async fn reconcile(args: ReconcileArgs) -> anyhow::Result<()> {
-    let config = OverlayConfig {
+    let config = OvnConfig {
         ready_timeout: Duration::from_secs(args.ready_timeout),
         underlay_mtu: args.underlay_mtu,
         unjoined_grace: Duration::from_secs(args.reclaim_grace),
         gateway: !args.no_gateway,
     };
-    let (overlay, _) = connect(&args.db, TIMEOUT, config).await?;
-    let result = overlay.reconcile(args.dry_run).await;
+    let (backend, _) = connect(&args.db, TIMEOUT, config).await?;
+    let result = backend.reconcile(args.dry_run).await;
     let actions = result?;
     let verb = if args.dry_run { "would do" } else { "did" };
     if actions.is_empty() {
         println!(
             "host {}: ports, veths and logical ports agree; nothing to do",
-            overlay.host()
+            backend.host()
         );
     }
     for action in &actions {

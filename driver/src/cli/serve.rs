@@ -8,13 +8,15 @@ use std::time::Duration;
 use anyhow::Context;
 use plugin_api::{PluginRouter, PluginServer};
 
-use crate::address_pools::AddressPools;
-use crate::ipam::Ipam;
-use crate::links::Links;
-use crate::local_switch::LocalSwitch;
-use crate::northbound::Northbound;
-use crate::overlay::{Overlay, OverlayConfig};
-use crate::veth_reaper::VethReaper;
+use crate::cli::logging::LogFormat;
+use crate::docker::ipam::Ipam;
+use crate::docker::plugin::Driver;
+use crate::host::links::Links;
+use crate::host::local_switch::LocalSwitch;
+use crate::host::veth_reaper::VethReaper;
+use crate::ovn::address_pools::AddressPools;
+use crate::ovn::backend::{OvnBackend, OvnConfig};
+use crate::ovn::northbound::Northbound;
 
 /// Where the databases and the plugin socket are: shared by `serve` and
 /// `status`, each flag also read from an environment variable.
@@ -60,6 +62,11 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub db: DatabaseArgs,
 
+    /// How the logs on stderr look: `text` (colour only on a terminal) or
+    /// `json`, one object a line, for log collectors.
+    #[arg(long, env = "DOCKER_OVN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     /// How long Join waits for ovn-controller to install a port, in seconds.
     #[arg(long, env = "DOCKER_OVN_READY_TIMEOUT", default_value_t = 20)]
     pub ready_timeout: u64,
@@ -101,25 +108,25 @@ pub struct ServeArgs {
 
 /// Runs the daemon.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let config = OverlayConfig {
+    let config = OvnConfig {
         ready_timeout: Duration::from_secs(args.ready_timeout),
         underlay_mtu: args.underlay_mtu,
         unjoined_grace: Duration::from_secs(args.reclaim_grace),
         gateway: !args.no_gateway,
     };
     let timeout = Duration::from_secs(args.ovsdb_timeout);
-    let (overlay, nb) = connect(&args.db, timeout, config).await?;
+    let (backend, nb) = connect(&args.db, timeout, config).await?;
     // Before serving: what a killed predecessor left, Docker will not
     // tell about; first the pairs it left half made, which only now, with
     // no Join of this daemon under way, can be told from a Join's.
-    if let Err(error) = overlay.delete_unfinished_veths().await {
+    if let Err(error) = backend.delete_unfinished_veths().await {
         tracing::warn!(%error, "veth pairs a killed daemon left half made are still there");
     }
-    reconcile_once(&overlay).await;
+    reconcile_once(&backend).await;
     let pools = AddressPools::new(
         nb.client().clone(),
         nb.replica().clone(),
-        overlay.host().to_string(),
+        backend.host().to_string(),
     );
     tokio::spawn(reclaim_forever(
         pools.clone(),
@@ -128,11 +135,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Duration::from_secs(args.reclaim_interval),
     ));
     tokio::spawn(reconcile_forever(
-        overlay.clone(),
+        backend.clone(),
         Duration::from_secs(args.reconcile_interval),
     ));
     let router = PluginRouter::new()
-        .network_driver(overlay)
+        .network_driver(Arc::new(Driver::new(backend)))
         .ipam_driver(Arc::new(Ipam::new(pools)))
         .build();
     let server = PluginServer::new(&args.db.socket).bind()?;
@@ -142,13 +149,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Replicates both databases and opens netlink: the overlay driver, and
+/// Replicates both databases and opens netlink: the OVN backend, and
 /// the Northbound handle the IPAM side shares.
 pub async fn connect(
     db: &DatabaseArgs,
     timeout: Duration,
-    config: OverlayConfig,
-) -> anyhow::Result<(Arc<Overlay>, Northbound)> {
+    config: OvnConfig,
+) -> anyhow::Result<(Arc<OvnBackend>, Northbound)> {
     let links = Links::connect()?;
     let ovs = LocalSwitch::connect(&db.ovs_db, &db.bridge, timeout)
         .await
@@ -165,13 +172,13 @@ pub async fn connect(
         .with_context(|| format!("cannot replicate the OVN Northbound database at {nb_db}"))?;
     tracing::info!(ovs_db = %db.ovs_db, %nb_db, %host, bridge = %db.bridge, "databases replicated");
     let reaper = VethReaper::start(ovs.clone())?;
-    let overlay = Overlay::new(ovs, nb.clone(), links, reaper, host, config);
-    Ok((Arc::new(overlay), nb))
+    let backend = OvnBackend::new(ovs, nb.clone(), links, reaper, host, config);
+    Ok((Arc::new(backend), nb))
 }
 
-async fn reconcile_once(overlay: &Overlay) {
+async fn reconcile_once(backend: &OvnBackend) {
     let started = std::time::Instant::now();
-    match overlay.reconcile(false).await {
+    match backend.reconcile(false).await {
         Ok(actions) => tracing::info!(
             actions = actions.len(),
             duration_ms = started.elapsed().as_millis() as u64,
@@ -181,18 +188,18 @@ async fn reconcile_once(overlay: &Overlay) {
     }
     // Start-up's replication and each pass are the daemon's biggest
     // passing allocations: what they freed goes back now.
-    crate::heap::give_back_free_memory();
+    crate::cli::heap::give_back_free_memory();
 }
 
 /// Reconciles this host's endpoints now and then: sandboxes that died
 /// without Leave, ports lost by ovs-vswitchd, endpoints never joined.
-async fn reconcile_forever(overlay: Arc<Overlay>, interval: Duration) {
+async fn reconcile_forever(backend: Arc<OvnBackend>, interval: Duration) {
     let mut ticks = tokio::time::interval(interval);
     // The first tick is immediate, and start-up has just reconciled.
     ticks.tick().await;
     loop {
         ticks.tick().await;
-        reconcile_once(&overlay).await;
+        reconcile_once(&backend).await;
     }
 }
 

@@ -4,13 +4,15 @@
 use std::time::Duration;
 
 use ovsdb_client::monitor::MonitorRequest;
+use ovsdb_client::rows::TypedRow;
+use ovsdb_client::rows::{Bridge, Interface, OpenVSwitch, Port};
 use ovsdb_client::transaction::{Condition, Mutation, Transaction, WaitUntil};
 use ovsdb_client::{Client, ClientConfig, Replica, Row, Tables, Uuid, Value};
 
 use crate::error::{DriverError, Result};
 use crate::external_ids::{ENDPOINT, IFACE_ID, OVN_INSTALLED, OWNER, OWNER_VALUE};
+use crate::host::veth_reaper::PortRemover;
 use crate::mac::MacAddr;
-use crate::veth_reaper::PortRemover;
 
 const DB: &str = "Open_vSwitch";
 
@@ -32,6 +34,19 @@ pub struct LocalSwitch {
     bridge: String,
 }
 
+/// What the driver replicates of Open_vSwitch: the columns it reads, no
+/// more (`driver/benches/replica_memory.rs` measures these too).
+pub fn monitor_requests() -> Vec<MonitorRequest> {
+    vec![
+        MonitorRequest::new(OpenVSwitch::TABLE).columns(&["external_ids", "bridges"]),
+        MonitorRequest::new(Bridge::TABLE).columns(&["name", "ports"]),
+        MonitorRequest::new(Port::TABLE).columns(&["name", "interfaces", "external_ids"]),
+        // Found through their Port (by name, from the replica's index): a
+        // name column here would only take memory.
+        MonitorRequest::new(Interface::TABLE).columns(&["external_ids", "ofport", "error"]),
+    ]
+}
+
 impl LocalSwitch {
     /// Connects (retrying in the background until `timeout` for each call)
     /// and replicates what the driver reads.
@@ -41,17 +56,7 @@ impl LocalSwitch {
             .request_timeout(timeout);
         let client = Client::connect_lazily(config);
         let replica = client
-            .replicate(
-                DB,
-                &[
-                    MonitorRequest::new("Open_vSwitch").columns(&["external_ids", "bridges"]),
-                    MonitorRequest::new("Bridge").columns(&["name", "ports"]),
-                    MonitorRequest::new("Port").columns(&["name", "interfaces", "external_ids"]),
-                    // Found through their Port (by name, from the replica's
-                    // index): a name column here would only take memory.
-                    MonitorRequest::new("Interface").columns(&["external_ids", "ofport", "error"]),
-                ],
-            )
+            .replicate(DB, &monitor_requests())
             .await
             .map_err(DriverError::ovs)?;
         Ok(LocalSwitch {
@@ -72,7 +77,7 @@ impl LocalSwitch {
     /// A key of the Open_vSwitch row's external_ids (`system-id`, `ovn-nb`).
     pub fn external_id(&self, key: &str) -> Option<String> {
         self.replica.read(|t| {
-            t.rows("Open_vSwitch")
+            t.rows(OpenVSwitch::TABLE)
                 .find_map(|(_, row)| row.map_str("external_ids", key).map(str::to_string))
         })
     }
@@ -94,9 +99,9 @@ impl LocalSwitch {
     /// port come with every request, beside thousands of endpoints).
     pub fn owned_port(&self, name: &str) -> Option<OwnedPort> {
         self.replica.read(|t| {
-            let (uuid, port) = t.find_by("Port", "name", name)?;
+            let (uuid, port) = t.find_by(Port::TABLE, "name", name)?;
             let on_bridge = t
-                .find_by("Bridge", "name", &self.bridge)?
+                .find_by(Bridge::TABLE, "name", &self.bridge)?
                 .1
                 .get("ports")?
                 .atoms()
@@ -109,7 +114,7 @@ impl LocalSwitch {
     /// Whether a port called `name` exists anywhere in the database.
     pub fn has_port(&self, name: &str) -> bool {
         self.replica
-            .read(|t| t.find_by("Port", "name", name).is_some())
+            .read(|t| t.find_by(Port::TABLE, "name", name).is_some())
     }
 
     /// Adds port `name` (an existing system device) to the bridge, with
@@ -153,7 +158,7 @@ impl LocalSwitch {
         let mut txn = Transaction::new(DB);
         // Fails the whole transaction when the bridge is missing.
         txn.wait(
-            "Bridge",
+            Bridge::TABLE,
             vec![Condition::eq("name", self.bridge.as_str())],
             &["name"],
             WaitUntil::NotEqual,
@@ -161,20 +166,20 @@ impl LocalSwitch {
             Some(Duration::ZERO),
         );
         let interface = txn.insert(
-            "Interface",
+            Interface::TABLE,
             interface
                 .with("name", name)
                 .with("external_ids", ids.clone()),
         );
         let port = txn.insert(
-            "Port",
+            Port::TABLE,
             Row::new()
                 .with("name", name)
                 .with("interfaces", Value::from(interface))
                 .with("external_ids", ids),
         );
         txn.mutate(
-            "Bridge",
+            Bridge::TABLE,
             vec![Condition::eq("name", self.bridge.as_str())],
             vec![Mutation::insert("ports", Value::from(port))],
         );
@@ -226,7 +231,7 @@ impl LocalSwitch {
             return Ok(false);
         };
         let mut txn = Transaction::new(DB);
-        txn.unlink("Bridge", "ports", port);
+        txn.unlink(Bridge::TABLE, "ports", port);
         txn.comment(&format!("docker-ovn: remove port {name}"));
         self.client.transact(&txn).await.map_err(DriverError::ovs)?;
         Ok(true)
@@ -262,13 +267,13 @@ impl LocalSwitch {
     }
 }
 
-/// A batch of left endpoints' ports ([`crate::veth_reaper`]) in one
+/// A batch of left endpoints' ports ([`crate::host::veth_reaper`]) in one
 /// transaction, so that ovs-vswitchd and ovn-controller recompute once.
 impl PortRemover for LocalSwitch {
     async fn remove_ports(&self, ports: &[Uuid]) -> Result<()> {
         let mut txn = Transaction::new(DB);
         for port in ports {
-            txn.unlink("Bridge", "ports", *port);
+            txn.unlink(Bridge::TABLE, "ports", *port);
         }
         txn.comment(&format!(
             "docker-ovn: remove {} ports of left endpoints",
@@ -281,13 +286,13 @@ impl PortRemover for LocalSwitch {
 
 fn owned_ports(tables: &Tables, bridge: &str) -> Vec<OwnedPort> {
     let on_bridge: Vec<Uuid> = tables
-        .find_by("Bridge", "name", bridge)
+        .find_by(Bridge::TABLE, "name", bridge)
         .and_then(|(_, row)| row.get("ports"))
         .map(|ports| ports.atoms().iter().filter_map(|a| a.as_uuid()).collect())
         .unwrap_or_default();
     on_bridge
         .into_iter()
-        .filter_map(|uuid| owned(tables, uuid, tables.get("Port", uuid)?))
+        .filter_map(|uuid| owned(tables, uuid, tables.get(Port::TABLE, uuid)?))
         .collect()
 }
 
@@ -302,12 +307,12 @@ fn owned(tables: &Tables, uuid: Uuid, port: &Row) -> Option<OwnedPort> {
 /// The Interface of port `name` (each of the driver's ports has one,
 /// named as the port).
 fn interface_of_port<'t>(tables: &'t Tables, name: &str) -> Option<&'t Row> {
-    first_interface(tables, tables.find_by("Port", "name", name)?.1)
+    first_interface(tables, tables.find_by(Port::TABLE, "name", name)?.1)
 }
 
 fn first_interface<'t>(tables: &'t Tables, port: &Row) -> Option<&'t Row> {
     let uuid = port.get("interfaces")?.atoms().first()?.as_uuid()?;
-    tables.get("Interface", uuid)
+    tables.get(Interface::TABLE, uuid)
 }
 
 fn owned_port(uuid: Uuid, port: &Row, interface: Option<&Row>) -> OwnedPort {

@@ -1,5 +1,5 @@
-//! The overlay and IPAM drivers behind the libnetwork `NetworkDriver` and
-//! `IpamDriver` traits: the one place driver errors become protocol errors.
+//! The libnetwork `NetworkDriver` over a [`Backend`] and the `IpamDriver`
+//! over [`Ipam`]: the one place driver errors become protocol errors.
 //!
 //! Every id a call carries is checked here too, even where the driver
 //! does not act on it (EndpointOperInfo, the NetworkID of Leave and
@@ -18,30 +18,48 @@ use plugin_api::wire::{
 };
 use plugin_api::{IpamDriver, NetworkDriver, PluginResult};
 
-use crate::error::Result;
-use crate::ipam::Ipam;
-use crate::names::{DockerId, check_sandbox_key};
-use crate::overlay::Overlay;
+use std::sync::Arc;
 
-/// Both ids of an endpoint request, checked.
-fn check_endpoint_ids(request: &EndpointRequest) -> Result<()> {
-    DockerId::parse("NetworkID", &request.network_id)?;
-    DockerId::parse("EndpointID", &request.endpoint_id)?;
-    Ok(())
+use crate::backend::{Backend, EndpointRef};
+use crate::docker::ipam::Ipam;
+use crate::docker::network_spec::NetworkSpec;
+use crate::error::Result;
+use crate::names::{DockerId, check_sandbox_key};
+
+/// The `NetworkDriver` of one backend: checks every request, then hands
+/// it to the backend.
+pub struct Driver<B> {
+    backend: Arc<B>,
 }
 
-impl NetworkDriver for Overlay {
+impl<B: Backend> Driver<B> {
+    pub fn new(backend: Arc<B>) -> Driver<B> {
+        Driver { backend }
+    }
+}
+
+/// Both ids of an endpoint request, checked.
+fn endpoint_ref(request: &EndpointRequest) -> Result<EndpointRef> {
+    Ok(EndpointRef {
+        network: DockerId::parse("NetworkID", &request.network_id)?,
+        endpoint: DockerId::parse("EndpointID", &request.endpoint_id)?,
+    })
+}
+
+impl<B: Backend> NetworkDriver for Driver<B> {
     async fn get_capabilities(&self) -> PluginResult<CapabilitiesResponse> {
-        Ok(self.capabilities())
+        Ok(self.backend.capabilities())
     }
 
     async fn create_network(&self, request: CreateNetworkRequest) -> PluginResult<Empty> {
-        Overlay::create_network(self, &request).await?;
+        let spec = NetworkSpec::from_request(&request)?;
+        self.backend.create_network(&spec).await?;
         Ok(Empty {})
     }
 
     async fn delete_network(&self, request: DeleteNetworkRequest) -> PluginResult<Empty> {
-        Overlay::delete_network(self, &request).await?;
+        let network = DockerId::parse("NetworkID", &request.network_id)?;
+        self.backend.delete_network(&network).await?;
         Ok(Empty {})
     }
 
@@ -66,20 +84,27 @@ impl NetworkDriver for Overlay {
         &self,
         request: CreateEndpointRequest,
     ) -> PluginResult<CreateEndpointResponse> {
-        Ok(Overlay::create_endpoint(self, &request).await?)
+        let endpoint = EndpointRef {
+            network: DockerId::parse("NetworkID", &request.network_id)?,
+            endpoint: DockerId::parse("EndpointID", &request.endpoint_id)?,
+        };
+        Ok(self
+            .backend
+            .create_endpoint(&endpoint, &request.interface)
+            .await?)
     }
 
     async fn endpoint_oper_info(
         &self,
         request: EndpointRequest,
     ) -> PluginResult<EndpointOperInfoResponse> {
-        check_endpoint_ids(&request)?;
-        Ok(Overlay::endpoint_oper_info(self, &request.endpoint_id))
+        Ok(self.backend.endpoint_oper_info(&endpoint_ref(&request)?))
     }
 
     async fn delete_endpoint(&self, request: DeleteEndpointRequest) -> PluginResult<Empty> {
-        check_endpoint_ids(&request)?;
-        Overlay::delete_endpoint(self, &request).await?;
+        self.backend
+            .delete_endpoint(&endpoint_ref(&request)?)
+            .await?;
         Ok(Empty {})
     }
 
@@ -93,12 +118,15 @@ impl NetworkDriver for Overlay {
 
     async fn join(&self, request: JoinRequest) -> PluginResult<JoinResponse> {
         check_sandbox_key(&request.sandbox_key)?;
-        Ok(Overlay::join(self, &request).await?)
+        let endpoint = EndpointRef {
+            network: DockerId::parse("NetworkID", &request.network_id)?,
+            endpoint: DockerId::parse("EndpointID", &request.endpoint_id)?,
+        };
+        Ok(self.backend.join(&endpoint, &request.sandbox_key).await?)
     }
 
     async fn leave(&self, request: LeaveRequest) -> PluginResult<Empty> {
-        check_endpoint_ids(&request)?;
-        Overlay::leave(self, &request).await?;
+        self.backend.leave(&endpoint_ref(&request)?).await?;
         Ok(Empty {})
     }
 }

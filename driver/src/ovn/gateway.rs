@@ -2,10 +2,10 @@
 //!
 //! Each non-internal network with an IPv4 gateway has a `localport`
 //! logical switch port carrying the gateway's MAC and address
-//! ([`crate::northbound`]). On every host with a Docker network on the
+//! ([`crate::ovn::northbound`]). On every host with a Docker network on the
 //! switch, an OVS internal port bound to that localport (`iface-id`) holds
 //! the gateway address, so a container's packets to its default gateway
-//! reach this host's kernel, which routes them on; the [`crate::firewall`]
+//! reach this host's kernel, which routes them on; the [`crate::host::firewall`]
 //! rules masquerade them and let them through Docker's `FORWARD DROP`.
 //! Join then returns the gateway, and Docker adds no `docker_gwbridge`.
 //!
@@ -20,12 +20,12 @@ use ipnet::Ipv4Net;
 
 use crate::error::{DriverError, Result};
 use crate::external_ids::{GATEWAY_OF, HOST, IFACE_ID, OWNER, OWNER_VALUE};
-use crate::firewall::{Firewall, GatewayRules, Rule};
-use crate::links::{LinkState, Links};
-use crate::local_switch::{LocalSwitch, id_of};
+use crate::host::firewall::{Firewall, GatewayRules, Rule};
+use crate::host::links::{LinkState, Links};
+use crate::host::local_switch::{LocalSwitch, id_of};
 use crate::mac::MacAddr;
 use crate::names::{gateway_interface, gateway_logical_port};
-use crate::northbound::SwitchInfo;
+use crate::ovn::northbound::SwitchInfo;
 use crate::reconcile::{GatewayPortState, GatewayRulesState, GatewayWanted};
 
 /// How often to look for the device ovs-vswitchd creates for a new port.

@@ -7,9 +7,9 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use plugin_api::wire::{CreateNetworkRequest, IpamData};
 
-use crate::address_pools::ADDRESS_SPACE;
 use crate::error::{DriverError, Result};
 use crate::names::{DockerId, Short, parse_network_name, private_switch_name};
+use crate::ovn::address_pools::ADDRESS_SPACE;
 
 /// `-o ovn.network=NAME`: the logical switch shared by Docker networks.
 pub const OPT_NETWORK: &str = "ovn.network";

@@ -1,0 +1,14 @@
+//! The Docker-facing layer: what dockerd asks, checked before any backend
+//! sees it.
+//!
+//! - [`plugin`]: `NetworkDriver` over any [`crate::backend::Backend`], and
+//!   `IpamDriver` over [`ipam::Ipam`]: every id, sandbox key and network
+//!   option is validated here, and driver errors become protocol errors
+//!   in one place.
+//! - [`network_spec`]: a `CreateNetwork` request, validated.
+//! - [`ipam`]: the `ovn` IPAM driver (`--ipam-driver ovn`) onto the shared
+//!   address pools of [`crate::ovn::address_pools`].
+
+pub mod ipam;
+pub mod network_spec;
+pub mod plugin;

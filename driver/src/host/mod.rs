@@ -1,0 +1,22 @@
+//! The host plumbing every backend shares: nothing here knows OVN.
+//!
+//! - [`links`]: veth pairs and gateway devices over rtnetlink;
+//!   [`link_scan`]: the driver's veths among all links, in bounded memory;
+//!   [`veth_alias`]: the mark on the driver's veths.
+//! - [`local_switch`]: the OVS bridge's ports in the local Open_vSwitch
+//!   database, and the host's settings there.
+//! - [`plumbing`]: an endpoint's veth pair and OVS port together: made,
+//!   claimed back from an interrupted Join, removed.
+//! - [`veth_reaper`]: left endpoints' veths and ports removed in batches.
+//! - [`offload`]: checksum offload off on the container side, which the
+//!   userspace datapath needs.
+//! - [`firewall`]: the iptables rules of a gateway (masquerade, forward).
+
+pub mod firewall;
+pub mod link_scan;
+pub mod links;
+pub mod local_switch;
+pub mod offload;
+pub mod plumbing;
+pub mod veth_alias;
+pub mod veth_reaper;

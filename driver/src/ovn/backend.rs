@@ -1,0 +1,150 @@
+//! The OVN backend's state and its [`Backend`] implementation; the calls
+//! themselves are in [`super::network`], [`super::endpoint`] and
+//! [`super::repair`].
+
+use std::time::Duration;
+
+use plugin_api::wire::{
+    CapabilitiesResponse, CreateEndpointResponse, EndpointInterface, EndpointOperInfoResponse,
+    JoinResponse, Scope,
+};
+
+use crate::backend::{Backend, EndpointRef};
+use crate::docker::network_spec::NetworkSpec;
+use crate::error::{DriverError, Result};
+use crate::host::links::Links;
+use crate::host::local_switch::LocalSwitch;
+use crate::host::plumbing::Plumbing;
+use crate::host::veth_reaper::VethReaper;
+use crate::names::DockerId;
+use crate::ovn::gateway::{Gateway, HostGateways};
+use crate::ovn::northbound::{Northbound, SwitchInfo};
+
+/// Bytes a Geneve tunnel over IPv4 adds to each frame: outer IPv4 (20),
+/// UDP (8), Geneve (8), OVN's option (8) and the inner Ethernet header (14).
+pub const GENEVE_IPV4_OVERHEAD: u32 = 58;
+
+/// Settings of the OVN backend.
+#[derive(Debug, Clone)]
+pub struct OvnConfig {
+    /// How long Join waits for ovn-controller to install the port.
+    pub ready_timeout: Duration,
+    /// MTU of the network carrying the tunnels.
+    pub underlay_mtu: u32,
+    /// Age after which reconciliation deletes an endpoint never joined.
+    pub unjoined_grace: Duration,
+    /// Whether this host routes for its networks (a gateway port per
+    /// non-internal network); without, Docker adds `docker_gwbridge`.
+    pub gateway: bool,
+}
+
+/// The OVN backend: one per daemon.
+pub struct OvnBackend {
+    pub(super) nb: Northbound,
+    /// Veth pairs, OVS ports and the reaper: the host side of endpoints.
+    pub(super) plumbing: Plumbing,
+    pub(super) config: OvnConfig,
+    pub(super) gateways: HostGateways,
+    /// Network creation and deletion are rare; one at a time keeps the
+    /// create-or-join logic of shared switches simple, and reconciliation
+    /// of gateways takes it too, so it never sees one half made.
+    pub(super) network_lock: tokio::sync::Mutex<()>,
+}
+
+impl OvnBackend {
+    pub fn new(
+        ovs: LocalSwitch,
+        nb: Northbound,
+        links: Links,
+        reaper: VethReaper<LocalSwitch>,
+        host: String,
+        config: OvnConfig,
+    ) -> OvnBackend {
+        let gateways = HostGateways::new(
+            ovs.clone(),
+            links.clone(),
+            host.clone(),
+            config.ready_timeout,
+        );
+        OvnBackend {
+            gateways,
+            nb,
+            plumbing: Plumbing {
+                ovs,
+                links,
+                reaper,
+                host,
+            },
+            config,
+            network_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The chassis (`system-id`) this driver binds endpoints to.
+    pub fn host(&self) -> &str {
+        &self.plumbing.host
+    }
+
+    /// The MTU of a network that names none: the underlay's less Geneve.
+    pub(super) fn default_mtu(&self) -> u32 {
+        self.config.underlay_mtu - GENEVE_IPV4_OVERHEAD
+    }
+
+    /// The gateway `switch` has on this host, if any.
+    pub(super) fn gateway_of(&self, switch: &SwitchInfo) -> Option<Gateway> {
+        self.config
+            .gateway
+            .then(|| Gateway::of_switch(switch, self.default_mtu()))
+            .flatten()
+    }
+
+    pub(super) fn switch(&self, network: &DockerId) -> Result<SwitchInfo> {
+        self.nb
+            .switch_of(network.as_str())
+            .ok_or_else(|| DriverError::UnknownNetwork {
+                network: network.to_string(),
+            })
+    }
+}
+
+impl Backend for OvnBackend {
+    fn capabilities(&self) -> CapabilitiesResponse {
+        CapabilitiesResponse {
+            scope: Scope::Local,
+            connectivity_scope: Some(Scope::Global),
+            gw_alloc_checker: false,
+        }
+    }
+
+    async fn create_network(&self, spec: &NetworkSpec) -> Result<()> {
+        OvnBackend::create_network(self, spec).await
+    }
+
+    async fn delete_network(&self, network: &DockerId) -> Result<()> {
+        OvnBackend::delete_network(self, network).await
+    }
+
+    async fn create_endpoint(
+        &self,
+        endpoint: &EndpointRef,
+        interface: &EndpointInterface,
+    ) -> Result<CreateEndpointResponse> {
+        OvnBackend::create_endpoint(self, endpoint, interface).await
+    }
+
+    async fn delete_endpoint(&self, endpoint: &EndpointRef) -> Result<()> {
+        OvnBackend::delete_endpoint(self, &endpoint.endpoint).await
+    }
+
+    async fn join(&self, endpoint: &EndpointRef, sandbox_key: &str) -> Result<JoinResponse> {
+        OvnBackend::join(self, endpoint, sandbox_key).await
+    }
+
+    async fn leave(&self, endpoint: &EndpointRef) -> Result<()> {
+        OvnBackend::leave(self, &endpoint.endpoint).await
+    }
+
+    fn endpoint_oper_info(&self, endpoint: &EndpointRef) -> EndpointOperInfoResponse {
+        OvnBackend::endpoint_oper_info(self, &endpoint.endpoint)
+    }
+}

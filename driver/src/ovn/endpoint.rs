@@ -1,0 +1,260 @@
+//! Endpoints of the OVN backend: a logical switch port per endpoint, and
+//! on Join its veth pair and OVS port ([`crate::host::plumbing`]), ready
+//! when ovn-controller has installed it.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::{Duration, Instant};
+
+use ipnet::IpNet;
+use plugin_api::wire::{
+    CreateEndpointResponse, EndpointInterface, EndpointOperInfoResponse, InterfaceName,
+    JoinResponse,
+};
+use serde_json::json;
+
+use crate::backend::EndpointRef;
+use crate::error::{DriverError, Result};
+use crate::external_ids::{
+    ENDPOINT, HOST, IFACE_ID, JOINED, NETWORK, OWNER, OWNER_VALUE, SANDBOX, unix_now,
+};
+use crate::host::plumbing::PairRemoval;
+use crate::mac::MacAddr;
+use crate::names::{DockerId, container_interface, host_interface};
+use crate::ovn::backend::OvnBackend;
+use crate::ovn::northbound::{NewPort, SwitchInfo};
+
+/// How long plugging an endpoint's port took, in its two parts.
+struct Plugged {
+    /// The Open_vSwitch transaction that adds the port.
+    port_added: Duration,
+    /// The wait for ovn-controller's `ovn-installed`.
+    ready_wait: Duration,
+}
+
+impl OvnBackend {
+    pub async fn create_endpoint(
+        &self,
+        EndpointRef { network, endpoint }: &EndpointRef,
+        interface: &EndpointInterface,
+    ) -> Result<CreateEndpointResponse> {
+        let switch = self.switch(network)?;
+        let (ipv4, ipv6) = endpoint_addresses(interface, &switch)?;
+        let given_mac = !interface.mac_address.is_empty();
+        let mac = match (given_mac, ipv4) {
+            (true, _) => interface.mac_address.parse()?,
+            (false, Some(v4)) => MacAddr::from_ipv4(v4),
+            (false, None) => MacAddr::from_id(endpoint.as_str()),
+        };
+        let port = NewPort {
+            endpoint: endpoint.as_str(),
+            network: network.as_str(),
+            host: self.host(),
+            mac,
+            ipv4,
+            ipv6,
+        };
+        self.nb.create_port(&switch, &port).await?;
+        tracing::info!(%network, %endpoint, %mac, "endpoint created");
+        // Docker takes only fields it left empty.
+        let interface = (!given_mac).then(|| EndpointInterface {
+            mac_address: mac.to_string(),
+            ..Default::default()
+        });
+        Ok(CreateEndpointResponse { interface })
+    }
+
+    pub async fn join(
+        &self,
+        EndpointRef { network, endpoint }: &EndpointRef,
+        sandbox_key: &str,
+    ) -> Result<JoinResponse> {
+        let started = Instant::now();
+        let switch = self.switch(network)?;
+        let port = self
+            .nb
+            .port(endpoint.as_str())
+            .ok_or_else(|| DriverError::UnknownEndpoint {
+                network: network.to_string(),
+                endpoint: endpoint.to_string(),
+            })?;
+        let host_if = host_interface(endpoint);
+        let peer = container_interface(endpoint);
+        let mtu = switch.mtu.unwrap_or(self.default_mtu());
+        let creating = Instant::now();
+        self.plumbing
+            .make_pair(endpoint, (&host_if, &peer), mtu, port.mac)
+            .await?;
+        let veth_time = creating.elapsed();
+        if let Err(error) = crate::host::offload::disable_tx_checksum(&peer) {
+            self.plumbing.rollback_join(endpoint).await;
+            return Err(error);
+        }
+        let ids = interface_ids(network, endpoint, self.host(), &port.mac, Some(sandbox_key));
+        let plugged = match self.plug(&host_if, &ids, endpoint.as_str()).await {
+            Ok(plugged) => plugged,
+            Err(error) => {
+                self.plumbing.rollback_join(endpoint).await;
+                return Err(error);
+            }
+        };
+        // ready_wait_us apart: the part ovn-controller, not the driver,
+        // takes; veth_us and port_us: the kernel's and ovsdb-server's.
+        tracing::info!(%network, %endpoint, interface = %host_if, mtu,
+            duration_us = started.elapsed().as_micros() as u64,
+            veth_us = veth_time.as_micros() as u64,
+            port_us = plugged.port_added.as_micros() as u64,
+            ready_wait_us = plugged.ready_wait.as_micros() as u64, "endpoint joined and ready");
+        Ok(JoinResponse {
+            interface_name: Some(InterfaceName {
+                src_name: peer,
+                dst_prefix: "eth".into(),
+            }),
+            // With a gateway Docker adds no docker_gwbridge interface.
+            gateway: self
+                .gateway_of(&switch)
+                .map(|g| g.address.addr().to_string())
+                .unwrap_or_default(),
+            disable_gateway_service: switch.internal,
+            ..Default::default()
+        })
+    }
+
+    /// Adds the OVS port and waits for ovn-controller to install it.
+    async fn plug(
+        &self,
+        host_if: &str,
+        ids: &[(String, String)],
+        endpoint: &str,
+    ) -> Result<Plugged> {
+        let adding = Instant::now();
+        self.plumbing.ovs.add_port(host_if, ids).await?;
+        let port_added = adding.elapsed();
+        self.plumbing.reaper.join_waits();
+        let waiting = Instant::now();
+        self.plumbing
+            .ovs
+            .wait_installed(host_if, endpoint, self.config.ready_timeout)
+            .await?;
+        Ok(Plugged {
+            port_added,
+            ready_wait: waiting.elapsed(),
+        })
+    }
+
+    /// Finds the endpoint's veth pair and port and hands both to the
+    /// reaper's next batch ([`crate::host::veth_reaper::VethReaper`]), which removes them some 50 ms
+    /// later together with every other Leave's: neither Docker nor the
+    /// next endpoint waits for the kernel's deletion (20 ms under the RTNL
+    /// lock) or for the port's transaction and what ovs-vswitchd and
+    /// ovn-controller recompute after it, one endpoint at a time. The
+    /// endpoint's traffic ends with the sandbox, which Docker tears down
+    /// after Leave in any case. A batch a crash interrupts is finished by
+    /// DeleteEndpoint or reconciliation.
+    pub async fn leave(&self, endpoint: &DockerId) -> Result<()> {
+        self.plumbing.unplug(endpoint, PairRemoval::Batched).await?;
+        // The call's duration is the router's to log, as for every call.
+        tracing::info!(%endpoint, "endpoint left");
+        Ok(())
+    }
+
+    pub async fn delete_endpoint(&self, endpoint: &DockerId) -> Result<()> {
+        // Docker skips Leave after some failures; clean the host side too.
+        self.plumbing.unplug(endpoint, PairRemoval::Batched).await?;
+        self.nb.delete_port(endpoint.as_str()).await?;
+        tracing::info!(%endpoint, "endpoint deleted");
+        Ok(())
+    }
+
+    pub fn endpoint_oper_info(&self, endpoint: &DockerId) -> EndpointOperInfoResponse {
+        let mut value = serde_json::Map::new();
+        if let Some(port) = self.nb.port(endpoint.as_str()) {
+            value.insert("LogicalSwitchPort".into(), json!(port.endpoint));
+            value.insert("Addresses".into(), json!(port.addresses));
+            value.insert("Up".into(), json!(port.up));
+        }
+        EndpointOperInfoResponse { value }
+    }
+}
+
+/// The Open_vSwitch `Interface.external_ids` of an endpoint's port: the
+/// driver's marks, and `iface-id` which binds it to its logical port.
+pub(super) fn interface_ids(
+    network: &DockerId,
+    endpoint: &DockerId,
+    host: &str,
+    mac: &MacAddr,
+    sandbox: Option<&str>,
+) -> Vec<(String, String)> {
+    let sandbox = sandbox.map(|s| (SANDBOX, s.to_string()));
+    [
+        (OWNER, OWNER_VALUE.to_string()),
+        (NETWORK, network.to_string()),
+        (ENDPOINT, endpoint.to_string()),
+        (HOST, host.to_string()),
+        (JOINED, unix_now().to_string()),
+        (IFACE_ID, endpoint.to_string()),
+        ("attached-mac", mac.to_string()),
+        ("iface-status", "active".to_string()),
+    ]
+    .into_iter()
+    .chain(sandbox)
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// The endpoint's addresses from Docker's IPAM, checked against the
+/// network's subnets.
+fn endpoint_addresses(
+    interface: &EndpointInterface,
+    switch: &SwitchInfo,
+) -> Result<(Option<Ipv4Addr>, Option<Ipv6Addr>)> {
+    let ipv4 = parse_in_subnet("Address", &interface.address, switch.subnet4.as_deref())?;
+    let ipv6 = parse_in_subnet(
+        "AddressIPv6",
+        &interface.address_ipv6,
+        switch.subnet6.as_deref(),
+    )?;
+    let ipv4 = ipv4.map(|ip| match ip {
+        IpAddr::V4(v4) => Ok(v4),
+        IpAddr::V6(_) => Err(DriverError::invalid("Address", "expected an IPv4 address")),
+    });
+    let ipv6 = ipv6.map(|ip| match ip {
+        IpAddr::V6(v6) => Ok(v6),
+        IpAddr::V4(_) => Err(DriverError::invalid(
+            "AddressIPv6",
+            "expected an IPv6 address",
+        )),
+    });
+    let (ipv4, ipv6) = (ipv4.transpose()?, ipv6.transpose()?);
+    if ipv4.is_none() && ipv6.is_none() {
+        return Err(DriverError::invalid(
+            "Interface",
+            "the endpoint has no address from IPAM",
+        ));
+    }
+    Ok((ipv4, ipv6))
+}
+
+fn parse_in_subnet(what: &str, cidr: &str, subnet: Option<&str>) -> Result<Option<IpAddr>> {
+    if cidr.is_empty() {
+        return Ok(None);
+    }
+    let address: IpNet = cidr.parse().map_err(|_| {
+        DriverError::invalid(what, format!("{cidr:?} is not an address in CIDR form"))
+    })?;
+    let subnet: Option<IpNet> = subnet.and_then(|s| s.parse().ok());
+    match subnet {
+        Some(subnet) if subnet.contains(&address.addr()) => Ok(Some(address.addr())),
+        Some(subnet) => Err(DriverError::invalid(
+            what,
+            format!(
+                "{} is outside the network's subnet {subnet}",
+                address.addr()
+            ),
+        )),
+        None => Err(DriverError::invalid(
+            what,
+            format!("the network has no subnet of {}'s family", address.addr()),
+        )),
+    }
+}

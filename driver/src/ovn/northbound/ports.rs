@@ -1,0 +1,199 @@
+//! Logical switch ports: one per endpoint, bound to its host's chassis.
+
+use std::collections::HashSet;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ovsdb_client::rows::{LogicalSwitch, LogicalSwitchPort, TypedRow};
+use ovsdb_client::transaction::{Condition, Mutation, Transaction};
+use ovsdb_client::{Row, Tables, Uuid, Value};
+
+use super::SwitchInfo;
+use super::{DB, Northbound, owned};
+use crate::error::{DriverError, Result};
+use crate::external_ids::*;
+use crate::mac::MacAddr;
+
+impl Northbound {
+    /// Every address a logical switch port holds, plus the aux addresses
+    /// of the driver's networks: what the IPAM driver must not reclaim.
+    pub fn addresses_in_use(&self) -> HashSet<IpAddr> {
+        self.replica.read(|t| {
+            let mut in_use = HashSet::new();
+            let mut add = |text: &str| {
+                in_use.extend(text.split(' ').filter_map(|w| w.parse::<IpAddr>().ok()))
+            };
+            for (_, row) in t.rows(LogicalSwitchPort::TABLE) {
+                let addresses = row.get("addresses").map(|v| v.atoms()).unwrap_or_default();
+                addresses
+                    .iter()
+                    .filter_map(|a| a.as_str())
+                    .for_each(&mut add);
+            }
+            for (_, row) in t.rows(LogicalSwitch::TABLE) {
+                let ids = row
+                    .get("external_ids")
+                    .and_then(Value::as_map)
+                    .unwrap_or_default();
+                ids.iter()
+                    .filter(|(k, _)| k.as_str().is_some_and(|k| k.starts_with(AUX_PREFIX)))
+                    .filter_map(|(_, v)| v.as_str())
+                    .for_each(&mut add);
+            }
+            in_use
+        })
+    }
+
+    /// The port of endpoint `endpoint`, if the driver made one.
+    pub fn port(&self, endpoint: &str) -> Option<PortInfo> {
+        self.replica.read(|t| find_port(t, endpoint))
+    }
+
+    /// Every port the driver made on `host`.
+    pub fn ports_of_host(&self, host: &str) -> Vec<PortInfo> {
+        self.replica.read(|t| {
+            t.rows(LogicalSwitchPort::TABLE)
+                .filter(|(_, row)| owned(row) && row.map_str("external_ids", HOST) == Some(host))
+                .filter_map(|(uuid, row)| port_info(uuid, row))
+                .collect()
+        })
+    }
+
+    /// Creates the logical switch port of a new endpoint on `switch`.
+    /// Retrying with the same endpoint and addresses succeeds; with other
+    /// addresses it is a conflict.
+    pub async fn create_port(&self, switch: &SwitchInfo, port: &NewPort<'_>) -> Result<()> {
+        let addresses = port.addresses();
+        if let Some(existing) = self.port(port.endpoint) {
+            if existing.addresses == addresses && existing.network == port.network {
+                return Ok(());
+            }
+            return Err(DriverError::Conflict(format!(
+                "endpoint {} already exists with addresses {}",
+                port.endpoint, existing.addresses
+            )));
+        }
+        let mut txn = Transaction::new(DB);
+        let lsp = txn.insert(LogicalSwitchPort::TABLE, port_row(port, &addresses));
+        let link = txn.mutate(
+            LogicalSwitch::TABLE,
+            vec![Condition::uuid(switch.uuid)],
+            vec![Mutation::insert("ports", Value::from(lsp))],
+        );
+        txn.comment(&format!("docker-ovn: endpoint {}", port.endpoint));
+        let outcome = self.client.transact(&txn).await.map_err(DriverError::nb)?;
+        if outcome.count(link) != Some(1) {
+            // The switch vanished; the unreferenced port was collected.
+            return Err(DriverError::UnknownNetwork {
+                network: port.network.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Deletes endpoint `endpoint`'s port; `Ok(false)` if there was none.
+    pub async fn delete_port(&self, endpoint: &str) -> Result<bool> {
+        let Some(port) = self.port(endpoint) else {
+            return Ok(false);
+        };
+        let mut txn = Transaction::new(DB);
+        txn.unlink(LogicalSwitch::TABLE, "ports", port.uuid);
+        txn.comment(&format!("docker-ovn: delete endpoint {endpoint}"));
+        self.client.transact(&txn).await.map_err(DriverError::nb)?;
+        Ok(true)
+    }
+}
+
+/// A logical switch port of an endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortInfo {
+    pub uuid: Uuid,
+    pub endpoint: String,
+    pub network: String,
+    pub host: String,
+    pub mac: MacAddr,
+    pub addresses: String,
+    pub up: bool,
+    /// When CreateEndpoint made it (seconds since the epoch), if recorded.
+    pub created_at: Option<u64>,
+}
+
+/// What a new endpoint's port holds.
+#[derive(Debug, Clone)]
+pub struct NewPort<'a> {
+    pub endpoint: &'a str,
+    pub network: &'a str,
+    pub host: &'a str,
+    pub mac: MacAddr,
+    pub ipv4: Option<Ipv4Addr>,
+    pub ipv6: Option<Ipv6Addr>,
+}
+
+impl NewPort<'_> {
+    /// `"MAC [IPv4] [IPv6]"`, the form of `addresses` and `port_security`.
+    fn addresses(&self) -> String {
+        let mut text = self.mac.to_string();
+        for ip in [
+            self.ipv4.map(|a| a.to_string()),
+            self.ipv6.map(|a| a.to_string()),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            text.push(' ');
+            text.push_str(&ip);
+        }
+        text
+    }
+}
+
+fn port_row(port: &NewPort<'_>, addresses: &str) -> Row {
+    Row::new()
+        .with("name", port.endpoint)
+        .with("addresses", Value::set([addresses]))
+        .with("port_security", Value::set([addresses]))
+        .with("options", Value::map([("requested-chassis", port.host)]))
+        .with(
+            "external_ids",
+            Value::map([
+                (OWNER, OWNER_VALUE),
+                (NETWORK, port.network),
+                (ENDPOINT, port.endpoint),
+                (HOST, port.host),
+                (CREATED, &unix_now().to_string()),
+            ]),
+        )
+}
+
+fn find_port(tables: &Tables, endpoint: &str) -> Option<PortInfo> {
+    let (uuid, row) = tables.find_by(LogicalSwitchPort::TABLE, "name", endpoint)?;
+    if !owned(row) {
+        return None;
+    }
+    port_info(uuid, row)
+}
+
+fn port_info(uuid: Uuid, row: &Row) -> Option<PortInfo> {
+    let addresses = row.get("addresses")?.atoms().first()?.as_str()?.to_string();
+    let mac = addresses.split(' ').next()?.parse().ok()?;
+    let id = |key: &str| {
+        row.map_str("external_ids", key)
+            .unwrap_or_default()
+            .to_string()
+    };
+    Some(PortInfo {
+        uuid,
+        endpoint: row.get_str("name").unwrap_or_default().to_string(),
+        network: id(NETWORK),
+        host: id(HOST),
+        mac,
+        addresses,
+        up: row
+            .get("up")
+            .and_then(|v| v.atom())
+            .and_then(|a| a.as_bool())
+            == Some(true),
+        created_at: row
+            .map_str("external_ids", CREATED)
+            .and_then(|t| t.parse().ok()),
+    })
+}

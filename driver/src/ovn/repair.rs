@@ -1,0 +1,185 @@
+//! Reconciliation applied by the OVN backend: the snapshot of this host's
+//! ports, veths, logical ports and gateways, the pure plan of
+//! [`crate::reconcile`], and each step carried out.
+
+use std::time::Duration;
+
+use crate::error::Result;
+use crate::external_ids::unix_now;
+use crate::host::plumbing::PairRemoval;
+use crate::names::DockerId;
+use crate::ovn::backend::OvnBackend;
+use crate::ovn::endpoint::interface_ids;
+use crate::ovn::gateway::{self, Gateway};
+use crate::reconcile::{self, Action, Policy};
+
+/// Beyond Join's readiness wait, how long a veth pair may stay in the
+/// driver's namespace (Docker moves the peer once Join answers) before
+/// reconciliation calls the Join failed.
+const JOIN_SLACK: Duration = Duration::from_secs(60);
+
+impl OvnBackend {
+    /// Deletes the veth pairs a killed daemon created but never marked
+    /// (see [`crate::host::veth_reaper::UNFINISHED_GROUP`]). Only before serving.
+    pub async fn delete_unfinished_veths(&self) -> Result<()> {
+        self.plumbing.reaper.delete_unfinished().await
+    }
+
+    /// One reconciliation pass ([`reconcile`]): reads this host's ports,
+    /// veths and logical ports, and unless `dry_run` applies the plan.
+    /// Every step is tried; the first failure is returned after the rest.
+    pub async fn reconcile(&self, dry_run: bool) -> Result<Vec<Action>> {
+        let _one_at_a_time = self.network_lock.lock().await;
+        if !dry_run {
+            // Pairs a crashed daemon retired; a live batch's are harmless to take.
+            self.plumbing.reaper.delete_retired().await?;
+        }
+        let mut snapshot = reconcile::snapshot(
+            &self.plumbing.ovs,
+            &self.nb,
+            &self.plumbing.links,
+            self.host(),
+        )
+        .await?;
+        self.snapshot_gateways(&mut snapshot).await?;
+        let policy = Policy {
+            now: unix_now(),
+            unjoined_grace: self.config.unjoined_grace,
+            join_grace: self.config.ready_timeout + JOIN_SLACK,
+        };
+        let actions = reconcile::plan(&snapshot, &policy);
+        if dry_run {
+            return Ok(actions);
+        }
+        let mut first_error = None;
+        let mut done = Vec::new();
+        for action in actions {
+            match self.apply(&action).await {
+                Ok(true) => {
+                    tracing::info!(action = %action, "reconciled");
+                    done.push(action);
+                }
+                Ok(false)
+                    if matches!(
+                        action,
+                        Action::Report { .. } | Action::GatewayDeviceMissing { .. }
+                    ) =>
+                {
+                    tracing::warn!(action = %action, "needs an operator");
+                    done.push(action);
+                }
+                // A call in flight (a Leave, say) got there first.
+                Ok(false) => tracing::debug!(action = %action, "already done"),
+                Err(error) => {
+                    tracing::warn!(action = %action, %error, "reconciliation step failed");
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        first_error.map_or(Ok(done), Err)
+    }
+
+    /// The gateways this host should have (of switches it has a Docker
+    /// network on), and those it has.
+    async fn snapshot_gateways(&self, snapshot: &mut reconcile::Snapshot) -> Result<()> {
+        let wanted: Vec<(Gateway, bool)> = self
+            .nb
+            .switches()
+            .into_iter()
+            .filter(|s| s.docker_networks.iter().any(|(_, h)| *h == self.host()))
+            .filter_map(|s| Some((self.gateway_of(&s)?, self.nb.has_localport(&s))))
+            .collect();
+        let gateways: Vec<Gateway> = wanted.iter().map(|(g, _)| g.clone()).collect();
+        let (ports, rules) = self.gateways.snapshot(&gateways).await?;
+        snapshot.gateways = wanted
+            .iter()
+            .map(|(g, localport)| gateway::wanted_state(g, *localport))
+            .collect();
+        snapshot.gateway_ports = ports;
+        snapshot.gateway_rules = rules;
+        Ok(())
+    }
+
+    /// Applies a gateway step; `Ok(false)` when there was nothing to do.
+    async fn apply_gateway(&self, action: &Action) -> Result<bool> {
+        let switch_named = |name: &str| self.nb.switches().into_iter().find(|s| s.name == name);
+        let gateway_named = |name: &str| switch_named(name).and_then(|s| self.gateway_of(&s));
+        match action {
+            Action::AddGateway { switch, .. } => match gateway_named(switch) {
+                Some(gateway) => self.gateways.apply(&gateway).await.map(|_| true),
+                None => Ok(false),
+            },
+            Action::ConfigureGateway { switch, .. } => match gateway_named(switch) {
+                Some(gateway) => self.gateways.configure(&gateway).await,
+                None => Ok(false),
+            },
+            Action::AddGatewayRules { switch } => match gateway_named(switch) {
+                Some(gateway) => {
+                    let rules = gateway.rules(self.gateways.host());
+                    self.gateways.firewall().ensure(&rules).await
+                }
+                None => Ok(false),
+            },
+            Action::AddLocalport { switch } => match switch_named(switch) {
+                Some(switch) => self.nb.ensure_localport(&switch).await,
+                None => Ok(false),
+            },
+            Action::RemoveGateway { switch, interface } => {
+                self.gateways.remove(switch, interface).await
+            }
+            Action::RemoveGatewayRules { switch } => self.gateways.firewall().remove(switch).await,
+            _ => Ok(false),
+        }
+    }
+
+    /// Whether `interface` exists, asked by name just before acting: a dump
+    /// of thousands of links racing with changes may miss one.
+    async fn veth_exists(&self, interface: &str) -> Result<bool> {
+        Ok(self.plumbing.links.index_of(interface).await?.is_some())
+    }
+
+    /// Applies one step; `Ok(false)` when there was nothing left to do.
+    async fn apply(&self, action: &Action) -> Result<bool> {
+        match action {
+            Action::RemovePort {
+                interface,
+                endpoint,
+            } => {
+                if self.veth_exists(interface).await? {
+                    return Ok(false);
+                }
+                self.plumbing.ovs.remove_port(interface, endpoint).await
+            }
+            Action::Unplug { endpoint, .. } => {
+                let endpoint = DockerId::parse("endpoint", endpoint)?;
+                self.plumbing.unplug(&endpoint, PairRemoval::Batched).await
+            }
+            Action::DeleteLogicalPort {
+                endpoint,
+                interface,
+                ..
+            } => {
+                if self.veth_exists(interface).await? {
+                    return Ok(false);
+                }
+                self.nb.delete_port(endpoint).await
+            }
+            Action::Replug {
+                interface,
+                endpoint,
+                network,
+                mac,
+            } => {
+                if self.plumbing.reaper.is_retiring(interface) {
+                    return Ok(false);
+                }
+                let network = DockerId::parse("network", network)?;
+                let endpoint = DockerId::parse("endpoint", endpoint)?;
+                let ids = interface_ids(&network, &endpoint, self.host(), mac, None);
+                self.plumbing.ovs.add_port(interface, &ids).await
+            }
+            Action::Report { .. } => Ok(false),
+            gateway => self.apply_gateway(gateway).await,
+        }
+    }
+}
