@@ -34,6 +34,48 @@ pub struct LocalSwitch {
     bridge: String,
 }
 
+/// The transaction that adds port `name` to `bridge`: Interface
+/// `interface` (named and marked here), its Port, and the bridge's
+/// reference, linked by named UUIDs; it fails whole when the bridge is
+/// missing. Join's is `docs/golden/join.open_vswitch.json`.
+pub fn add_port_transaction(
+    bridge: &str,
+    name: &str,
+    interface: Row,
+    external_ids: &[(String, String)],
+) -> Transaction {
+    let ids = Value::map(external_ids.iter().cloned());
+    let mut txn = Transaction::new(DB);
+    txn.wait(
+        Bridge::TABLE,
+        vec![Condition::eq("name", bridge)],
+        &["name"],
+        WaitUntil::NotEqual,
+        vec![],
+        Some(Duration::ZERO),
+    );
+    let interface = txn.insert(
+        Interface::TABLE,
+        interface
+            .with("name", name)
+            .with("external_ids", ids.clone()),
+    );
+    let port = txn.insert(
+        Port::TABLE,
+        Row::new()
+            .with("name", name)
+            .with("interfaces", Value::from(interface))
+            .with("external_ids", ids),
+    );
+    txn.mutate(
+        Bridge::TABLE,
+        vec![Condition::eq("name", bridge)],
+        vec![Mutation::insert("ports", Value::from(port))],
+    );
+    txn.comment(&format!("docker-ovn: add port {name}"));
+    txn
+}
+
 /// What the driver replicates of Open_vSwitch: the columns it reads, no
 /// more (`driver/benches/replica_memory.rs` measures these too).
 pub fn monitor_requests() -> Vec<MonitorRequest> {
@@ -154,36 +196,7 @@ impl LocalSwitch {
         if self.has_port(name) {
             return Ok(false);
         }
-        let ids = Value::map(external_ids.iter().cloned());
-        let mut txn = Transaction::new(DB);
-        // Fails the whole transaction when the bridge is missing.
-        txn.wait(
-            Bridge::TABLE,
-            vec![Condition::eq("name", self.bridge.as_str())],
-            &["name"],
-            WaitUntil::NotEqual,
-            vec![],
-            Some(Duration::ZERO),
-        );
-        let interface = txn.insert(
-            Interface::TABLE,
-            interface
-                .with("name", name)
-                .with("external_ids", ids.clone()),
-        );
-        let port = txn.insert(
-            Port::TABLE,
-            Row::new()
-                .with("name", name)
-                .with("interfaces", Value::from(interface))
-                .with("external_ids", ids),
-        );
-        txn.mutate(
-            Bridge::TABLE,
-            vec![Condition::eq("name", self.bridge.as_str())],
-            vec![Mutation::insert("ports", Value::from(port))],
-        );
-        txn.comment(&format!("docker-ovn: add port {name}"));
+        let txn = add_port_transaction(&self.bridge, name, interface, external_ids);
         match self.client.transact(&txn).await {
             Ok(_) => Ok(true),
             Err(e) if e.is_timed_out_at(0) => Err(DriverError::Setup(format!(

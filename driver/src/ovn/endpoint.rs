@@ -52,6 +52,7 @@ impl OvnBackend {
             mac,
             ipv4,
             ipv6,
+            created: unix_now(),
         };
         self.nb.create_port(&switch, &port).await?;
         tracing::info!(%network, %endpoint, %mac, "endpoint created");
@@ -89,7 +90,14 @@ impl OvnBackend {
             self.plumbing.rollback_join(endpoint).await;
             return Err(error);
         }
-        let ids = interface_ids(network, endpoint, self.host(), &port.mac, Some(sandbox_key));
+        let ids = interface_ids(
+            network,
+            endpoint,
+            self.host(),
+            &port.mac,
+            Some(sandbox_key),
+            unix_now(),
+        );
         let plugged = match self.plug(&host_if, &ids, endpoint.as_str()).await {
             Ok(plugged) => plugged,
             Err(error) => {
@@ -184,6 +192,7 @@ pub(super) fn interface_ids(
     host: &str,
     mac: &MacAddr,
     sandbox: Option<&str>,
+    joined: u64,
 ) -> Vec<(String, String)> {
     let sandbox = sandbox.map(|s| (SANDBOX, s.to_string()));
     [
@@ -191,7 +200,7 @@ pub(super) fn interface_ids(
         (NETWORK, network.to_string()),
         (ENDPOINT, endpoint.to_string()),
         (HOST, host.to_string()),
-        (JOINED, unix_now().to_string()),
+        (JOINED, joined.to_string()),
         (IFACE_ID, endpoint.to_string()),
         ("attached-mac", mac.to_string()),
         ("iface-status", "active".to_string()),
@@ -256,5 +265,91 @@ fn parse_in_subnet(what: &str, cidr: &str, subnet: Option<&str>) -> Result<Optio
             what,
             format!("the network has no subnet of {}'s family", address.addr()),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Golden tests: the OVSDB transactions of CreateEndpoint and Join, as
+    //! sent, against the JSON that `docs/design.md` shows. A change of
+    //! what the driver writes fails here first; after a deliberate one,
+    //! `DOCKER_OVN_BLESS=1 cargo test -p docker-ovn golden` rewrites the
+    //! files, and the diff shows the change to review.
+
+    use std::path::PathBuf;
+
+    use ovsdb_client::{Row, Uuid};
+    use serde_json::Value as Json;
+
+    use super::*;
+    use crate::host::local_switch::add_port_transaction;
+    use crate::ovn::northbound::create_port_transaction;
+
+    const NETWORK: &str = "7a1bd9b1c3e8a4f90a2b1c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071";
+    const ENDPOINT: &str = "e5c2f1a0b9d8c7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2";
+    const HOST: &str = "lab-host1";
+    const SANDBOX: &str = "/var/run/docker/netns/0123456789ab";
+    /// A fixed clock: 2026-12-02 12:00:00 UTC.
+    const NOW: u64 = 1_796_212_800;
+
+    fn ids() -> (DockerId, DockerId) {
+        let network = DockerId::parse("NetworkID", NETWORK).expect("network id");
+        let endpoint = DockerId::parse("EndpointID", ENDPOINT).expect("endpoint id");
+        (network, endpoint)
+    }
+
+    /// Compares the `params` of a `transact` request with
+    /// `docs/golden/<name>` (the database, then one operation a line), or
+    /// writes them there when `DOCKER_OVN_BLESS` is set.
+    fn golden(name: &str, actual: &Json) {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../docs/golden")
+            .join(name);
+        let lines: Vec<String> = actual
+            .as_array()
+            .expect("transact params are an array")
+            .iter()
+            .map(|param| format!("  {param}"))
+            .collect();
+        let text = format!("[\n{}\n]\n", lines.join(",\n"));
+        if std::env::var_os("DOCKER_OVN_BLESS").is_some() {
+            std::fs::write(&path, &text).expect("write the golden file");
+        }
+        let expected = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        let expected: Json = serde_json::from_str(&expected).expect("golden JSON");
+        assert_eq!(
+            &expected,
+            actual,
+            "{} differs from what the driver sends now:\n{text}",
+            path.display()
+        );
+    }
+
+    #[test]
+    fn golden_join_adds_interface_port_and_bridge_reference_in_one_transaction() {
+        let (network, endpoint) = ids();
+        let mac = MacAddr::from_ipv4("10.90.0.2".parse().expect("address"));
+        let external_ids = interface_ids(&network, &endpoint, HOST, &mac, Some(SANDBOX), NOW);
+        let name = host_interface(&endpoint);
+        let txn = add_port_transaction("br-int", &name, Row::new(), &external_ids);
+        golden("join.open_vswitch.json", &txn.to_params());
+    }
+
+    #[test]
+    fn golden_create_endpoint_adds_the_logical_port_and_links_it_to_its_switch() {
+        let (network, endpoint) = ids();
+        let port = NewPort {
+            endpoint: endpoint.as_str(),
+            network: network.as_str(),
+            host: HOST,
+            mac: MacAddr::from_ipv4("10.90.0.2".parse().expect("address")),
+            ipv4: Some("10.90.0.2".parse().expect("address")),
+            ipv6: None,
+            created: NOW,
+        };
+        let switch = Uuid::parse_str("2b9c1c57-8d0e-4b0a-9f3e-6a1d2c3b4a50").expect("uuid");
+        let (txn, _) = create_port_transaction(switch, &port);
+        golden("create-endpoint.northbound.json", &txn.to_params());
     }
 }

@@ -175,7 +175,7 @@ impl OvnBackend {
                 }
                 let network = DockerId::parse("network", network)?;
                 let endpoint = DockerId::parse("endpoint", endpoint)?;
-                let ids = interface_ids(&network, &endpoint, self.host(), mac, None);
+                let ids = interface_ids(&network, &endpoint, self.host(), mac, None, unix_now());
                 self.plumbing.ovs.add_port(interface, &ids).await
             }
             Action::Report { .. } => Ok(false),

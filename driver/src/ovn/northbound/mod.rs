@@ -14,7 +14,7 @@ use crate::external_ids::*;
 mod ports;
 mod switches;
 
-pub use ports::{NewPort, PortInfo};
+pub use ports::{NewPort, PortInfo, create_port_transaction};
 pub use switches::SwitchInfo;
 
 const DB: &str = "OVN_Northbound";

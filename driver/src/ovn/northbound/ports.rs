@@ -72,14 +72,7 @@ impl Northbound {
                 port.endpoint, existing.addresses
             )));
         }
-        let mut txn = Transaction::new(DB);
-        let lsp = txn.insert(LogicalSwitchPort::TABLE, port_row(port, &addresses));
-        let link = txn.mutate(
-            LogicalSwitch::TABLE,
-            vec![Condition::uuid(switch.uuid)],
-            vec![Mutation::insert("ports", Value::from(lsp))],
-        );
-        txn.comment(&format!("docker-ovn: endpoint {}", port.endpoint));
+        let (txn, link) = create_port_transaction(switch.uuid, port);
         let outcome = self.client.transact(&txn).await.map_err(DriverError::nb)?;
         if outcome.count(link) != Some(1) {
             // The switch vanished; the unreferenced port was collected.
@@ -126,6 +119,9 @@ pub struct NewPort<'a> {
     pub mac: MacAddr,
     pub ipv4: Option<Ipv4Addr>,
     pub ipv6: Option<Ipv6Addr>,
+    /// When it is made (unix seconds): reconciliation's clock for an
+    /// endpoint never joined.
+    pub created: u64,
 }
 
 impl NewPort<'_> {
@@ -146,6 +142,22 @@ impl NewPort<'_> {
     }
 }
 
+/// CreateEndpoint's transaction: the logical switch port and the switch's
+/// reference to it; the second value is the index of the reference's
+/// result, whose count is 0 when the switch vanished. Its JSON is
+/// `docs/golden/create-endpoint.northbound.json`.
+pub fn create_port_transaction(switch: Uuid, port: &NewPort<'_>) -> (Transaction, usize) {
+    let mut txn = Transaction::new(DB);
+    let lsp = txn.insert(LogicalSwitchPort::TABLE, port_row(port, &port.addresses()));
+    let link = txn.mutate(
+        LogicalSwitch::TABLE,
+        vec![Condition::uuid(switch)],
+        vec![Mutation::insert("ports", Value::from(lsp))],
+    );
+    txn.comment(&format!("docker-ovn: endpoint {}", port.endpoint));
+    (txn, link)
+}
+
 fn port_row(port: &NewPort<'_>, addresses: &str) -> Row {
     Row::new()
         .with("name", port.endpoint)
@@ -159,7 +171,7 @@ fn port_row(port: &NewPort<'_>, addresses: &str) -> Row {
                 (NETWORK, port.network),
                 (ENDPOINT, port.endpoint),
                 (HOST, port.host),
-                (CREATED, &unix_now().to_string()),
+                (CREATED, &port.created.to_string()),
             ]),
         )
 }
