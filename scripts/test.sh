@@ -28,6 +28,11 @@ if [ -e "$DOCKER_OVN_LAB_DIR/lab.env" ]; then
     if [ "${running:-1}" -gt "$hosts" ]; then hosts=$running; fi
 fi
 "$lab" up --dir "$DOCKER_OVN_LAB_DIR" --hosts "$hosts"
+# The fault tests kill and restart dockerd: only one the lab started.
+if [ ! -e "$DOCKER_OVN_LAB_DIR/docker/dockerd.pid" ]; then
+    echo "scripts/test.sh: this dockerd was running before the lab, which did not start it:" \
+        "the fault tests that kill dockerd will fail; stop it and run again" >&2
+fi
 
 # --no-fail-fast: one failing test binary must not hide the others.
 cargo test --workspace --locked --no-fail-fast "$@"

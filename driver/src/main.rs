@@ -42,11 +42,11 @@ fn main() -> anyhow::Result<()> {
 
 /// One thread: every call waits on sockets (ovsdb-server, netlink, the
 /// HTTP client) and computes little, so a multi-threaded runtime mostly
-/// adds hand-offs between its threads, each a futex wake-up. Measured on
-/// the single-host lab (`docker-ovn-bench --quick --levels 0`, twice
-/// each): 5.40 and 5.74 ms of own time per endpoint lifecycle against
-/// 6.71 and 7.24 ms multi-threaded. Blocking work goes to tokio's
-/// blocking pool (the link scan) or to child processes (iptables).
+/// adds hand-offs between its threads, each a futex wake-up: each
+/// lifecycle took less of the driver's own time on one thread
+/// (docs/benchmarks.md, "Figures behind design decisions"). Blocking work
+/// goes to tokio's blocking pool (the link scan) or to child processes
+/// (iptables).
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -261,6 +261,7 @@ fn gateway_returns(lab: &Lab, network: &DockerNetwork, container: &str, address:
 fn connectivity_returns_after_each_daemon_restarts() {
     let _turn = one_at_a_time();
     let lab = Lab::require();
+    LabDaemon::Dockerd.require_started_by_lab(&lab);
     let mut net = DockerNetwork::create("fault-restart", &["--subnet", "10.72.0.0/24"]);
     net.run("fault-restart-a", &["--restart", "always"]);
     net.run("fault-restart-b", &["--restart", "always"]);
@@ -350,6 +351,7 @@ fn thirty_two_concurrent_runs_are_all_ready_at_start_with_unique_addresses() {
 fn a_sandbox_that_dies_without_leave_loses_its_port_to_reconciliation() {
     let _turn = one_at_a_time();
     let lab = Lab::require();
+    LabDaemon::Dockerd.require_started_by_lab(&lab);
     let mut net = DockerNetwork::create("fault-noleave", &["--subnet", "10.74.0.0/24"]);
     let container = net.run("fault-noleave-a", &[]);
     let endpoint = net.endpoint(&container);

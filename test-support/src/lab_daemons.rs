@@ -42,8 +42,23 @@ impl LabDaemon {
         }
     }
 
+    /// Fails at once, with the reason in one line, unless the lab started
+    /// this daemon (and so may kill and restart it): a dockerd that was
+    /// already running when the lab came up is not the lab's.
+    pub fn require_started_by_lab(self, lab: &Lab) {
+        let pidfile = self.pidfile(lab);
+        assert!(
+            pidfile.exists(),
+            "{self:?} was not started by the lab (no {}): a {} that was running before \
+             `docker-ovn-lab up` is not the lab's to kill; stop it and run scripts/test.sh again",
+            pidfile.display(),
+            self.program()
+        );
+    }
+
     /// Its pid, checked against `/proc` so a reused pid is never signalled.
     pub fn pid(self, lab: &Lab) -> i32 {
+        self.require_started_by_lab(lab);
         let pidfile = self.pidfile(lab);
         let text = std::fs::read_to_string(&pidfile)
             .unwrap_or_else(|e| panic!("{self:?}: cannot read {}: {e}", pidfile.display()));

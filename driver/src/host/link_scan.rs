@@ -3,8 +3,9 @@
 //!
 //! rtnetlink's link dump decodes every attribute of every link (counters,
 //! each address family's configuration) and queues the decoded messages
-//! faster than a reader takes them: with 5000 veths one dump held some
-//! 40 MB at its peak, and reconciliation dumps every 30 seconds. A
+//! faster than a reader takes them: with thousands of veths one dump held
+//! tens of MB at its peak (docs/benchmarks.md), and reconciliation dumps
+//! every 30 seconds. A
 //! reconciliation pass needs three attributes, so this reads the dump one
 //! receive buffer at a time, asks the kernel to leave the counters out,
 //! and keeps only each matching link's name, alias and whether its peer

@@ -45,8 +45,9 @@ impl Links {
     /// Like [`Links::connect`], with the connection on a thread of its own
     /// (`thread` names it), in the calling thread's network namespace. The
     /// kernel handles a netlink request inside the sender's `sendmsg`, and
-    /// deleting a group of veth pairs takes 15-20 ms there: on the
-    /// daemon's one-threaded runtime that stalled every call in flight.
+    /// deleting a group of veth pairs takes a kernel grace period there:
+    /// on the daemon's one-threaded runtime that stalled every call in
+    /// flight (docs/benchmarks.md).
     pub fn connect_on_own_thread(thread: &str) -> Result<Links> {
         let (sent, received) = std::sync::mpsc::channel();
         std::thread::Builder::new()

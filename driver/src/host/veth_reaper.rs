@@ -12,9 +12,9 @@
 //! - one Open_vSwitch transaction removes all their ports (by Port uuid,
 //!   likewise), so ovs-vswitchd and ovn-controller recompute once;
 //! - one request deletes the whole group, which the kernel unregisters as
-//!   one batch with one RCU grace period under the RTNL lock: 20 pairs took
-//!   15 ms together here, against 44 ms each one by one, while every
-//!   netlink request on the host (ours, ovs-vswitchd's, dockerd's) waits.
+//!   one batch with one RCU grace period under the RTNL lock, while every
+//!   netlink request on the host (ours, ovs-vswitchd's, dockerd's) waits:
+//!   far less than one grace period per pair (docs/benchmarks.md).
 //!
 //! A host side whose batch a crash interrupted is found by the next daemon:
 //! retired pairs at its first reconciliation ([`VethReaper::delete_retired`]),
@@ -43,7 +43,7 @@ pub const RETIRED_GROUP: u32 = 0x646f_766e;
 pub const UNFINISHED_GROUP: u32 = 0x646f_7663;
 
 /// How long left host sides gather before a batch removes them: short next
-/// to the 20 ms a deletion takes, long enough that a burst of Leaves shares it.
+/// to a deletion's grace period, long enough that a burst of Leaves shares it.
 const BATCH_WINDOW: Duration = Duration::from_millis(50);
 
 /// After the window, how long a batch waits for a Join to start waiting
@@ -99,7 +99,8 @@ struct Queue {
 
 impl<P: PortRemover> VethReaper<P> {
     /// Opens a netlink connection of its own, on a thread of its own (a
-    /// group's deletion holds that thread, not the daemon's, for 15-20 ms),
+    /// group's deletion holds that thread, not the daemon's, for a grace
+    /// period),
     /// and starts the batches' task, which removes ports through `ports`.
     /// Inside a tokio runtime.
     pub fn start(ports: P) -> Result<VethReaper<P>> {

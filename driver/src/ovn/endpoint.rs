@@ -150,10 +150,10 @@ impl OvnBackend {
     }
 
     /// Finds the endpoint's veth pair and port and hands both to the
-    /// reaper's next batch ([`crate::host::veth_reaper::VethReaper`]), which removes them some 50 ms
-    /// later together with every other Leave's: neither Docker nor the
-    /// next endpoint waits for the kernel's deletion (20 ms under the RTNL
-    /// lock) or for the port's transaction and what ovs-vswitchd and
+    /// reaper's next batch ([`crate::host::veth_reaper::VethReaper`]), which
+    /// removes them a moment later together with every other Leave's:
+    /// neither Docker nor the next endpoint waits for the kernel's deletion
+    /// (a grace period under the RTNL lock) or for the port's transaction and what ovs-vswitchd and
     /// ovn-controller recompute after it, one endpoint at a time. The
     /// endpoint's traffic ends with the sandbox, which Docker tears down
     /// after Leave in any case. A batch a crash interrupts is finished by

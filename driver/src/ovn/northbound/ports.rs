@@ -184,28 +184,21 @@ fn find_port(tables: &Tables, endpoint: &str) -> Option<PortInfo> {
     port_info(uuid, row)
 }
 
+/// An endpoint's port read through its typed row; `None` for a row that
+/// is no endpoint's (no `"MAC ..."` address).
 fn port_info(uuid: Uuid, row: &Row) -> Option<PortInfo> {
-    let addresses = row.get("addresses")?.atoms().first()?.as_str()?.to_string();
+    let port = LogicalSwitchPort::from_row(uuid, row).ok()?;
+    let addresses = port.addresses.first()?.clone();
     let mac = addresses.split(' ').next()?.parse().ok()?;
-    let id = |key: &str| {
-        row.map_str("external_ids", key)
-            .unwrap_or_default()
-            .to_string()
-    };
+    let id = |key: &str| port.external_ids.get(key).cloned().unwrap_or_default();
     Some(PortInfo {
         uuid,
-        endpoint: row.get_str("name").unwrap_or_default().to_string(),
         network: id(NETWORK),
         host: id(HOST),
         mac,
         addresses,
-        up: row
-            .get("up")
-            .and_then(|v| v.atom())
-            .and_then(|a| a.as_bool())
-            == Some(true),
-        created_at: row
-            .map_str("external_ids", CREATED)
-            .and_then(|t| t.parse().ok()),
+        up: port.up == Some(true),
+        created_at: port.external_ids.get(CREATED).and_then(|t| t.parse().ok()),
+        endpoint: port.name,
     })
 }

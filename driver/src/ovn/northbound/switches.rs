@@ -322,21 +322,30 @@ fn check_same_definition(spec: &NetworkSpec, switch: &SwitchInfo) -> Result<()> 
     )))
 }
 
+/// A switch row read through its typed row. ovsdb-server enforces the
+/// schema, so a monitored column never has another type; such a row would
+/// read as a switch with no settings.
 fn switch_info(uuid: Uuid, row: &Row) -> SwitchInfo {
-    let id = |key: &str| row.map_str("external_ids", key).map(str::to_string);
-    let docker_networks = row
-        .get("external_ids")
-        .and_then(Value::as_map)
-        .unwrap_or_default()
+    let switch = LogicalSwitch::from_row(uuid, row).unwrap_or_else(|error| {
+        tracing::warn!(%uuid, %error, "a logical switch row of an unexpected shape");
+        LogicalSwitch {
+            uuid,
+            ..Default::default()
+        }
+    });
+    let ids = &switch.external_ids;
+    let id = |key: &str| ids.get(key).cloned();
+    let docker_networks = ids
         .iter()
         .filter_map(|(k, v)| {
-            let network = k.as_str()?.strip_prefix(DOCKER_NETWORK_PREFIX)?;
-            Some((network.to_string(), v.as_str()?.to_string()))
+            Some((
+                k.strip_prefix(DOCKER_NETWORK_PREFIX)?.to_string(),
+                v.clone(),
+            ))
         })
         .collect();
     SwitchInfo {
         uuid,
-        name: row.get_str("name").unwrap_or_default().to_string(),
         subnet4: id(SUBNET4),
         subnet6: id(SUBNET6),
         gateway4: id(GATEWAY4),
@@ -344,10 +353,8 @@ fn switch_info(uuid: Uuid, row: &Row) -> SwitchInfo {
         mtu: id(MTU).and_then(|m| m.parse().ok()),
         internal: id(INTERNAL).as_deref() == Some("true"),
         docker_networks,
-        ports: row
-            .get("ports")
-            .map(|p| p.atoms().iter().filter_map(|a| a.as_uuid()).collect())
-            .unwrap_or_default(),
+        name: switch.name,
+        ports: switch.ports,
     }
 }
 
