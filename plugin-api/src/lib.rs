@@ -6,7 +6,17 @@
 //! maps `POST /<Interface>.<Method>` onto them with body limits, deadlines
 //! and dockerd's error conventions ([`PluginRouter`]); and a unix-socket
 //! server that claims `/run/docker/plugins/<name>.sock` safely
-//! ([`PluginServer`]).
+//! ([`PluginServer`]). A call refused before its body is read (too large,
+//! too slow, unknown) still gets its JSON answer to a client that is
+//! still sending: the rest of the body is discarded, within bounds, rather
+//! than left for the kernel to answer with a connection reset.
+//!
+//! Modules: [`wire`] (request and reply types), [`keys`] (Go-style lenient
+//! decoding), [`driver`] (the traits), [`router`], [`server`], [`error`];
+//! private ones read bodies (`body`), shape replies (`reply`) and own the
+//! socket file (`socket`). `testing`, compiled only for this crate's own
+//! tests (its `testing` feature, which nothing else should enable), has the
+//! fake driver they share.
 //!
 //! **What it is not:** anything about Open vSwitch or OVN, IPAM logic, or
 //! state. Drivers live in other crates. The protocol reference is
@@ -49,6 +59,8 @@ pub mod error;
 pub mod keys;
 pub mod router;
 pub mod server;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod wire;
 
 mod body;

@@ -3,7 +3,13 @@
 //! Every route runs the same pipeline (`dispatch`): read the body under a
 //! size limit, parse it with Go's leniency (Docker sends no Content-Type, so
 //! no `axum::Json`), call the driver in its own task under a deadline, and
-//! turn the outcome into a response in `reply.rs`.
+//! turn the outcome into a response in `reply.rs`. Whatever of the body a
+//! refusal leaves unread is discarded after answering, so that the answer
+//! reaches a client still sending it (`body.rs` says why and how far).
+//!
+//! The routes of each interface are one table (`network_routes`,
+//! `ipam_routes`, expanded by `route_table!`): a line per call, with what
+//! the call does with an empty body.
 //!
 //! A call that needs a body and arrives with none is dockerd's retry of a
 //! call whose connection broke: its plugin client re-sends the request
@@ -22,7 +28,6 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{Method, Uri};
 use axum::response::Response;
 use axum::routing::{MethodRouter, post};
 use serde::Serialize;
@@ -31,7 +36,7 @@ use serde_json::Value;
 use tokio::task::JoinHandle;
 use tracing::{Instrument, Span, field};
 
-use crate::body;
+use crate::body::RequestBody;
 use crate::driver::{IpamDriver, NetworkDriver};
 use crate::error::{Error, ErrorKind, PluginError, PluginResult};
 use crate::keys;
@@ -157,141 +162,86 @@ impl PluginRouter {
 
 fn activate_route(reply: ActivateResponse) -> MethodRouter<Limits> {
     let reply = Arc::new(reply);
-    route_bodyless(Api::Plugin, "Activate", &reply, |reply| async move {
-        Ok(ActivateResponse::clone(&reply))
-    })
-    .1
+    let answer =
+        |reply: Arc<ActivateResponse>, _: Empty| async move { Ok(ActivateResponse::clone(&reply)) };
+    route(Api::Plugin, "Activate", &reply, answer, EmptyBody::Expected).1
 }
 
-fn network_routes<N: NetworkDriver>(d: &Arc<N>) -> Routes {
-    let api = Api::NetworkDriver;
-    vec![
-        route_bodyless(api, "GetCapabilities", d, |d| async move {
-            NetworkDriver::get_capabilities(&*d).await
-        }),
-        route(api, "CreateNetwork", d, |d, r| async move {
-            d.create_network(r).await
-        }),
-        route(api, "DeleteNetwork", d, |d, r| async move {
-            d.delete_network(r).await
-        }),
-        route(api, "AllocateNetwork", d, |d, r| async move {
-            d.allocate_network(r).await
-        }),
-        route(api, "FreeNetwork", d, |d, r| async move {
-            d.free_network(r).await
-        }),
-        route(api, "GwAllocCheck", d, |d, r| async move {
-            d.gw_alloc_check(r).await
-        }),
-        route(api, "CreateEndpoint", d, |d, r| async move {
-            d.create_endpoint(r).await
-        }),
+/// The route table of one interface: one line per call, naming the call,
+/// the trait method that answers it (with `(request)` if it takes the
+/// decoded body, `()` if dockerd sends none) and what an empty body means
+/// (an [`EmptyBody`] variant). Expands to the [`Routes`] of `$driver`.
+macro_rules! route_table {
+    ($api:ident for $driver:ident: $T:ident {
+        $( $call:ident => $method:ident ($($request:ident)?), $empty:ident $(($answer:expr))?; )*
+    }) => {
+        vec![$(
+            route(
+                Api::$api,
+                stringify!($call),
+                $driver,
+                route_table!(@handler $T as $api, $method ($($request)?)),
+                EmptyBody::$empty $(($answer))?,
+            ),
+        )*]
+    };
+    // A call without a body still decodes one, as `{}`, so that garbage
+    // sent to it is refused like anywhere else.
+    (@handler $T:ident as $trait:ident, $method:ident ()) => {
+        |driver: Arc<$T>, _: Empty| async move { <$T as $trait>::$method(&driver).await }
+    };
+    (@handler $T:ident as $trait:ident, $method:ident (request)) => {
+        |driver: Arc<$T>, request| async move { <$T as $trait>::$method(&driver, request).await }
+    };
+}
+
+fn network_routes<N: NetworkDriver>(driver: &Arc<N>) -> Routes {
+    route_table!(NetworkDriver for driver: N {
+        // dockerd sends the capability calls without a body.
+        GetCapabilities => get_capabilities(), Expected;
+        CreateNetwork => create_network(request), Refused;
+        DeleteNetwork => delete_network(request), Refused;
+        AllocateNetwork => allocate_network(request), Refused;
+        FreeNetwork => free_network(request), Refused;
+        GwAllocCheck => gw_alloc_check(request), Refused;
+        CreateEndpoint => create_endpoint(request), Refused;
         // Asked after a Join that dockerd no longer rolls back: a refusal
         // fails the container and strands its endpoint. Without a body no
         // endpoint is named, so none has operational data to show.
-        route_with(
-            api,
-            "EndpointOperInfo",
-            d,
-            |d, r| async move { d.endpoint_oper_info(r).await },
-            EmptyBody::Answered(|_| Ok(EndpointOperInfoResponse::default())),
-        ),
-        route_with(
-            api,
-            "DeleteEndpoint",
-            d,
-            |d, r| async move { d.delete_endpoint(r).await },
-            EmptyBody::Answered(N::delete_endpoint_with_lost_body),
-        ),
-        route(api, "Join", d, |d, r| async move { d.join(r).await }),
-        route(api, "Leave", d, |d, r| async move { d.leave(r).await }),
-        route(api, "DiscoverNew", d, |d, r| async move {
-            d.discover_new(r).await
-        }),
-        route(api, "DiscoverDelete", d, |d, r| async move {
-            d.discover_delete(r).await
-        }),
-        // A refusal of a lost Program fails the container's start.
-        route_with(
-            api,
-            "ProgramExternalConnectivity",
-            d,
-            |d, r| async move { d.program_external_connectivity(r).await },
-            EmptyBody::Expected,
-        ),
-        route_with(
-            api,
-            "RevokeExternalConnectivity",
-            d,
-            |d, r| async move { d.revoke_external_connectivity(r).await },
-            EmptyBody::Expected,
-        ),
-    ]
+        EndpointOperInfo => endpoint_oper_info(request),
+            Answered(|_| Ok(EndpointOperInfoResponse::default()));
+        // On a failure dockerd keeps the endpoint for good; only the driver
+        // knows whether it can finish the lost deletion itself.
+        DeleteEndpoint => delete_endpoint(request),
+            Answered(N::delete_endpoint_with_lost_body);
+        Join => join(request), Refused;
+        Leave => leave(request), Refused;
+        DiscoverNew => discover_new(request), Refused;
+        DiscoverDelete => discover_delete(request), Refused;
+        // A refusal of a lost Program fails the container's start, so both
+        // reach the driver with `{}`: one without them answers its usual
+        // 404, which dockerd takes as success.
+        ProgramExternalConnectivity => program_external_connectivity(request), Expected;
+        RevokeExternalConnectivity => revoke_external_connectivity(request), Expected;
+    })
 }
 
-fn ipam_routes<I: IpamDriver>(d: &Arc<I>) -> Routes {
-    let api = Api::IpamDriver;
-    vec![
-        route_bodyless(api, "GetCapabilities", d, |d| async move {
-            IpamDriver::get_capabilities(&*d).await
-        }),
-        route_bodyless(api, "GetDefaultAddressSpaces", d, |d| async move {
-            d.get_default_address_spaces().await
-        }),
-        route(api, "RequestPool", d, |d, r| async move {
-            d.request_pool(r).await
-        }),
-        route(api, "ReleasePool", d, |d, r| async move {
-            d.release_pool(r).await
-        }),
-        route(api, "RequestAddress", d, |d, r| async move {
-            d.request_address(r).await
-        }),
-        route(api, "ReleaseAddress", d, |d, r| async move {
-            d.release_address(r).await
-        }),
-    ]
+fn ipam_routes<I: IpamDriver>(driver: &Arc<I>) -> Routes {
+    route_table!(IpamDriver for driver: I {
+        // Both sent without a body.
+        GetCapabilities => get_capabilities(), Expected;
+        GetDefaultAddressSpaces => get_default_address_spaces(), Expected;
+        RequestPool => request_pool(request), Refused;
+        ReleasePool => release_pool(request), Refused;
+        RequestAddress => request_address(request), Refused;
+        ReleaseAddress => release_address(request), Refused;
+    })
 }
 
 /// One POST route whose handler decodes `Req`, calls `handler` with the
-/// shared `target` and encodes `Resp`. The call has a body: an empty one
-/// is dockerd's retry of a lost call and is refused (see the module doc).
+/// shared `target` and encodes `Resp`; `empty` says what a request without
+/// a body gets (see the module doc).
 fn route<T, Req, Resp, F, Fut>(
-    api: Api,
-    method: &'static str,
-    target: &Arc<T>,
-    handler: F,
-) -> (Call, MethodRouter<Limits>)
-where
-    T: Send + Sync + 'static,
-    Req: DeserializeOwned + Send + 'static,
-    Resp: Serialize + Send + 'static,
-    F: Fn(Arc<T>, Req) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = PluginResult<Resp>> + Send + 'static,
-{
-    route_with(api, method, target, handler, EmptyBody::Refused)
-}
-
-/// [`route`] for a call dockerd sends without a body.
-fn route_bodyless<T, Resp, F, Fut>(
-    api: Api,
-    method: &'static str,
-    target: &Arc<T>,
-    handler: F,
-) -> (Call, MethodRouter<Limits>)
-where
-    T: Send + Sync + 'static,
-    Resp: Serialize + Send + 'static,
-    F: Fn(Arc<T>) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = PluginResult<Resp>> + Send + 'static,
-{
-    let handler = move |target, _: Empty| handler(target);
-    route_with(api, method, target, handler, EmptyBody::Expected)
-}
-
-/// [`route`] with its own treatment of an empty body.
-fn route_with<T, Req, Resp, F, Fut>(
     api: Api,
     method: &'static str,
     target: &Arc<T>,
@@ -370,10 +320,13 @@ where
         pool = field::Empty,
     );
     let started = Instant::now();
-    let work = execute(call, limits.body_limit, request, handlers).instrument(span.clone());
+    let mut body = RequestBody::new(request);
+    let work = execute(call, limits.body_limit, &mut body, handlers).instrument(span.clone());
     let result = tokio::time::timeout(limits.deadline, work)
         .await
         .unwrap_or_else(|_| Err(deadline_passed(call, limits.deadline)));
+    // A refusal may leave part of the body unread (see `body.rs`).
+    body.discard_rest(limits.body_limit, limits.deadline);
     log_outcome(&span, &result, started.elapsed());
     match &result {
         Ok(value) => reply::success(call.api, value),
@@ -384,7 +337,7 @@ where
 async fn execute<Req, Resp, F, Fut, L>(
     call: Call,
     body_limit: usize,
-    request: Request,
+    body: &mut RequestBody,
     handlers: Handlers<F, L>,
 ) -> PluginResult<Resp>
 where
@@ -394,7 +347,7 @@ where
     Fut: Future<Output = PluginResult<Resp>> + Send + 'static,
     L: FnOnce() -> PluginResult<Resp>,
 {
-    let body = body::read_limited(request, body_limit).await?;
+    let body = body.read_limited(body_limit).await?;
     if body.is_empty() {
         match handlers.empty {
             EmptyBody::Expected => {}
@@ -475,107 +428,57 @@ fn log_outcome<T>(span: &Span, result: &PluginResult<T>, elapsed: Duration) {
     }
 }
 
-async fn unknown_method(uri: Uri) -> Response {
-    let path = uri.path();
+async fn unknown_method(State(limits): State<Limits>, request: Request) -> Response {
+    let path = request.uri().path().to_owned();
     tracing::warn!(path, "request for an unknown plugin method");
     let name = path.trim_start_matches('/');
     let err = PluginError::not_implemented(format!("unknown plugin method {name:?}"));
-    reply::failure(Api::of_path(path), &err)
+    refuse_unread(limits, request, Api::of_path(&path), &err)
 }
 
-async fn wrong_http_method(method: Method, uri: Uri) -> Response {
+async fn wrong_http_method(State(limits): State<Limits>, request: Request) -> Response {
+    let method = request.method();
     let err = PluginError::new(
         ErrorKind::MethodNotAllowed,
         format!("{method} is not supported, plugin calls are POST"),
     );
-    reply::failure(Api::of_path(uri.path()), &err)
+    let api = Api::of_path(request.uri().path());
+    refuse_unread(limits, request, api, &err)
+}
+
+/// Answers `err` to a request whose body nobody reads, discarding the body
+/// so that the answer reaches a client still sending it (see `body.rs`).
+fn refuse_unread(limits: Limits, request: Request, api: Api, err: &PluginError) -> Response {
+    RequestBody::new(request).discard_rest(limits.body_limit, limits.deadline);
+    reply::failure(api, err)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::*;
+    use crate::testing::{FakeDriver, LOST_DELETE};
     use axum::body::Body;
     use axum::http::StatusCode;
     use http_body_util::BodyExt;
     use serde_json::json;
-    use std::sync::Mutex;
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use tower::ServiceExt;
 
-    #[derive(Default)]
-    struct Fake {
-        created: Mutex<Vec<CreateNetworkRequest>>,
-        lost_deletes: AtomicUsize,
+    /// The router's fake, answering from memory, with the failures these
+    /// tests map onto statuses.
+    fn fake_driver() -> Arc<FakeDriver> {
+        let fake = FakeDriver::memory()
+            .failing(
+                "IpamDriver.RequestPool",
+                PluginError::conflict("pool overlaps"),
+            )
+            .failing(
+                "IpamDriver.RequestAddress",
+                PluginError::unavailable("northbound unreachable"),
+            );
+        Arc::new(fake)
     }
 
-    impl NetworkDriver for Fake {
-        async fn get_capabilities(&self) -> PluginResult<CapabilitiesResponse> {
-            Ok(CapabilitiesResponse {
-                scope: Scope::Local,
-                connectivity_scope: Some(Scope::Global),
-                gw_alloc_checker: false,
-            })
-        }
-        async fn create_network(&self, req: CreateNetworkRequest) -> PluginResult<Empty> {
-            if req.network_id == "panic" {
-                panic!("driver bug");
-            }
-            if let Some(ms) = req.options.generic_opt("sleep_ms") {
-                let ms = ms
-                    .parse()
-                    .map_err(|_| PluginError::bad_request("sleep_ms"))?;
-                tokio::time::sleep(Duration::from_millis(ms)).await;
-            }
-            self.created.lock().unwrap().push(req);
-            Ok(Empty {})
-        }
-        async fn delete_network(&self, req: DeleteNetworkRequest) -> PluginResult<Empty> {
-            Err(PluginError::not_found(format!(
-                "no network {}",
-                req.network_id
-            )))
-        }
-        async fn create_endpoint(
-            &self,
-            _: CreateEndpointRequest,
-        ) -> PluginResult<CreateEndpointResponse> {
-            Ok(CreateEndpointResponse::default())
-        }
-        async fn delete_endpoint(&self, _: DeleteEndpointRequest) -> PluginResult<Empty> {
-            Ok(Empty {})
-        }
-        fn delete_endpoint_with_lost_body(&self) -> PluginResult<Empty> {
-            self.lost_deletes.fetch_add(1, Ordering::SeqCst);
-            Ok(Empty {})
-        }
-        async fn join(&self, _: JoinRequest) -> PluginResult<JoinResponse> {
-            Ok(JoinResponse::default())
-        }
-        async fn leave(&self, _: LeaveRequest) -> PluginResult<Empty> {
-            Ok(Empty {})
-        }
-    }
-
-    impl IpamDriver for Fake {
-        async fn request_pool(&self, _: RequestPoolRequest) -> PluginResult<RequestPoolResponse> {
-            Err(PluginError::conflict("pool overlaps"))
-        }
-        async fn release_pool(&self, _: ReleasePoolRequest) -> PluginResult<Empty> {
-            Ok(Empty {})
-        }
-        async fn request_address(
-            &self,
-            _: RequestAddressRequest,
-        ) -> PluginResult<RequestAddressResponse> {
-            Err(PluginError::unavailable("northbound unreachable"))
-        }
-        async fn release_address(&self, _: ReleaseAddressRequest) -> PluginResult<Empty> {
-            Ok(Empty {})
-        }
-    }
-
-    fn app(fake: &Arc<Fake>) -> Router {
+    fn app(fake: &Arc<FakeDriver>) -> Router {
         PluginRouter::new()
             .network_driver(fake.clone())
             .ipam_driver(fake.clone())
@@ -598,7 +501,7 @@ mod tests {
 
     #[tokio::test]
     async fn activate_lists_only_registered_interfaces() {
-        let fake = Arc::new(Fake::default());
+        let fake = fake_driver();
         let (status, body) = call(&app(&fake), "POST", "/Plugin.Activate", "").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body, json!({"Implements": ["NetworkDriver", "IpamDriver"]}));
@@ -611,19 +514,19 @@ mod tests {
 
     #[tokio::test]
     async fn requests_reach_the_driver_decoded() {
-        let fake = Arc::new(Fake::default());
+        let fake = fake_driver();
         let body =
             r#"{"networkid":"n1","options":{"com.docker.network.generic":{"ovn.network":"blue"}}}"#;
         let (status, reply) = call(&app(&fake), "POST", "/NetworkDriver.CreateNetwork", body).await;
         assert_eq!((status, reply), (StatusCode::OK, json!({})));
-        let created = fake.created.lock().unwrap();
+        let created: Vec<_> = fake.networks().into_values().collect();
         assert_eq!(created[0].network_id, "n1");
         assert_eq!(created[0].options.generic_opt("ovn.network"), Some("blue"));
     }
 
     #[tokio::test]
     async fn wrong_types_are_400_naming_method_and_field() {
-        let fake = Arc::new(Fake::default());
+        let fake = fake_driver();
         let body = r#"{"NetworkID":"n","IPv4Data":[{"Pool":7}]}"#;
         let (status, reply) = call(&app(&fake), "POST", "/NetworkDriver.CreateNetwork", body).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -634,12 +537,12 @@ mod tests {
             ),
             "{msg}"
         );
-        assert!(fake.created.lock().unwrap().is_empty());
+        assert!(fake.networks().is_empty());
     }
 
     #[tokio::test]
     async fn driver_error_kinds_become_statuses() {
-        let fake = Arc::new(Fake::default());
+        let fake = fake_driver();
         let router = app(&fake);
         let (status, reply) = call(
             &router,
@@ -664,7 +567,7 @@ mod tests {
 
     #[tokio::test]
     async fn optional_methods_have_docker_friendly_defaults() {
-        let fake = Arc::new(Fake::default());
+        let fake = fake_driver();
         let router = app(&fake);
         let (status, reply) = call(
             &router,
@@ -724,13 +627,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_retry_that_lost_its_body_is_answered_only_where_refusing_strands_an_endpoint() {
-        let fake = Arc::new(Fake::default());
+        let fake = fake_driver();
         let router = app(&fake);
         let (status, reply) = call(&router, "POST", "/NetworkDriver.EndpointOperInfo", "").await;
         assert_eq!((status, reply), (StatusCode::OK, json!({"Value": {}})));
         let (status, reply) = call(&router, "POST", "/NetworkDriver.DeleteEndpoint", "").await;
         assert_eq!((status, reply), (StatusCode::OK, json!({})));
-        assert_eq!(fake.lost_deletes.load(Ordering::SeqCst), 1);
+        assert_eq!(fake.count(LOST_DELETE), 1);
         for path in [
             "/NetworkDriver.CreateNetwork",
             "/NetworkDriver.Join",
@@ -755,13 +658,13 @@ mod tests {
         // Only a body of zero bytes is a lost one: `{}` reaches the driver.
         let (status, _) = call(&router, "POST", "/NetworkDriver.DeleteEndpoint", "{}").await;
         assert_eq!(status, StatusCode::OK);
-        assert_eq!(fake.lost_deletes.load(Ordering::SeqCst), 1);
-        assert!(fake.created.lock().unwrap().is_empty());
+        assert_eq!(fake.count(LOST_DELETE), 1);
+        assert!(fake.networks().is_empty());
     }
 
     #[tokio::test]
     async fn a_panicking_driver_gets_a_500() {
-        let fake = Arc::new(Fake::default());
+        let fake = fake_driver();
         let (status, reply) = call(
             &app(&fake),
             "POST",
@@ -778,9 +681,8 @@ mod tests {
 
     #[tokio::test]
     async fn deadline_cancels_the_driver() {
-        let fake = Arc::new(Fake::default());
-        let body =
-            r#"{"NetworkID":"slow","Options":{"com.docker.network.generic":{"sleep_ms":"400"}}}"#;
+        let fake = fake_driver();
+        let body = r#"{"NetworkID":"slow","Options":{"com.docker.network.generic":{"test.sleep_ms":"400"}}}"#;
         let (status, reply) = call(&app(&fake), "POST", "/NetworkDriver.CreateNetwork", body).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(
@@ -789,14 +691,14 @@ mod tests {
         );
         tokio::time::sleep(Duration::from_millis(400)).await;
         assert!(
-            fake.created.lock().unwrap().is_empty(),
+            fake.networks().is_empty(),
             "the cancelled call must not finish"
         );
     }
 
     #[tokio::test]
     async fn unknown_paths_and_verbs_get_json_errors() {
-        let fake = Arc::new(Fake::default());
+        let fake = fake_driver();
         let router = app(&fake);
         let (status, reply) = call(&router, "POST", "/NetworkDriver.Frobnicate", "{}").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
@@ -814,7 +716,7 @@ mod tests {
 
     #[tokio::test]
     async fn body_limit_is_configurable() {
-        let fake = Arc::new(Fake::default());
+        let fake = fake_driver();
         let router = PluginRouter::new()
             .network_driver(fake)
             .body_limit(16)

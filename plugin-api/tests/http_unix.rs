@@ -1,11 +1,11 @@
 //! End-to-end: the server on a temporary unix socket, spoken to with real
 //! HTTP/1.1 the way dockerd does (POST, no Content-Type, empty bodies for
-//! argument-less calls), against an in-memory driver.
+//! argument-less calls), against the crate's fake driver answering from
+//! memory.
 
-use std::collections::BTreeMap;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -13,156 +13,51 @@ use http_body_util::{BodyExt, Full};
 use hyper::StatusCode;
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
-use plugin_api::wire::*;
-use plugin_api::{
-    Error, IpamDriver, NetworkDriver, PluginError, PluginResult, PluginRouter, PluginServer,
-};
+use plugin_api::testing::FakeDriver;
+use plugin_api::{Error, PluginRouter, PluginServer};
 use serde_json::{Value, json};
 use tokio::net::UnixStream;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// In-memory driver: remembers networks and endpoints, hands out addresses
-/// from one pool, and can be told to be slow.
-#[derive(Default)]
-struct Memory {
-    networks: Mutex<BTreeMap<String, CreateNetworkRequest>>,
-    endpoints: Mutex<BTreeMap<String, String>>,
-    next_host: Mutex<u8>,
-}
-
-impl NetworkDriver for Memory {
-    async fn get_capabilities(&self) -> PluginResult<CapabilitiesResponse> {
-        Ok(CapabilitiesResponse {
-            scope: Scope::Local,
-            connectivity_scope: Some(Scope::Global),
-            gw_alloc_checker: false,
-        })
-    }
-
-    async fn create_network(&self, req: CreateNetworkRequest) -> PluginResult<Empty> {
-        if let Some(ms) = req.options.generic_opt("test.sleep_ms") {
-            let ms = ms
-                .parse()
-                .map_err(|_| PluginError::bad_request("test.sleep_ms is not a number"))?;
-            tokio::time::sleep(Duration::from_millis(ms)).await;
-        }
-        self.networks
-            .lock()
-            .unwrap()
-            .insert(req.network_id.clone(), req);
-        Ok(Empty {})
-    }
-
-    async fn delete_network(&self, req: DeleteNetworkRequest) -> PluginResult<Empty> {
-        self.networks.lock().unwrap().remove(&req.network_id);
-        Ok(Empty {})
-    }
-
-    async fn create_endpoint(
-        &self,
-        req: CreateEndpointRequest,
-    ) -> PluginResult<CreateEndpointResponse> {
-        if !self.networks.lock().unwrap().contains_key(&req.network_id) {
-            return Err(PluginError::not_found(format!(
-                "no network {}",
-                req.network_id
-            )));
-        }
-        self.endpoints
-            .lock()
-            .unwrap()
-            .insert(req.endpoint_id, req.interface.address);
-        Ok(CreateEndpointResponse {
-            interface: Some(EndpointInterface {
-                mac_address: "02:42:0a:01:00:02".into(),
-                ..Default::default()
-            }),
-        })
-    }
-
-    async fn delete_endpoint(&self, req: DeleteEndpointRequest) -> PluginResult<Empty> {
-        self.endpoints.lock().unwrap().remove(&req.endpoint_id);
-        Ok(Empty {})
-    }
-
-    async fn join(&self, req: JoinRequest) -> PluginResult<JoinResponse> {
-        Ok(JoinResponse {
-            interface_name: Some(InterfaceName {
-                src_name: format!("veth{}", &req.endpoint_id[..4]),
-                dst_prefix: "eth".into(),
-            }),
-            gateway: "10.1.0.1".into(),
-            ..Default::default()
-        })
-    }
-
-    async fn leave(&self, _: LeaveRequest) -> PluginResult<Empty> {
-        Ok(Empty {})
-    }
-}
-
-impl IpamDriver for Memory {
-    async fn request_pool(&self, req: RequestPoolRequest) -> PluginResult<RequestPoolResponse> {
-        if req.v6 {
-            return Err(PluginError::bad_request("IPv6 pools are not supported"));
-        }
-        Ok(RequestPoolResponse {
-            pool_id: "pool-1".into(),
-            pool: "10.1.0.0/24".into(),
-            data: BTreeMap::new(),
-        })
-    }
-
-    async fn release_pool(&self, _: ReleasePoolRequest) -> PluginResult<Empty> {
-        Ok(Empty {})
-    }
-
-    async fn request_address(
-        &self,
-        req: RequestAddressRequest,
-    ) -> PluginResult<RequestAddressResponse> {
-        let mut next = self.next_host.lock().unwrap();
-        *next += 1;
-        let host = if req.is_gateway() { 1 } else { *next + 1 };
-        Ok(RequestAddressResponse {
-            address: format!("10.1.0.{host}/24"),
-            data: BTreeMap::new(),
-        })
-    }
-
-    async fn release_address(&self, _: ReleaseAddressRequest) -> PluginResult<Empty> {
-        Ok(Empty {})
-    }
-}
-
 struct Running {
     _dir: tempfile::TempDir,
     path: PathBuf,
-    driver: Arc<Memory>,
+    driver: Arc<FakeDriver>,
     stop: oneshot::Sender<()>,
     task: JoinHandle<Result<(), Error>>,
 }
 
-fn router(driver: &Arc<Memory>) -> axum::Router {
+/// The deadline of most tests: short, so that a slow call's 503 comes soon.
+const DEADLINE: Duration = Duration::from_millis(300);
+
+fn router(driver: &Arc<FakeDriver>, deadline: Duration) -> axum::Router {
     PluginRouter::new()
         .network_driver(driver.clone())
         .ipam_driver(driver.clone())
-        .deadline(Duration::from_millis(300))
+        .deadline(deadline)
         .build()
 }
 
 async fn start() -> anyhow::Result<Running> {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("plugins").join("ovn.sock");
-    start_at(dir, path).await
+    start_with(DEADLINE).await
 }
 
-async fn start_at(dir: tempfile::TempDir, path: PathBuf) -> anyhow::Result<Running> {
-    let driver = Arc::new(Memory::default());
+async fn start_with(deadline: Duration) -> anyhow::Result<Running> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("plugins").join("ovn.sock");
+    start_at(dir, path, deadline).await
+}
+
+async fn start_at(
+    dir: tempfile::TempDir,
+    path: PathBuf,
+    deadline: Duration,
+) -> anyhow::Result<Running> {
+    let driver = Arc::new(FakeDriver::memory());
     let bound = PluginServer::new(&path).bind()?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(bound.serve(router(&driver), async move {
+    let task = tokio::spawn(bound.serve(router(&driver, deadline), async move {
         let _ = stopped.await;
     }));
     Ok(Running {
@@ -258,7 +153,7 @@ async fn create_network_without_content_type() -> anyhow::Result<()> {
     });
     let (status, body) = post(&server.path, "NetworkDriver.CreateNetwork", request).await?;
     assert_eq!((status, body), (StatusCode::OK, json!({})));
-    let networks = server.driver.networks.lock().unwrap().clone();
+    let networks = server.driver.networks();
     let created = networks
         .get("6f1b6c0d3e0c")
         .context("network not recorded")?;
@@ -312,13 +207,7 @@ async fn container_attach_and_detach_as_dockerd_drives_it() -> anyhow::Result<()
     let (status, endpoint) = post(&sock, "NetworkDriver.CreateEndpoint", create).await?;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(endpoint["Interface"]["MacAddress"], "02:42:0a:01:00:02");
-    let recorded = server
-        .driver
-        .endpoints
-        .lock()
-        .unwrap()
-        .get("ep0123")
-        .cloned();
+    let recorded = server.driver.endpoints().get("ep0123").cloned();
     assert_eq!(recorded.as_deref(), Some("10.1.0.3/24"));
     let mut join = ids.clone();
     join["SandboxKey"] = json!("/var/run/docker/netns/abc");
@@ -345,7 +234,7 @@ async fn container_attach_and_detach_as_dockerd_drives_it() -> anyhow::Result<()
         let reply = post(&sock, method, ids.clone()).await?;
         assert_eq!(reply, (StatusCode::OK, json!({})), "{method}");
     }
-    assert!(server.driver.endpoints.lock().unwrap().is_empty());
+    assert!(server.driver.endpoints().is_empty());
     server.shutdown().await?;
     Ok(())
 }
@@ -399,7 +288,7 @@ async fn two_mebibyte_body_is_a_413() -> anyhow::Result<()> {
         body,
         json!({"Err": "request body exceeds the limit of 1048576 bytes"})
     );
-    assert!(server.driver.networks.lock().unwrap().is_empty());
+    assert!(server.driver.networks().is_empty());
     // The server is still fine afterwards.
     let (status, _) = post_bytes(&server.path, "Plugin.Activate", Vec::new()).await?;
     assert_eq!(status, StatusCode::OK);
@@ -456,7 +345,7 @@ async fn a_stale_socket_file_is_replaced() -> anyhow::Result<()> {
     let path = dir.path().join("ovn.sock");
     drop(std::os::unix::net::UnixListener::bind(&path)?);
     assert!(std::fs::symlink_metadata(&path)?.file_type().is_socket());
-    let server = start_at(dir, path).await?;
+    let server = start_at(dir, path, DEADLINE).await?;
     let (status, _) = post_bytes(&server.path, "Plugin.Activate", Vec::new()).await?;
     assert_eq!(status, StatusCode::OK);
     server.shutdown().await?;
@@ -502,5 +391,204 @@ async fn the_socket_is_removed_after_shutdown() -> anyhow::Result<()> {
     let path = server.shutdown().await?;
     assert!(!path.exists(), "socket file still at {}", path.display());
     assert!(UnixStream::connect(&path).await.is_err());
+    Ok(())
+}
+
+/// How an oversized body is framed on the wire.
+#[derive(Debug, Clone, Copy)]
+enum Framing {
+    /// `Content-Length` says how large it is: refused before reading.
+    Declared,
+    /// `Transfer-Encoding: chunked`: refused once the limit is crossed.
+    Chunked,
+}
+
+/// Sends `POST /<method>` with a body of `len` bytes written in pieces of
+/// `piece` bytes with a pause after each, the way a slow client (or one
+/// scheduled out) does; returns the reply's status and JSON body. Strict
+/// like no real client is: any error writing or reading fails it, so the
+/// server must read the whole body (a plugin that answers and closes
+/// while the client is still writing makes the kernel reset the
+/// connection, and the client loses the reply).
+async fn post_slowly(
+    socket: &Path,
+    method: &str,
+    len: usize,
+    piece: usize,
+    framing: Framing,
+) -> anyhow::Result<(u16, Value)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = UnixStream::connect(socket).await.context("connecting")?;
+    let length = match framing {
+        Framing::Declared => format!("Content-Length: {len}"),
+        Framing::Chunked => "Transfer-Encoding: chunked".to_owned(),
+    };
+    let head = format!(
+        "POST /{method} HTTP/1.1\r\nHost: plugin.moby.localhost\r\n\
+         Accept: application/vnd.docker.plugins.v1.2+json\r\n\
+         Connection: close\r\n{length}\r\n\r\n"
+    );
+    stream
+        .write_all(head.as_bytes())
+        .await
+        .context("writing the head")?;
+    let mut left = len;
+    while left > 0 {
+        let n = piece.min(left);
+        let data = vec![b'a'; n];
+        let written = match framing {
+            Framing::Declared => stream.write_all(&data).await,
+            Framing::Chunked => {
+                let mut chunk = format!("{n:x}\r\n").into_bytes();
+                chunk.extend_from_slice(&data);
+                chunk.extend_from_slice(b"\r\n");
+                stream.write_all(&chunk).await
+            }
+        };
+        written.with_context(|| format!("writing the body, {left} of {len} bytes left"))?;
+        left -= n;
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    if let Framing::Chunked = framing {
+        stream
+            .write_all(b"0\r\n\r\n")
+            .await
+            .context("ending the body")?;
+    }
+    let mut reply = Vec::new();
+    stream
+        .read_to_end(&mut reply)
+        .await
+        .context("reading the reply")?;
+    parse_reply(&reply)
+}
+
+/// `HTTP/1.1 STATUS ...\r\n<headers>\r\n\r\n<JSON>`.
+fn parse_reply(reply: &[u8]) -> anyhow::Result<(u16, Value)> {
+    let text = String::from_utf8_lossy(reply);
+    let (head, body) = text.split_once("\r\n\r\n").context("no full reply")?;
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .with_context(|| format!("no status in {head:?}"))?;
+    let body = serde_json::from_str(body).with_context(|| format!("not JSON: {body:?}"))?;
+    Ok((status, body))
+}
+
+#[tokio::test]
+async fn an_oversized_body_sent_slowly_still_gets_the_413() -> anyhow::Result<()> {
+    // Long enough for the slow writes, which the deadline bounds too.
+    let server = start_with(Duration::from_secs(30)).await?;
+    let expected = json!({"Err": "request body exceeds the limit of 1048576 bytes"});
+    for framing in [Framing::Declared, Framing::Chunked] {
+        let len = plugin_api::DEFAULT_BODY_LIMIT + 1;
+        let reply = post_slowly(
+            &server.path,
+            "NetworkDriver.GwAllocCheck",
+            len,
+            64 << 10,
+            framing,
+        )
+        .await
+        .with_context(|| format!("{framing:?}"))?;
+        assert_eq!(reply, (413, expected.clone()), "{framing:?}");
+    }
+    assert!(server.driver.calls().is_empty());
+    server.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_body_ten_times_the_limit_still_gets_the_413() -> anyhow::Result<()> {
+    let server = start_with(Duration::from_secs(30)).await?;
+    for framing in [Framing::Declared, Framing::Chunked] {
+        let len = 10 * plugin_api::DEFAULT_BODY_LIMIT;
+        let reply = post_slowly(
+            &server.path,
+            "NetworkDriver.CreateNetwork",
+            len,
+            1 << 20,
+            framing,
+        )
+        .await
+        .with_context(|| format!("{framing:?}"))?;
+        assert_eq!(reply.0, 413, "{framing:?}: {}", reply.1);
+        assert!(
+            reply.1["Err"]
+                .as_str()
+                .is_some_and(|m| m.contains("exceeds the limit"))
+        );
+    }
+    server.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn past_the_discard_bound_a_client_reading_while_writing_gets_the_413() -> anyhow::Result<()>
+{
+    // 20 MiB is past the 16 MiB the server discards: it answers and then
+    // closes with the rest unread. A client that reads while it writes,
+    // as hyper does here and Go's net/http does for dockerd, still gets
+    // the answer; one that only reads after writing everything may see a
+    // reset (see `src/body.rs`).
+    let server = start_with(Duration::from_secs(30)).await?;
+    let body = vec![b'a'; 20 * plugin_api::DEFAULT_BODY_LIMIT];
+    let (status, reply) = post_bytes(&server.path, "NetworkDriver.CreateNetwork", body).await?;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        reply,
+        json!({"Err": "request body exceeds the limit of 1048576 bytes"})
+    );
+    let (status, _) = post_bytes(&server.path, "Plugin.Activate", Vec::new()).await?;
+    assert_eq!(status, StatusCode::OK);
+    server.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_body_stalled_past_the_deadline_still_gets_the_503() -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start_with(Duration::from_secs(1)).await?;
+    let mut stream = UnixStream::connect(&server.path).await?;
+    let body = br#"{"NetworkID": "stalled"}"#;
+    let (first, rest) = body.split_at(10);
+    let head = format!(
+        "POST /NetworkDriver.CreateNetwork HTTP/1.1\r\nHost: plugin\r\n\
+         Connection: close\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(first).await?;
+    // Past the deadline, well within the second the server then waits
+    // for the rest of the body.
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    stream
+        .write_all(rest)
+        .await
+        .context("the rest of the body")?;
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).await?;
+    let expected = json!({"Err": "NetworkDriver.CreateNetwork did not complete within 1000 ms"});
+    assert_eq!(parse_reply(&reply)?, (503, expected));
+    assert!(server.driver.calls().is_empty());
+    server.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_unknown_method_with_a_large_body_sent_slowly_gets_the_404() -> anyhow::Result<()> {
+    let server = start_with(Duration::from_secs(30)).await?;
+    let reply = post_slowly(
+        &server.path,
+        "VolumeDriver.Mount",
+        4 << 20,
+        256 << 10,
+        Framing::Declared,
+    )
+    .await?;
+    let expected = json!({"Err": "unknown plugin method \"VolumeDriver.Mount\""});
+    assert_eq!(reply, (404, expected));
+    server.shutdown().await?;
     Ok(())
 }
