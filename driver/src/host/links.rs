@@ -18,8 +18,18 @@ use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec};
 use crate::error::{DriverError, Result};
 use crate::host::link_scan;
 pub use crate::host::link_scan::AliasedLink;
-use crate::host::veth_reaper::UNFINISHED_GROUP;
 use crate::mac::MacAddr;
+
+/// The link group of pairs waiting for deletion by the reaper
+/// ([`crate::host::veth_reaper`]): "dovn" in ASCII.
+pub const RETIRED_GROUP: u32 = 0x646f_766e;
+
+/// The link group a pair is created in ("dovc"), and leaves in the same
+/// request that gives it its alias, the mark that makes it the driver's.
+/// The kernel takes no alias when creating a device, so a daemon killed
+/// between the two requests would leave a pair nothing marks as its own;
+/// the next daemon deletes this group when it starts, before it serves.
+pub const UNFINISHED_GROUP: u32 = 0x646f_7663;
 
 /// ENODEV: the kernel's answer for a device that does not exist.
 const ENODEV: i32 = 19;

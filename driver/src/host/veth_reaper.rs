@@ -30,17 +30,7 @@ use ovsdb_client::Uuid;
 use tokio::sync::Notify;
 
 use crate::error::Result;
-use crate::host::links::Links;
-
-/// The link group of pairs waiting for deletion: "dovn" in ASCII.
-pub const RETIRED_GROUP: u32 = 0x646f_766e;
-
-/// The link group a pair is created in ("dovc"), and leaves in the same
-/// request that gives it its alias, the mark that makes it the driver's.
-/// The kernel takes no alias when creating a device, so a daemon killed
-/// between the two requests would leave a pair nothing marks as its own;
-/// the next daemon deletes this group when it starts, before it serves.
-pub const UNFINISHED_GROUP: u32 = 0x646f_7663;
+use crate::host::links::{Links, RETIRED_GROUP, UNFINISHED_GROUP};
 
 /// How long left host sides gather before a batch removes them: short next
 /// to a deletion's grace period, long enough that a burst of Leaves shares it.

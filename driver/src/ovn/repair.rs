@@ -20,7 +20,7 @@ const JOIN_SLACK: Duration = Duration::from_secs(60);
 
 impl OvnBackend {
     /// Deletes the veth pairs a killed daemon created but never marked
-    /// (see [`crate::host::veth_reaper::UNFINISHED_GROUP`]). Only before serving.
+    /// (see [`crate::host::links::UNFINISHED_GROUP`]). Only before serving.
     pub async fn delete_unfinished_veths(&self) -> Result<()> {
         self.plumbing.reaper.delete_unfinished().await
     }
