@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
+use ovsdb_client::rows::{AddressSet, TypedRow};
 use ovsdb_client::{Row, Uuid};
 
 use super::{ADDR_PREFIX, GATEWAY, POOL, RANGE, REF_PREFIX};
@@ -22,30 +23,27 @@ pub struct Pool {
 }
 
 impl Pool {
+    /// The pool an `Address_Set` row is, read through its typed row;
+    /// `None` for a set that is not the driver's or has no subnet.
     pub(super) fn from_row(uuid: Uuid, row: &Row) -> Option<Pool> {
         if row.map_str("external_ids", OWNER) != Some(OWNER_VALUE) {
             return None;
         }
-        let external_ids: BTreeMap<String, String> = row
-            .get("external_ids")?
-            .as_map()?
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string())))
-            .collect();
-        let net = |key: &str| external_ids.get(key).and_then(|v| v.parse::<IpNet>().ok());
+        let set = AddressSet::from_row(uuid, row).ok()?;
+        let ids = &set.external_ids;
+        let net = |key: &str| ids.get(key).and_then(|v| v.parse::<IpNet>().ok());
         Some(Pool {
             uuid,
-            id: row.get_str("name")?.to_string(),
             subnet: net(POOL)?,
             range: net(RANGE),
-            gateway: external_ids.get(GATEWAY).and_then(|v| v.parse().ok()),
-            addresses: row
-                .get("addresses")?
-                .atoms()
+            gateway: ids.get(GATEWAY).and_then(|v| v.parse().ok()),
+            addresses: set
+                .addresses
                 .iter()
-                .filter_map(|a| a.as_str()?.parse().ok())
+                .filter_map(|a| a.parse().ok())
                 .collect(),
-            external_ids,
+            id: set.name,
+            external_ids: set.external_ids,
         })
     }
 
