@@ -12,7 +12,7 @@ use test_support::docker;
 use crate::stats::Samples;
 use crate::sweep::{DOCKER_NETWORK, DOCKER_NETWORK_INTERNAL};
 
-/// The lab's image (`docker-ovn-lab up` imports it; driver/src/lab/image.rs).
+/// The lab's image (`docker-ovn-lab up` imports it; lab/src/image.rs).
 const IMAGE: &str = "docker-ovn/busybox:latest";
 
 /// The networks, in the order of the samples [`measure`] returns.

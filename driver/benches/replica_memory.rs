@@ -18,7 +18,7 @@
 //! RSS), allocations they keep, the peak above the starting point while
 //! filling, and allocations and bytes allocated while filling (churn).
 //!
-//! Run: `cargo bench -p ovsdb-client --bench replica_memory`
+//! Run: `cargo bench -p docker-ovn --bench replica_memory`
 //! (`ENDPOINTS=1000,5000` is the default list of N.)
 
 use std::alloc::{GlobalAlloc, Layout, System};

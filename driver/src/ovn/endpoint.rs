@@ -300,11 +300,11 @@ mod tests {
 
     /// Compares the `params` of a `transact` request with
     /// `docs/golden/<name>` (the database, then one operation a line), or
-    /// writes them there when `DOCKER_OVN_BLESS` is set.
+    /// writes them there when `DOCKER_OVN_BLESS` is set; docs/design.md
+    /// must show the same text.
     fn golden(name: &str, actual: &Json) {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../docs/golden")
-            .join(name);
+        let docs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs");
+        let path = docs.join("golden").join(name);
         let lines: Vec<String> = actual
             .as_array()
             .expect("transact params are an array")
@@ -323,6 +323,12 @@ mod tests {
             actual,
             "{} differs from what the driver sends now:\n{text}",
             path.display()
+        );
+        let design = docs.join("design.md");
+        let shown = std::fs::read_to_string(&design).expect("docs/design.md");
+        assert!(
+            shown.contains(&text),
+            "docs/design.md must show {name} as it is now:\n{text}"
         );
     }
 
