@@ -18,7 +18,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
-use super::env::{DIR_VARIABLE, LabEnv, Layout, MAX_HOSTS, RemoteHost, lab_env_with};
+use super::env::{LabEnv, Layout, MAX_HOSTS, RemoteHost, lab_env_with};
 
 /// The file, inside the lab directory, of `KEY=VALUE` lines.
 pub const ENV_FILE: &str = "lab.env";
@@ -176,12 +176,6 @@ pub fn read_layout(dir: &Path) -> anyhow::Result<Option<Layout>> {
 /// The lab in `dir` as its `lab.env` describes it; `None` without one.
 pub fn read_lab(dir: &Path) -> anyhow::Result<Option<LabEnv>> {
     Ok(read_layout(dir)?.map(|layout| lab_env_with(dir, layout)))
-}
-
-/// The lab named by `$DOCKER_OVN_LAB_DIR`, if that is set and a lab is there.
-pub fn lab_env_from_environment() -> Option<LabEnv> {
-    let dir = std::env::var_os(DIR_VARIABLE)?;
-    read_lab(Path::new(&dir)).ok().flatten()
 }
 
 /// `KEY=VALUE` lines that `source` in a shell reads back unchanged: values

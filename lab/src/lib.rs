@@ -82,7 +82,6 @@ mod underlay;
 mod uplink;
 
 pub use env::{LabEnv, lab_env};
-pub use env_file::lab_env_from_environment;
 pub use lifecycle::{DownOptions, UpOptions, down, up};
 pub use provision::{ProvisionOptions, provision};
 
