@@ -549,7 +549,7 @@ async fn past_the_discard_bound_a_client_reading_while_writing_gets_the_413() ->
 #[tokio::test]
 async fn a_body_stalled_past_the_deadline_still_gets_the_503() -> anyhow::Result<()> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let server = start_with(Duration::from_secs(1)).await?;
+    let server = start_with(Duration::from_secs(2)).await?;
     let mut stream = UnixStream::connect(&server.path).await?;
     let body = br#"{"NetworkID": "stalled"}"#;
     let (first, rest) = body.split_at(10);
@@ -560,16 +560,17 @@ async fn a_body_stalled_past_the_deadline_still_gets_the_503() -> anyhow::Result
     );
     stream.write_all(head.as_bytes()).await?;
     stream.write_all(first).await?;
-    // Past the deadline, well within the second the server then waits
-    // for the rest of the body.
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    // Past the deadline, and well within the deadline's length again that
+    // the server then waits for the rest of the body (a margin of 1.7 s
+    // for a loaded machine).
+    tokio::time::sleep(Duration::from_millis(2300)).await;
     stream
         .write_all(rest)
         .await
         .context("the rest of the body")?;
     let mut reply = Vec::new();
     stream.read_to_end(&mut reply).await?;
-    let expected = json!({"Err": "NetworkDriver.CreateNetwork did not complete within 1000 ms"});
+    let expected = json!({"Err": "NetworkDriver.CreateNetwork did not complete within 2000 ms"});
     assert_eq!(parse_reply(&reply)?, (503, expected));
     assert!(server.driver.calls().is_empty());
     server.shutdown().await?;
