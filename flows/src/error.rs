@@ -1,0 +1,44 @@
+//! The crate's one error type.
+
+use crate::field::Field;
+
+/// What can go wrong building or encoding a flow; every variant names the
+/// part of the flow at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FlowsError {
+    /// A match field whose prerequisite is absent or different (OVS
+    /// rejects such a flow as `OFPBMC_BAD_PREREQ`).
+    #[error("match field {field} needs {needs}")]
+    MissingPrerequisite { field: Field, needs: &'static str },
+    /// A register or field bit range that does not fit the field.
+    #[error("bits {start}..={end} do not fit {field}, which has {width} bits")]
+    BitsOutOfRange {
+        field: Field,
+        start: u16,
+        end: u16,
+        width: u16,
+    },
+    /// A value wider than the bits it is loaded into.
+    #[error("{value:#x} does not fit in {bits} bits of {field}")]
+    ValueTooWide { field: Field, value: u64, bits: u16 },
+    /// Two fields of a move of different widths.
+    #[error("move from {src} ({src_bits} bits) to {dst} ({dst_bits} bits)")]
+    MoveWidthMismatch {
+        src: Field,
+        src_bits: u16,
+        dst: Field,
+        dst_bits: u16,
+    },
+    /// A register number past reg15.
+    #[error("there is no register {0} (reg0 to reg15)")]
+    NoSuchRegister(u8),
+    /// `goto_table` may only go forward.
+    #[error("goto_table:{to} in table {from}: OpenFlow only goes forward (use resubmit)")]
+    BackwardGoto { from: u8, to: u8 },
+    /// A message past OpenFlow's 64 KiB length field.
+    #[error("a message of {0} bytes is past OpenFlow's 65535")]
+    TooLong(usize),
+}
+
+/// The crate's result type.
+pub type Result<T> = std::result::Result<T, FlowsError>;
