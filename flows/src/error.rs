@@ -1,6 +1,7 @@
 //! The crate's one error type.
 
 use crate::field::Field;
+use crate::message::SwitchError;
 
 /// What can go wrong building or encoding a flow; every variant names the
 /// part of the flow at fault.
@@ -35,6 +36,34 @@ pub enum FlowsError {
     /// `goto_table` may only go forward.
     #[error("goto_table:{to} in table {from}: OpenFlow only goes forward (use resubmit)")]
     BackwardGoto { from: u8, to: u8 },
+    /// A message from the switch too short or inconsistent to read.
+    #[error("{0} from the switch is malformed")]
+    Malformed(&'static str),
+    /// The switch refused request `xid`.
+    #[error("the switch refused request {xid:#x}: {error}")]
+    Switch { xid: u32, error: SwitchError },
+    /// The switch refused flow `index` of a batch or bundle; a bundle
+    /// then changed nothing.
+    #[error("flow {index} ({flow}) was refused: {error}")]
+    FlowRejected {
+        index: usize,
+        flow: String,
+        error: SwitchError,
+    },
+    /// No connection to the switch (it may come back: see the events).
+    #[error("not connected to {target}: {reason}")]
+    Disconnected { target: String, reason: String },
+    /// The switch did not answer in time.
+    #[error("{what} (xid {xid:#x}) got no answer from {target} within {millis} ms")]
+    Timeout {
+        what: &'static str,
+        xid: u32,
+        target: String,
+        millis: u128,
+    },
+    /// A target that is neither `unix:PATH` nor `tcp:HOST:PORT`.
+    #[error("{0:?} is not an OpenFlow target (unix:PATH or tcp:HOST:PORT)")]
+    BadTarget(String),
     /// A message past OpenFlow's 64 KiB length field.
     #[error("a message of {0} bytes is past OpenFlow's 65535")]
     TooLong(usize),

@@ -43,20 +43,29 @@
 //! - [`action`]: [`Action`]s, OpenFlow's and Nicira's, and [`action::Bits`]
 //!   of a field for `load` and `move`.
 //! - [`flow`]: [`Flow`] and [`FlowMod`] (all five commands, cookie masks).
+//! - [`message`]: hello, echo, barrier, bundles, statistics requests,
+//!   and reading errors and statistics replies.
+//! - [`connection`]: [`Client`], one switch's connection: many requests
+//!   in flight, echoes, reconnects with [`Event`]s; `program` adds
+//!   pipelined FLOW_MODs with a barrier, atomic bundles and statistics.
 //! - [`mac`]: [`Mac`]. [`error`]: [`FlowsError`].
 //! - `wire`, `text`: big-endian writing; values in `ovs-ofctl` syntax.
 
 pub mod action;
+pub mod connection;
 pub mod error;
 pub mod field;
 pub mod flow;
 pub mod mac;
 pub mod matches;
+pub mod message;
 
+mod program;
 mod text;
 mod wire;
 
 pub use action::{Action, Port};
+pub use connection::{Client, Config, Event, Target};
 pub use error::{FlowsError, Result};
 pub use field::Field;
 pub use flow::{Command, Flow, FlowMod};

@@ -5,6 +5,26 @@ use crate::error::{FlowsError, Result};
 /// OpenFlow 1.3's version byte.
 pub const OFP13: u8 = 0x04;
 
+/// Where the header's xid ends: a message shorter has none.
+pub const XID_END: usize = 8;
+
+/// The big-endian number of `N` bytes at `at`, if `bytes` holds them.
+fn get<const N: usize>(bytes: &[u8], at: usize) -> Option<[u8; N]> {
+    bytes.get(at..at.checked_add(N)?)?.try_into().ok()
+}
+
+pub fn get_u16(bytes: &[u8], at: usize) -> Option<u16> {
+    get(bytes, at).map(u16::from_be_bytes)
+}
+
+pub fn get_u32(bytes: &[u8], at: usize) -> Option<u32> {
+    get(bytes, at).map(u32::from_be_bytes)
+}
+
+pub fn get_u64(bytes: &[u8], at: usize) -> Option<u64> {
+    get(bytes, at).map(u64::from_be_bytes)
+}
+
 pub fn put_u8(out: &mut Vec<u8>, value: u8) {
     out.push(value);
 }

@@ -18,6 +18,8 @@
 //! - [`netns`]: network namespaces as container sandboxes and as "the
 //!   outside" of egress tests, and `ip`.
 //! - [`plugin_client`]: the Docker plugin protocol as dockerd speaks it.
+//! - [`vswitchd`]: an `ovs-vswitchd` of a test's own with one bridge, in a
+//!   network namespace of its own, for OpenFlow tests.
 
 pub mod binaries;
 pub mod daemon;
@@ -28,6 +30,7 @@ pub mod leftovers;
 pub mod netns;
 pub mod ovsdb;
 pub mod plugin_client;
+pub mod vswitchd;
 
 pub use binaries::{Schema, require_binary};
 pub use daemon::DriverDaemon;
@@ -40,3 +43,4 @@ pub use leftovers::{GatewayOnHost, Removed, assert_clean, gateway_parts, localpo
 pub use netns::{Outside, Sandbox, ip, ip_ok};
 pub use ovsdb::OvsdbServer;
 pub use plugin_client::{PluginClient, Reply};
+pub use vswitchd::Switch;

@@ -1,0 +1,116 @@
+//! Changing a switch's flows over a [`Client`]: pipelined FLOW_MODs ended
+//! by a barrier, atomic bundles, and reading flows back by cookie.
+
+use crate::connection::{Client, SilentErrors as Errors};
+use crate::error::{FlowsError, Result};
+use crate::flow::FlowMod;
+use crate::message::{self, Aggregate, BundleControl};
+
+impl Client {
+    /// Sends every FLOW_MOD without waiting, then a barrier; fails naming
+    /// the first flow the switch refused (the others are in: use
+    /// [`Client::bundle`] for all or nothing).
+    pub async fn flow_mods(&self, mods: &[FlowMod]) -> Result<()> {
+        let errors = Errors::default();
+        let mut xids = Vec::with_capacity(mods.len());
+        let sent = self.send_all(mods, &errors, &mut xids, |xid, message| Ok((xid, message)));
+        let barrier = match sent {
+            Ok(()) => self.barrier().await,
+            Err(error) => Err(error),
+        };
+        self.forget_silent(&xids);
+        barrier?;
+        first_refusal(mods, &xids, &errors)
+    }
+
+    /// Applies `mods` as one atomic, ordered bundle: all of them or, when
+    /// the switch refuses any, none, with an error naming the first flow
+    /// refused and why.
+    pub async fn bundle(&self, mods: &[FlowMod]) -> Result<()> {
+        let id = self.xid();
+        let flags = message::OFPBF_ATOMIC | message::OFPBF_ORDERED;
+        self.bundle_control(id, BundleControl::Open, flags).await?;
+        let errors = Errors::default();
+        let mut xids = Vec::with_capacity(mods.len());
+        let sent = self.send_all(mods, &errors, &mut xids, |xid, inner| {
+            Ok((xid, message::bundle_add(xid, id, flags, &inner)?))
+        });
+        // The barrier returns once every add has been judged.
+        let judged = match sent {
+            Ok(()) => self.barrier().await,
+            Err(error) => Err(error),
+        };
+        self.forget_silent(&xids);
+        let refused = judged.and_then(|()| first_refusal(mods, &xids, &errors));
+        if let Err(error) = refused {
+            let _ = self.bundle_control(id, BundleControl::Discard, flags).await;
+            return Err(error);
+        }
+        self.bundle_control(id, BundleControl::Commit, flags).await
+    }
+
+    /// Encodes and sends each FLOW_MOD (wrapped by `wrap`) as a silent
+    /// request, recording its xid in `xids`.
+    fn send_all(
+        &self,
+        mods: &[FlowMod],
+        errors: &Errors,
+        xids: &mut Vec<u32>,
+        wrap: impl Fn(u32, Vec<u8>) -> Result<(u32, Vec<u8>)>,
+    ) -> Result<()> {
+        for flow_mod in mods {
+            let xid = self.xid();
+            let (xid, message) = wrap(xid, flow_mod.encode(xid)?)?;
+            xids.push(xid);
+            self.send_silent(xid, message, errors)?;
+        }
+        Ok(())
+    }
+
+    async fn bundle_control(&self, id: u32, control: BundleControl, flags: u16) -> Result<()> {
+        let xid = self.xid();
+        let request = message::bundle_control(xid, id, control, flags)?;
+        self.request("bundle control", xid, request).await.map(drop)
+    }
+
+    /// The number of flows, packets and bytes of the flows whose cookie
+    /// has `cookie` in the bits of `mask` (mask 0: every flow).
+    pub async fn aggregate(&self, cookie: u64, mask: u64) -> Result<Aggregate> {
+        let xid = self.xid();
+        let request = message::aggregate_stats_request(xid, cookie, mask)?;
+        let replies = self.request("aggregate statistics", xid, request).await?;
+        let reply = replies
+            .first()
+            .ok_or(FlowsError::Malformed("an aggregate statistics reply"))?;
+        let (_, _, body) = message::multipart_reply(reply.get(8..).unwrap_or_default())?;
+        Aggregate::parse(body)
+    }
+
+    /// The flow statistics replies (every part of a multipart reply) for
+    /// the flows whose cookie has `cookie` in the bits of `mask`.
+    pub async fn flow_stats_replies(&self, cookie: u64, mask: u64) -> Result<Vec<Vec<u8>>> {
+        let xid = self.xid();
+        let request = message::flow_stats_request(xid, cookie, mask)?;
+        self.request("flow statistics", xid, request).await
+    }
+}
+
+/// The first of `mods` the switch refused, by the xid it was sent with.
+fn first_refusal(mods: &[FlowMod], xids: &[u32], errors: &Errors) -> Result<()> {
+    let errors = errors.lock().unwrap_or_else(|p| p.into_inner());
+    let first = errors
+        .iter()
+        .filter_map(|(xid, error)| Some((xids.iter().position(|x| x == xid)?, error)))
+        .min_by_key(|(index, _)| *index);
+    match first {
+        Some((index, error)) => Err(FlowsError::FlowRejected {
+            index,
+            flow: mods
+                .get(index)
+                .map(|m| m.flow.to_string())
+                .unwrap_or_default(),
+            error: error.clone(),
+        }),
+        None => Ok(()),
+    }
+}

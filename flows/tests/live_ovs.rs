@@ -1,0 +1,178 @@
+//! Against a real `ovs-vswitchd` (userspace datapath) started by each
+//! test in a temporary directory and a network namespace of its own
+//! (`test_support::Switch`); `ovs-ofctl` reads the tables back as the
+//! oracle. Needs root (namespaces) and the Debian package
+//! openvswitch-switch; fails, naming it, without.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use flows::{
+    Action, Client, Command, Config, Event, Flow, FlowMod, FlowsError, Match, Port, Target,
+};
+use test_support::Switch;
+
+async fn client(switch: &Switch) -> Client {
+    let target = Target::parse(&switch.target()).expect("a target");
+    Client::connect(Config::new(target))
+        .await
+        .expect("connected")
+}
+
+fn arp_for(table: u8, cookie: u64, last: u8) -> Flow {
+    Flow::new(table, 100)
+        .cookie(cookie)
+        .matching(
+            Match::new()
+                .eth_type(0x0806)
+                .arp_tpa(Ipv4Addr::new(10, 1, 0, last)),
+        )
+        .action(Action::Output(Port::Number(u32::from(last))))
+}
+
+#[tokio::test]
+async fn add_modify_strict_delete_and_delete_by_cookie_across_tables() {
+    let switch = Switch::start("br-flows1");
+    let client = client(&switch).await;
+    let round1 = 0x1_0000_0000;
+    let flows = [
+        arp_for(0, round1 | 1, 1),
+        arp_for(1, round1 | 2, 2),
+        arp_for(2, 0x2_0000_0000, 3),
+    ];
+    let adds: Vec<FlowMod> = flows.iter().map(Flow::add).collect();
+    client.flow_mods(&adds).await.expect("added");
+    assert_eq!(switch.flows().len(), 3, "{:?}", switch.flows());
+
+    let changed = arp_for(1, round1 | 2, 2).action(Action::Output(Port::Number(9)));
+    client
+        .flow_mods(&[FlowMod::new(Command::ModifyStrict, changed)])
+        .await
+        .expect("modified");
+    let dump = switch.flows().join("\n");
+    assert!(dump.contains("actions=output:2,output:9"), "{dump}");
+
+    client
+        .flow_mods(&[FlowMod::new(Command::DeleteStrict, arp_for(0, 0, 1))])
+        .await
+        .expect("deleted strictly");
+    assert_eq!(switch.flows().len(), 2);
+
+    client
+        .flow_mods(&[FlowMod::delete_by_cookie(round1, 0xffff_ffff_0000_0000)])
+        .await
+        .expect("round deleted");
+    let left = switch.flows();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].contains("cookie=0x200000000"), "{left:?}");
+    let aggregate = client
+        .aggregate(0x2_0000_0000, u64::MAX)
+        .await
+        .expect("aggregate");
+    assert_eq!(aggregate.flows, 1);
+}
+
+#[tokio::test]
+async fn a_bundle_with_one_bad_flow_changes_nothing_and_names_it() {
+    let switch = Switch::start("br-flows2");
+    let client = client(&switch).await;
+    client
+        .flow_mods(&[arp_for(0, 1, 1).add()])
+        .await
+        .expect("added");
+    let before = switch.flows();
+    // Table 255 is no table: the switch, not the crate, refuses it.
+    let bad = Flow::new(255, 1).action(Action::Output(Port::Number(1)));
+    let bundle = vec![
+        arp_for(0, 2, 2).add(),
+        arp_for(1, 2, 3).add(),
+        bad.add(),
+        arp_for(2, 2, 4).add(),
+    ];
+    let error = client.bundle(&bundle).await.expect_err("refused");
+    match &error {
+        FlowsError::FlowRejected { index, flow, .. } => {
+            assert_eq!(*index, 2, "{error}");
+            assert!(flow.contains("table=255"), "{error}");
+        }
+        other => panic!("not a refused flow: {other}"),
+    }
+    assert_eq!(switch.flows(), before, "the bundle left something behind");
+    client
+        .bundle(&bundle[..2])
+        .await
+        .expect("a good bundle commits");
+    assert_eq!(switch.flows().len(), 3);
+}
+
+#[tokio::test]
+async fn ten_thousand_flows_in_one_bundle_and_their_statistics_by_cookie() {
+    let switch = Switch::start("br-flows3");
+    let client = client(&switch).await;
+    let cookie = 0x7_0000_0000;
+    let adds: Vec<FlowMod> = (0..10_000u32)
+        .map(|n| {
+            Flow::new(0, 100)
+                .cookie(cookie | u64::from(n))
+                .matching(
+                    Match::new()
+                        .eth_type(0x0800)
+                        .ipv4_dst(Ipv4Addr::from(0x0a00_0000 + n)),
+                )
+                .action(Action::Output(Port::Number(1)))
+                .add()
+        })
+        .collect();
+    client.bundle(&adds).await.expect("committed");
+    let aggregate = client
+        .aggregate(cookie, 0xffff_ffff_0000_0000)
+        .await
+        .expect("aggregate");
+    assert_eq!(aggregate.flows, 10_000);
+    let replies = client
+        .flow_stats_replies(cookie | 7, u64::MAX)
+        .await
+        .expect("stats");
+    assert_eq!(replies.len(), 1, "one flow fits one reply");
+    let all = client
+        .flow_stats_replies(cookie, 0xffff_ffff_0000_0000)
+        .await
+        .expect("stats");
+    assert!(all.len() > 1, "10,000 flows span several REPLY_MORE parts");
+}
+
+#[tokio::test]
+async fn a_restarted_switch_is_reconnected_and_reported() {
+    let mut switch = Switch::start("br-flows4");
+    let client = client(&switch).await;
+    let mut events = client.subscribe();
+    client
+        .flow_mods(&[arp_for(0, 1, 1).add()])
+        .await
+        .expect("added");
+    switch.restart();
+    let deadline = Duration::from_secs(30);
+    let reconnected = tokio::time::timeout(deadline, async {
+        let mut lost = false;
+        loop {
+            match events.recv().await {
+                Ok(Event::Disconnected { .. }) => lost = true,
+                Ok(Event::Connected { generation }) if lost => return generation,
+                Ok(_) => {}
+                Err(error) => panic!("events: {error}"),
+            }
+        }
+    })
+    .await
+    .expect("reconnected within 30 s");
+    assert_eq!(reconnected, 2);
+    assert!(
+        switch.flows().is_empty(),
+        "a restarted switch has empty tables"
+    );
+    client
+        .flow_mods(&[arp_for(0, 1, 1).add()])
+        .await
+        .expect("resynced");
+    assert_eq!(switch.flows().len(), 1);
+}
