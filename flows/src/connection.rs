@@ -115,6 +115,8 @@ struct Shared {
     next_xid: AtomicU32,
     connected: AtomicBool,
     generation: AtomicU64,
+    /// The switch's echo requests answered (it probes an idle controller).
+    echoes_answered: AtomicU64,
     events: broadcast::Sender<Event>,
 }
 
@@ -137,6 +139,7 @@ impl Client {
             next_xid: AtomicU32::new(1),
             connected: AtomicBool::new(false),
             generation: AtomicU64::new(0),
+            echoes_answered: AtomicU64::new(0),
             events,
         });
         tokio::spawn(keep_connected(Arc::downgrade(&shared), queue));
@@ -164,6 +167,11 @@ impl Client {
     /// How many times the connection has come up.
     pub fn generation(&self) -> u64 {
         self.shared.generation.load(Ordering::SeqCst)
+    }
+
+    /// How many of the switch's echo requests have been answered.
+    pub fn echoes_answered(&self) -> u64 {
+        self.shared.echoes_answered.load(Ordering::SeqCst)
     }
 
     /// A fresh transaction id.
@@ -402,7 +410,10 @@ fn dispatch(shared: &Shared, message: Vec<u8>) -> Option<Vec<u8>> {
     let xid = u32::from_be_bytes([message[4], message[5], message[6], message[7]]);
     let body = &message[wire::XID_END..];
     match kind {
-        message::OFPT_ECHO_REQUEST => message::echo(message::OFPT_ECHO_REPLY, xid, body).ok(),
+        message::OFPT_ECHO_REQUEST => {
+            shared.echoes_answered.fetch_add(1, Ordering::SeqCst);
+            message::echo(message::OFPT_ECHO_REPLY, xid, body).ok()
+        }
         message::OFPT_ECHO_REPLY | message::OFPT_HELLO => None,
         message::OFPT_ERROR => {
             deliver_error(shared, xid, body);
@@ -454,6 +465,42 @@ fn deliver_error(shared: &Shared, xid: u32, body: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A message arriving in two pieces, split at every offset, is read
+    /// whole; a second message behind it is left for the next read.
+    #[tokio::test]
+    async fn framing_holds_at_every_split() {
+        let message = crate::flow::Flow::new(0, 1)
+            .add()
+            .encode(9)
+            .expect("a flow");
+        let barrier = message::barrier_request(10).expect("a barrier");
+        for split in 1..message.len() {
+            let (mut near, mut far) = tokio::io::duplex(4096);
+            let (first, rest) = message.split_at(split);
+            let (first, rest, next) = (first.to_vec(), rest.to_vec(), barrier.clone());
+            let writer = tokio::spawn(async move {
+                near.write_all(&first).await.expect("first part");
+                tokio::task::yield_now().await;
+                near.write_all(&rest).await.expect("second part");
+                near.write_all(&next).await.expect("next message");
+            });
+            let read = read_message(&mut far).await.expect("read");
+            assert_eq!(read, message, "split at {split}");
+            assert_eq!(read_message(&mut far).await.expect("read"), barrier);
+            writer.await.expect("writer");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_length_below_the_header_is_refused() {
+        let (mut near, mut far) = tokio::io::duplex(64);
+        near.write_all(&[4, 0, 0, 4, 0, 0, 0, 1])
+            .await
+            .expect("write");
+        let error = read_message(&mut far).await.expect_err("refused");
+        assert!(error.contains("length 4"), "{error}");
+    }
 
     #[test]
     fn targets_parse() {

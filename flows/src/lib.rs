@@ -43,6 +43,7 @@
 //! - [`action`]: [`Action`]s, OpenFlow's and Nicira's, and [`action::Bits`]
 //!   of a field for `load` and `move`.
 //! - [`flow`]: [`Flow`] and [`FlowMod`] (all five commands, cookie masks).
+//! - [`decode`]: FLOW_MODs and flow statistics read back into the model.
 //! - [`message`]: hello, echo, barrier, bundles, statistics requests,
 //!   and reading errors and statistics replies.
 //! - [`connection`]: [`Client`], one switch's connection: many requests
@@ -53,6 +54,7 @@
 
 pub mod action;
 pub mod connection;
+pub mod decode;
 pub mod error;
 pub mod field;
 pub mod flow;

@@ -480,3 +480,51 @@ fn every_flow_mod_command_decodes_with_ofp_print() {
         "{printed}"
     );
 }
+
+#[test]
+fn every_other_message_the_crate_sends_decodes_with_ofp_print() {
+    use flows::message::{self, BundleControl, OFPBF_ATOMIC, OFPBF_ORDERED};
+    let flags = OFPBF_ATOMIC | OFPBF_ORDERED;
+    let inner = arp_responder().add().encode(XID).expect("a flow");
+    let messages = [
+        ("OFPT_HELLO", message::hello(XID)),
+        (
+            "OFPT_ECHO_REQUEST",
+            message::echo(message::OFPT_ECHO_REQUEST, XID, b"ping"),
+        ),
+        (
+            "OFPT_ECHO_REPLY",
+            message::echo(message::OFPT_ECHO_REPLY, XID, b"ping"),
+        ),
+        ("OFPT_BARRIER_REQUEST", message::barrier_request(XID)),
+        (
+            "OPEN_REQUEST",
+            message::bundle_control(XID, 7, BundleControl::Open, flags),
+        ),
+        (
+            "COMMIT_REQUEST",
+            message::bundle_control(XID, 7, BundleControl::Commit, flags),
+        ),
+        (
+            "DISCARD_REQUEST",
+            message::bundle_control(XID, 7, BundleControl::Discard, flags),
+        ),
+        (
+            "BUNDLE_ADD_MESSAGE",
+            message::bundle_add(XID, 7, flags, &inner),
+        ),
+        (
+            "OFPST_FLOW request",
+            message::flow_stats_request(XID, 0x1_0000_0000, 0xffff_ffff_0000_0000),
+        ),
+        (
+            "OFPST_AGGREGATE request",
+            message::aggregate_stats_request(XID, 0x1_0000_0000, 0xffff_ffff_0000_0000),
+        ),
+    ];
+    for (name, message) in messages {
+        let printed = ofp_print(&message.expect("encoded"));
+        assert!(printed.contains(name), "{name}: {printed}");
+        assert!(printed.contains("xid=0x12345678"), "{name}: {printed}");
+    }
+}

@@ -176,3 +176,30 @@ async fn a_restarted_switch_is_reconnected_and_reported() {
         .expect("resynced");
     assert_eq!(switch.flows().len(), 1);
 }
+
+/// ovs-vswitchd probes a connection idle for 60 s with an echo request
+/// (the `.mgmt` service's probe interval) and drops it if unanswered
+/// another interval later: the probe must have come and been answered,
+/// and the connection stayed up. The crate's own probes are pushed past
+/// the test so that only the switch's count.
+#[tokio::test]
+async fn seventy_idle_seconds_and_still_connected() {
+    let switch = Switch::start("br-flows5");
+    let target = Target::parse(&switch.target()).expect("a target");
+    let mut config = Config::new(target);
+    config.keepalive = Duration::from_secs(300);
+    let client = Client::connect(config).await.expect("connected");
+    let mut events = client.subscribe();
+    tokio::time::sleep(Duration::from_secs(70)).await;
+    client.barrier().await.expect("still answering");
+    assert!(
+        client.echoes_answered() >= 1,
+        "the switch never probed the idle connection"
+    );
+    assert_eq!(client.generation(), 1, "the connection was remade");
+    assert!(
+        events.try_recv().is_err(),
+        "an event while idle: {:?}",
+        events.try_recv()
+    );
+}
