@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -117,6 +117,8 @@ struct Shared {
     generation: AtomicU64,
     /// The switch's echo requests answered (it probes an idle controller).
     echoes_answered: AtomicU64,
+    /// The OpenFlow version of the current connection.
+    version: AtomicU8,
     events: broadcast::Sender<Event>,
 }
 
@@ -140,6 +142,7 @@ impl Client {
             connected: AtomicBool::new(false),
             generation: AtomicU64::new(0),
             echoes_answered: AtomicU64::new(0),
+            version: AtomicU8::new(wire::OFP13),
             events,
         });
         tokio::spawn(keep_connected(Arc::downgrade(&shared), queue));
@@ -167,6 +170,12 @@ impl Client {
     /// How many times the connection has come up.
     pub fn generation(&self) -> u64 {
         self.shared.generation.load(Ordering::SeqCst)
+    }
+
+    /// The OpenFlow version agreed with the switch (`wire` bytes: 4 for
+    /// 1.3, 5 for 1.4); every message sent is in it.
+    pub fn version(&self) -> u8 {
+        self.shared.version.load(Ordering::SeqCst)
     }
 
     /// How many of the switch's echo requests have been answered.
@@ -225,9 +234,12 @@ impl Client {
         }
     }
 
-    fn send(&self, message: Vec<u8>) -> Result<()> {
+    fn send(&self, mut message: Vec<u8>) -> Result<()> {
         if !self.shared.connected.load(Ordering::SeqCst) {
             return Err(self.disconnected("reconnecting"));
+        }
+        if let Some(version) = message.first_mut() {
+            *version = self.version();
         }
         self.shared
             .outgoing
@@ -332,12 +344,10 @@ async fn serve(
     if first.get(1) != Some(&message::OFPT_HELLO) {
         return Err("the switch did not start with HELLO".into());
     }
-    if first.first() != Some(&wire::OFP13) {
-        return Err(format!(
-            "the switch speaks OpenFlow version {:?}, not 1.3",
-            first.first()
-        ));
-    }
+    let version = message::negotiate(&first).ok_or_else(|| {
+        format!("the switch speaks neither OpenFlow 1.3 nor 1.4 (its HELLO: {first:02x?})")
+    })?;
+    shared.version.store(version, Ordering::SeqCst);
     while queue.try_recv().is_ok() {} // left by the previous connection
     shared.connected.store(true, Ordering::SeqCst);
     let generation = shared.generation.fetch_add(1, Ordering::SeqCst) + 1;
@@ -425,7 +435,7 @@ fn dispatch(shared: &Shared, message: Vec<u8>) -> Option<Vec<u8>> {
             deliver(shared, xid, message, !more);
             None
         }
-        message::OFPT_BARRIER_REPLY | message::OFPT_EXPERIMENTER => {
+        message::OFPT_BARRIER_REPLY | message::OFPT_EXPERIMENTER | message::OFPT_BUNDLE_CONTROL => {
             deliver(shared, xid, message, true);
             None
         }

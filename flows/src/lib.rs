@@ -1,5 +1,6 @@
-//! OpenFlow 1.3 for Open vSwitch, with the Nicira extensions OVS adds: a
-//! typed model of flows, its wire encoding, and its `ovs-ofctl` text form.
+//! OpenFlow 1.3 and 1.4 for Open vSwitch, with the Nicira extensions OVS
+//! adds: a typed model of flows, its wire encoding and `ovs-ofctl` text
+//! form, and a controller's connection to a bridge.
 //!
 //! # What it is
 //! Flows built from typed parts ([`Match`], [`Action`], [`Flow`]),
@@ -8,13 +9,16 @@
 //! messages ([`FlowMod`]) OVS itself encodes for the same flow: the golden
 //! tests compare the bytes with `ovs-ofctl -O OpenFlow13 parse-flow`. Each
 //! flow prints in `ovs-ofctl dump-flows` syntax, for logs and golden files.
+//! A [`Client`] speaks to a bridge's `<rundir>/<bridge>.mgmt` (or TCP):
+//! many requests in flight, pipelined FLOW_MODs ended by one barrier,
+//! atomic bundles (ONF's extension on 1.3, the native messages on 1.4),
+//! statistics by cookie, echoes, reconnection reported as [`Event`]s.
 //!
-//! # What it is not (yet)
-//! Not a connection: the client that speaks to a bridge's `.mgmt` socket
-//! (hello, echo, xids, bundles, barriers, statistics, reconnects) is the
-//! next layer, and `ovs-ofctl` is never run by it: that tool is the tests'
-//! oracle only. No decoder yet, and only the fields and actions the
-//! driver's pipelines use.
+//! # What it is not
+//! Not a wrapper of `ovs-ofctl`: that tool is the tests' oracle only. Not
+//! all of OpenFlow: the fields and actions the driver's pipelines use (no
+//! meters, groups, conntrack or learn yet); the decoder reads what the
+//! crate encodes and what flow statistics return.
 //!
 //! ```
 //! use std::net::Ipv4Addr;

@@ -16,6 +16,9 @@ pub const OFPT_MULTIPART_REQUEST: u8 = 18;
 pub const OFPT_MULTIPART_REPLY: u8 = 19;
 pub const OFPT_BARRIER_REQUEST: u8 = 20;
 pub const OFPT_BARRIER_REPLY: u8 = 21;
+/// OpenFlow 1.4's own bundle messages.
+pub const OFPT_BUNDLE_CONTROL: u8 = 33;
+pub const OFPT_BUNDLE_ADD_MESSAGE: u8 = 34;
 
 /// The ONF's experimenter id, and its bundle messages in OpenFlow 1.3.
 const ONF_EXPERIMENTER: u32 = 0x4f4e_4600;
@@ -46,13 +49,32 @@ pub enum BundleControl {
     DiscardReply = 7,
 }
 
-/// HELLO offering OpenFlow 1.3 only, with a version bitmap.
+/// HELLO offering OpenFlow 1.3 and 1.4 in a version bitmap.
 pub fn hello(xid: u32) -> Result<Vec<u8>> {
     let mut out = wire::start_message(OFPT_HELLO, xid);
+    out[0] = wire::OFP14;
     wire::put_u16(&mut out, 1); // OFPHET_VERSIONBITMAP
     wire::put_u16(&mut out, 8);
-    wire::put_u32(&mut out, 1 << 4); // bit 4: OpenFlow 1.3
+    wire::put_u32(&mut out, (1 << wire::OFP13) | (1 << wire::OFP14));
     wire::finish(out)
+}
+
+/// The version to speak after the switch's HELLO: the highest both offer
+/// (by the switch's bitmap if it sent one, else its header's version).
+pub fn negotiate(switch_hello: &[u8]) -> Option<u8> {
+    let header_version = *switch_hello.first()?;
+    // A bitmap element (type 1) lists every version the switch speaks;
+    // without one it speaks every version up to its header's.
+    let bitmap = (wire::get_u16(switch_hello, 8) == Some(1))
+        .then(|| wire::get_u32(switch_hello, 12))
+        .flatten();
+    let speaks = |version: u8| match bitmap {
+        Some(bits) => bits & (1 << version) != 0,
+        None => header_version >= version,
+    };
+    [wire::OFP14, wire::OFP13]
+        .into_iter()
+        .find(|&version| speaks(version))
 }
 
 /// ECHO_REQUEST or ECHO_REPLY carrying `data`.
@@ -78,19 +100,45 @@ fn bundle_message(xid: u32, subtype: u32, id: u32, control: u16, flags: u16) -> 
     out
 }
 
-/// A bundle control request: open, close, commit or discard bundle `id`.
-pub fn bundle_control(xid: u32, id: u32, control: BundleControl, flags: u16) -> Result<Vec<u8>> {
-    let out = bundle_message(xid, ONFT_BUNDLE_CONTROL, id, control as u16, flags);
+/// OpenFlow 1.4's native bundle message: header, bundle id, control
+/// type (0 for an add), flags.
+fn native_bundle_message(kind: u8, xid: u32, id: u32, control: u16, flags: u16) -> Vec<u8> {
+    let mut out = wire::start_message(kind, xid);
+    out[0] = wire::OFP14;
+    wire::put_u32(&mut out, id);
+    wire::put_u16(&mut out, control);
+    wire::put_u16(&mut out, flags);
+    out
+}
+
+/// A bundle control request: open, close, commit or discard bundle `id`,
+/// as OpenFlow `version` spells it (1.3: the ONF extension).
+pub fn bundle_control(
+    version: u8,
+    xid: u32,
+    id: u32,
+    control: BundleControl,
+    flags: u16,
+) -> Result<Vec<u8>> {
+    let out = match version {
+        wire::OFP14 => native_bundle_message(OFPT_BUNDLE_CONTROL, xid, id, control as u16, flags),
+        _ => bundle_message(xid, ONFT_BUNDLE_CONTROL, id, control as u16, flags),
+    };
     wire::finish(out)
 }
 
 /// `inner` added to bundle `id`; its xid becomes this message's, as the
-/// switch requires (else `OFPBFC_MSG_BAD_XID`).
-pub fn bundle_add(xid: u32, id: u32, flags: u16, inner: &[u8]) -> Result<Vec<u8>> {
-    let mut out = bundle_message(xid, ONFT_BUNDLE_ADD_MESSAGE, id, 0, flags);
+/// switch requires (else `OFPBFC_MSG_BAD_XID`), and its version the
+/// bundle's.
+pub fn bundle_add(version: u8, xid: u32, id: u32, flags: u16, inner: &[u8]) -> Result<Vec<u8>> {
+    let mut out = match version {
+        wire::OFP14 => native_bundle_message(OFPT_BUNDLE_ADD_MESSAGE, xid, id, 0, flags),
+        _ => bundle_message(xid, ONFT_BUNDLE_ADD_MESSAGE, id, 0, flags),
+    };
     let start = out.len();
     out.extend_from_slice(inner);
     if out.len() >= start + wire::XID_END {
+        out[start] = version;
         out[start + 4..start + 8].copy_from_slice(&xid.to_be_bytes());
     }
     wire::finish(out)
@@ -181,6 +229,7 @@ fn error_name(kind: u16, code: u16) -> &'static str {
         (5, 1) => "OFPFMFC_TABLE_FULL",
         (5, 2) => "OFPFMFC_BAD_TABLE_ID",
         (5, _) => "OFPET_FLOW_MOD_FAILED",
+        (17, _) => "OFPET_BUNDLE_FAILED",
         (0xffff, _) => "an experimenter's error",
         _ => "see the OpenFlow 1.3 specification",
     }
@@ -223,17 +272,33 @@ mod tests {
     }
 
     #[test]
-    fn hello_offers_openflow_1_3_in_a_bitmap() {
+    fn hello_offers_openflow_1_3_and_1_4_in_a_bitmap() {
         assert_eq!(
             hex(&hello(7).expect("hello")),
-            "04000010000000070001000800000010"
+            "05000010000000070001000800000030"
         );
+    }
+
+    #[test]
+    fn the_highest_common_version_is_spoken() {
+        let bitmap = |bits: u32| {
+            let mut hello = vec![6, 0, 0, 16, 0, 0, 0, 1, 0, 1, 0, 8];
+            hello.extend_from_slice(&bits.to_be_bytes());
+            hello
+        };
+        assert_eq!(negotiate(&bitmap(0x30)), Some(wire::OFP14));
+        assert_eq!(negotiate(&bitmap(0x10)), Some(wire::OFP13));
+        assert_eq!(negotiate(&bitmap(0x02)), None);
+        assert_eq!(negotiate(&[4, 0, 0, 8, 0, 0, 0, 1]), Some(wire::OFP13));
+        assert_eq!(negotiate(&[6, 0, 0, 8, 0, 0, 0, 1]), Some(wire::OFP14));
+        assert_eq!(negotiate(&[1, 0, 0, 8, 0, 0, 0, 1]), None);
+        assert_eq!(negotiate(&[]), None);
     }
 
     #[test]
     fn a_bundle_add_carries_its_own_xid_inside() {
         let inner = crate::flow::Flow::new(0, 1).add().encode(99).expect("flow");
-        let added = bundle_add(5, 1, OFPBF_ATOMIC, &inner).expect("add");
+        let added = bundle_add(wire::OFP13, 5, 1, OFPBF_ATOMIC, &inner).expect("add");
         assert_eq!(&added[..4], &[4, OFPT_EXPERIMENTER, 0, 0x50]);
         assert_eq!(&added[8..16], &[0x4f, 0x4e, 0x46, 0, 0, 0, 0x08, 0xfd]);
         assert_eq!(&added[24..28], &[4, 14, 0, 0x38]);

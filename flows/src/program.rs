@@ -33,7 +33,10 @@ impl Client {
         let errors = Errors::default();
         let mut xids = Vec::with_capacity(mods.len());
         let sent = self.send_all(mods, &errors, &mut xids, |xid, inner| {
-            Ok((xid, message::bundle_add(xid, id, flags, &inner)?))
+            Ok((
+                xid,
+                message::bundle_add(self.version(), xid, id, flags, &inner)?,
+            ))
         });
         // The barrier returns once every add has been judged.
         let judged = match sent {
@@ -69,7 +72,7 @@ impl Client {
 
     async fn bundle_control(&self, id: u32, control: BundleControl, flags: u16) -> Result<()> {
         let xid = self.xid();
-        let request = message::bundle_control(xid, id, control, flags)?;
+        let request = message::bundle_control(self.version(), xid, id, control, flags)?;
         self.request("bundle control", xid, request).await.map(drop)
     }
 

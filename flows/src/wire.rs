@@ -2,8 +2,11 @@
 
 use crate::error::{FlowsError, Result};
 
-/// OpenFlow 1.3's version byte.
+/// OpenFlow 1.3's and 1.4's version bytes. Every message the crate
+/// encodes has the same layout in both (FLOW_MOD's `importance`, new in
+/// 1.4, sits where 1.3 has padding, and is 0), bundles aside.
 pub const OFP13: u8 = 0x04;
+pub const OFP14: u8 = 0x05;
 
 /// Where the header's xid ends: a message shorter has none.
 pub const XID_END: usize = 8;

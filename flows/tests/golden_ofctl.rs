@@ -484,6 +484,8 @@ fn every_flow_mod_command_decodes_with_ofp_print() {
 #[test]
 fn every_other_message_the_crate_sends_decodes_with_ofp_print() {
     use flows::message::{self, BundleControl, OFPBF_ATOMIC, OFPBF_ORDERED};
+    const OF13: u8 = 4;
+    const OF14: u8 = 5;
     let flags = OFPBF_ATOMIC | OFPBF_ORDERED;
     let inner = arp_responder().add().encode(XID).expect("a flow");
     let messages = [
@@ -499,19 +501,27 @@ fn every_other_message_the_crate_sends_decodes_with_ofp_print() {
         ("OFPT_BARRIER_REQUEST", message::barrier_request(XID)),
         (
             "OPEN_REQUEST",
-            message::bundle_control(XID, 7, BundleControl::Open, flags),
+            message::bundle_control(OF13, XID, 7, BundleControl::Open, flags),
         ),
         (
             "COMMIT_REQUEST",
-            message::bundle_control(XID, 7, BundleControl::Commit, flags),
+            message::bundle_control(OF13, XID, 7, BundleControl::Commit, flags),
         ),
         (
             "DISCARD_REQUEST",
-            message::bundle_control(XID, 7, BundleControl::Discard, flags),
+            message::bundle_control(OF14, XID, 7, BundleControl::Discard, flags),
         ),
         (
             "BUNDLE_ADD_MESSAGE",
-            message::bundle_add(XID, 7, flags, &inner),
+            message::bundle_add(OF13, XID, 7, flags, &inner),
+        ),
+        (
+            "OFPT_BUNDLE_ADD_MESSAGE (OF1.4)",
+            message::bundle_add(OF14, XID, 7, flags, &inner),
+        ),
+        (
+            "OFPT_BUNDLE_CONTROL (OF1.4)",
+            message::bundle_control(OF14, XID, 7, BundleControl::Open, flags),
         ),
         (
             "OFPST_FLOW request",

@@ -203,3 +203,28 @@ async fn seventy_idle_seconds_and_still_connected() {
         events.try_recv()
     );
 }
+
+/// A bridge that also speaks OpenFlow 1.4 is spoken to in 1.4, with its
+/// native bundle messages, and bundles stay all or nothing.
+#[tokio::test]
+async fn openflow_1_4_is_spoken_where_offered_with_native_bundles() {
+    let switch = Switch::start_with_protocols("br-flows6", "OpenFlow13,OpenFlow14");
+    let client = client(&switch).await;
+    assert_eq!(client.version(), 5, "not OpenFlow 1.4");
+    client
+        .flow_mods(&[arp_for(0, 1, 1).add()])
+        .await
+        .expect("added");
+    let before = switch.flows();
+    let bad = Flow::new(255, 1).action(Action::Output(Port::Number(1)));
+    let bundle = vec![arp_for(1, 2, 2).add(), bad.add()];
+    let error = client.bundle(&bundle).await.expect_err("refused");
+    assert!(
+        matches!(error, FlowsError::FlowRejected { index: 1, .. }),
+        "{error}"
+    );
+    assert_eq!(switch.flows(), before);
+    client.bundle(&bundle[..1]).await.expect("committed");
+    let aggregate = client.aggregate(0, 0).await.expect("aggregate");
+    assert_eq!(aggregate.flows, 2);
+}

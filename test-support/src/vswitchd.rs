@@ -26,8 +26,13 @@ pub struct Switch {
 }
 
 impl Switch {
-    /// A fresh database, ovs-vswitchd and bridge `bridge`.
+    /// A fresh database, ovs-vswitchd and bridge `bridge` (OpenFlow 1.3).
     pub fn start(bridge: &str) -> Switch {
+        Switch::start_with_protocols(bridge, "OpenFlow13")
+    }
+
+    /// The same with the bridge's `protocols` (`OpenFlow13,OpenFlow14`).
+    pub fn start_with_protocols(bridge: &str, protocols: &str) -> Switch {
         let netns = format!("flows-t{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
         let _ = ip(&["netns", "del", &netns]);
         ip_ok(&["netns", "add", &netns]);
@@ -48,7 +53,7 @@ impl Switch {
             bridge,
             "datapath_type=netdev",
             "fail_mode=secure",
-            "protocols=OpenFlow13",
+            &format!("protocols={protocols}"),
         ]);
         switch.wait_for_bridge();
         switch
