@@ -1,7 +1,7 @@
 //! The size rules of the production crates, checked on every test run so
 //! that they hold as the code grows: no file under `driver/src` over 450
-//! lines, and no function over 60 lines in `driver/src`, `plugin-api/src`
-//! or `ovsdb-client/src` (test modules aside). Plain text scanning: a
+//! lines, and no function over 60 lines in `driver/src`, `plugin-api/src`,
+//! `ovsdb-client/src` or `flows/src` (test modules aside). Plain text scanning: a
 //! function runs from its `fn` line to the brace that closes its body.
 
 use std::path::{Path, PathBuf};
@@ -121,7 +121,7 @@ fn no_driver_source_file_is_over_450_lines() {
 #[test]
 fn no_production_function_is_over_60_lines() {
     let mut too_long = Vec::new();
-    for crate_dir in ["driver/src", "plugin-api/src", "ovsdb-client/src"] {
+    for crate_dir in ["driver/src", "plugin-api/src", "ovsdb-client/src", "flows/src"] {
         for path in sources(&workspace().join(crate_dir)) {
             let text = std::fs::read_to_string(&path).expect("a source file");
             for (line, length) in long_functions(&text) {
