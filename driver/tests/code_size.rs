@@ -121,7 +121,12 @@ fn no_driver_source_file_is_over_450_lines() {
 #[test]
 fn no_production_function_is_over_60_lines() {
     let mut too_long = Vec::new();
-    for crate_dir in ["driver/src", "plugin-api/src", "ovsdb-client/src", "flows/src"] {
+    for crate_dir in [
+        "driver/src",
+        "plugin-api/src",
+        "ovsdb-client/src",
+        "flows/src",
+    ] {
         for path in sources(&workspace().join(crate_dir)) {
             let text = std::fs::read_to_string(&path).expect("a source file");
             for (line, length) in long_functions(&text) {
