@@ -33,7 +33,11 @@ impl Switch {
 
     /// The same with the bridge's `protocols` (`OpenFlow13,OpenFlow14`).
     pub fn start_with_protocols(bridge: &str, protocols: &str) -> Switch {
-        let netns = format!("flows-t{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+        let netns = format!(
+            "flows-t{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        );
         let _ = ip(&["netns", "del", &netns]);
         ip_ok(&["netns", "add", &netns]);
         let db = OvsdbServer::start_open_vswitch("flows-test");
@@ -65,9 +69,18 @@ impl Switch {
             .args(["netns", "exec", &self.netns])
             .arg(require_binary("ovs-vswitchd"))
             .arg(self.db.unix_target())
-            .arg(format!("--pidfile={}", dir.join("ovs-vswitchd.pid").display()))
-            .arg(format!("--log-file={}", dir.join("ovs-vswitchd.log").display()))
-            .arg(format!("--unixctl={}", dir.join("ovs-vswitchd.ctl").display()))
+            .arg(format!(
+                "--pidfile={}",
+                dir.join("ovs-vswitchd.pid").display()
+            ))
+            .arg(format!(
+                "--log-file={}",
+                dir.join("ovs-vswitchd.log").display()
+            ))
+            .arg(format!(
+                "--unixctl={}",
+                dir.join("ovs-vswitchd.ctl").display()
+            ))
             .arg("-vconsole:off")
             // Where ovs-vswitchd puts `<bridge>.mgmt`.
             .env("OVS_RUNDIR", dir)
