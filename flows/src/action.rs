@@ -85,6 +85,18 @@ impl Bits {
         Ok(())
     }
 
+    /// `ofs_nbits` holds at most 64 bits (six bits of width).
+    fn check_ofs_nbits(self) -> Result<()> {
+        self.check()?;
+        match self.width() {
+            0..=64 => Ok(()),
+            bits => Err(FlowsError::TooManyBits {
+                field: self.field,
+                bits,
+            }),
+        }
+    }
+
     /// `ofs_nbits`: the offset in the top ten bits, bits - 1 in the rest.
     fn ofs_nbits(self) -> u16 {
         (self.start << 6) | (self.width() - 1)
@@ -182,9 +194,9 @@ impl Action {
     /// too wide for its bits, a move between different widths.
     pub fn validate(&self) -> Result<()> {
         match *self {
-            Action::OutputReg(bits) => bits.check(),
+            Action::OutputReg(bits) => bits.check_ofs_nbits(),
             Action::Load { dst, value } => {
-                dst.check()?;
+                dst.check_ofs_nbits()?;
                 let fits = dst.width() >= 64 || value >> dst.width() == 0;
                 fits.then_some(()).ok_or(FlowsError::ValueTooWide {
                     field: dst.field,
@@ -355,6 +367,17 @@ mod tests {
             Action::OutputReg(past).validate(),
             Err(FlowsError::BitsOutOfRange { .. })
         ));
+        let wide = Action::Load {
+            dst: Bits::all(Field::Ipv6Src),
+            value: 1,
+        };
+        assert_eq!(
+            wide.validate(),
+            Err(FlowsError::TooManyBits {
+                field: Field::Ipv6Src,
+                bits: 128
+            })
+        );
         let mismatch = Action::Move {
             src: Bits::all(Field::EthSrc),
             dst: Bits::all(Field::Reg(0)),

@@ -167,6 +167,11 @@ impl Client {
         self.shared.events.subscribe()
     }
 
+    /// The switch's address.
+    pub fn target(&self) -> &Target {
+        &self.shared.config.target
+    }
+
     /// How many times the connection has come up.
     pub fn generation(&self) -> u64 {
         self.shared.generation.load(Ordering::SeqCst)

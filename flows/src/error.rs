@@ -1,5 +1,6 @@
 //! The crate's one error type.
 
+use crate::decode::DecodeError;
 use crate::field::Field;
 use crate::message::SwitchError;
 
@@ -19,6 +20,9 @@ pub enum FlowsError {
         end: u16,
         width: u16,
     },
+    /// `load` and `output` to a register name at most 64 bits.
+    #[error("{bits} bits of {field}: load and output name at most 64")]
+    TooManyBits { field: Field, bits: u16 },
     /// A value wider than the bits it is loaded into.
     #[error("{value:#x} does not fit in {bits} bits of {field}")]
     ValueTooWide { field: Field, value: u64, bits: u16 },
@@ -64,6 +68,9 @@ pub enum FlowsError {
     /// A target that is neither `unix:PATH` nor `tcp:HOST:PORT`.
     #[error("{0:?} is not an OpenFlow target (unix:PATH or tcp:HOST:PORT)")]
     BadTarget(String),
+    /// A reply the decoder could not read back into the model.
+    #[error("a reply from {target}: {error}")]
+    Decode { target: String, error: DecodeError },
     /// A message past OpenFlow's 64 KiB length field.
     #[error("a message of {0} bytes is past OpenFlow's 65535")]
     TooLong(usize),

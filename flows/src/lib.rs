@@ -43,7 +43,7 @@
 //! # Modules
 //! - [`field`]: the packet fields, their OXM/NXM headers and names, in
 //!   OVS's canonical order.
-//! - [`matches`]: [`Match`], with prerequisites checked.
+//! - [`matches`](mod@matches): [`Match`], with prerequisites checked.
 //! - [`action`]: [`Action`]s, OpenFlow's and Nicira's, and [`action::Bits`]
 //!   of a field for `load` and `move`.
 //! - [`flow`]: [`Flow`] and [`FlowMod`] (all five commands, cookie masks).

@@ -2,7 +2,9 @@
 //! by a barrier, atomic bundles, and reading flows back by cookie.
 
 use crate::connection::{Client, SilentErrors as Errors};
+use crate::decode::{FlowCounters, decode_flow_stats};
 use crate::error::{FlowsError, Result};
+use crate::flow::Flow;
 use crate::flow::FlowMod;
 use crate::message::{self, Aggregate, BundleControl};
 
@@ -95,6 +97,21 @@ impl Client {
         let xid = self.xid();
         let request = message::flow_stats_request(xid, cookie, mask)?;
         self.request("flow statistics", xid, request).await
+    }
+
+    /// The flows, in every table, whose cookie has `cookie` in the bits
+    /// of `mask`, as the switch holds them, with their counters.
+    pub async fn flows(&self, cookie: u64, mask: u64) -> Result<Vec<(Flow, FlowCounters)>> {
+        let mut flows = Vec::new();
+        for reply in self.flow_stats_replies(cookie, mask).await? {
+            let (_, _, body) = message::multipart_reply(reply.get(8..).unwrap_or_default())?;
+            let decoded = decode_flow_stats(body).map_err(|error| FlowsError::Decode {
+                target: self.target().to_string(),
+                error,
+            })?;
+            flows.extend(decoded);
+        }
+        Ok(flows)
     }
 }
 

@@ -134,6 +134,21 @@ async fn ten_thousand_flows_in_one_bundle_and_their_statistics_by_cookie() {
         .await
         .expect("stats");
     assert_eq!(replies.len(), 1, "one flow fits one reply");
+    let read_back = client.flows(cookie | 7, u64::MAX).await.expect("flows");
+    assert_eq!(read_back.len(), 1);
+    assert_eq!(
+        read_back[0].0, adds[7].flow,
+        "the switch holds the flow as sent"
+    );
+    let every = client
+        .flows(cookie, 0xffff_ffff_0000_0000)
+        .await
+        .expect("flows");
+    assert_eq!(
+        every.len(),
+        10_000,
+        "every part of the multipart reply decoded"
+    );
     let all = client
         .flow_stats_replies(cookie, 0xffff_ffff_0000_0000)
         .await

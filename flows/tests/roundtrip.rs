@@ -103,14 +103,17 @@ enum Layer3 {
     },
 }
 
-fn layer3() -> impl Strategy<Value = Layer3> {
+fn layer3() -> BoxedStrategy<Layer3> {
     let net4 = || option::of((ipv4(), option::of(0u8..=32)));
     let icmp_type = prop_oneof![Just(135u8), Just(136u8), any::<u8>()];
     prop_oneof![
         Just(Layer3::None),
         any::<u16>().prop_map(Layer3::Other),
-        (net4(), net4(), option::of(any::<u8>()))
-            .prop_map(|(src, dst, proto)| Layer3::Ipv4 { src, dst, proto }),
+        (net4(), net4(), option::of(any::<u8>())).prop_map(|(src, dst, proto)| Layer3::Ipv4 {
+            src,
+            dst,
+            proto
+        }),
         (
             option::of((ipv6(), option::of(0u8..=128))),
             option::of(ipv6()),
@@ -138,6 +141,7 @@ fn layer3() -> impl Strategy<Value = Layer3> {
                 tha
             }),
     ]
+    .boxed()
 }
 
 /// `m` with `value` set by `set` when there is one.
@@ -148,7 +152,11 @@ fn maybe<T>(m: Match, value: Option<T>, set: impl FnOnce(Match, T) -> Match) -> 
     }
 }
 
-fn with_ipv4(m: Match, src: Option<(Ipv4Addr, Option<u8>)>, dst: Option<(Ipv4Addr, Option<u8>)>) -> Match {
+fn with_ipv4(
+    m: Match,
+    src: Option<(Ipv4Addr, Option<u8>)>,
+    dst: Option<(Ipv4Addr, Option<u8>)>,
+) -> Match {
     let m = maybe(m, src, |m, (a, p)| match p {
         Some(p) => m.ipv4_src_net(a, p),
         None => m.ipv4_src(a),
@@ -168,7 +176,12 @@ impl Layer3 {
                 let m = with_ipv4(m.eth_type(0x0800), src, dst);
                 maybe(m, proto, Match::ip_proto)
             }
-            Layer3::Ipv6 { src, dst, proto, icmp } => {
+            Layer3::Ipv6 {
+                src,
+                dst,
+                proto,
+                icmp,
+            } => {
                 let m = maybe(m.eth_type(0x86dd), src, |m, (a, p)| match p {
                     Some(p) => m.ipv6_src_net(a, p),
                     None => m.ipv6_src(a),
@@ -182,7 +195,13 @@ impl Layer3 {
                     }
                 })
             }
-            Layer3::Arp { op, spa, tpa, sha, tha } => {
+            Layer3::Arp {
+                op,
+                spa,
+                tpa,
+                sha,
+                tha,
+            } => {
                 let m = maybe(m.eth_type(0x0806), op, Match::arp_op);
                 let m = maybe(maybe(m, spa, Match::arp_spa), tpa, Match::arp_tpa);
                 maybe(maybe(m, sha, Match::arp_sha), tha, Match::arp_tha)
@@ -193,7 +212,7 @@ impl Layer3 {
 
 /// The fields that need no prerequisite: ports, Ethernet, VLAN, tunnel,
 /// registers (some masked).
-fn layer2() -> impl Strategy<Value = Match> {
+fn layer2() -> BoxedStrategy<Match> {
     (
         option::of(any::<u32>()),
         option::of(mac()),
@@ -204,24 +223,31 @@ fn layer2() -> impl Strategy<Value = Match> {
         option::of(ipv4()),
         vec((0u8..=15, any::<u32>(), option::of(any::<u32>())), 0..4),
     )
-        .prop_map(|(in_port, src, dst, vlan, tun_id, tun_src, tun_dst, regs)| {
-            let m = maybe(Match::new(), in_port, Match::in_port);
-            let m = maybe(m, src, Match::eth_src);
-            let m = maybe(m, dst, |m, (mac, mask)| match mask {
-                Some(mask) => m.eth_dst_masked(mac, mask),
-                None => m.eth_dst(mac),
-            });
-            let m = maybe(maybe(m, vlan, Match::vlan), tun_id, Match::tun_id);
-            let m = maybe(maybe(m, tun_src, Match::tun_ipv4_src), tun_dst, Match::tun_ipv4_dst);
-            regs.into_iter().fold(m, |m, (n, value, mask)| match mask {
-                Some(mask) => m.reg_masked(n, value, mask),
-                None => m.reg(n, value),
-            })
-        })
+        .prop_map(
+            |(in_port, src, dst, vlan, tun_id, tun_src, tun_dst, regs)| {
+                let m = maybe(Match::new(), in_port, Match::in_port);
+                let m = maybe(m, src, Match::eth_src);
+                let m = maybe(m, dst, |m, (mac, mask)| match mask {
+                    Some(mask) => m.eth_dst_masked(mac, mask),
+                    None => m.eth_dst(mac),
+                });
+                let m = maybe(maybe(m, vlan, Match::vlan), tun_id, Match::tun_id);
+                let m = maybe(
+                    maybe(m, tun_src, Match::tun_ipv4_src),
+                    tun_dst,
+                    Match::tun_ipv4_dst,
+                );
+                regs.into_iter().fold(m, |m, (n, value, mask)| match mask {
+                    Some(mask) => m.reg_masked(n, value, mask),
+                    None => m.reg(n, value),
+                })
+            },
+        )
+        .boxed()
 }
 
-fn matches() -> impl Strategy<Value = Match> {
-    (layer2(), layer3()).prop_map(|(m, l3)| l3.apply(m))
+fn matches() -> BoxedStrategy<Match> {
+    (layer2(), layer3()).prop_map(|(m, l3)| l3.apply(m)).boxed()
 }
 
 /// Bits of a field at most `widest` wide (load and output_reg carry the
@@ -267,7 +293,7 @@ fn set_field() -> impl Strategy<Value = Action> {
     })
 }
 
-fn action() -> impl Strategy<Value = Action> {
+fn action() -> BoxedStrategy<Action> {
     // Numbers from 0xffffff00 up are reserved ports (IN_PORT and LOCAL
     // have their own variants).
     let port = prop_oneof![
@@ -285,27 +311,32 @@ fn action() -> impl Strategy<Value = Action> {
         load(),
         copy(),
     ]
+    .boxed()
 }
 
-fn flow() -> impl Strategy<Value = Flow> {
-    (0u8..=254).prop_flat_map(|table| {
-        (
-            any::<(u16, u64, u16, u16)>(),
-            matches(),
-            vec(action(), 0..8),
-            option::of((table + 1)..=255),
-        )
-            .prop_map(move |((priority, cookie, idle, hard), matches, actions, goto)| Flow {
-                table,
-                priority,
-                cookie,
-                idle_timeout: idle,
-                hard_timeout: hard,
-                matches,
-                actions,
-                goto_table: goto,
-            })
-    })
+fn flow() -> BoxedStrategy<Flow> {
+    (0u8..=254)
+        .prop_flat_map(|table| {
+            (
+                any::<(u16, u64, u16, u16)>(),
+                matches(),
+                vec(action(), 0..8),
+                option::of((table + 1)..=255),
+            )
+                .prop_map(
+                    move |((priority, cookie, idle, hard), matches, actions, goto)| Flow {
+                        table,
+                        priority,
+                        cookie,
+                        idle_timeout: idle,
+                        hard_timeout: hard,
+                        matches,
+                        actions,
+                        goto_table: goto,
+                    },
+                )
+        })
+        .boxed()
 }
 
 fn command() -> impl Strategy<Value = Command> {
@@ -318,12 +349,14 @@ fn command() -> impl Strategy<Value = Command> {
     ])
 }
 
-fn flow_mod() -> impl Strategy<Value = FlowMod> {
-    (command(), flow(), any::<u64>()).prop_map(|(command, flow, cookie_mask)| FlowMod {
-        command,
-        flow,
-        cookie_mask,
-    })
+fn flow_mod() -> BoxedStrategy<FlowMod> {
+    (command(), flow(), any::<u64>())
+        .prop_map(|(command, flow, cookie_mask)| FlowMod {
+            command,
+            flow,
+            cookie_mask,
+        })
+        .boxed()
 }
 
 /// An `ofp_flow_stats` entry for `flow`, its match and instructions taken
@@ -426,8 +459,9 @@ fn apply(bytes: &mut Vec<u8>, damage: &Damage) {
     if bytes.is_empty() {
         return;
     }
+    let len = bytes.len();
     match damage {
-        Damage::Flip(at, xor) => bytes[at.index(bytes.len())] ^= xor,
+        Damage::Flip(at, xor) => bytes[at.index(len)] ^= xor,
         Damage::Word(at, value) => {
             let at = at.index(bytes.len());
             let end = (at + 2).min(bytes.len());
@@ -462,6 +496,9 @@ fn fuzz_cases() -> u32 {
 proptest! {
     #![proptest_config(config(fuzz_cases()))]
 
+    /// No decoder panics on damaged messages or statistics bodies.
+    /// `FUZZ_CASES` cases (default 4096); a long run:
+    /// `FUZZ_CASES=1000000 cargo test --release -p flows --test roundtrip fuzz`.
     #[test]
     fn fuzz(
         fm in flow_mod(),
@@ -489,8 +526,15 @@ fn the_damage_reaches_deep_enough_to_be_refused_for_many_reasons() {
     // A guard on the fuzzer itself: damaged messages fail in many
     // different ways, not all at the header.
     let flow = Flow::new(1, 5)
-        .matching(Match::new().eth_type(0x0800).ipv4_src_net(Ipv4Addr::new(10, 0, 0, 0), 8))
-        .action(Action::Load { dst: Bits::range(Field::Reg(3), 0, 7), value: 9 })
+        .matching(
+            Match::new()
+                .eth_type(0x0800)
+                .ipv4_src_net(Ipv4Addr::new(10, 0, 0, 0), 8),
+        )
+        .action(Action::Load {
+            dst: Bits::range(Field::Reg(3), 0, 7),
+            value: 9,
+        })
         .action(Action::Output(Port::Number(3)))
         .goto(2);
     let message = flow.add().encode(1).expect("valid");
@@ -501,7 +545,13 @@ fn the_damage_reaches_deep_enough_to_be_refused_for_many_reasons() {
             bytes[at] ^= xor;
             if let Err(error) = decode_flow_mod(&bytes) {
                 let variant = format!("{error:?}");
-                reasons.insert(variant.split([' ', '(', '{']).next().unwrap_or_default().to_string());
+                reasons.insert(
+                    variant
+                        .split([' ', '(', '{'])
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                );
             }
         }
     }
