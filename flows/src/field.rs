@@ -40,6 +40,31 @@ pub enum Field {
     Reg(u8),
 }
 
+/// Every field but the registers, in `Field`'s order (the decoder's tests
+/// check that none is missing).
+pub const FIELDS: [Field; 20] = [
+    Field::InPort,
+    Field::EthSrc,
+    Field::EthDst,
+    Field::EthType,
+    Field::VlanVid,
+    Field::Ipv4Src,
+    Field::Ipv4Dst,
+    Field::Ipv6Src,
+    Field::Ipv6Dst,
+    Field::IpProto,
+    Field::Icmpv6Type,
+    Field::NdTarget,
+    Field::ArpOp,
+    Field::ArpSpa,
+    Field::ArpTpa,
+    Field::ArpSha,
+    Field::ArpTha,
+    Field::TunId,
+    Field::TunIpv4Src,
+    Field::TunIpv4Dst,
+];
+
 /// `(class, field number, bytes)` in a match or `set_field`.
 const fn oxm(field: Field) -> (u32, u32, u32) {
     match field {
@@ -97,6 +122,11 @@ const fn nxm(field: Field) -> (u32, u32) {
 }
 
 impl Field {
+    /// Every field the crate knows, registers 0 to 15 last.
+    pub fn all() -> impl Iterator<Item = Field> {
+        FIELDS.into_iter().chain((0..=15).map(Field::Reg))
+    }
+
     /// The field's width in bytes on the wire.
     pub const fn bytes(self) -> usize {
         // NXM_OF_IN_PORT is 2 bytes and NXM_OF_VLAN_TCI the whole TCI;

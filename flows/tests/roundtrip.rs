@@ -25,36 +25,13 @@ use flows::decode::{
     FlowCounters, decode_actions, decode_flow_mod, decode_flow_stats, decode_header,
     decode_instructions, decode_match,
 };
+use flows::field::FIELDS;
 use flows::{Action, Command, Field, Flow, FlowMod, Mac, Match, Port};
 use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
 use proptest::test_runner::Config;
-
-/// Every field but the registers.
-const FIELDS: [Field; 20] = [
-    Field::InPort,
-    Field::EthSrc,
-    Field::EthDst,
-    Field::EthType,
-    Field::VlanVid,
-    Field::Ipv4Src,
-    Field::Ipv4Dst,
-    Field::Ipv6Src,
-    Field::Ipv6Dst,
-    Field::IpProto,
-    Field::Icmpv6Type,
-    Field::NdTarget,
-    Field::ArpOp,
-    Field::ArpSpa,
-    Field::ArpTpa,
-    Field::ArpSha,
-    Field::ArpTha,
-    Field::TunId,
-    Field::TunIpv4Src,
-    Field::TunIpv4Dst,
-];
 
 /// Where the match starts in a FLOW_MOD: header 8, body 40.
 const MATCH_AT: usize = 48;

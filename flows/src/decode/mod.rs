@@ -196,41 +196,11 @@ fn zeros(bytes: &[u8], what: &'static str) -> Result<()> {
     }
 }
 
-/// Every field but the registers, in `Field`'s order (the tests check
-/// that none is missing).
-const FIELDS: [Field; 20] = [
-    Field::InPort,
-    Field::EthSrc,
-    Field::EthDst,
-    Field::EthType,
-    Field::VlanVid,
-    Field::Ipv4Src,
-    Field::Ipv4Dst,
-    Field::Ipv6Src,
-    Field::Ipv6Dst,
-    Field::IpProto,
-    Field::Icmpv6Type,
-    Field::NdTarget,
-    Field::ArpOp,
-    Field::ArpSpa,
-    Field::ArpTpa,
-    Field::ArpSha,
-    Field::ArpTha,
-    Field::TunId,
-    Field::TunIpv4Src,
-    Field::TunIpv4Dst,
-];
-
-/// Every field the crate knows, registers 0 to 15 included.
-fn every_field() -> impl Iterator<Item = Field> {
-    FIELDS.into_iter().chain((0..=15).map(Field::Reg))
-}
-
 /// The field of a match or `set_field` header, and whether it is masked.
 /// A linear search of 72 headers: matches are short, and deriving the
 /// table from `Field` keeps it from drifting from the encoder.
 fn match_field(header: u32) -> Option<(Field, bool)> {
-    every_field().find_map(|field| {
+    Field::all().find_map(|field| {
         [false, true]
             .into_iter()
             .find(|&masked| field.match_header(masked) == header)
@@ -240,7 +210,7 @@ fn match_field(header: u32) -> Option<(Field, bool)> {
 
 /// The field of a Nicira header in a load, move or output.
 fn nxm_field(header: u32) -> Result<Field> {
-    every_field()
+    Field::all()
         .find(|field| field.nxm_header() == header)
         .ok_or(DecodeError::UnknownNxmHeader(header))
 }
