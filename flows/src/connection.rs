@@ -110,7 +110,6 @@ struct Pending {
 
 struct Shared {
     config: Config,
-    outgoing: mpsc::UnboundedSender<Vec<u8>>,
     pending: Mutex<Pending>,
     next_xid: AtomicU32,
     connected: AtomicBool,
@@ -126,6 +125,9 @@ struct Shared {
 #[derive(Clone)]
 pub struct Client {
     shared: Arc<Shared>,
+    /// To the connection task, which only the clients hold: when the last
+    /// is dropped the queue closes, and the task closes the connection.
+    outgoing: mpsc::UnboundedSender<Vec<u8>>,
 }
 
 impl Client {
@@ -136,7 +138,6 @@ impl Client {
         let (events, mut first) = broadcast::channel(1024);
         let shared = Arc::new(Shared {
             config,
-            outgoing,
             pending: Mutex::new(Pending::default()),
             next_xid: AtomicU32::new(1),
             connected: AtomicBool::new(false),
@@ -159,7 +160,7 @@ impl Client {
             target,
             reason: format!("no connection within {} ms", timeout.as_millis()),
         })?;
-        Ok(Client { shared })
+        Ok(Client { shared, outgoing })
     }
 
     /// Connection events from now on.
@@ -204,7 +205,10 @@ impl Client {
     pub async fn request(&self, what: &'static str, xid: u32, message: Vec<u8>) -> Result<Replies> {
         let (sender, reply) = oneshot::channel();
         self.pending().waiting.insert(xid, (sender, Vec::new()));
-        self.send(message)?;
+        if let Err(error) = self.send(message) {
+            self.pending().waiting.remove(&xid);
+            return Err(error);
+        }
         let timeout = self.shared.config.request_timeout;
         let outcome = tokio::time::timeout(timeout, reply).await;
         self.pending().waiting.remove(&xid);
@@ -246,8 +250,7 @@ impl Client {
         if let Some(version) = message.first_mut() {
             *version = self.version();
         }
-        self.shared
-            .outgoing
+        self.outgoing
             .send(message)
             .map_err(|_| self.disconnected("the connection task ended"))
     }
@@ -290,7 +293,11 @@ async fn keep_connected(
             }
             Err(error) => Err(error),
         };
-        let reason = outcome.err().unwrap_or_else(|| "closed".to_string());
+        // Ok: every client is gone and the connection closed with them.
+        let Err(reason) = outcome else {
+            strong.connected.store(false, Ordering::SeqCst);
+            return;
+        };
         broken(&strong, &reason);
         let max = strong.config.max_backoff;
         drop(strong);
@@ -505,6 +512,33 @@ mod tests {
             assert_eq!(read_message(&mut far).await.expect("read"), barrier);
             writer.await.expect("writer");
         }
+    }
+
+    /// Dropping the last client closes the connection and ends its task,
+    /// also while connected.
+    #[tokio::test]
+    async fn the_last_client_dropped_closes_the_connection() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("br.mgmt");
+        let listener = tokio::net::UnixListener::bind(&path).expect("listen");
+        let switch = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.expect("accept");
+            let hello = message::hello(0).expect("hello");
+            stream.write_all(&hello).await.expect("hello");
+            let mut received = Vec::new();
+            stream.read_to_end(&mut received).await.map(|_| received)
+        });
+        let client = Client::connect(Config::new(Target::Unix(path)))
+            .await
+            .expect("connected");
+        assert_eq!(client.version(), wire::OFP14);
+        drop(client);
+        let closed = tokio::time::timeout(Duration::from_secs(5), switch).await;
+        let received = closed
+            .expect("closed within 5 s")
+            .expect("task")
+            .expect("read");
+        assert_eq!(received.get(1), Some(&message::OFPT_HELLO));
     }
 
     #[tokio::test]
