@@ -23,6 +23,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use crate::error::{FlowsError, Result};
 use crate::field::Field;
 use crate::mac::Mac;
+use crate::text;
 use crate::wire;
 
 pub const ETH_TYPE_IPV4: u16 = 0x0800;
@@ -183,9 +184,9 @@ impl Match {
     /// Refuses what OVS refuses: a field without its prerequisite, a
     /// register past reg15.
     pub fn validate(&self) -> Result<()> {
-        let eth_type = self.value(Field::EthType).map(be_u64);
-        let ip_proto = self.value(Field::IpProto).map(be_u64);
-        let icmp_type = self.value(Field::Icmpv6Type).map(be_u64);
+        let eth_type = self.value(Field::EthType).map(text::number);
+        let ip_proto = self.value(Field::IpProto).map(text::number);
+        let icmp_type = self.value(Field::Icmpv6Type).map(text::number);
         let is = |wanted: u16| eth_type == Some(u64::from(wanted));
         for &field in self.fields.keys() {
             let (met, needs) = match field {
@@ -236,11 +237,6 @@ impl Match {
     }
 }
 
-/// The bytes of a big-endian number of up to 8 bytes.
-fn be_u64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0, |n, b| (n << 8) | u64::from(*b))
-}
-
 fn ipv4_mask(prefix: u8) -> Ipv4Addr {
     let bits = u32::MAX
         .checked_shl(32 - u32::from(prefix.min(32)))
@@ -275,8 +271,8 @@ fn shorthand(eth_type: u64, ip_proto: Option<u64>) -> Option<(&'static str, bool
 
 /// One field as `name=value[/mask]`, in `ovs-ofctl`'s spelling.
 fn format_field(field: Field, entry: &Entry) -> String {
-    let value = crate::text::value(field, &entry.value);
-    let mask = entry.mask.as_ref().map(|m| crate::text::mask(field, m));
+    let value = text::value(field, &entry.value);
+    let mask = entry.mask.as_ref().map(|m| text::mask(field, m));
     let name = match field {
         Field::EthSrc => "dl_src".to_string(),
         Field::EthDst => "dl_dst".to_string(),
@@ -286,7 +282,7 @@ fn format_field(field: Field, entry: &Entry) -> String {
         Field::Icmpv6Type => "icmp_type".to_string(),
         Field::EthType => "dl_type".to_string(),
         Field::VlanVid if entry.mask.is_none() => {
-            return format!("dl_vlan={}", be_u64(&entry.value) & 0x0fff);
+            return format!("dl_vlan={}", text::number(&entry.value) & 0x0fff);
         }
         other => other.name(),
     };
@@ -300,8 +296,8 @@ fn format_field(field: Field, entry: &Entry) -> String {
 /// (`arp`, `ip`, `icmp6`, ...), then each field; empty for every packet.
 impl fmt::Display for Match {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let eth_type = self.value(Field::EthType).map(be_u64);
-        let ip_proto = self.value(Field::IpProto).map(be_u64);
+        let eth_type = self.value(Field::EthType).map(text::number);
+        let ip_proto = self.value(Field::IpProto).map(text::number);
         let short = eth_type.and_then(|t| shorthand(t, ip_proto));
         let mut parts: Vec<String> = short.iter().map(|(name, _)| name.to_string()).collect();
         for (&field, entry) in &self.fields {

@@ -43,6 +43,7 @@ fn prefix(bytes: &[u8]) -> Option<u32> {
     contiguous.then_some(ones)
 }
 
+/// The big-endian number in up to 8 bytes.
 pub fn number(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0, |n, b| (n << 8) | u64::from(*b))
 }

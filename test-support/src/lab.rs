@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use docker_ovn_lab::env::{DEFAULT_DIR, DIR_VARIABLE, LabEnv};
-use docker_ovn_lab::env_file::{ENV_FILE, parse_env_file, read_lab};
+use docker_ovn_lab::env::{DEFAULT_DIR, DIR_VARIABLE, LabEnv, lab_env_with};
+use docker_ovn_lab::env_file::{ENV_FILE, layout_from_vars, parse_env_file};
 
 /// The lab's settings, read from `lab.env`.
 #[derive(Debug, Clone)]
@@ -37,7 +37,7 @@ impl Lab {
         let text = std::fs::read_to_string(&file)
             .map_err(|e| anyhow::anyhow!("cannot read {} ({e})", file.display()))?;
         let vars = parse_env_file(&text)?;
-        let env = read_lab(dir)?.ok_or_else(|| anyhow::anyhow!("{} vanished", file.display()))?;
+        let env = lab_env_with(dir, layout_from_vars(&vars)?);
         Ok(Lab {
             dir: dir.to_path_buf(),
             vars,
@@ -164,7 +164,7 @@ pub fn link_names() -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use docker_ovn_lab::env::{Layout, lab_env_with};
+    use docker_ovn_lab::env::Layout;
     use docker_ovn_lab::env_file::render_env_file;
 
     /// A lab.env as `docker-ovn-lab up --hosts hosts` writes it, in a
