@@ -28,6 +28,8 @@
 //!   calls in, protocol replies out.
 //! - [`ovn`]: the OVN backend: Northbound switches and ports, the shared
 //!   address pools, per-host gateways, and the backend's calls.
+//! - [`ovs`]: the native OVS backend in the making: its OpenFlow
+//!   pipeline and flow cookies (over the [`flows`] crate).
 //! - [`host`]: the host plumbing every backend shares: veth pairs and
 //!   links, the integration bridge's ports, offload, the reaper of left
 //!   endpoints, firewall rules.
@@ -47,4 +49,5 @@ pub mod host;
 pub mod mac;
 pub mod names;
 pub mod ovn;
+pub mod ovs;
 pub mod reconcile;

@@ -155,6 +155,39 @@ impl Switch {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
+    /// Adds an internal port `name` numbered `ofport` to the bridge (a
+    /// tap in the switch's own namespace on the userspace datapath).
+    pub fn add_internal_port(&self, name: &str, ofport: u32) {
+        self.db.vsctl(&[
+            "add-port",
+            &self.bridge,
+            name,
+            "--",
+            "set",
+            "interface",
+            name,
+            "type=internal",
+            &format!("ofport_request={ofport}"),
+        ]);
+    }
+
+    /// `ofproto/trace` of `flow` (ovs-ofctl's flow syntax) through the
+    /// bridge: the tables it passes and, last, its datapath actions.
+    pub fn trace(&self, flow: &str) -> String {
+        let output = Command::new(require_binary("ovs-appctl"))
+            .arg("-t")
+            .arg(self.db.dir().join("ovs-vswitchd.ctl"))
+            .args(["ofproto/trace", &self.bridge, flow])
+            .output()
+            .expect("run ovs-appctl");
+        assert!(
+            output.status.success(),
+            "ofproto/trace {flow}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
     /// The bridge's flows as `dump-flows --no-stats` prints them, sorted.
     pub fn flows(&self) -> Vec<String> {
         let mut flows: Vec<String> = self

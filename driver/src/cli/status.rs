@@ -11,9 +11,9 @@ use anyhow::Context;
 
 use crate::cli::serve::DatabaseArgs;
 use crate::host::firewall::Rule;
+use crate::host::gateway::HostGateways;
 use crate::host::links::Links;
 use crate::host::local_switch::{LocalSwitch, OwnedPort, iface_id};
-use crate::ovn::gateway::{Gateway, HostGateways};
 use crate::ovn::northbound::{Northbound, SwitchInfo};
 
 /// Flags of `docker-ovn status` (the same databases as `serve`).
@@ -71,7 +71,7 @@ async fn print_gateways(nb: &Northbound, ovs: &LocalSwitch, host: &str) -> anyho
     );
     for switch in switches {
         // The MTU does not matter for what is shown.
-        let Some(gateway) = Gateway::of_switch(&switch, 0) else {
+        let Some(gateway) = crate::ovn::gateway::of_switch(&switch, 0) else {
             continue;
         };
         let port = ports

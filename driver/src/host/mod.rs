@@ -10,9 +10,11 @@
 //! - [`veth_reaper`]: left endpoints' veths and ports removed in batches.
 //! - [`offload`]: checksum offload off on the container side, which the
 //!   userspace datapath needs.
-//! - [`firewall`]: the iptables rules of a gateway (masquerade, forward).
+//! - [`gateway`]: a network's gateway port, device and rules on this host;
+//!   [`firewall`]: the iptables rules of a gateway (masquerade, forward).
 
 pub mod firewall;
+pub mod gateway;
 pub mod link_scan;
 pub mod links;
 pub mod local_switch;

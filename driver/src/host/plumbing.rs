@@ -50,6 +50,7 @@ impl Plumbing {
         let alias = VethAlias {
             endpoint: endpoint.clone(),
             created: unix_now(),
+            bridge: self.ovs.bridge().to_string(),
             host: self.host.clone(),
         }
         .to_string();
@@ -143,7 +144,10 @@ impl Plumbing {
         let found = self.links.index_and_alias(host_if).await?;
         Ok(found.and_then(|(index, alias)| {
             let alias = VethAlias::parse(&alias)?;
-            (alias.endpoint == *endpoint && alias.host == self.host).then_some(index)
+            let ours = alias.endpoint == *endpoint
+                && alias.host == self.host
+                && alias.bridge == self.ovs.bridge();
+            ours.then_some(index)
         }))
     }
 }

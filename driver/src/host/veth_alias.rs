@@ -1,9 +1,10 @@
 //! The alias of the host side of an endpoint's veth pair: the kernel's
 //! mark that the pair is docker-ovn's, whose endpoint it is, for which
-//! host (`system-id`), and since when. Reconciliation reads it back: two
-//! daemons sharing a kernel (tests, or a host running two) each touch only
-//! their host's pairs, and a pair's age tells a Join in flight from one
-//! that never finished.
+//! host (`system-id`) and bridge, and since when. Reconciliation reads it
+//! back: two daemons sharing a kernel (tests, or a host running two) each
+//! touch only their host's pairs, each backend only the pairs of its
+//! bridge (`-d ovn` on the integration bridge, `-d ovs` on its own), and a
+//! pair's age tells a call in flight from one that never finished.
 
 use std::fmt;
 
@@ -16,8 +17,10 @@ pub const PREFIX: &str = "docker-ovn endpoint ";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VethAlias {
     pub endpoint: DockerId,
-    /// Seconds since the Unix epoch when Join created the pair.
+    /// Seconds since the Unix epoch when the pair was created.
     pub created: u64,
+    /// The OVS bridge whose port the pair's host side is.
+    pub bridge: String,
     pub host: String,
 }
 
@@ -26,10 +29,12 @@ impl VethAlias {
     pub fn parse(alias: &str) -> Option<VethAlias> {
         let rest = alias.strip_prefix(PREFIX)?;
         let (endpoint, rest) = rest.split_once(" created ")?;
-        let (created, host) = rest.split_once(" host ")?;
+        let (created, rest) = rest.split_once(" bridge ")?;
+        let (bridge, host) = rest.split_once(" host ")?;
         Some(VethAlias {
             endpoint: DockerId::parse("alias", endpoint).ok()?,
             created: created.parse().ok()?,
+            bridge: bridge.to_string(),
             host: host.to_string(),
         })
     }
@@ -37,11 +42,12 @@ impl VethAlias {
 
 impl fmt::Display for VethAlias {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The host goes last: a system-id may hold any character.
+        // The host goes last: a system-id may hold any character (a
+        // bridge name holds no space).
         write!(
             f,
-            "{PREFIX}{} created {} host {}",
-            self.endpoint, self.created, self.host
+            "{PREFIX}{} created {} bridge {} host {}",
+            self.endpoint, self.created, self.bridge, self.host
         )
     }
 }
@@ -57,6 +63,7 @@ mod tests {
         let alias = VethAlias {
             endpoint: DockerId::parse("EndpointID", ID).unwrap(),
             created: 1_800_000_000,
+            bridge: "br-docker".into(),
             host: "lab host 1".into(),
         };
         let text = alias.to_string();
@@ -71,7 +78,8 @@ mod tests {
             "uplink",
             "docker-ovn endpoint xyz created 1 host h",
             &format!("docker-ovn endpoint {ID}"),
-            &format!("docker-ovn endpoint {ID} created soon host h"),
+            &format!("docker-ovn endpoint {ID} created soon bridge b host h"),
+            &format!("docker-ovn endpoint {ID} created 1 host h"),
             &format!("other {ID} created 1 host h"),
         ] {
             assert_eq!(VethAlias::parse(foreign), None, "{foreign}");

@@ -12,12 +12,12 @@ use plugin_api::wire::{
 use crate::backend::{Backend, EndpointRef};
 use crate::docker::network_spec::NetworkSpec;
 use crate::error::{DriverError, Result};
+use crate::host::gateway::{Gateway, HostGateways};
 use crate::host::links::Links;
 use crate::host::local_switch::LocalSwitch;
 use crate::host::plumbing::Plumbing;
 use crate::host::veth_reaper::VethReaper;
 use crate::names::DockerId;
-use crate::ovn::gateway::{Gateway, HostGateways};
 use crate::ovn::northbound::{Northbound, SwitchInfo};
 
 /// Bytes a Geneve tunnel over IPv4 adds to each frame: outer IPv4 (20),
@@ -94,7 +94,7 @@ impl OvnBackend {
     pub(super) fn gateway_of(&self, switch: &SwitchInfo) -> Option<Gateway> {
         self.config
             .gateway
-            .then(|| Gateway::of_switch(switch, self.default_mtu()))
+            .then(|| crate::ovn::gateway::of_switch(switch, self.default_mtu()))
             .flatten()
     }
 

@@ -1,309 +1,27 @@
-//! The per-network gateway: host-based routing out of a logical switch.
-//!
-//! Each non-internal network with an IPv4 gateway has a `localport`
-//! logical switch port carrying the gateway's MAC and address
-//! ([`crate::ovn::northbound`]). On every host with a Docker network on the
-//! switch, an OVS internal port bound to that localport (`iface-id`) holds
-//! the gateway address, so a container's packets to its default gateway
-//! reach this host's kernel, which routes them on; the [`crate::host::firewall`]
-//! rules masquerade them and let them through Docker's `FORWARD DROP`.
-//! Join then returns the gateway, and Docker adds no `docker_gwbridge`.
-//!
-//! The gateway is the logical switch's, not a Docker network's: each host
-//! has its own Docker network (and id) on a shared switch, and one port
-//! per switch and host. IPv6 gets no gateway yet (see `docs/design.md`).
+//! A logical switch's gateway on this host ([`crate::host::gateway`]):
+//! its OVS internal port is bound to the switch's `localport`, which
+//! carries the gateway's MAC and address ([`crate::ovn::northbound`]).
 
 use std::net::Ipv4Addr;
-use std::time::{Duration, Instant};
 
 use ipnet::Ipv4Net;
 
-use crate::error::{DriverError, Result};
-use crate::external_ids::{GATEWAY_OF, HOST, IFACE_ID, OWNER, OWNER_VALUE};
-use crate::host::firewall::{Firewall, GatewayRules, Rule};
-use crate::host::links::{LinkState, Links};
-use crate::host::local_switch::{LocalSwitch, id_of};
-use crate::mac::MacAddr;
-use crate::names::{gateway_interface, gateway_logical_port};
+use crate::host::gateway::Gateway;
+use crate::names::gateway_logical_port;
 use crate::ovn::northbound::SwitchInfo;
-use crate::reconcile::{GatewayPortState, GatewayRulesState, GatewayWanted};
 
-/// How often to look for the device ovs-vswitchd creates for a new port.
-const DEVICE_POLL: Duration = Duration::from_millis(10);
-
-/// One logical switch's gateway as this host holds it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Gateway {
-    pub switch: String,
-    /// The OVS internal port and its device.
-    pub interface: String,
-    /// The `localport` it is bound to.
-    pub logical_port: String,
-    /// The gateway address with the subnet's prefix length.
-    pub address: Ipv4Net,
-    pub subnet: Ipv4Net,
-    pub mac: MacAddr,
-    pub mtu: u32,
-}
-
-impl Gateway {
-    /// The gateway of `switch`, if it is a network with one (not
-    /// `--internal`, an IPv4 subnet and gateway); `default_mtu` unless the
-    /// network sets its own.
-    pub fn of_switch(switch: &SwitchInfo, default_mtu: u32) -> Option<Gateway> {
-        let gateway: Ipv4Addr = switch.gateway()?;
-        let subnet: Ipv4Net = switch.subnet4.as_deref()?.parse().ok()?;
-        Some(Gateway {
-            switch: switch.name.clone(),
-            interface: gateway_interface(&switch.name),
-            logical_port: gateway_logical_port(&switch.name),
-            address: Ipv4Net::new(gateway, subnet.prefix_len()).ok()?,
-            subnet,
-            mac: MacAddr::from_ipv4(gateway),
-            mtu: switch.mtu.unwrap_or(default_mtu),
-        })
-    }
-
-    /// Its iptables rules on host `host`.
-    pub fn rules<'a>(&'a self, host: &'a str) -> GatewayRules<'a> {
-        GatewayRules {
-            switch: &self.switch,
-            host,
-            interface: &self.interface,
-            subnet: self.subnet,
-        }
-    }
-
-    /// Whether the device is as it should be: up, with the MTU, MAC and
-    /// address.
-    pub fn configured(&self, link: &LinkState, addresses: &[Ipv4Net]) -> bool {
-        link.up
-            && link.mtu == Some(self.mtu)
-            && link.mac == Some(self.mac)
-            && addresses.contains(&self.address)
-    }
-
-    fn external_ids(&self, host: &str) -> Vec<(String, String)> {
-        [
-            (OWNER, OWNER_VALUE),
-            (GATEWAY_OF, self.switch.as_str()),
-            (HOST, host),
-            (IFACE_ID, self.logical_port.as_str()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-    }
-}
-
-/// This host's gateway ports, their devices and rules.
-#[derive(Clone)]
-pub struct HostGateways {
-    ovs: LocalSwitch,
-    links: Links,
-    firewall: Firewall,
-    host: String,
-    /// How long ovs-vswitchd may take to create a port's device.
-    device_timeout: Duration,
-}
-
-impl HostGateways {
-    pub fn new(ovs: LocalSwitch, links: Links, host: String, device_timeout: Duration) -> Self {
-        HostGateways {
-            ovs,
-            links,
-            firewall: Firewall::new(&host),
-            host,
-            device_timeout,
-        }
-    }
-
-    pub fn firewall(&self) -> &Firewall {
-        &self.firewall
-    }
-
-    /// The host whose gateways these are.
-    pub fn host(&self) -> &str {
-        &self.host
-    }
-
-    /// (switch, interface) of this host's gateway ports.
-    pub fn ports(&self) -> Vec<(String, String)> {
-        self.ovs
-            .owned_ports()
-            .into_iter()
-            .filter(|p| id_of(p, HOST) == Some(self.host.as_str()))
-            .filter_map(|p| Some((id_of(&p, GATEWAY_OF)?.to_string(), p.name)))
-            .collect()
-    }
-
-    /// Sets `gateway` up on this host (port, device, address, rules),
-    /// completing what is there already; a failure undoes what this call
-    /// added.
-    pub async fn apply(&self, gateway: &Gateway) -> Result<()> {
-        self.check_name_free(gateway)?;
-        let added = self
-            .ovs
-            .add_internal_port(
-                &gateway.interface,
-                gateway.mac,
-                gateway.mtu,
-                &gateway.external_ids(&self.host),
-            )
-            .await?;
-        let configured = match self.configure(gateway).await {
-            Ok(_) => self
-                .firewall
-                .ensure(&gateway.rules(&self.host))
-                .await
-                .map(drop),
-            Err(error) => Err(error),
-        };
-        if let Err(error) = configured {
-            if added && let Err(undo) = self.remove(&gateway.switch, &gateway.interface).await {
-                tracing::error!(interface = %gateway.interface, %undo, "rollback of a failed gateway left state behind");
-            }
-            return Err(error);
-        }
-        tracing::info!(switch = %gateway.switch, interface = %gateway.interface,
-            address = %gateway.address, added, "gateway in place");
-        Ok(())
-    }
-
-    /// Refuses a port of the gateway's name that is not this gateway's: a
-    /// hash clash with another switch, or a port that is not the driver's.
-    fn check_name_free(&self, gateway: &Gateway) -> Result<()> {
-        if !self.ovs.has_port(&gateway.interface) {
-            return Ok(());
-        }
-        let ours = self.ovs.owned_ports().into_iter().any(|p| {
-            p.name == gateway.interface && id_of(&p, GATEWAY_OF) == Some(gateway.switch.as_str())
-        });
-        if ours {
-            return Ok(());
-        }
-        Err(DriverError::Conflict(format!(
-            "port {} for the gateway of {} exists and is not that gateway's",
-            gateway.interface, gateway.switch
-        )))
-    }
-
-    /// Waits for the port's device, then sets it up with its MTU, MAC and
-    /// address; `Ok(true)` if anything had to change.
-    pub async fn configure(&self, gateway: &Gateway) -> Result<bool> {
-        let link = self.wait_for_device(&gateway.interface).await?;
-        let name = &gateway.interface;
-        let addresses = self.links.ipv4_addresses(name, link.index).await?;
-        if gateway.configured(&link, &addresses) {
-            return Ok(false);
-        }
-        self.links
-            .set_up(name, link.index, gateway.mtu, gateway.mac)
-            .await?;
-        self.links
-            .ensure_address(name, link.index, gateway.address)
-            .await?;
-        Ok(true)
-    }
-
-    /// The device of a new port, which ovs-vswitchd creates (a tap on the
-    /// userspace datapath); an error once the deadline passes or OVS
-    /// reports it cannot.
-    async fn wait_for_device(&self, interface: &str) -> Result<LinkState> {
-        let deadline = Instant::now() + self.device_timeout;
-        loop {
-            if let Some(link) = self.links.state(interface).await? {
-                return Ok(link);
-            }
-            let reason = match self.ovs.interface_error(interface) {
-                Some(error) => format!("ovs-vswitchd cannot create it: {error}"),
-                None if Instant::now() >= deadline => format!(
-                    "ovs-vswitchd did not create the device within {} s; is it running?",
-                    self.device_timeout.as_secs()
-                ),
-                None => {
-                    tokio::time::sleep(DEVICE_POLL).await;
-                    continue;
-                }
-            };
-            return Err(DriverError::DeviceMissing {
-                interface: interface.to_string(),
-                reason,
-            });
-        }
-    }
-
-    /// Removes the gateway of `switch` from this host: its rules, the
-    /// addresses of its device (which may outlive the port when
-    /// ovs-vswitchd is down) and its port. `Ok(false)` if none was there.
-    pub async fn remove(&self, switch: &str, interface: &str) -> Result<bool> {
-        let rules = self.firewall.remove(switch).await?;
-        let addresses = self.links.remove_ipv4_addresses(interface).await?;
-        let port = self
-            .ovs
-            .remove_port_marked(interface, GATEWAY_OF, switch)
-            .await?;
-        Ok(rules || addresses || port)
-    }
-
-    /// What reconciliation compares: this host's gateway ports with their
-    /// devices' state, and the driver's rules, against `wanted`.
-    pub async fn snapshot(
-        &self,
-        wanted: &[Gateway],
-    ) -> Result<(Vec<GatewayPortState>, Vec<GatewayRulesState>)> {
-        let mut ports = Vec::new();
-        for (switch, interface) in self.ports() {
-            let want = wanted
-                .iter()
-                .find(|g| g.switch == switch && g.interface == interface);
-            let device = match (want, self.links.state(&interface).await?) {
-                (Some(gateway), Some(link)) => {
-                    let addresses = self.links.ipv4_addresses(&interface, link.index).await?;
-                    Some(gateway.configured(&link, &addresses))
-                }
-                (None, Some(_)) => Some(false),
-                (_, None) => None,
-            };
-            ports.push(GatewayPortState {
-                switch,
-                interface,
-                configured: device,
-            });
-        }
-        let (rules, _) = self.firewall.list().await?;
-        Ok((ports, rules_state(&rules, wanted, &self.host)))
-    }
-}
-
-/// Per switch named by a rule: whether its rules are the wanted ones.
-fn rules_state(rules: &[Rule], wanted: &[Gateway], host: &str) -> Vec<GatewayRulesState> {
-    let mut switches: Vec<&str> = rules.iter().map(|r| r.switch.as_str()).collect();
-    switches.sort_unstable();
-    switches.dedup();
-    switches
-        .into_iter()
-        .map(|switch| {
-            let present: Vec<&Rule> = rules.iter().filter(|r| r.switch == switch).collect();
-            let complete = wanted
-                .iter()
-                .find(|g| g.switch == switch)
-                .is_some_and(|g| g.rules(host).complete(&present));
-            GatewayRulesState {
-                switch: switch.to_string(),
-                complete,
-            }
-        })
-        .collect()
-}
-
-/// What reconciliation wants of a gateway.
-pub fn wanted_state(gateway: &Gateway, localport: bool) -> GatewayWanted {
-    GatewayWanted {
-        switch: gateway.switch.clone(),
-        interface: gateway.interface.clone(),
-        localport,
-    }
+/// The gateway of `switch`, if it is a network with one (not
+/// `--internal`, an IPv4 subnet and gateway); `default_mtu` unless the
+/// network sets its own.
+pub fn of_switch(switch: &SwitchInfo, default_mtu: u32) -> Option<Gateway> {
+    let address: Ipv4Addr = switch.gateway()?;
+    let subnet: Ipv4Net = switch.subnet4.as_deref()?.parse().ok()?;
+    let mtu = switch.mtu.unwrap_or(default_mtu);
+    let gateway = Gateway::new(&switch.name, address, subnet, mtu)?;
+    Some(Gateway {
+        logical_port: Some(gateway_logical_port(&switch.name)),
+        ..gateway
+    })
 }
 
 #[cfg(test)]
@@ -328,37 +46,15 @@ mod tests {
 
     #[test]
     fn only_non_internal_networks_with_an_ipv4_gateway_have_one() {
-        let gateway = Gateway::of_switch(&switch(false, Some("10.1.0.1")), 1442).unwrap();
+        let gateway = of_switch(&switch(false, Some("10.1.0.1")), 1442).unwrap();
         assert_eq!(gateway.address.to_string(), "10.1.0.1/24");
-        assert_eq!(gateway.mac.to_string(), "0a:5a:0a:01:00:01");
         assert_eq!(gateway.mtu, 1442);
-        assert_eq!(gateway.logical_port, "docker-ovn-gateway-blue");
-        assert!(Gateway::of_switch(&switch(true, Some("10.1.0.1")), 1442).is_none());
-        assert!(Gateway::of_switch(&switch(false, None), 1442).is_none());
-        assert!(Gateway::of_switch(&switch(false, Some("fd00::1")), 1442).is_none());
-    }
-
-    #[test]
-    fn configured_needs_up_mtu_mac_and_address() {
-        let gateway = Gateway::of_switch(&switch(false, Some("10.1.0.1")), 1442).unwrap();
-        let link = LinkState {
-            index: 7,
-            up: true,
-            mtu: Some(1442),
-            mac: Some(gateway.mac),
-        };
-        let address = [gateway.address];
-        assert!(gateway.configured(&link, &address));
-        assert!(!gateway.configured(&link, &[]));
-        let down = LinkState {
-            up: false,
-            ..link.clone()
-        };
-        assert!(!gateway.configured(&down, &address));
-        let other_mtu = LinkState {
-            mtu: Some(1500),
-            ..link
-        };
-        assert!(!gateway.configured(&other_mtu, &address));
+        assert_eq!(
+            gateway.logical_port.as_deref(),
+            Some("docker-ovn-gateway-blue")
+        );
+        assert!(of_switch(&switch(true, Some("10.1.0.1")), 1442).is_none());
+        assert!(of_switch(&switch(false, None), 1442).is_none());
+        assert!(of_switch(&switch(false, Some("fd00::1")), 1442).is_none());
     }
 }

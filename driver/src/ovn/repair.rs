@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use crate::error::Result;
 use crate::external_ids::unix_now;
+use crate::host::gateway::{self, Gateway};
 use crate::host::plumbing::PairRemoval;
 use crate::names::DockerId;
 use crate::ovn::backend::OvnBackend;
 use crate::ovn::endpoint::interface_ids;
-use crate::ovn::gateway::{self, Gateway};
 use crate::reconcile::{self, Action, Policy};
 
 /// Beyond Join's readiness wait, how long a veth pair may stay in the

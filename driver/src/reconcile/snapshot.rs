@@ -43,7 +43,8 @@ pub async fn snapshot(
         .await?
         .into_iter()
         .filter_map(|link| {
-            let alias = VethAlias::parse(&link.alias).filter(|a| a.host == host)?;
+            let alias = VethAlias::parse(&link.alias)
+                .filter(|a| a.host == host && a.bridge == ovs.bridge())?;
             Some(VethState {
                 endpoint: alias.endpoint.to_string(),
                 interface: link.name,

@@ -1,0 +1,100 @@
+//! Golden tests: the pipeline's own flows, one network's and one
+//! endpoint's, in `ovs-ofctl` syntax, against `docs/golden/ovs-*.flows`.
+//! After a deliberate change, `DOCKER_OVN_BLESS=1 cargo test -p docker-ovn
+//! golden` rewrites the files and the diff shows it. The driver's
+//! integration test `ovs_backend` feeds the same files to a real
+//! ovs-vswitchd (`ovs-ofctl add-flows`), so they are flows OVS takes.
+
+use std::path::PathBuf;
+
+use super::*;
+
+fn endpoint() -> EndpointFlows {
+    EndpointFlows {
+        network: 1,
+        ofport: 5,
+        mac: "0a:5a:0a:01:00:02".parse().unwrap(),
+        ipv4: Some(Ipv4Addr::new(10, 1, 0, 2)),
+        ipv6: Some("fd00:1::2".parse().unwrap()),
+    }
+}
+
+fn network() -> NetworkFlows {
+    NetworkFlows {
+        index: 1,
+        gateway: Some(GatewayPort {
+            ofport: 2,
+            mac: "0a:5a:0a:01:00:01".parse().unwrap(),
+            address: Ipv4Addr::new(10, 1, 0, 1),
+        }),
+    }
+}
+
+fn golden(name: &str, flows: &[Flow]) {
+    for flow in flows {
+        flow.validate().unwrap_or_else(|e| panic!("{flow}: {e}"));
+    }
+    let text: String = flows.iter().map(|f| format!("{f}\n")).collect();
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs/golden")
+        .join(name);
+    if std::env::var_os("DOCKER_OVN_BLESS").is_some() {
+        std::fs::write(&path, &text).expect("write the golden file");
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    assert_eq!(text, expected, "{name} differs; bless it if intended");
+}
+
+#[test]
+fn golden_base_flows() {
+    golden("ovs-base.flows", &base_flows(1));
+}
+
+#[test]
+fn golden_network_flows() {
+    golden("ovs-network.flows", &network_flows(1, &network()));
+}
+
+#[test]
+fn golden_endpoint_flows() {
+    golden("ovs-endpoint.flows", &endpoint_flows(1, &endpoint()));
+}
+
+#[test]
+fn every_table_ends_in_a_drop() {
+    let base = base_flows(3);
+    for table in Table::ALL {
+        assert!(
+            base.iter().any(|f| f.table == table.number()
+                && f.priority == 0
+                && f.actions.is_empty()
+                && f.goto_table.is_none()),
+            "{}",
+            table.name()
+        );
+    }
+}
+
+#[test]
+fn an_internal_network_has_no_flows_of_its_own() {
+    let internal = NetworkFlows {
+        gateway: None,
+        ..network()
+    };
+    assert!(network_flows(1, &internal).is_empty());
+}
+
+#[test]
+fn every_flow_carries_its_owners_cookie() {
+    let owner = Owner::endpoint(1, 5);
+    for flow in endpoint_flows(9, &endpoint()) {
+        assert_eq!(flow.cookie, owner.cookie(9), "{flow}");
+    }
+}
+
+#[test]
+fn the_link_local_address_is_the_kernels_eui64() {
+    let mac: Mac = "0a:5a:0a:01:00:02".parse().unwrap();
+    assert_eq!(link_local(mac).to_string(), "fe80::85a:aff:fe01:2");
+}
