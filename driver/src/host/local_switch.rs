@@ -81,7 +81,15 @@ pub fn add_port_transaction(
 pub fn monitor_requests() -> Vec<MonitorRequest> {
     vec![
         MonitorRequest::new(OpenVSwitch::TABLE).columns(&["external_ids", "bridges"]),
-        MonitorRequest::new(Bridge::TABLE).columns(&["name", "ports"]),
+        // The settings too: the `-d ovs` backend checks its own bridge's.
+        MonitorRequest::new(Bridge::TABLE).columns(&[
+            "name",
+            "ports",
+            "datapath_type",
+            "fail_mode",
+            "protocols",
+            "flow_tables",
+        ]),
         MonitorRequest::new(Port::TABLE).columns(&["name", "interfaces", "external_ids"]),
         // Found through their Port (by name, from the replica's index): a
         // name column here would only take memory.
@@ -110,6 +118,10 @@ impl LocalSwitch {
 
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    pub fn replica(&self) -> &Replica {
+        &self.replica
     }
 
     pub fn bridge(&self) -> &str {

@@ -6,12 +6,15 @@
 //!   pipeline, of a network and of an endpoint (classifier, spoof guard,
 //!   ARP responder and directed neighbour solicitations, forwarding,
 //!   output), as `../docs/design.md` describes.
+//! - [`bridge`]: the backend's own bridge (`fail_mode=secure`, named
+//!   tables, OpenFlow 1.3), made or put back in one transaction.
 //! - [`cookie`]: which flows are the driver's and whose (round, network,
 //!   endpoint), so resyncs and removals touch only the driver's own.
 //!
-//! The backend itself (bridge creation, endpoints on the shared host
+//! The backend itself (endpoints on the shared host
 //! plumbing, programming through [`flows::Client`] in one bundle per
 //! call, resync on reconnect) is issue 17's remaining work.
 
+pub mod bridge;
 pub mod cookie;
 pub mod pipeline;
