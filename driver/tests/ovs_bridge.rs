@@ -82,15 +82,27 @@ async fn the_bridge_is_made_secure_with_named_tables_and_put_back() {
     );
 
     // A hand sets it standalone: the next call puts it back, once.
-    switch
-        .db
-        .vsctl(&["set", "bridge", BRIDGE, "fail_mode=standalone"]);
+    switch.db.vsctl(&[
+        "set",
+        "bridge",
+        BRIDGE,
+        "fail_mode=standalone",
+        "other_config:hwaddr=0a:00:00:00:00:42",
+    ]);
     fail_mode_seen(&ovs, "standalone").await;
     assert_eq!(
         ensure_bridge(&ovs, "netdev").await.expect("put back"),
         BridgeChange::Reconfigured
     );
     fail_mode_seen(&ovs, "secure").await;
+    let shown = switch
+        .db
+        .try_vsctl(&["get", "bridge", BRIDGE, "other_config"]);
+    let other_config = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        other_config.contains("hwaddr") && other_config.contains("disable-in-band"),
+        "a key set by hand stays beside the driver's: {other_config}"
+    );
     assert_eq!(
         ensure_bridge(&ovs, "netdev").await.expect("checked"),
         BridgeChange::AsItWas

@@ -71,8 +71,9 @@ fn settings(txn: &mut Transaction) -> Row {
         .with("fail_mode", "secure")
         .with("protocols", Value::set(PROTOCOLS))
         .with("flow_tables", Value::map(tables))
-        .with("other_config", Value::map([("disable-in-band", "true")]))
 }
+
+const IN_BAND_OFF: (&str, &str) = ("disable-in-band", "true");
 
 /// The transaction that makes bridge `name`: its local port, named
 /// tables and the settings above, linked into the Open_vSwitch row.
@@ -92,6 +93,7 @@ pub fn create_bridge_transaction(name: &str, datapath_type: &str) -> Transaction
         .with("name", name)
         .with("ports", Value::from(port))
         .with("datapath_type", datapath_type)
+        .with("other_config", Value::map([IN_BAND_OFF]))
         .with("external_ids", Value::map([(OWNER, OWNER_VALUE)]));
     let bridge = txn.insert(Bridge::TABLE, bridge);
     txn.mutate(
@@ -107,7 +109,17 @@ pub fn create_bridge_transaction(name: &str, datapath_type: &str) -> Transaction
 pub fn configure_bridge_transaction(name: &str) -> Transaction {
     let mut txn = Transaction::new(DB);
     let row = settings(&mut txn);
-    txn.update(Bridge::TABLE, vec![Condition::eq("name", name)], row);
+    let this = || vec![Condition::eq("name", name)];
+    txn.update(Bridge::TABLE, this(), row);
+    // One key of other_config, not the column: keys set by hand stay.
+    txn.mutate(
+        Bridge::TABLE,
+        this(),
+        vec![
+            Mutation::delete("other_config", Value::set([IN_BAND_OFF.0])),
+            Mutation::insert("other_config", Value::map([IN_BAND_OFF])),
+        ],
+    );
     txn.comment(&format!("docker-ovn: configure bridge {name}"));
     txn
 }
