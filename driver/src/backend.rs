@@ -13,7 +13,8 @@
 //! so are [`crate::names`], [`crate::mac`], the reconciliation plan
 //! ([`crate::reconcile`]) and the error mapping ([`crate::docker::plugin`]).
 //!
-//! The OVN backend is [`crate::ovn::backend::OvnBackend`].
+//! The OVN backend is [`crate::ovn::backend::OvnBackend`], the native OVS
+//! one [`crate::ovs::backend::OvsBackend`].
 
 use std::future::Future;
 
@@ -22,7 +23,7 @@ use plugin_api::wire::{
     JoinResponse,
 };
 
-use crate::docker::network_spec::NetworkSpec;
+use crate::docker::network_spec::{KnownOptions, NetworkSpec};
 use crate::error::Result;
 use crate::names::DockerId;
 
@@ -37,6 +38,9 @@ pub struct EndpointRef {
 pub trait Backend: Send + Sync + 'static {
     /// Scope and capabilities; must not depend on anything remote.
     fn capabilities(&self) -> CapabilitiesResponse;
+
+    /// The `-o` options CreateNetwork accepts.
+    fn options(&self) -> KnownOptions;
 
     /// Makes the network (idempotent for a network that exists as asked).
     fn create_network(&self, spec: &NetworkSpec) -> impl Future<Output = Result<()>> + Send;
@@ -68,4 +72,75 @@ pub trait Backend: Send + Sync + 'static {
 
     /// What `docker network inspect` shows of the endpoint.
     fn endpoint_oper_info(&self, endpoint: &EndpointRef) -> EndpointOperInfoResponse;
+}
+
+/// What every backend reports: `Scope: local` (Docker refuses a
+/// global-scope legacy plugin outside swarm) and `ConnectivityScope:
+/// global` (its networks may span hosts).
+pub fn local_scope_capabilities() -> CapabilitiesResponse {
+    CapabilitiesResponse {
+        scope: plugin_api::wire::Scope::Local,
+        connectivity_scope: Some(plugin_api::wire::Scope::Global),
+        gw_alloc_checker: false,
+    }
+}
+
+/// A driver this host cannot serve (`-d ovn` without a Northbound
+/// database): it answers Activate and GetCapabilities like any other, and
+/// every other call with an error that says how to configure it, so the
+/// other driver of the daemon keeps working.
+pub struct Unconfigured {
+    pub options: KnownOptions,
+    /// What to configure, shown to the user in every refusal.
+    pub reason: String,
+}
+
+impl Unconfigured {
+    fn refuse<T>(&self) -> Result<T> {
+        Err(crate::error::DriverError::NotConfigured(
+            self.reason.clone(),
+        ))
+    }
+}
+
+impl Backend for Unconfigured {
+    fn capabilities(&self) -> CapabilitiesResponse {
+        local_scope_capabilities()
+    }
+
+    fn options(&self) -> KnownOptions {
+        self.options
+    }
+
+    async fn create_network(&self, _: &NetworkSpec) -> Result<()> {
+        self.refuse()
+    }
+
+    async fn delete_network(&self, _: &DockerId) -> Result<()> {
+        self.refuse()
+    }
+
+    async fn create_endpoint(
+        &self,
+        _: &EndpointRef,
+        _: &EndpointInterface,
+    ) -> Result<CreateEndpointResponse> {
+        self.refuse()
+    }
+
+    async fn delete_endpoint(&self, _: &EndpointRef) -> Result<()> {
+        self.refuse()
+    }
+
+    async fn join(&self, _: &EndpointRef, _: &str) -> Result<JoinResponse> {
+        self.refuse()
+    }
+
+    async fn leave(&self, _: &EndpointRef) -> Result<()> {
+        self.refuse()
+    }
+
+    fn endpoint_oper_info(&self, _: &EndpointRef) -> EndpointOperInfoResponse {
+        EndpointOperInfoResponse::default()
+    }
 }

@@ -31,6 +31,15 @@ pub enum DriverError {
         source: ovsdb_client::Error,
     },
 
+    /// An OpenFlow request to the `-d ovs` bridge failed (nothing of a
+    /// refused bundle was applied).
+    #[error("OpenFlow {target}: {source}")]
+    OpenFlow {
+        target: String,
+        #[source]
+        source: flows::FlowsError,
+    },
+
     /// A netlink (veth, link) operation failed.
     #[error("interface {interface}: {operation} failed: {reason}")]
     Netlink {
@@ -67,6 +76,11 @@ pub enum DriverError {
     /// A device did not appear in time.
     #[error("interface {interface}: {reason}")]
     DeviceMissing { interface: String, reason: String },
+
+    /// This driver has no database to work with on this host (`-d ovn`
+    /// without a Northbound database); the message says how to set one.
+    #[error("{0}")]
+    NotConfigured(String),
 
     /// The local Open_vSwitch configuration is missing something needed.
     #[error("Open_vSwitch configuration: {0}")]
@@ -111,6 +125,11 @@ impl From<DriverError> for PluginError {
                 PluginError::unavailable(message)
             }
             DriverError::NotReady { .. } => PluginError::unavailable(message),
+            DriverError::OpenFlow {
+                source: flows::FlowsError::Disconnected { .. } | flows::FlowsError::Timeout { .. },
+                ..
+            } => PluginError::unavailable(message),
+            DriverError::NotConfigured(_) => PluginError::unavailable(message),
             _ => PluginError::internal(message),
         }
     }

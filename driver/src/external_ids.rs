@@ -64,3 +64,13 @@ pub const AUX_PREFIX: &str = "docker-ovn:aux:";
 pub fn aux_key(network: &str) -> String {
     format!("{AUX_PREFIX}{network}")
 }
+
+/// `-d ovs`: the bridge's key prefix recording each network
+/// ([`crate::ovs::network`]), followed by the Docker network id.
+pub const OVS_NETWORK_PREFIX: &str = "docker-ovn:network:";
+
+/// `-d ovs`: an endpoint's MAC and addresses on its Interface, from which
+/// its flows are computed again after any restart.
+pub const MAC: &str = "docker-ovn:mac";
+pub const IPV4: &str = "docker-ovn:ipv4";
+pub const IPV6: &str = "docker-ovn:ipv6";

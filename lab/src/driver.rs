@@ -1,7 +1,8 @@
 //! The docker-ovn driver of each host: the `docker-ovn` binary beside this
 //! one (or `$DOCKER_OVN_BINARY`) as `docker-ovn serve`, in the host's network namespace, pointed at the host's
 //! Open_vSwitch database and the Northbound database. host1's serves the
-//! plugin socket dockerd discovers; the others' serve `<dir>/hostK/ovn.sock`,
+//! plugin sockets dockerd discovers (`ovn.sock` and `ovs.sock`); the
+//! others' serve `<dir>/hostK/ovn.sock` and `ovs.sock`,
 //! where tests speak the plugin protocol as dockerd would.
 
 use std::os::unix::net::UnixStream;
@@ -72,6 +73,9 @@ fn daemon(host: &HostEnv, binary: Option<&Path>) -> Daemon {
         host.bridge.clone(),
         "--socket".to_string(),
         host.driver.socket.display().to_string(),
+        // The same daemon serves -d ovs beside -d ovn.
+        "--ovs-socket".to_string(),
+        host.driver.ovs_socket.display().to_string(),
     ];
     // The log is a file: no colour codes, and no error backtraces that would
     // push the error itself out of the log tail `up` shows on failure.

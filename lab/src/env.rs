@@ -17,6 +17,8 @@ pub const DEFAULT_DIR: &str = "/var/run/docker-ovn-lab";
 pub const DIR_VARIABLE: &str = "DOCKER_OVN_LAB_DIR";
 /// Where dockerd looks for the `ovn` plugin (`docker network create -d ovn`).
 pub const PLUGIN_SOCKET: &str = "/run/docker/plugins/ovn.sock";
+/// Where dockerd finds the `-d ovs` driver of the same daemon.
+pub const OVS_PLUGIN_SOCKET: &str = "/run/docker/plugins/ovs.sock";
 /// containerd's default socket, which dockerd is pointed at.
 pub const CONTAINERD_SOCKET: &str = "/run/containerd/containerd.sock";
 /// The OVN integration bridge of every host.
@@ -169,6 +171,8 @@ impl CentralEnv {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DriverEnv {
     pub socket: PathBuf,
+    /// The `-d ovs` driver's socket.
+    pub ovs_socket: PathBuf,
     pub pidfile: PathBuf,
     pub log: PathBuf,
 }
@@ -256,6 +260,7 @@ impl HostEnv {
             nb_remote: String::new(),
             driver: DriverEnv {
                 socket: dir.join("ovn.sock"),
+                ovs_socket: dir.join("ovs.sock"),
                 pidfile: dir.join("driver.pid"),
                 log: dir.join("driver.log"),
             },
@@ -357,6 +362,7 @@ fn local(dir: &Path, count: usize) -> (Option<CentralEnv>, Vec<HostEnv>, Option<
             if index == 1 {
                 // dockerd finds host1's driver where it looks for plugins.
                 host.driver.socket = PathBuf::from(PLUGIN_SOCKET);
+                host.driver.ovs_socket = PathBuf::from(OVS_PLUGIN_SOCKET);
                 host.driver.pidfile = dir.join("driver.pid");
                 host.driver.log = dir.join("driver.log");
             } else {
@@ -403,6 +409,7 @@ fn remote_host(dir: &Path, remote: &RemoteHost) -> HostEnv {
     host.sb_remote = format!("tcp:{}:{SB_PORT}", remote.central_ip);
     host.nb_remote = format!("tcp:{}:{NB_PORT}", remote.central_ip);
     host.driver.socket = PathBuf::from(PLUGIN_SOCKET);
+    host.driver.ovs_socket = PathBuf::from(OVS_PLUGIN_SOCKET);
     host
 }
 

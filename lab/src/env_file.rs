@@ -4,10 +4,10 @@
 //!
 //! Keys: `LAB_DIR`, `LAYOUT` (`local`, `central` or `host`), `HOSTS`,
 //! `NB_DB`, `SB_DB`; host1's `OVS_DB`, `SYSTEM_ID`, `BRIDGE`, `OVS_RUNDIR`,
-//! `PLUGIN_SOCKET`, `DRIVER_PID`, `DRIVER_LOG`, `DOCKER_OVN_OVS_DB`,
+//! `PLUGIN_SOCKET`, `OVS_PLUGIN_SOCKET`, `DRIVER_PID`, `DRIVER_LOG`, `DOCKER_OVN_OVS_DB`,
 //! `DOCKER_OVN_NB_DB` (as a single-host lab always had them); per host K:
 //! `HOSTK_NAME`, `HOSTK_NETNS` (empty: the root namespace), `HOSTK_OVS_DB`,
-//! `HOSTK_OVS_RUNDIR`, `HOSTK_SYSTEM_ID`, `HOSTK_PLUGIN_SOCKET`,
+//! `HOSTK_OVS_RUNDIR`, `HOSTK_SYSTEM_ID`, `HOSTK_PLUGIN_SOCKET`, `HOSTK_OVS_PLUGIN_SOCKET`,
 //! `HOSTK_DRIVER_LOG`, `HOSTK_ENCAP_IP`, `HOSTK_UPLINK`; `UNDERLAY_NETNS`
 //! and `UNDERLAY_SUBNET` (empty without an underlay); and for a provisioned
 //! machine what it was provisioned with (`CENTRAL_LISTEN_IP`, or
@@ -40,6 +40,7 @@ impl LabEnv {
                 var("BRIDGE", host.bridge.clone()),
                 var("OVS_RUNDIR", path(&host.ovs_rundir)),
                 var("PLUGIN_SOCKET", path(&host.driver.socket)),
+                var("OVS_PLUGIN_SOCKET", path(&host.driver.ovs_socket)),
                 var("DRIVER_PID", path(&host.driver.pidfile)),
                 var("DRIVER_LOG", path(&host.driver.log)),
                 // What `docker-ovn status` and `serve` read, so that sourcing
@@ -82,6 +83,7 @@ impl LabEnv {
                 (key("OVS_RUNDIR"), path(&host.ovs_rundir)),
                 (key("SYSTEM_ID"), host.system_id.clone()),
                 (key("PLUGIN_SOCKET"), path(&host.driver.socket)),
+                (key("OVS_PLUGIN_SOCKET"), path(&host.driver.ovs_socket)),
                 (key("DRIVER_LOG"), path(&host.driver.log)),
                 (key("ENCAP_IP"), host.encap_ip.clone()),
                 (key("UPLINK"), uplink.unwrap_or_default()),

@@ -67,6 +67,8 @@ mod body;
 mod reply;
 mod socket;
 
+/// What [`PluginRouter::build`] makes: served by a [`PluginServer`].
+pub use axum::Router;
 pub use driver::{IpamDriver, NetworkDriver};
 pub use error::{Error, ErrorKind, PluginError, PluginResult};
 pub use router::{DEFAULT_BODY_LIMIT, DEFAULT_DEADLINE, PluginRouter};

@@ -66,7 +66,14 @@ impl DriverDaemon {
             nb_db.into(),
             "--socket".into(),
             socket.display().to_string(),
+            // A test's daemon serves -d ovn only, unless it asks for
+            // more: -d ovs would take the default bridge of the database.
+            "--ovs-socket".into(),
+            dir.path().join("ovs.sock").display().to_string(),
         ];
+        if !extra.iter().any(|a| a.starts_with("--ovs-bridge")) {
+            args.push("--no-ovs".into());
+        }
         args.extend(extra.iter().map(|a| a.to_string()));
         let daemon = DriverDaemon {
             child: Mutex::new(None),

@@ -1,5 +1,5 @@
-//! `docker-ovn serve`: connects to the databases and serves the plugin
-//! socket until SIGTERM or SIGINT.
+//! `docker-ovn serve`: connects to the databases and serves both plugin
+//! sockets (`-d ovn` and `-d ovs`) until SIGTERM or SIGINT.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,8 +8,10 @@ use std::time::Duration;
 use anyhow::Context;
 use plugin_api::{PluginRouter, PluginServer};
 
+use crate::backend::Unconfigured;
 use crate::cli::logging::LogFormat;
 use crate::docker::ipam::Ipam;
+use crate::docker::network_spec::OVN_OPTIONS;
 use crate::docker::plugin::Driver;
 use crate::host::links::Links;
 use crate::host::local_switch::LocalSwitch;
@@ -17,6 +19,11 @@ use crate::host::veth_reaper::VethReaper;
 use crate::ovn::address_pools::AddressPools;
 use crate::ovn::backend::{OvnBackend, OvnConfig};
 use crate::ovn::northbound::Northbound;
+use crate::ovs::backend::{OvsBackend, OvsConfig};
+use crate::ovs::bridge::default_datapath_type;
+
+/// Where dockerd finds the `-d ovs` driver.
+pub const DEFAULT_OVS_SOCKET_PATH: &str = "/run/docker/plugins/ovs.sock";
 
 /// Where the databases and the plugin socket are: shared by `serve` and
 /// `status`, each flag also read from an environment variable.
@@ -39,21 +46,71 @@ pub struct DatabaseArgs {
     #[arg(long, env = "DOCKER_OVN_BRIDGE", default_value = "br-int")]
     pub bridge: String,
 
-    /// The plugin socket dockerd finds the driver by (mode 0600).
+    /// The plugin socket dockerd finds the `-d ovn` driver by (mode 0600).
     #[arg(long, env = "DOCKER_OVN_SOCKET", default_value = plugin_api::DEFAULT_SOCKET_PATH)]
     pub socket: PathBuf,
+
+    /// The plugin socket of the `-d ovs` driver (mode 0600).
+    #[arg(long, env = "DOCKER_OVN_OVS_SOCKET", default_value = DEFAULT_OVS_SOCKET_PATH)]
+    pub ovs_socket: PathBuf,
+
+    /// The `-d ovs` backend's own bridge (made if missing).
+    #[arg(long, env = "DOCKER_OVN_OVS_BRIDGE", default_value = "br-docker")]
+    pub ovs_bridge: String,
+
+    /// ovs-vswitchd's run directory, where `<bridge>.mgmt` (the bridge's
+    /// OpenFlow socket) is [default: the directory of a `unix:` --ovs-db,
+    /// else /var/run/openvswitch].
+    #[arg(long, env = "DOCKER_OVN_OVS_RUNDIR")]
+    pub ovs_rundir: Option<PathBuf>,
 }
+
+/// Why `-d ovn` refuses its calls on a host without a Northbound database.
+const NO_NORTHBOUND: &str = "-d ovn needs an OVN Northbound database and this host names none: \
+    set it with `ovs-vsctl set open_vswitch . external_ids:ovn-nb=tcp:CENTRAL:6641` \
+    (or `docker-ovn serve --nb-db`) and restart docker-ovn; -d ovs works without OVN";
 
 impl DatabaseArgs {
     /// `--nb-db`, or else the `ovn-nb` the Open_vSwitch row names.
     pub fn nb_target(&self, ovs: &LocalSwitch) -> anyhow::Result<String> {
-        match &self.nb_db {
-            Some(nb) => Ok(nb.clone()),
-            None => ovs.external_id("ovn-nb").context(
-                "no --nb-db given and external_ids:ovn-nb is not set in the Open_vSwitch table",
-            ),
-        }
+        self.nb_target_if_any(ovs).context(
+            "no --nb-db given and external_ids:ovn-nb is not set in the Open_vSwitch table",
+        )
     }
+
+    /// `--nb-db`, or else the `ovn-nb` the Open_vSwitch row names, if any.
+    pub fn nb_target_if_any(&self, ovs: &LocalSwitch) -> Option<String> {
+        self.nb_db.clone().or_else(|| ovs.external_id("ovn-nb"))
+    }
+
+    /// The `-d ovs` bridge's OpenFlow socket.
+    pub fn openflow_target(&self) -> String {
+        let rundir = self.ovs_rundir.clone().unwrap_or_else(|| {
+            self.ovs_db
+                .strip_prefix("unix:")
+                .and_then(|path| std::path::Path::new(path).parent())
+                .map_or_else(|| "/var/run/openvswitch".into(), |dir| dir.to_path_buf())
+        });
+        format!(
+            "unix:{}",
+            rundir.join(format!("{}.mgmt", self.ovs_bridge)).display()
+        )
+    }
+}
+
+/// This host's name in the driver's marks: the Open_vSwitch row's
+/// `system-id` (ovn-controller's chassis), else, on a host without OVN,
+/// the kernel's host name.
+pub fn host_name(ovs: &LocalSwitch, need_system_id: bool) -> anyhow::Result<String> {
+    if let Ok(id) = ovs.system_id() {
+        return Ok(id);
+    }
+    if need_system_id {
+        return Ok(ovs.system_id()?);
+    }
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .context("no external_ids:system-id and no host name")?;
+    Ok(name.trim().to_string())
 }
 
 /// Flags of `docker-ovn serve`; each also reads an environment variable.
@@ -104,25 +161,69 @@ pub struct ServeArgs {
     #[arg(long, env = "DOCKER_OVN_RECLAIM_INTERVAL", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub reclaim_interval: u64,
+
+    /// The datapath type of the `-d ovs` bridge when the driver makes it
+    /// [default: `system` where the openvswitch kernel module is loaded,
+    /// else `netdev`, the userspace datapath].
+    #[arg(long, env = "DOCKER_OVN_DATAPATH_TYPE")]
+    pub datapath_type: Option<String>,
+
+    /// Serve `-d ovn` only: no `-d ovs` socket, bridge or flows.
+    #[arg(long, env = "DOCKER_OVN_NO_OVS")]
+    pub no_ovs: bool,
+}
+
+/// The backends a daemon serves.
+#[derive(Clone)]
+pub struct Backends {
+    /// `None` on a host without a Northbound database.
+    pub ovn: Option<(Arc<OvnBackend>, Northbound)>,
+    /// `None` with `--no-ovs`.
+    pub ovs: Option<Arc<OvsBackend>>,
 }
 
 /// Runs the daemon.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let config = OvnConfig {
-        ready_timeout: Duration::from_secs(args.ready_timeout),
-        underlay_mtu: args.underlay_mtu,
-        unjoined_grace: Duration::from_secs(args.reclaim_grace),
-        gateway: !args.no_gateway,
-    };
-    let timeout = Duration::from_secs(args.ovsdb_timeout);
-    let (backend, nb) = connect(&args.db, timeout, config).await?;
+    let backends = connect_all(&args).await?;
     // Before serving: what a killed predecessor left, Docker will not
     // tell about; first the pairs it left half made, which only now, with
     // no Join of this daemon under way, can be told from a Join's.
-    if let Err(error) = backend.delete_unfinished_veths().await {
+    let unfinished = match (&backends.ovn, &backends.ovs) {
+        (Some((ovn, _)), _) => ovn.delete_unfinished_veths().await,
+        (None, Some(ovs)) => ovs.delete_unfinished_veths().await,
+        (None, None) => Ok(()),
+    };
+    if let Err(error) = unfinished {
         tracing::warn!(%error, "veth pairs a killed daemon left half made are still there");
     }
-    reconcile_once(&backend).await;
+    reconcile_once(&backends).await;
+    let interval = Duration::from_secs(args.reconcile_interval);
+    tokio::spawn(reconcile_forever(backends.clone(), interval));
+    let mut servers = vec![(args.db.socket.clone(), ovn_router(&args, backends.ovn))];
+    if let Some(ovs) = backends.ovs {
+        ovs.resync_on_reconnect();
+        let router = PluginRouter::new()
+            .network_driver(Arc::new(Driver::new(ovs)))
+            .build();
+        servers.push((args.db.ovs_socket.clone(), router));
+    }
+    serve_sockets(servers).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The `-d ovn` router: the OVN backend and its IPAM, or a stand-in that
+/// says how to configure OVN.
+fn ovn_router(args: &ServeArgs, ovn: Option<(Arc<OvnBackend>, Northbound)>) -> plugin_api::Router {
+    let Some((backend, nb)) = ovn else {
+        let unconfigured = Unconfigured {
+            options: OVN_OPTIONS,
+            reason: NO_NORTHBOUND.to_string(),
+        };
+        return PluginRouter::new()
+            .network_driver(Arc::new(Driver::new(Arc::new(unconfigured))))
+            .build();
+    };
     let pools = AddressPools::new(
         nb.client().clone(),
         nb.replica().clone(),
@@ -134,28 +235,117 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Duration::from_secs(args.reclaim_grace),
         Duration::from_secs(args.reclaim_interval),
     ));
-    tokio::spawn(reconcile_forever(
-        backend.clone(),
-        Duration::from_secs(args.reconcile_interval),
-    ));
-    let router = PluginRouter::new()
+    PluginRouter::new()
         .network_driver(Arc::new(Driver::new(backend)))
         .ipam_driver(Arc::new(Ipam::new(pools)))
-        .build();
-    let server = PluginServer::new(&args.db.socket).bind()?;
-    tracing::info!(socket = %args.db.socket.display(), "serving the Docker plugin API");
-    server.serve(router, shutdown_signal()).await?;
-    tracing::info!("stopped");
+        .build()
+}
+
+/// Binds every socket first (a socket in use fails the start at once),
+/// then serves them all until the first signal.
+async fn serve_sockets(servers: Vec<(PathBuf, plugin_api::Router)>) -> anyhow::Result<()> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut bound = Vec::new();
+    for (path, router) in servers {
+        bound.push((PluginServer::new(&path).bind()?, router));
+        tracing::info!(socket = %path.display(), "serving the Docker plugin API");
+    }
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let serving = bound.into_iter().map(|(server, router)| {
+        let mut stopped = stopped.clone();
+        server.serve(router, async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        })
+    });
+    for result in futures::future::join_all(serving).await {
+        result?;
+    }
     Ok(())
 }
 
-/// Replicates both databases and opens netlink: the OVN backend, and
-/// the Northbound handle the IPAM side shares.
-pub async fn connect(
+/// Connects every backend the flags ask for.
+pub async fn connect_all(args: &ServeArgs) -> anyhow::Result<Backends> {
+    let timeout = Duration::from_secs(args.ovsdb_timeout);
+    let ovn_config = OvnConfig {
+        ready_timeout: Duration::from_secs(args.ready_timeout),
+        underlay_mtu: args.underlay_mtu,
+        unjoined_grace: Duration::from_secs(args.reclaim_grace),
+        gateway: !args.no_gateway,
+    };
+    let (ovs, links) = connect_local(&args.db, timeout).await?;
+    let nb_target = args.db.nb_target_if_any(&ovs);
+    let host = host_name(&ovs, nb_target.is_some())?;
+    let reaper = VethReaper::start(ovs.clone())?;
+    let ovn = match nb_target {
+        Some(nb_db) => {
+            let nb = connect_northbound(&nb_db, timeout).await?;
+            tracing::info!(%nb_db, %host, bridge = %args.db.bridge, "-d ovn: Northbound replicated");
+            let backend = OvnBackend::new(
+                ovs.clone(),
+                nb.clone(),
+                links.clone(),
+                reaper.clone(),
+                host.clone(),
+                ovn_config,
+            );
+            Some((Arc::new(backend), nb))
+        }
+        None => {
+            tracing::warn!("{NO_NORTHBOUND}");
+            None
+        }
+    };
+    let ovs = match args.no_ovs {
+        true => None,
+        false => Some(start_ovs(args, &ovs, links, reaper, host).await?),
+    };
+    Ok(Backends { ovn, ovs })
+}
+
+/// The `-d ovs` backend on its own bridge.
+async fn start_ovs(
+    args: &ServeArgs,
+    ovs: &LocalSwitch,
+    links: Links,
+    reaper: VethReaper<LocalSwitch>,
+    host: String,
+) -> anyhow::Result<Arc<OvsBackend>> {
+    let datapath_type = match &args.datapath_type {
+        Some(given) => given.clone(),
+        None => {
+            let chosen = default_datapath_type();
+            tracing::info!(datapath_type = chosen, "datapath type by the kernel module");
+            chosen.to_string()
+        }
+    };
+    let config = OvsConfig {
+        openflow: args.db.openflow_target(),
+        datapath_type,
+        ready_timeout: Duration::from_secs(args.ready_timeout),
+        mtu: args.underlay_mtu,
+        gateway: !args.no_gateway,
+    };
+    let openflow = config.openflow.clone();
+    let bridge = ovs.with_bridge(&args.db.ovs_bridge);
+    OvsBackend::start(bridge, links, reaper, host, config)
+        .await
+        .with_context(|| {
+            format!(
+                "-d ovs: cannot set up bridge {} (OpenFlow {openflow}); is ovs-vswitchd running? \
+                 (`--no-ovs` serves -d ovn alone)",
+                args.db.ovs_bridge
+            )
+        })
+}
+
+/// The local Open_vSwitch database, replicated, and netlink.
+async fn connect_local(
     db: &DatabaseArgs,
     timeout: Duration,
-    config: OvnConfig,
-) -> anyhow::Result<(Arc<OvnBackend>, Northbound)> {
+) -> anyhow::Result<(LocalSwitch, Links)> {
     let links = Links::connect()?;
     let ovs = LocalSwitch::connect(&db.ovs_db, &db.bridge, timeout)
         .await
@@ -165,41 +355,70 @@ pub async fn connect(
                 db.ovs_db
             )
         })?;
+    Ok((ovs, links))
+}
+
+async fn connect_northbound(nb_db: &str, timeout: Duration) -> anyhow::Result<Northbound> {
+    Northbound::connect(nb_db, timeout)
+        .await
+        .with_context(|| format!("cannot replicate the OVN Northbound database at {nb_db}"))
+}
+
+/// Replicates both databases and opens netlink: the OVN backend, and
+/// the Northbound handle the IPAM side shares.
+pub async fn connect(
+    db: &DatabaseArgs,
+    timeout: Duration,
+    config: OvnConfig,
+) -> anyhow::Result<(Arc<OvnBackend>, Northbound)> {
+    let (ovs, links) = connect_local(db, timeout).await?;
     let host = ovs.system_id()?;
     let nb_db = db.nb_target(&ovs)?;
-    let nb = Northbound::connect(&nb_db, timeout)
-        .await
-        .with_context(|| format!("cannot replicate the OVN Northbound database at {nb_db}"))?;
+    let nb = connect_northbound(&nb_db, timeout).await?;
     tracing::info!(ovs_db = %db.ovs_db, %nb_db, %host, bridge = %db.bridge, "databases replicated");
     let reaper = VethReaper::start(ovs.clone())?;
     let backend = OvnBackend::new(ovs, nb.clone(), links, reaper, host, config);
     Ok((Arc::new(backend), nb))
 }
 
-async fn reconcile_once(backend: &OvnBackend) {
-    let started = std::time::Instant::now();
-    match backend.reconcile(false).await {
-        Ok(actions) => tracing::info!(
-            actions = actions.len(),
-            duration_ms = started.elapsed().as_millis() as u64,
-            "reconciled"
-        ),
-        Err(error) => tracing::warn!(%error, "reconciliation incomplete; will retry"),
+async fn reconcile_once(backends: &Backends) {
+    if let Some((ovn, _)) = &backends.ovn {
+        reconcile_pass("ovn", ovn.reconcile(false)).await;
+    }
+    if let Some(ovs) = &backends.ovs {
+        reconcile_pass("ovs", ovs.reconcile(false)).await;
     }
     // Start-up's replication and each pass are the daemon's biggest
     // passing allocations: what they freed goes back now.
     crate::cli::heap::give_back_free_memory();
 }
 
+async fn reconcile_pass(
+    driver: &str,
+    pass: impl std::future::Future<Output = crate::error::Result<Vec<crate::reconcile::Action>>>,
+) {
+    let started = std::time::Instant::now();
+    match pass.await {
+        Ok(actions) => tracing::info!(
+            driver,
+            actions = actions.len(),
+            duration_ms = started.elapsed().as_millis() as u64,
+            "reconciled"
+        ),
+        Err(error) => tracing::warn!(driver, %error, "reconciliation incomplete; will retry"),
+    }
+}
+
 /// Reconciles this host's endpoints now and then: sandboxes that died
-/// without Leave, ports lost by ovs-vswitchd, endpoints never joined.
-async fn reconcile_forever(backend: Arc<OvnBackend>, interval: Duration) {
+/// without Leave, ports lost by ovs-vswitchd, endpoints never joined,
+/// flows that differ from the databases'.
+async fn reconcile_forever(backends: Backends, interval: Duration) {
     let mut ticks = tokio::time::interval(interval);
     // The first tick is immediate, and start-up has just reconciled.
     ticks.tick().await;
     loop {
         ticks.tick().await;
-        reconcile_once(&backend).await;
+        reconcile_once(&backends).await;
     }
 }
 

@@ -5,10 +5,14 @@
 //!   `IpamDriver` over [`ipam::Ipam`]: every id, sandbox key and network
 //!   option is validated here, and driver errors become protocol errors
 //!   in one place.
-//! - [`network_spec`]: a `CreateNetwork` request, validated.
+//! - [`network_spec`]: a `CreateNetwork` request, validated, with each
+//!   backend's `-o` options.
+//! - [`endpoint_addresses`]: a `CreateEndpoint`'s addresses and MAC,
+//!   checked against the network.
 //! - [`ipam`]: the `ovn` IPAM driver (`--ipam-driver ovn`) onto the shared
 //!   address pools of [`crate::ovn::address_pools`].
 
+pub mod endpoint_addresses;
 pub mod ipam;
 pub mod network_spec;
 pub mod plugin;

@@ -16,7 +16,30 @@ pub const OPT_NETWORK: &str = "ovn.network";
 /// Docker's own per-network MTU option.
 pub const OPT_MTU: &str = "com.docker.network.driver.mtu";
 
-const KNOWN_OVN_OPTIONS: &[&str] = &[OPT_NETWORK];
+/// The `-o` options of one backend: the keys of its prefix it accepts.
+/// A key of either backend's prefix (`ovn.`, `ovs.`) that the backend does
+/// not know is refused, so a misspelt option, or one meant for the other
+/// driver, is never silently ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownOptions {
+    /// `-d ovn` or `-d ovs`, for messages.
+    pub driver: &'static str,
+    pub keys: &'static [&'static str],
+}
+
+/// The options of `-d ovn`.
+pub const OVN_OPTIONS: KnownOptions = KnownOptions {
+    driver: "ovn",
+    keys: &[OPT_NETWORK],
+};
+
+/// The options of `-d ovs` (its modes come with the multi-host work).
+pub const OVS_OPTIONS: KnownOptions = KnownOptions {
+    driver: "ovs",
+    keys: &[],
+};
+
+const BACKEND_PREFIXES: [&str; 2] = ["ovn.", "ovs."];
 
 /// A validated network definition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,10 +63,13 @@ pub struct NetworkSpec {
 }
 
 impl NetworkSpec {
-    pub fn from_request(request: &CreateNetworkRequest) -> Result<NetworkSpec> {
+    pub fn from_request(
+        request: &CreateNetworkRequest,
+        options: KnownOptions,
+    ) -> Result<NetworkSpec> {
         let network = DockerId::parse("NetworkID", &request.network_id)?;
         let generic = &request.options.generic;
-        reject_unknown_ovn_options(generic)?;
+        reject_unknown_options(generic, options)?;
         let (switch, shared) = match generic.get(OPT_NETWORK) {
             Some(name) => (parse_network_name(name)?, true),
             None => (private_switch_name(&network), false),
@@ -96,14 +122,19 @@ fn require_shared_ipam(v4: &[IpamData], v6: &[IpamData]) -> Result<()> {
     }
 }
 
-fn reject_unknown_ovn_options(generic: &BTreeMap<String, String>) -> Result<()> {
-    for key in generic.keys().filter(|k| k.starts_with("ovn.")) {
-        if !KNOWN_OVN_OPTIONS.contains(&key.as_str()) {
+fn reject_unknown_options(generic: &BTreeMap<String, String>, options: KnownOptions) -> Result<()> {
+    let ours = |key: &String| BACKEND_PREFIXES.iter().any(|p| key.starts_with(p));
+    for key in generic.keys().filter(|k| ours(k)) {
+        if !options.keys.contains(&key.as_str()) {
+            let known = match options.keys {
+                [] => "none".to_string(),
+                keys => keys.join(", "),
+            };
             return Err(DriverError::invalid(
                 "option",
                 format!(
-                    "unknown option {key:?}; known: {}",
-                    KNOWN_OVN_OPTIONS.join(", ")
+                    "unknown option {key:?} for -d {}; known: {known}",
+                    options.driver
                 ),
             ));
         }
@@ -217,13 +248,33 @@ mod tests {
 
     const NID: &str = "4d3c2b1a00112233445566778899aabbccddeeff00112233445566778899aabb";
 
+    impl NetworkSpec {
+        fn from_request_ovn(request: &CreateNetworkRequest) -> Result<NetworkSpec> {
+            NetworkSpec::from_request(request, OVN_OPTIONS)
+        }
+    }
+
+    #[test]
+    fn each_driver_refuses_the_other_s_options_and_unknown_ones() {
+        let with = |key: &str| {
+            request(json!({"NetworkID": NID,
+                "Options": {"com.docker.network.generic": {key: "x"}},
+                "IPv4Data": [{"Pool": "10.0.0.0/24"}]}))
+        };
+        let ovs = NetworkSpec::from_request(&with("ovn.network"), OVS_OPTIONS).unwrap_err();
+        assert!(ovs.to_string().contains("for -d ovs; known: none"), "{ovs}");
+        let ovn = NetworkSpec::from_request(&with("ovs.mode"), OVN_OPTIONS).unwrap_err();
+        assert!(ovn.to_string().contains("known: ovn.network"), "{ovn}");
+        assert!(NetworkSpec::from_request(&with("other.key"), OVS_OPTIONS).is_ok());
+    }
+
     fn request(body: serde_json::Value) -> CreateNetworkRequest {
         plugin_api::keys::from_value(body).unwrap()
     }
 
     #[test]
     fn private_network_with_ipv4_and_ipv6() {
-        let spec = NetworkSpec::from_request(&request(json!({
+        let spec = NetworkSpec::from_request_ovn(&request(json!({
             "NetworkID": NID,
             "Options": {"com.docker.network.generic": {"com.docker.network.driver.mtu": "1400"},
                         "com.docker.network.enable_ipv6": true},
@@ -236,7 +287,7 @@ mod tests {
         assert_eq!(spec.subnet4, Some("10.1.0.0/24".parse().unwrap()));
         let v4_pool_in_v6 =
             request(json!({"NetworkID": NID, "IPv6Data": [{"Pool": "10.1.0.0/24"}]}));
-        assert!(NetworkSpec::from_request(&v4_pool_in_v6).is_err());
+        assert!(NetworkSpec::from_request_ovn(&v4_pool_in_v6).is_err());
         assert_eq!(spec.gateway4, Some(IpAddr::from([10, 1, 0, 1])));
         assert_eq!(spec.gateway6, Some("fd00::1".parse().unwrap()));
         assert_eq!(spec.mtu, Some(1400));
@@ -244,7 +295,7 @@ mod tests {
             json!({"NetworkID": NID, "IPv4Data": [{"Pool": "10.1.0.0/24",
             "AuxAddresses": {"router": "10.1.0.5/24", "skipped": "<nil>"}}]}),
         );
-        let aux = NetworkSpec::from_request(&with_aux).unwrap().aux;
+        let aux = NetworkSpec::from_request_ovn(&with_aux).unwrap().aux;
         assert_eq!(aux, vec![IpAddr::from([10, 1, 0, 5])]);
     }
 
@@ -254,12 +305,12 @@ mod tests {
             json!({"NetworkID": NID, "Options": {"com.docker.network.generic": {"ovn.network": "blue"}},
                                 "IPv4Data": [{"AddressSpace": "docker-ovn", "Pool": "10.30.0.0/24"}]}),
         );
-        let spec = NetworkSpec::from_request(&ok).unwrap();
+        let spec = NetworkSpec::from_request_ovn(&ok).unwrap();
         let default_ipam = request(
             json!({"NetworkID": NID, "Options": {"com.docker.network.generic": {"ovn.network": "blue"}},
                    "IPv4Data": [{"AddressSpace": "LocalDefault", "Pool": "10.30.0.0/24"}]}),
         );
-        let refused = NetworkSpec::from_request(&default_ipam)
+        let refused = NetworkSpec::from_request_ovn(&default_ipam)
             .unwrap_err()
             .to_string();
         assert!(refused.contains("--ipam-driver ovn"), "{refused}");
@@ -279,7 +330,7 @@ mod tests {
         ];
         for case in cases {
             assert!(
-                NetworkSpec::from_request(&request(case.clone())).is_err(),
+                NetworkSpec::from_request_ovn(&request(case.clone())).is_err(),
                 "{case}"
             );
         }

@@ -52,7 +52,7 @@ impl<B: Backend> NetworkDriver for Driver<B> {
     }
 
     async fn create_network(&self, request: CreateNetworkRequest) -> PluginResult<Empty> {
-        let spec = NetworkSpec::from_request(&request)?;
+        let spec = NetworkSpec::from_request(&request, self.backend.options())?;
         self.backend.create_network(&spec).await?;
         Ok(Empty {})
     }
@@ -202,6 +202,10 @@ mod tests {
     impl Backend for Recording {
         fn capabilities(&self) -> CapabilitiesResponse {
             CapabilitiesResponse::default()
+        }
+
+        fn options(&self) -> crate::docker::network_spec::KnownOptions {
+            crate::docker::network_spec::OVN_OPTIONS
         }
 
         async fn create_network(&self, spec: &NetworkSpec) -> Result<()> {

@@ -296,6 +296,19 @@ fn rules_state(rules: &[Rule], wanted: &[Gateway], host: &str) -> Vec<GatewayRul
         .collect()
 }
 
+/// A gateway failure, naming the network and the port.
+pub fn gateway_error(
+    network: &impl std::fmt::Display,
+    interface: &str,
+    error: DriverError,
+) -> DriverError {
+    DriverError::Gateway {
+        network: network.to_string(),
+        interface: interface.to_string(),
+        source: Box::new(error),
+    }
+}
+
 /// What reconciliation wants of a gateway.
 pub fn wanted_state(gateway: &Gateway, localport: bool) -> GatewayWanted {
     GatewayWanted {

@@ -24,6 +24,8 @@ pub struct OwnedPort {
     /// The Interface's external_ids (endpoint, network, sandbox, ...).
     pub external_ids: Vec<(String, String)>,
     pub installed: bool,
+    /// The OpenFlow port number ovs-vswitchd gave it, once it has one.
+    pub ofport: Option<u32>,
 }
 
 /// The Open_vSwitch database client and its replica.
@@ -82,9 +84,11 @@ pub fn monitor_requests() -> Vec<MonitorRequest> {
     vec![
         MonitorRequest::new(OpenVSwitch::TABLE).columns(&["external_ids", "bridges"]),
         // The settings too: the `-d ovs` backend checks its own bridge's.
+        // external_ids too: the `-d ovs` networks are recorded there.
         MonitorRequest::new(Bridge::TABLE).columns(&[
             "name",
             "ports",
+            "external_ids",
             "datapath_type",
             "fail_mode",
             "protocols",
@@ -126,6 +130,45 @@ impl LocalSwitch {
 
     pub fn bridge(&self) -> &str {
         &self.bridge
+    }
+
+    /// The same database connection and replica, for bridge `bridge`: one
+    /// connection serves every backend.
+    pub fn with_bridge(&self, bridge: &str) -> LocalSwitch {
+        LocalSwitch {
+            bridge: bridge.to_string(),
+            ..self.clone()
+        }
+    }
+
+    /// Waits until interface `name` has its OpenFlow port number, or
+    /// ovs-vswitchd reports it cannot add it.
+    pub async fn wait_ofport(&self, name: &str, timeout: Duration) -> Result<u32> {
+        let what = format!("the ofport of {name}");
+        let found = self
+            .replica
+            .wait_for(timeout, &what, |t| {
+                let row = interface_of_port(t, name)?;
+                match ofport_of(row) {
+                    Some(ofport) => Some(Ok(ofport)),
+                    None => error_of(row).map(Err),
+                }
+            })
+            .await;
+        match found {
+            Ok(Ok(ofport)) => Ok(ofport),
+            Ok(Err(reason)) => Err(DriverError::DeviceMissing {
+                interface: name.to_string(),
+                reason: format!("ovs-vswitchd cannot add it: {reason}"),
+            }),
+            Err(_) => Err(DriverError::DeviceMissing {
+                interface: name.to_string(),
+                reason: format!(
+                    "ovs-vswitchd gave it no OpenFlow port within {} s; is it running?",
+                    timeout.as_secs()
+                ),
+            }),
+        }
     }
 
     /// A key of the Open_vSwitch row's external_ids (`system-id`, `ovn-nb`).
@@ -221,15 +264,8 @@ impl LocalSwitch {
 
     /// The `error` ovs-vswitchd reported for interface `name`, if any.
     pub fn interface_error(&self, name: &str) -> Option<String> {
-        self.replica.read(|t| {
-            interface_of_port(t, name).and_then(|row| {
-                row.get("error")?
-                    .atoms()
-                    .first()?
-                    .as_str()
-                    .map(str::to_string)
-            })
-        })
+        self.replica
+            .read(|t| interface_of_port(t, name).and_then(error_of))
     }
 
     /// The endpoint (`docker-ovn:endpoint`) of port `name`: `Some("")`
@@ -340,6 +376,22 @@ fn first_interface<'t>(tables: &'t Tables, port: &Row) -> Option<&'t Row> {
     tables.get(Interface::TABLE, uuid)
 }
 
+/// The `error` column of an Interface row, if set.
+fn error_of(interface: &Row) -> Option<String> {
+    interface
+        .get("error")?
+        .atoms()
+        .first()?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// A valid OpenFlow port number of an Interface row (not `[]` or -1).
+fn ofport_of(interface: &Row) -> Option<u32> {
+    let ofport = interface.get("ofport")?.atom()?.as_i64()?;
+    u32::try_from(ofport).ok().filter(|p| *p > 0)
+}
+
 fn owned_port(uuid: Uuid, port: &Row, interface: Option<&Row>) -> OwnedPort {
     let external_ids: Vec<(String, String)> = interface
         .and_then(|i| i.get("external_ids"))
@@ -356,6 +408,7 @@ fn owned_port(uuid: Uuid, port: &Row, interface: Option<&Row>) -> OwnedPort {
         uuid,
         external_ids,
         installed,
+        ofport: interface.and_then(ofport_of),
     }
 }
 

@@ -4,7 +4,8 @@
 //!   [`link_scan`]: the driver's veths among all links, in bounded memory;
 //!   [`veth_alias`]: the mark on the driver's veths.
 //! - [`local_switch`]: the OVS bridge's ports in the local Open_vSwitch
-//!   database, and the host's settings there.
+//!   database, and the host's settings there; [`bridge_ids`]: the
+//!   bridge's `external_ids`.
 //! - [`plumbing`]: an endpoint's veth pair and OVS port together: made,
 //!   claimed back from an interrupted Join, removed.
 //! - [`veth_reaper`]: left endpoints' veths and ports removed in batches.
@@ -13,6 +14,7 @@
 //! - [`gateway`]: a network's gateway port, device and rules on this host;
 //!   [`firewall`]: the iptables rules of a gateway (masquerade, forward).
 
+pub mod bridge_ids;
 pub mod firewall;
 pub mod gateway;
 pub mod link_scan;

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use plugin_api::wire::{
     CapabilitiesResponse, CreateEndpointResponse, EndpointInterface, EndpointOperInfoResponse,
-    JoinResponse, Scope,
+    JoinResponse,
 };
 
 use crate::backend::{Backend, EndpointRef};
-use crate::docker::network_spec::NetworkSpec;
+use crate::docker::network_spec::{KnownOptions, NetworkSpec, OVN_OPTIONS};
 use crate::error::{DriverError, Result};
 use crate::host::gateway::{Gateway, HostGateways};
 use crate::host::links::Links;
@@ -109,11 +109,11 @@ impl OvnBackend {
 
 impl Backend for OvnBackend {
     fn capabilities(&self) -> CapabilitiesResponse {
-        CapabilitiesResponse {
-            scope: Scope::Local,
-            connectivity_scope: Some(Scope::Global),
-            gw_alloc_checker: false,
-        }
+        crate::backend::local_scope_capabilities()
+    }
+
+    fn options(&self) -> KnownOptions {
+        OVN_OPTIONS
     }
 
     async fn create_network(&self, spec: &NetworkSpec) -> Result<()> {

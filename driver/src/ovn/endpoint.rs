@@ -2,10 +2,8 @@
 //! on Join its veth pair and OVS port ([`crate::host::plumbing`]), ready
 //! when ovn-controller has installed it.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
-use ipnet::IpNet;
 use plugin_api::wire::{
     CreateEndpointResponse, EndpointInterface, EndpointOperInfoResponse, InterfaceName,
     JoinResponse,
@@ -13,6 +11,7 @@ use plugin_api::wire::{
 use serde_json::json;
 
 use crate::backend::EndpointRef;
+use crate::docker::endpoint_addresses::{endpoint_addresses, endpoint_mac};
 use crate::error::{DriverError, Result};
 use crate::external_ids::{
     ENDPOINT, HOST, IFACE_ID, JOINED, NETWORK, OWNER, OWNER_VALUE, SANDBOX, unix_now,
@@ -21,7 +20,7 @@ use crate::host::plumbing::PairRemoval;
 use crate::mac::MacAddr;
 use crate::names::{DockerId, container_interface, host_interface};
 use crate::ovn::backend::OvnBackend;
-use crate::ovn::northbound::{NewPort, SwitchInfo};
+use crate::ovn::northbound::NewPort;
 
 /// How long plugging an endpoint's port took, in its two parts.
 struct Plugged {
@@ -38,13 +37,12 @@ impl OvnBackend {
         interface: &EndpointInterface,
     ) -> Result<CreateEndpointResponse> {
         let switch = self.switch(network)?;
-        let (ipv4, ipv6) = endpoint_addresses(interface, &switch)?;
-        let given_mac = !interface.mac_address.is_empty();
-        let mac = match (given_mac, ipv4) {
-            (true, _) => interface.mac_address.parse()?,
-            (false, Some(v4)) => MacAddr::from_ipv4(v4),
-            (false, None) => MacAddr::from_id(endpoint.as_str()),
-        };
+        let (ipv4, ipv6) = endpoint_addresses(
+            interface,
+            switch.subnet4.as_deref(),
+            switch.subnet6.as_deref(),
+        )?;
+        let (mac, given_mac) = endpoint_mac(interface, ipv4, endpoint)?;
         let port = NewPort {
             endpoint: endpoint.as_str(),
             network: network.as_str(),
@@ -209,63 +207,6 @@ pub(super) fn interface_ids(
     .chain(sandbox)
     .map(|(k, v)| (k.to_string(), v))
     .collect()
-}
-
-/// The endpoint's addresses from Docker's IPAM, checked against the
-/// network's subnets.
-fn endpoint_addresses(
-    interface: &EndpointInterface,
-    switch: &SwitchInfo,
-) -> Result<(Option<Ipv4Addr>, Option<Ipv6Addr>)> {
-    let ipv4 = parse_in_subnet("Address", &interface.address, switch.subnet4.as_deref())?;
-    let ipv6 = parse_in_subnet(
-        "AddressIPv6",
-        &interface.address_ipv6,
-        switch.subnet6.as_deref(),
-    )?;
-    let ipv4 = ipv4.map(|ip| match ip {
-        IpAddr::V4(v4) => Ok(v4),
-        IpAddr::V6(_) => Err(DriverError::invalid("Address", "expected an IPv4 address")),
-    });
-    let ipv6 = ipv6.map(|ip| match ip {
-        IpAddr::V6(v6) => Ok(v6),
-        IpAddr::V4(_) => Err(DriverError::invalid(
-            "AddressIPv6",
-            "expected an IPv6 address",
-        )),
-    });
-    let (ipv4, ipv6) = (ipv4.transpose()?, ipv6.transpose()?);
-    if ipv4.is_none() && ipv6.is_none() {
-        return Err(DriverError::invalid(
-            "Interface",
-            "the endpoint has no address from IPAM",
-        ));
-    }
-    Ok((ipv4, ipv6))
-}
-
-fn parse_in_subnet(what: &str, cidr: &str, subnet: Option<&str>) -> Result<Option<IpAddr>> {
-    if cidr.is_empty() {
-        return Ok(None);
-    }
-    let address: IpNet = cidr.parse().map_err(|_| {
-        DriverError::invalid(what, format!("{cidr:?} is not an address in CIDR form"))
-    })?;
-    let subnet: Option<IpNet> = subnet.and_then(|s| s.parse().ok());
-    match subnet {
-        Some(subnet) if subnet.contains(&address.addr()) => Ok(Some(address.addr())),
-        Some(subnet) => Err(DriverError::invalid(
-            what,
-            format!(
-                "{} is outside the network's subnet {subnet}",
-                address.addr()
-            ),
-        )),
-        None => Err(DriverError::invalid(
-            what,
-            format!("the network has no subnet of {}'s family", address.addr()),
-        )),
-    }
 }
 
 #[cfg(test)]

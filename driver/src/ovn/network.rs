@@ -3,8 +3,9 @@
 //! host.
 
 use crate::docker::network_spec::NetworkSpec;
-use crate::error::{DriverError, Result};
+use crate::error::Result;
 use crate::external_ids::{ENDPOINT, NETWORK};
+use crate::host::gateway::gateway_error;
 use crate::host::local_switch::id_of;
 use crate::host::plumbing::PairRemoval;
 use crate::names::{DockerId, gateway_interface};
@@ -80,14 +81,5 @@ impl OvnBackend {
             .await?;
         tracing::info!(%network, "network deleted");
         Ok(())
-    }
-}
-
-/// A gateway failure, naming the network and the port.
-fn gateway_error(network: &DockerId, interface: &str, error: DriverError) -> DriverError {
-    DriverError::Gateway {
-        network: network.to_string(),
-        interface: interface.to_string(),
-        source: Box::new(error),
     }
 }

@@ -11,12 +11,12 @@ use crate::host::plumbing::PairRemoval;
 use crate::names::DockerId;
 use crate::ovn::backend::OvnBackend;
 use crate::ovn::endpoint::interface_ids;
-use crate::reconcile::{self, Action, Policy};
+use crate::reconcile::{self, Action, LogicalPortState, Policy};
 
 /// Beyond Join's readiness wait, how long a veth pair may stay in the
 /// driver's namespace (Docker moves the peer once Join answers) before
 /// reconciliation calls the Join failed.
-const JOIN_SLACK: Duration = Duration::from_secs(60);
+pub const JOIN_SLACK: Duration = Duration::from_secs(60);
 
 impl OvnBackend {
     /// Deletes the veth pairs a killed daemon created but never marked
@@ -36,7 +36,7 @@ impl OvnBackend {
         }
         let mut snapshot = reconcile::snapshot(
             &self.plumbing.ovs,
-            &self.nb,
+            self.logical_ports(),
             &self.plumbing.links,
             self.host(),
         )
@@ -77,6 +77,20 @@ impl OvnBackend {
             }
         }
         first_error.map_or(Ok(done), Err)
+    }
+
+    /// This host's logical switch ports, as reconciliation sees them.
+    fn logical_ports(&self) -> Vec<LogicalPortState> {
+        self.nb
+            .ports_of_host(self.host())
+            .into_iter()
+            .map(|p| LogicalPortState {
+                endpoint: p.endpoint,
+                network: p.network,
+                mac: p.mac,
+                created_at: p.created_at,
+            })
+            .collect()
     }
 
     /// The gateways this host should have (of switches it has a Docker

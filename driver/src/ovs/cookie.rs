@@ -23,6 +23,35 @@ const NETWORK_SHIFT: u32 = 24;
 const ENDPOINT_MASK: u64 = 0xff_ffff;
 /// Every bit but the round's: an owner's flows whatever round wrote them.
 pub const OWNER_MASK: u64 = !(0xffff << ROUND_SHIFT);
+/// The round's bits.
+pub const ROUND_MASK: u64 = 0xffff << ROUND_SHIFT;
+const NETWORK_MASK: u64 = 0xffff << NETWORK_SHIFT;
+
+/// (cookie, mask) of every flow of round `round`.
+pub fn of_round(round: u16) -> (u64, u64) {
+    (
+        MARK | u64::from(round) << ROUND_SHIFT,
+        MARK_MASK | ROUND_MASK,
+    )
+}
+
+/// (cookie, mask) of every flow of the endpoint on OpenFlow port
+/// `ofport`, whatever its network and round: a port number is unique on
+/// the bridge, and its flows must go before the port can be reused.
+pub fn of_port(ofport: u32) -> (u64, u64) {
+    (
+        MARK | (u64::from(ofport) & ENDPOINT_MASK),
+        MARK_MASK | ENDPOINT_MASK,
+    )
+}
+
+/// (cookie, mask) of every flow of network `index` and its endpoints.
+pub fn of_network(index: u16) -> (u64, u64) {
+    (
+        MARK | u64::from(index) << NETWORK_SHIFT,
+        MARK_MASK | NETWORK_MASK,
+    )
+}
 
 /// Who owns a flow: the pipeline, a network, or an endpoint of one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -87,6 +116,17 @@ mod tests {
         assert_eq!(round_of(cookie), 0xbeef);
         assert_eq!(cookie & OWNER_MASK, owner.cookie(0) & OWNER_MASK);
         assert_eq!(Owner::PIPELINE.cookie(1), 0xd000_0100_0000_0000);
+    }
+
+    #[test]
+    fn masks_select_a_round_a_port_or_a_network() {
+        let flow = Owner::endpoint(7, 5).cookie(9);
+        let selects = |(cookie, mask): (u64, u64)| flow & mask == cookie & mask;
+        assert!(selects(of_round(9)) && !selects(of_round(8)));
+        assert!(selects(of_port(5)) && !selects(of_port(6)));
+        assert!(selects(of_network(7)) && !selects(of_network(1)));
+        let network_own = Owner::network(7).cookie(9);
+        assert_eq!(network_own & of_port(5).1, of_port(0).0);
     }
 
     #[test]

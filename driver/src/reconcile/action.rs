@@ -50,6 +50,13 @@ pub enum Action {
     AddGatewayRules { switch: String },
     /// Nothing is done: the port's device is missing (ovs-vswitchd down).
     GatewayDeviceMissing { switch: String, interface: String },
+    /// `-d ovs`: put the bridge's flows in again under a new round; they
+    /// differ from what the databases call for.
+    ResyncFlows {
+        bridge: String,
+        missing: usize,
+        stale: usize,
+    },
 }
 
 impl fmt::Display for Action {
@@ -123,6 +130,15 @@ fn display_gateway(action: &Action, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         Action::RemoveGatewayRules { switch } => write!(
             f,
             "remove the iptables rules of {switch}'s gateway: this host has no network on it"
+        ),
+        Action::ResyncFlows {
+            bridge,
+            missing,
+            stale,
+        } => write!(
+            f,
+            "resync the flows of bridge {bridge}: {missing} missing, {stale} not wanted \
+             (ovs-vswitchd restarted, or flows changed by hand)"
         ),
         other => write!(f, "{other:?}"),
     }

@@ -6,13 +6,13 @@ use crate::external_ids::{ENDPOINT, HOST, JOINED};
 use crate::host::links::Links;
 use crate::host::local_switch::{LocalSwitch, id_of};
 use crate::host::veth_alias::{self, VethAlias};
-use crate::ovn::northbound::Northbound;
 
-/// Reads this host's side of things: the databases' replicas first, then
+/// Reads this host's side of things: the databases' replicas first (the
+/// caller has read the endpoints' records, `logical_ports`, before), then
 /// the kernel (see [`crate::reconcile`] for why that order).
 pub async fn snapshot(
     ovs: &LocalSwitch,
-    nb: &Northbound,
+    logical_ports: Vec<LogicalPortState>,
     links: &Links,
     host: &str,
 ) -> Result<Snapshot> {
@@ -26,16 +26,6 @@ pub async fn snapshot(
                 joined_at: id_of(&p, JOINED).and_then(|t| t.parse().ok()),
                 interface: p.name,
             })
-        })
-        .collect();
-    let logical_ports = nb
-        .ports_of_host(host)
-        .into_iter()
-        .map(|p| LogicalPortState {
-            endpoint: p.endpoint,
-            network: p.network,
-            mac: p.mac,
-            created_at: p.created_at,
         })
         .collect();
     let veths = links

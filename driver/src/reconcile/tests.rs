@@ -79,6 +79,7 @@ fn kinds(snapshot: &Snapshot) -> Vec<&'static str> {
             Action::GatewayDeviceMissing { .. } => "gateway-device-missing",
             Action::RemoveGateway { .. } => "remove-gateway",
             Action::RemoveGatewayRules { .. } => "remove-gateway-rules",
+            Action::ResyncFlows { .. } => "resync-flows",
         })
         .collect()
 }

@@ -1,0 +1,261 @@
+//! The `-d ovs` backend's state and its [`Backend`] implementation; the
+//! calls are in [`super::network`] and [`super::endpoint`], the flows the
+//! databases call for in [`OvsBackend::wanted_flows`].
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use flows::{Flow, Mac};
+use plugin_api::wire::{
+    CapabilitiesResponse, CreateEndpointResponse, EndpointInterface, EndpointOperInfoResponse,
+    JoinResponse,
+};
+
+use crate::backend::{Backend, EndpointRef};
+use crate::docker::network_spec::{KnownOptions, NetworkSpec, OVS_OPTIONS};
+use crate::error::{DriverError, Result};
+use crate::external_ids::{GATEWAY_OF, OVS_NETWORK_PREFIX};
+use crate::host::gateway::HostGateways;
+use crate::host::links::Links;
+use crate::host::local_switch::{LocalSwitch, id_of};
+use crate::host::plumbing::Plumbing;
+use crate::host::veth_reaper::VethReaper;
+use crate::names::{DockerId, host_interface};
+use crate::ovs::bridge::{BridgeChange, ensure_bridge};
+use crate::ovs::bridge_flows::{BridgeFlows, Resync};
+use crate::ovs::endpoint_port::EndpointPort;
+use crate::ovs::network_record::NetworkRecord;
+use crate::ovs::pipeline::{self, GatewayPort, NetworkFlows};
+
+/// Settings of the `-d ovs` backend.
+#[derive(Debug, Clone)]
+pub struct OvsConfig {
+    /// The bridge's OpenFlow socket (`unix:<rundir>/<bridge>.mgmt`).
+    pub openflow: String,
+    /// The datapath type of the bridge when the driver makes it.
+    pub datapath_type: String,
+    /// How long Join waits for the port's ofport and the flows.
+    pub ready_timeout: Duration,
+    /// Containers' MTU unless a network sets its own (no encapsulation).
+    pub mtu: u32,
+    /// Whether this host routes for its networks (a gateway port each).
+    pub gateway: bool,
+}
+
+/// The native OVS backend: one per daemon.
+pub struct OvsBackend {
+    /// Veth pairs and ports on the backend's own bridge.
+    pub(super) plumbing: Plumbing,
+    pub(super) gateways: HostGateways,
+    pub(super) flows: BridgeFlows,
+    pub(super) config: OvsConfig,
+    /// Network creation, deletion and reconciliation, one at a time.
+    pub(super) network_lock: tokio::sync::Mutex<()>,
+}
+
+impl OvsBackend {
+    /// Makes (or puts back) the bridge, connects to its OpenFlow socket
+    /// and installs every flow the databases call for in a new round.
+    pub async fn start(
+        ovs: LocalSwitch,
+        links: Links,
+        reaper: VethReaper<LocalSwitch>,
+        host: String,
+        config: OvsConfig,
+    ) -> Result<Arc<OvsBackend>> {
+        let change = ensure_bridge(&ovs, &config.datapath_type).await?;
+        if change == BridgeChange::Created {
+            // The replica shows the new bridge once the transaction is in.
+            ovs.replica()
+                .wait_for(config.ready_timeout, "the new bridge", |t| {
+                    t.find_by(
+                        <ovsdb_client::rows::Bridge as ovsdb_client::rows::TypedRow>::TABLE,
+                        "name",
+                        ovs.bridge(),
+                    )
+                    .map(drop)
+                })
+                .await
+                .map_err(DriverError::ovs)?;
+        }
+        let flows = BridgeFlows::connect(&config.openflow, config.ready_timeout).await?;
+        let gateways = HostGateways::new(
+            ovs.clone(),
+            links.clone(),
+            host.clone(),
+            config.ready_timeout,
+        );
+        let backend = Arc::new(OvsBackend {
+            plumbing: Plumbing {
+                ovs,
+                links,
+                reaper,
+                host,
+            },
+            gateways,
+            flows,
+            config,
+            network_lock: tokio::sync::Mutex::new(()),
+        });
+        backend.resync("start").await?;
+        Ok(backend)
+    }
+
+    pub fn host(&self) -> &str {
+        &self.plumbing.host
+    }
+
+    pub fn bridge(&self) -> &str {
+        self.plumbing.ovs.bridge()
+    }
+
+    pub fn flows(&self) -> &BridgeFlows {
+        &self.flows
+    }
+
+    /// Every network recorded on the bridge.
+    pub fn networks(&self) -> Vec<NetworkRecord> {
+        self.plumbing
+            .ovs
+            .bridge_ids(OVS_NETWORK_PREFIX)
+            .iter()
+            .filter_map(|(k, v)| NetworkRecord::parse(k, v))
+            .collect()
+    }
+
+    pub(super) fn network(&self, network: &DockerId) -> Result<NetworkRecord> {
+        self.networks()
+            .into_iter()
+            .find(|r| r.network == *network)
+            .ok_or_else(|| DriverError::UnknownNetwork {
+                network: network.to_string(),
+            })
+    }
+
+    /// This host's endpoints on the bridge.
+    pub fn endpoints(&self) -> Vec<EndpointPort> {
+        self.plumbing
+            .ovs
+            .owned_ports()
+            .iter()
+            .filter_map(EndpointPort::from_port)
+            .filter(|p| p.host == self.host())
+            .collect()
+    }
+
+    /// The endpoint's port, if it is there and this endpoint's.
+    pub(super) fn endpoint(&self, endpoint: &DockerId) -> Option<EndpointPort> {
+        let port = self.plumbing.ovs.owned_port(&host_interface(endpoint))?;
+        EndpointPort::from_port(&port).filter(|p| p.endpoint == *endpoint)
+    }
+
+    /// A network's flows' view of it: its gateway port once it has an ofport.
+    pub(super) fn network_flows(&self, record: &NetworkRecord) -> NetworkFlows {
+        let gateway = record.gateway(self.config.gateway).and_then(|gateway| {
+            let port = self.plumbing.ovs.owned_port(&gateway.interface)?;
+            (id_of(&port, GATEWAY_OF) == Some(gateway.switch.as_str())).then_some(())?;
+            Some(GatewayPort {
+                ofport: port.ofport?,
+                mac: Mac::new(gateway.mac.0),
+                address: gateway.address.addr(),
+            })
+        });
+        NetworkFlows {
+            index: record.index,
+            gateway,
+        }
+    }
+
+    /// Every flow the databases call for, in `round`: the pipeline's, each
+    /// network's, and each endpoint's that has an ofport.
+    pub fn wanted_flows(&self, round: u16) -> Vec<Flow> {
+        let networks = self.networks();
+        let mut flows = pipeline::base_flows(round);
+        for record in &networks {
+            flows.extend(pipeline::network_flows(round, &self.network_flows(record)));
+        }
+        for endpoint in self.endpoints() {
+            let index = networks.iter().find(|r| r.network == endpoint.network);
+            if let Some(wanted) = index.and_then(|r| endpoint.flows(r.index)) {
+                flows.extend(pipeline::endpoint_flows(round, &wanted));
+            }
+        }
+        flows
+    }
+
+    /// Puts every flow in again under a new round ([`BridgeFlows::resync`]).
+    pub async fn resync(&self, why: &str) -> Result<Resync> {
+        let started = Instant::now();
+        let resync = self.flows.resync(|round| self.wanted_flows(round)).await?;
+        tracing::info!(bridge = %self.bridge(), why, round = resync.round,
+            flows = resync.installed, old_rounds = ?resync.old_rounds,
+            duration_ms = started.elapsed().as_millis() as u64, "flows resynced");
+        Ok(resync)
+    }
+
+    /// Resyncs whenever the OpenFlow connection comes back (ovs-vswitchd
+    /// restarted: its tables are empty), until the backend is dropped.
+    pub fn resync_on_reconnect(self: &Arc<OvsBackend>) {
+        let mut events = self.flows.client().subscribe();
+        let backend = Arc::downgrade(self);
+        tokio::spawn(async move {
+            use tokio::sync::broadcast::error::RecvError;
+            loop {
+                let why = match events.recv().await {
+                    Ok(flows::Event::Connected { .. }) => "reconnected",
+                    Err(RecvError::Lagged(_)) => "events lost",
+                    Ok(_) => continue,
+                    Err(RecvError::Closed) => return,
+                };
+                let Some(backend) = backend.upgrade() else {
+                    return;
+                };
+                if let Err(error) = backend.resync(why).await {
+                    tracing::warn!(%error, "resync failed; reconciliation will retry");
+                }
+            }
+        });
+    }
+}
+
+impl Backend for OvsBackend {
+    fn capabilities(&self) -> CapabilitiesResponse {
+        crate::backend::local_scope_capabilities()
+    }
+
+    fn options(&self) -> KnownOptions {
+        OVS_OPTIONS
+    }
+
+    async fn create_network(&self, spec: &NetworkSpec) -> Result<()> {
+        OvsBackend::create_network(self, spec).await
+    }
+
+    async fn delete_network(&self, network: &DockerId) -> Result<()> {
+        OvsBackend::delete_network(self, network).await
+    }
+
+    async fn create_endpoint(
+        &self,
+        endpoint: &EndpointRef,
+        interface: &EndpointInterface,
+    ) -> Result<CreateEndpointResponse> {
+        OvsBackend::create_endpoint(self, endpoint, interface).await
+    }
+
+    async fn delete_endpoint(&self, endpoint: &EndpointRef) -> Result<()> {
+        OvsBackend::unplug(self, &endpoint.endpoint, "deleted").await
+    }
+
+    async fn join(&self, endpoint: &EndpointRef, _sandbox_key: &str) -> Result<JoinResponse> {
+        OvsBackend::join(self, endpoint).await
+    }
+
+    async fn leave(&self, endpoint: &EndpointRef) -> Result<()> {
+        OvsBackend::unplug(self, &endpoint.endpoint, "left").await
+    }
+
+    fn endpoint_oper_info(&self, endpoint: &EndpointRef) -> EndpointOperInfoResponse {
+        OvsBackend::endpoint_oper_info(self, &endpoint.endpoint)
+    }
+}

@@ -1,0 +1,195 @@
+//! The driver's flows on its bridge, over one OpenFlow connection: what a
+//! call installs or removes goes in one atomic bundle, and a resync puts
+//! the whole pipeline in again under a new cookie round.
+//!
+//! A resync reads the round of every driver flow on the switch (the
+//! cookie's mark: foreign flows are never read or touched), takes the
+//! next free round, and in one bundle adds every flow the databases call
+//! for in that round (a flow with the same table, match and priority is
+//! replaced in place, so nothing stops meanwhile), then deletes by cookie
+//! whatever is left of the older rounds: stale endpoints' flows and any
+//! a killed daemon left half done. Calls hold the lock shared, a resync
+//! holds it alone, so a resync never sees half a call.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::Duration;
+
+use flows::{Client, Config, Flow, FlowMod, Target};
+use tokio::sync::{RwLock, RwLockReadGuard};
+
+use crate::error::{DriverError, Result};
+use crate::ovs::cookie::{MARK, MARK_MASK, OWNER_MASK, of_round, round_of};
+
+/// How long the connection waits between reconnection attempts, at most:
+/// a restarted ovs-vswitchd gets its flows back within this and a resync.
+const MAX_BACKOFF: Duration = Duration::from_millis(500);
+
+/// The driver's OpenFlow connection to its bridge.
+pub struct BridgeFlows {
+    client: Client,
+    round: AtomicU16,
+    lock: RwLock<()>,
+}
+
+/// What a resync did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resync {
+    pub round: u16,
+    pub installed: usize,
+    /// Rounds whose leftovers were deleted.
+    pub old_rounds: Vec<u16>,
+}
+
+/// How the switch's flows differ from what the databases call for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlowDiff {
+    /// Wanted and not on the switch.
+    pub missing: Vec<String>,
+    /// On the switch and not wanted.
+    pub stale: Vec<String>,
+}
+
+impl BridgeFlows {
+    /// Connects to `target` (the bridge's `.mgmt` socket), waiting up to
+    /// `timeout` for the first connection.
+    pub async fn connect(target: &str, timeout: Duration) -> Result<BridgeFlows> {
+        let target = Target::parse(target).map_err(|e| flows_error(target, e))?;
+        let mut config = Config::new(target.clone());
+        config.request_timeout = timeout;
+        config.max_backoff = MAX_BACKOFF;
+        let client = Client::connect(config)
+            .await
+            .map_err(|e| flows_error(&target.to_string(), e))?;
+        Ok(BridgeFlows {
+            client,
+            round: AtomicU16::new(1),
+            lock: RwLock::new(()),
+        })
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The round calls write their flows in.
+    pub fn round(&self) -> u16 {
+        self.round.load(Ordering::SeqCst)
+    }
+
+    /// Held by a call while it computes and changes its flows.
+    pub async fn shared(&self) -> RwLockReadGuard<'_, ()> {
+        self.lock.read().await
+    }
+
+    /// Adds `flows` and deletes the flows `(cookie, mask)` selects, all
+    /// in one atomic bundle, deletions first; returns once the switch
+    /// has them in (the bundle's commit and a barrier answered).
+    pub async fn apply(&self, delete: &[(u64, u64)], flows: &[Flow]) -> Result<()> {
+        let mods: Vec<FlowMod> = delete
+            .iter()
+            .map(|&(cookie, mask)| FlowMod::delete_by_cookie(cookie, mask))
+            .chain(flows.iter().map(Flow::add))
+            .collect();
+        if mods.is_empty() {
+            return Ok(());
+        }
+        self.client.bundle(&mods).await.map_err(|e| self.error(e))?;
+        self.client.barrier().await.map_err(|e| self.error(e))
+    }
+
+    /// Every driver flow on the switch.
+    pub async fn present(&self) -> Result<Vec<Flow>> {
+        let flows = self.client.flows(MARK, MARK_MASK).await;
+        Ok(flows
+            .map_err(|e| self.error(e))?
+            .into_iter()
+            .map(|(flow, _)| flow)
+            .collect())
+    }
+
+    /// Installs everything `wanted` gives for a new round, then deletes
+    /// the older rounds' flows, in one bundle (see the module's doc).
+    pub async fn resync(&self, wanted: impl FnOnce(u16) -> Vec<Flow>) -> Result<Resync> {
+        let _alone = self.lock.write().await;
+        let rounds: BTreeSet<u16> = self
+            .present()
+            .await?
+            .iter()
+            .map(|f| round_of(f.cookie))
+            .collect();
+        let round = next_round(&rounds);
+        let flows = wanted(round);
+        let mut mods: Vec<FlowMod> = flows.iter().map(Flow::add).collect();
+        mods.extend(rounds.iter().map(|&r| {
+            let (cookie, mask) = of_round(r);
+            FlowMod::delete_by_cookie(cookie, mask)
+        }));
+        self.client.bundle(&mods).await.map_err(|e| self.error(e))?;
+        self.client.barrier().await.map_err(|e| self.error(e))?;
+        self.round.store(round, Ordering::SeqCst);
+        Ok(Resync {
+            round,
+            installed: flows.len(),
+            old_rounds: rounds.into_iter().collect(),
+        })
+    }
+
+    /// How the switch's driver flows differ from `wanted` (any round).
+    pub async fn diff(&self, wanted: &[Flow]) -> Result<FlowDiff> {
+        let present: BTreeSet<String> = self.present().await?.iter().map(roundless).collect();
+        let wanted: BTreeSet<String> = wanted.iter().map(roundless).collect();
+        Ok(FlowDiff {
+            missing: wanted.difference(&present).cloned().collect(),
+            stale: present.difference(&wanted).cloned().collect(),
+        })
+    }
+
+    fn error(&self, error: flows::FlowsError) -> DriverError {
+        flows_error(&self.client.target().to_string(), error)
+    }
+}
+
+/// A flow's text with its cookie's round cleared: what makes two flows
+/// the same whatever round wrote them.
+fn roundless(flow: &Flow) -> String {
+    flow.clone().cookie(flow.cookie & OWNER_MASK).to_string()
+}
+
+/// The round after the highest present, skipping 0 and any present.
+fn next_round(present: &BTreeSet<u16>) -> u16 {
+    let mut round = present.last().copied().unwrap_or(0);
+    loop {
+        round = round.wrapping_add(1);
+        if round != 0 && !present.contains(&round) {
+            return round;
+        }
+    }
+}
+
+fn flows_error(target: &str, error: flows::FlowsError) -> DriverError {
+    DriverError::OpenFlow {
+        target: target.to_string(),
+        source: error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_round_is_free_and_never_zero() {
+        let rounds = |r: &[u16]| r.iter().copied().collect::<BTreeSet<u16>>();
+        assert_eq!(next_round(&rounds(&[])), 1);
+        assert_eq!(next_round(&rounds(&[3, 7])), 8);
+        assert_eq!(next_round(&rounds(&[1, u16::MAX])), 2);
+    }
+
+    #[test]
+    fn flows_of_two_rounds_compare_equal() {
+        let flow =
+            |round| Flow::new(0, 0).cookie(crate::ovs::cookie::Owner::network(2).cookie(round));
+        assert_eq!(roundless(&flow(1)), roundless(&flow(9)));
+    }
+}

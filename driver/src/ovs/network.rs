@@ -1,0 +1,127 @@
+//! Networks of the `-d ovs` backend: a record on the bridge, this host's
+//! gateway port, and the network's flows; removed in the reverse order.
+
+use crate::docker::network_spec::NetworkSpec;
+use crate::error::{DriverError, Result};
+use crate::host::gateway::gateway_error;
+use crate::host::plumbing::PairRemoval;
+use crate::names::DockerId;
+use crate::ovs::backend::OvsBackend;
+use crate::ovs::cookie::{of_network, of_port};
+use crate::ovs::network_record::{NetworkRecord, free_index};
+use crate::ovs::pipeline;
+
+impl OvsBackend {
+    /// Records the network, sets up its gateway and installs its flows;
+    /// a failure removes what this call made. Creating a network that is
+    /// there already completes it.
+    pub async fn create_network(&self, spec: &NetworkSpec) -> Result<()> {
+        let network = &spec.network;
+        let _one_at_a_time = self.network_lock.lock().await;
+        let records = self.networks();
+        if let Some(existing) = records.iter().find(|r| r.network == *network) {
+            return self.add_network_side(existing).await;
+        }
+        self.refuse_overlap(spec, &records)?;
+        let index = free_index(&records).ok_or_else(|| {
+            DriverError::Conflict(format!(
+                "bridge {} has no free network index",
+                self.bridge()
+            ))
+        })?;
+        let record = NetworkRecord::new(spec, index, self.config.mtu);
+        let value = record.to_string();
+        self.plumbing
+            .ovs
+            .set_bridge_id(&record.key(), Some(&value))
+            .await?;
+        if let Err(error) = self.add_network_side(&record).await {
+            if let Err(undo) = self.remove_network_side(&record).await {
+                tracing::error!(%network, %undo, "rollback of a failed network left state behind");
+            }
+            return Err(error);
+        }
+        tracing::info!(%network, index, bridge = %self.bridge(), record = %value, "network created");
+        Ok(())
+    }
+
+    /// Two networks of one subnet on one host would share a gateway
+    /// address and a route: refused, naming the other network.
+    fn refuse_overlap(&self, spec: &NetworkSpec, records: &[NetworkRecord]) -> Result<()> {
+        let subnets = |r: &NetworkRecord| {
+            [
+                r.subnet4.map(ipnet::IpNet::V4),
+                r.subnet6.map(ipnet::IpNet::V6),
+            ]
+        };
+        for record in records {
+            for (ours, theirs) in [spec.subnet4, spec.subnet6].iter().zip(subnets(record)) {
+                if let (Some(a), Some(b)) = (ours, theirs)
+                    && (a.contains(&b.network()) || b.contains(&a.network()))
+                {
+                    return Err(DriverError::Conflict(format!(
+                        "subnet {a} overlaps {b} of -d ovs network {} on this host",
+                        record.network
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The gateway port (waiting for its ofport) and the network's flows.
+    async fn add_network_side(&self, record: &NetworkRecord) -> Result<()> {
+        if let Some(gateway) = record.gateway(self.config.gateway) {
+            self.gateways
+                .apply(&gateway)
+                .await
+                .map_err(|e| gateway_error(&record.network, &gateway.interface, e))?;
+            self.plumbing
+                .ovs
+                .wait_ofport(&gateway.interface, self.config.ready_timeout)
+                .await?;
+        }
+        let _shared = self.flows.shared().await;
+        let wanted = pipeline::network_flows(self.flows.round(), &self.network_flows(record));
+        self.flows.apply(&[], &wanted).await
+    }
+
+    /// The network's flows (its endpoints' too), its gateway, its record.
+    async fn remove_network_side(&self, record: &NetworkRecord) -> Result<()> {
+        {
+            let _shared = self.flows.shared().await;
+            self.flows.apply(&[of_network(record.index)], &[]).await?;
+        }
+        let name = record.gateway_name();
+        let interface = crate::names::gateway_interface(&name);
+        self.gateways
+            .remove(&name, &interface)
+            .await
+            .map_err(|e| gateway_error(&record.network, &interface, e))?;
+        self.plumbing.ovs.set_bridge_id(&record.key(), None).await
+    }
+
+    /// Removes what is left of the network's endpoints on this host, then
+    /// the network; a network already gone is no error.
+    pub async fn delete_network(&self, network: &DockerId) -> Result<()> {
+        let _one_at_a_time = self.network_lock.lock().await;
+        let Ok(record) = self.network(network) else {
+            return Ok(());
+        };
+        for endpoint in self.endpoints() {
+            if endpoint.network != *network {
+                continue;
+            }
+            if let Some(ofport) = endpoint.ofport {
+                let _shared = self.flows.shared().await;
+                self.flows.apply(&[of_port(ofport)], &[]).await?;
+            }
+            self.plumbing
+                .unplug(&endpoint.endpoint, PairRemoval::Batched)
+                .await?;
+        }
+        self.remove_network_side(&record).await?;
+        tracing::info!(%network, index = record.index, "network deleted");
+        Ok(())
+    }
+}

@@ -1,0 +1,211 @@
+//! A `-d ovs` network as the bridge records it: one key of the bridge's
+//! `external_ids` per network (`docker-ovn:network:<id>`), its value the
+//! network's index, subnets, gateways, MTU and internal flag. The bridge
+//! is the network's only home (no OVN Northbound here), and networks are
+//! few: one row, read from the replica, gives every network at start.
+
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+
+use crate::docker::network_spec::NetworkSpec;
+use crate::external_ids::OVS_NETWORK_PREFIX;
+use crate::host::gateway::Gateway;
+use crate::names::{DockerId, private_switch_name};
+
+/// One `-d ovs` network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkRecord {
+    pub network: DockerId,
+    /// What keeps its packets apart inside the bridge (the network
+    /// register); 1 and up, unique on the bridge.
+    pub index: u16,
+    pub subnet4: Option<Ipv4Net>,
+    pub gateway4: Option<Ipv4Addr>,
+    pub subnet6: Option<Ipv6Net>,
+    pub gateway6: Option<Ipv6Addr>,
+    pub mtu: u32,
+    pub internal: bool,
+}
+
+impl NetworkRecord {
+    /// The record of `spec` with index `index` and `mtu` unless it sets one.
+    pub fn new(spec: &NetworkSpec, index: u16, default_mtu: u32) -> NetworkRecord {
+        let v4 = |n: IpNet| match n {
+            IpNet::V4(n) => Some(n),
+            IpNet::V6(_) => None,
+        };
+        let v6 = |n: IpNet| match n {
+            IpNet::V6(n) => Some(n),
+            IpNet::V4(_) => None,
+        };
+        NetworkRecord {
+            network: spec.network.clone(),
+            index,
+            subnet4: spec.subnet4.and_then(v4),
+            gateway4: spec.gateway4.and_then(|a| match a {
+                std::net::IpAddr::V4(a) => Some(a),
+                std::net::IpAddr::V6(_) => None,
+            }),
+            subnet6: spec.subnet6.and_then(v6),
+            gateway6: spec.gateway6.and_then(|a| match a {
+                std::net::IpAddr::V6(a) => Some(a),
+                std::net::IpAddr::V4(_) => None,
+            }),
+            mtu: spec.mtu.unwrap_or(default_mtu),
+            internal: spec.internal,
+        }
+    }
+
+    /// The bridge's `external_ids` key of network `network`.
+    pub fn key_of(network: &DockerId) -> String {
+        format!("{OVS_NETWORK_PREFIX}{network}")
+    }
+
+    pub fn key(&self) -> String {
+        NetworkRecord::key_of(&self.network)
+    }
+
+    /// A record read back from the bridge; `None` if it is not one.
+    pub fn parse(key: &str, value: &str) -> Option<NetworkRecord> {
+        let id = key.strip_prefix(OVS_NETWORK_PREFIX)?;
+        let network = DockerId::parse("network", id).ok()?;
+        Some(NetworkRecord {
+            network,
+            index: field(value, "index")?.parse().ok().filter(|i| *i > 0)?,
+            subnet4: optional(value, "subnet4")?,
+            gateway4: optional(value, "gateway4")?,
+            subnet6: optional(value, "subnet6")?,
+            gateway6: optional(value, "gateway6")?,
+            mtu: field(value, "mtu")?.parse().ok()?,
+            internal: field(value, "internal")? == "true",
+        })
+    }
+
+    /// The name its gateway port and firewall rules are derived from.
+    pub fn gateway_name(&self) -> String {
+        private_switch_name(&self.network)
+    }
+
+    /// Its gateway on this host: none for `--internal` networks, networks
+    /// without an IPv4 gateway, or with gateways off.
+    pub fn gateway(&self, enabled: bool) -> Option<Gateway> {
+        if !enabled || self.internal {
+            return None;
+        }
+        Gateway::new(
+            &self.gateway_name(),
+            self.gateway4?,
+            self.subnet4?,
+            self.mtu,
+        )
+    }
+}
+
+/// The record's value: `index=N mtu=M internal=B`, then each subnet and
+/// gateway present, space-separated (no value holds a space).
+impl fmt::Display for NetworkRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "index={} mtu={} internal={}",
+            self.index, self.mtu, self.internal
+        )?;
+        let optional: [(&str, Option<String>); 4] = [
+            ("subnet4", self.subnet4.map(|n| n.to_string())),
+            ("gateway4", self.gateway4.map(|a| a.to_string())),
+            ("subnet6", self.subnet6.map(|n| n.to_string())),
+            ("gateway6", self.gateway6.map(|a| a.to_string())),
+        ];
+        for (name, value) in optional {
+            if let Some(value) = value {
+                write!(f, " {name}={value}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The value of `name=` in a record.
+fn field<'a>(value: &'a str, name: &str) -> Option<&'a str> {
+    value
+        .split(' ')
+        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+}
+
+/// An optional field: `Some(None)` when absent, `None` when it does not parse.
+fn optional<T: std::str::FromStr>(value: &str, name: &str) -> Option<Option<T>> {
+    field(value, name).map(str::parse).transpose().ok()
+}
+
+/// The lowest index from 1 that none of `records` holds.
+pub fn free_index(records: &[NetworkRecord]) -> Option<u16> {
+    (1..=u16::MAX).find(|i| records.iter().all(|r| r.index != *i))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "7a1bd9b1c3e8a4f90a2b1c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071";
+
+    fn record() -> NetworkRecord {
+        NetworkRecord {
+            network: DockerId::parse("network", ID).unwrap(),
+            index: 3,
+            subnet4: Some("10.1.0.0/24".parse().unwrap()),
+            gateway4: Some("10.1.0.1".parse().unwrap()),
+            subnet6: Some("fd00:1::/64".parse().unwrap()),
+            gateway6: None,
+            mtu: 1500,
+            internal: false,
+        }
+    }
+
+    #[test]
+    fn a_record_reads_back_as_written() {
+        let record = record();
+        let value = record.to_string();
+        assert_eq!(
+            value,
+            "index=3 mtu=1500 internal=false subnet4=10.1.0.0/24 gateway4=10.1.0.1 subnet6=fd00:1::/64"
+        );
+        assert_eq!(NetworkRecord::parse(&record.key(), &value), Some(record));
+    }
+
+    #[test]
+    fn foreign_or_damaged_records_are_not_networks() {
+        let key = record().key();
+        for (key, value) in [
+            ("docker-ovn:network:xyz", "index=1 mtu=1500 internal=false"),
+            (key.as_str(), "index=0 mtu=1500 internal=false"),
+            (key.as_str(), "index=1 internal=false"),
+            (key.as_str(), "index=1 mtu=1500 internal=false subnet4=bad"),
+        ] {
+            assert_eq!(NetworkRecord::parse(key, value), None, "{value}");
+        }
+    }
+
+    #[test]
+    fn internal_networks_and_ipv6_only_ones_have_no_gateway() {
+        let record = record();
+        assert_eq!(
+            record.gateway(true).unwrap().address.to_string(),
+            "10.1.0.1/24"
+        );
+        assert!(record.gateway(false).is_none());
+        let internal = NetworkRecord {
+            internal: true,
+            ..record.clone()
+        };
+        assert!(internal.gateway(true).is_none());
+        let v6_only = NetworkRecord {
+            subnet4: None,
+            gateway4: None,
+            ..record.clone()
+        };
+        assert!(v6_only.gateway(true).is_none());
+        assert_eq!(free_index(&[record]), Some(1));
+    }
+}

@@ -1,0 +1,215 @@
+//! Reconciliation applied by the `-d ovs` backend: the shared plan of
+//! [`crate::reconcile`] over this host's ports and veths on the backend's
+//! bridge (each endpoint's port is its record, standing in for the logical
+//! port of `-d ovn`) and its gateways, then the flows: when the switch's
+//! differ from what the databases call for, a resync.
+
+use crate::error::Result;
+use crate::external_ids::unix_now;
+use crate::host::gateway::{self, Gateway};
+use crate::names::DockerId;
+use crate::ovn::repair::JOIN_SLACK;
+use crate::ovs::backend::OvsBackend;
+use crate::ovs::cookie::of_port;
+use crate::reconcile::{self, Action, LogicalPortState, Policy};
+
+/// Why a veth in a sandbox without a port is left alone.
+const PORT_GONE: &str = "its container is running but its OVS port, the endpoint's only record, \
+     is gone; `docker rm -f` the container or connect it again";
+
+impl OvsBackend {
+    /// Deletes the veth pairs a killed daemon created but never marked
+    /// (see [`crate::host::links::UNFINISHED_GROUP`]). Only before serving.
+    pub async fn delete_unfinished_veths(&self) -> Result<()> {
+        self.plumbing.reaper.delete_unfinished().await
+    }
+
+    /// One reconciliation pass: reads this host's ports, veths, gateways
+    /// and flows, and unless `dry_run` applies the plan, then resyncs the
+    /// flows if they still differ. Every step is tried; the first failure
+    /// is returned after the rest.
+    pub async fn reconcile(&self, dry_run: bool) -> Result<Vec<Action>> {
+        let _one_at_a_time = self.network_lock.lock().await;
+        if !dry_run {
+            self.plumbing.reaper.delete_retired().await?;
+        }
+        let mut actions = self.plan().await?;
+        if dry_run {
+            actions.extend(self.flow_check().await?);
+            return Ok(actions);
+        }
+        let mut first_error = None;
+        let mut done = Vec::new();
+        for action in actions {
+            match self.apply(&action).await {
+                Ok(true) => {
+                    tracing::info!(action = %action, "reconciled");
+                    done.push(action);
+                }
+                Ok(false) if is_report(&action) => {
+                    tracing::warn!(action = %action, "needs an operator");
+                    done.push(action);
+                }
+                Ok(false) => tracing::debug!(action = %action, "already done"),
+                Err(error) => {
+                    tracing::warn!(action = %action, %error, "reconciliation step failed");
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        match self.flow_check().await {
+            Ok(Some(resync)) => match self.resync("reconciliation").await {
+                Ok(_) => done.push(resync),
+                Err(error) => {
+                    first_error.get_or_insert(error);
+                }
+            },
+            Ok(None) => {}
+            Err(error) => {
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(done), Err)
+    }
+
+    /// The plan for ports, veths and gateways.
+    async fn plan(&self) -> Result<Vec<Action>> {
+        let records = self
+            .endpoints()
+            .into_iter()
+            .map(|p| LogicalPortState {
+                endpoint: p.endpoint.to_string(),
+                network: p.network.to_string(),
+                mac: p.mac,
+                created_at: None,
+            })
+            .collect();
+        let ovs = &self.plumbing.ovs;
+        let mut snapshot =
+            reconcile::snapshot(ovs, records, &self.plumbing.links, self.host()).await?;
+        let wanted = self.wanted_gateways();
+        let (ports, rules) = self.gateways.snapshot(&wanted).await?;
+        snapshot.gateways = wanted
+            .iter()
+            .map(|g| gateway::wanted_state(g, true))
+            .collect();
+        snapshot.gateway_ports = ports;
+        snapshot.gateway_rules = rules;
+        let policy = Policy {
+            now: unix_now(),
+            // Every port is joined or a Join in flight: no record waits alone.
+            unjoined_grace: self.config.ready_timeout,
+            join_grace: self.config.ready_timeout + JOIN_SLACK,
+        };
+        Ok(reconcile::plan(&snapshot, &policy)
+            .into_iter()
+            .map(|action| match action {
+                Action::Report {
+                    interface,
+                    endpoint,
+                    ..
+                } => Action::Report {
+                    interface,
+                    endpoint,
+                    why: PORT_GONE,
+                },
+                other => other,
+            })
+            .collect())
+    }
+
+    fn wanted_gateways(&self) -> Vec<Gateway> {
+        self.networks()
+            .iter()
+            .filter_map(|r| r.gateway(self.config.gateway))
+            .collect()
+    }
+
+    /// A resync step if the switch's flows differ from the wanted ones.
+    async fn flow_check(&self) -> Result<Option<Action>> {
+        let _shared = self.flows.shared().await;
+        let wanted = self.wanted_flows(self.flows.round());
+        let diff = self.flows.diff(&wanted).await?;
+        if diff.missing.is_empty() && diff.stale.is_empty() {
+            return Ok(None);
+        }
+        tracing::debug!(missing = ?diff.missing, stale = ?diff.stale, "flows differ");
+        Ok(Some(Action::ResyncFlows {
+            bridge: self.bridge().to_string(),
+            missing: diff.missing.len(),
+            stale: diff.stale.len(),
+        }))
+    }
+
+    /// Applies one step; `Ok(false)` when there was nothing left to do.
+    async fn apply(&self, action: &Action) -> Result<bool> {
+        match action {
+            Action::RemovePort {
+                interface,
+                endpoint,
+            } => {
+                if self.plumbing.links.index_of(interface).await?.is_some() {
+                    return Ok(false);
+                }
+                let ofport = self
+                    .plumbing
+                    .ovs
+                    .owned_port(interface)
+                    .and_then(|p| p.ofport);
+                if let Some(ofport) = ofport {
+                    let _shared = self.flows.shared().await;
+                    self.flows.apply(&[of_port(ofport)], &[]).await?;
+                }
+                self.plumbing.ovs.remove_port(interface, endpoint).await
+            }
+            Action::Unplug { endpoint, .. } => {
+                let endpoint = DockerId::parse("endpoint", endpoint)?;
+                self.unplug(&endpoint, "unplugged by reconciliation")
+                    .await
+                    .map(|()| true)
+            }
+            action => self.apply_gateway(action).await,
+        }
+    }
+
+    /// Applies a gateway step; `Ok(false)` when there was nothing to do.
+    async fn apply_gateway(&self, action: &Action) -> Result<bool> {
+        let named = |switch: &str| {
+            self.wanted_gateways()
+                .into_iter()
+                .find(|g| g.switch == switch)
+        };
+        match action {
+            Action::AddGateway { switch, .. } => match named(switch) {
+                Some(gateway) => {
+                    self.gateways.apply(&gateway).await?;
+                    Ok(true)
+                }
+                None => Ok(false),
+            },
+            Action::ConfigureGateway { switch, .. } => match named(switch) {
+                Some(gateway) => self.gateways.configure(&gateway).await,
+                None => Ok(false),
+            },
+            Action::AddGatewayRules { switch } => match named(switch) {
+                Some(gateway) => {
+                    let rules = gateway.rules(self.gateways.host());
+                    self.gateways.firewall().ensure(&rules).await
+                }
+                None => Ok(false),
+            },
+            Action::RemoveGateway { switch, interface } => {
+                self.gateways.remove(switch, interface).await
+            }
+            Action::RemoveGatewayRules { switch } => self.gateways.firewall().remove(switch).await,
+            _ => Ok(false),
+        }
+    }
+}
+
+fn is_report(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::Report { .. } | Action::GatewayDeviceMissing { .. }
+    )
+}
