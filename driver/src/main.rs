@@ -1,9 +1,9 @@
-//! `docker-ovn`: the daemon and its status and reconcile commands. The lab
+//! `docker-ovn`: the daemon and its status, reconcile and flows commands. The lab
 //! is another program, `docker-ovn-lab` (the `lab/` crate).
 
 use clap::{Parser, Subcommand};
 
-use docker_ovn::cli::{heap, logging, reconcile_command, serve, status};
+use docker_ovn::cli::{flows_command, heap, logging, reconcile_command, serve, status};
 
 #[derive(Parser)]
 #[command(
@@ -25,6 +25,8 @@ enum Command {
     /// Make this host's OVS ports, veths and logical ports agree again
     /// (the daemon does this at start and periodically); `--dry-run` prints.
     Reconcile(reconcile_command::ReconcileArgs),
+    /// Print the driver's flows on the `-d ovs` bridge, table by table.
+    Flows(flows_command::FlowsArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -37,6 +39,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Status(args) => runtime()?.block_on(status::status(args)),
         Command::Reconcile(args) => runtime()?.block_on(reconcile_command::reconcile(args)),
+        Command::Flows(args) => runtime()?.block_on(flows_command::flows(args)),
     }
 }
 

@@ -12,7 +12,7 @@ use ovsdb_client::{Client, Value};
 use test_support::leftovers::named_rows;
 use test_support::{
     DockerNetwork, GatewayOnHost, IMAGE, Lab, Outside, Removed, assert_clean, docker, docker_ok,
-    endpoint_field, gateway_parts, localports, wait_until,
+    endpoint_field, exec_ok, gateway_parts, localports, wait_until,
 };
 
 /// A one-shot container on `network` whose first command is a ping: it
@@ -47,12 +47,6 @@ fn interface_with_address(container: &str, address: &str) -> String {
         .and_then(|line| line.split_whitespace().nth(1))
         .unwrap_or_else(|| panic!("{container} has no interface with {address}:\n{listing}"))
         .to_string()
-}
-
-fn exec_ok(container: &str, command: &[&str]) -> String {
-    let mut args = vec!["exec", container];
-    args.extend_from_slice(command);
-    docker_ok(&args)
 }
 
 /// Checks that the endpoints' ports, interfaces and veths are gone, and

@@ -72,3 +72,23 @@ pub fn require_binary(binary: &str) -> PathBuf {
         package_of(binary)
     );
 }
+
+/// Runs `program ARGS` (found by [`require_binary`]) and returns its
+/// stdout; panics with the command and its stderr unless it succeeds.
+pub fn tool_ok<S: AsRef<std::ffi::OsStr>>(program: &str, args: &[S]) -> String {
+    let output = std::process::Command::new(require_binary(program))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {program}: {e}"));
+    let shown: Vec<String> = args
+        .iter()
+        .map(|a| a.as_ref().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        output.status.success(),
+        "{program} {}: {}",
+        shown.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}

@@ -1,4 +1,4 @@
-//! Docker networks on the `ovn` driver and their containers, for tests
+//! Docker networks on the `ovn` and `ovs` drivers and their containers, for tests
 //! with the lab's real dockerd: removed when dropped, even when the test
 //! failed.
 
@@ -11,7 +11,7 @@ use crate::leftovers::{Removed, assert_clean};
 /// The busybox image `docker-ovn-lab up` builds.
 pub const IMAGE: &str = "docker-ovn/busybox";
 
-/// A Docker network on the `ovn` driver and the containers started on it.
+/// A Docker network of docker-ovn's and the containers started on it.
 pub struct DockerNetwork {
     pub name: String,
     pub id: String,
@@ -22,8 +22,14 @@ impl DockerNetwork {
     /// `docker network create -d ovn EXTRA... NAME`, after removing any
     /// network of that name a failed run left.
     pub fn create(name: &str, extra: &[&str]) -> DockerNetwork {
+        DockerNetwork::create_on("ovn", name, extra)
+    }
+
+    /// `docker network create -d DRIVER EXTRA... NAME` (`ovn` or `ovs`),
+    /// after removing any network of that name a failed run left.
+    pub fn create_on(driver: &str, name: &str, extra: &[&str]) -> DockerNetwork {
         let _ = docker(&["network", "rm", name]);
-        let mut args = vec!["network", "create", "-d", "ovn"];
+        let mut args = vec!["network", "create", "-d", driver];
         args.extend_from_slice(extra);
         args.push(name);
         let id = docker_ok(&args);
@@ -144,6 +150,14 @@ pub fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> 
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// `docker exec CONTAINER COMMAND...`, insisting that it succeeds; its
+/// stdout, trimmed.
+pub fn exec_ok(container: &str, command: &[&str]) -> String {
+    let mut args = vec!["exec", container];
+    args.extend_from_slice(command);
+    docker_ok(&args)
 }
 
 /// `docker exec CONTAINER ping -c1 -W2 TARGET`.

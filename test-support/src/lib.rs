@@ -8,11 +8,13 @@
 //! - [`binaries`]: finding daemons and schemas, with the package to install.
 //! - [`ovsdb`]: a standalone `ovsdb-server` on a unix socket and optionally TCP.
 //! - [`daemon`]: a `docker-ovn serve` of the test's own.
-//! - [`docker_network`]: Docker networks on the `ovn` driver and their
-//!   containers, removed when dropped.
+//! - [`docker_network`]: Docker networks on the `ovn` and `ovs` drivers
+//!   and their containers, removed when dropped.
 //! - [`lab`]: the running `docker-ovn-lab` and `docker` commands, for
 //!   end-to-end tests.
 //! - [`lab_daemons`]: the lab's daemons killed by pidfile and started again.
+//! - [`lab_bridge`]: host1's `-d ovs` bridge: its flows, traces, ports and
+//!   network records, through the OVS tools.
 //! - [`leftovers`]: rows and devices the drivers left behind, on every
 //!   host, and the parts of a network's gateway.
 //! - [`netns`]: network namespaces as container sandboxes and as "the
@@ -25,6 +27,7 @@ pub mod binaries;
 pub mod daemon;
 pub mod docker_network;
 pub mod lab;
+pub mod lab_bridge;
 pub mod lab_daemons;
 pub mod leftovers;
 pub mod netns;
@@ -32,12 +35,13 @@ pub mod ovsdb;
 pub mod plugin_client;
 pub mod vswitchd;
 
-pub use binaries::{Schema, require_binary};
+pub use binaries::{Schema, require_binary, tool_ok};
 pub use daemon::DriverDaemon;
 pub use docker_network::{
-    DockerNetwork, IMAGE, container_pings, endpoint_field, eventually, wait_until,
+    DockerNetwork, IMAGE, container_pings, endpoint_field, eventually, exec_ok, wait_until,
 };
 pub use lab::{Lab, docker, docker_ok, link_names};
+pub use lab_bridge::{DRIVER_COOKIES, LabBridge};
 pub use lab_daemons::{LabDaemon, restart_missing};
 pub use leftovers::{GatewayOnHost, Removed, assert_clean, gateway_parts, localports};
 pub use netns::{Outside, Sandbox, ip, ip_ok};

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use crate::binaries::{Schema, require_binary};
+use crate::binaries::{Schema, require_binary, tool_ok};
 
 /// A running `ovsdb-server` holding one database, listening on a unix
 /// socket and, if asked, on a TCP port of 127.0.0.1.
@@ -141,13 +141,12 @@ impl OvsdbServer {
     /// Runs `ovs-vsctl --no-wait args...` on this database (no
     /// ovs-vswitchd needed), panicking with its stderr unless it succeeds.
     pub fn vsctl(&self, args: &[&str]) {
-        let output = self.try_vsctl(args);
-        assert!(
-            output.status.success(),
-            "ovs-vsctl {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let db = format!("--db={}", self.unix_target());
+        let args: Vec<&str> = [db.as_str(), "--no-wait"]
+            .into_iter()
+            .chain(args.iter().copied())
+            .collect();
+        tool_ok("ovs-vsctl", &args);
     }
 
     /// Runs `ovs-vsctl --no-wait args...` on this database, whatever the

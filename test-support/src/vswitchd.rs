@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::binaries::require_binary;
+use crate::binaries::{require_binary, tool_ok};
 use crate::netns::{ip, ip_ok};
 use crate::ovsdb::OvsdbServer;
 
@@ -141,18 +141,12 @@ impl Switch {
     /// bridge's target; panics with its stderr unless it succeeds.
     pub fn ofctl(&self, args: &[&str]) -> String {
         let target = self.target();
-        let args: Vec<String> = args.iter().map(|a| a.replace("{}", &target)).collect();
-        let output = Command::new(require_binary("ovs-ofctl"))
-            .args(["-O", "OpenFlow13"])
-            .args(&args)
-            .output()
-            .expect("run ovs-ofctl");
-        assert!(
-            output.status.success(),
-            "ovs-ofctl {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        let args: Vec<String> = ["-O", "OpenFlow13"]
+            .iter()
+            .chain(args)
+            .map(|a| a.replace("{}", &target))
+            .collect();
+        tool_ok("ovs-ofctl", &args)
     }
 
     /// Adds an internal port `name` numbered `ofport` to the bridge (a
@@ -174,18 +168,12 @@ impl Switch {
     /// `ofproto/trace` of `flow` (ovs-ofctl's flow syntax) through the
     /// bridge: the tables it passes and, last, its datapath actions.
     pub fn trace(&self, flow: &str) -> String {
-        let output = Command::new(require_binary("ovs-appctl"))
-            .arg("-t")
-            .arg(self.db.dir().join("ovs-vswitchd.ctl"))
-            .args(["ofproto/trace", &self.bridge, flow])
-            .output()
-            .expect("run ovs-appctl");
-        assert!(
-            output.status.success(),
-            "ofproto/trace {flow}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        let control = self.db.dir().join("ovs-vswitchd.ctl");
+        let control = control.display().to_string();
+        tool_ok(
+            "ovs-appctl",
+            &["-t", &control, "ofproto/trace", &self.bridge, flow],
+        )
     }
 
     /// The bridge's flows as `dump-flows --no-stats` prints them, sorted.

@@ -1,13 +1,16 @@
 //! The `docker-ovn` commands and the daemon's process setup.
 //!
 //! - [`serve`]: the daemon's flags and start-up, the reconcile loop.
-//! - [`status`]: `docker-ovn status`.
+//! - [`status`]: `docker-ovn status`; [`status_ovs`]: its `-d ovs` part.
 //! - [`reconcile_command`]: `docker-ovn reconcile [--dry-run]`.
+//! - [`flows_command`]: `docker-ovn flows`, the `-d ovs` bridge's flows.
 //! - [`logging`]: logs on stderr, plain or JSON, coloured only on a terminal.
 //! - [`heap`]: the daemon's malloc arenas and free memory given back.
 
+pub mod flows_command;
 pub mod heap;
 pub mod logging;
 pub mod reconcile_command;
 pub mod serve;
 pub mod status;
+pub mod status_ovs;

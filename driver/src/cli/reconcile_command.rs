@@ -1,12 +1,19 @@
 //! `docker-ovn reconcile [--dry-run]`: one reconciliation pass from the
 //! command line, the same the daemon runs at start and every
-//! `--reconcile-interval`. Safe beside a running daemon: it plans as the
-//! daemon does while serving, never touching a Join in flight.
+//! `--reconcile-interval`, for `-d ovn` (where a Northbound database is
+//! configured) and `-d ovs` (where its bridge exists). Safe beside a
+//! running daemon: it plans as the daemon does while serving, never
+//! touching a Join in flight.
 
 use std::time::Duration;
 
-use crate::cli::serve::{DatabaseArgs, connect};
-use crate::ovn::backend::OvnConfig;
+use std::sync::Arc;
+
+use crate::cli::serve::{DatabaseArgs, connect_local, connect_northbound, host_name};
+use crate::host::veth_reaper::VethReaper;
+use crate::ovn::backend::{OvnBackend, OvnConfig};
+use crate::ovs::backend::{OvsBackend, OvsConfig};
+use crate::reconcile::Action;
 
 /// Flags of `docker-ovn reconcile`.
 #[derive(Debug, Clone, clap::Args)]
@@ -42,24 +49,60 @@ pub struct ReconcileArgs {
 const TIMEOUT: Duration = Duration::from_secs(5);
 
 pub async fn reconcile(args: ReconcileArgs) -> anyhow::Result<()> {
-    let config = OvnConfig {
-        ready_timeout: Duration::from_secs(args.ready_timeout),
-        underlay_mtu: args.underlay_mtu,
-        unjoined_grace: Duration::from_secs(args.reclaim_grace),
-        gateway: !args.no_gateway,
-    };
-    let (backend, _) = connect(&args.db, TIMEOUT, config).await?;
-    let result = backend.reconcile(args.dry_run).await;
-    let actions = result?;
+    let (ovs, links) = connect_local(&args.db, TIMEOUT).await?;
+    let nb_target = args.db.nb_target_if_any(&ovs);
+    let host = host_name(&ovs, nb_target.is_some())?;
+    let reaper = VethReaper::start(ovs.clone())?;
     let verb = if args.dry_run { "would do" } else { "did" };
-    if actions.is_empty() {
-        println!(
-            "host {}: ports, veths and logical ports agree; nothing to do",
-            backend.host()
+    if let Some(nb_db) = nb_target {
+        let config = OvnConfig {
+            ready_timeout: Duration::from_secs(args.ready_timeout),
+            underlay_mtu: args.underlay_mtu,
+            unjoined_grace: Duration::from_secs(args.reclaim_grace),
+            gateway: !args.no_gateway,
+        };
+        let nb = connect_northbound(&nb_db, TIMEOUT).await?;
+        let backend = OvnBackend::new(
+            ovs.clone(),
+            nb,
+            links.clone(),
+            reaper.clone(),
+            host.clone(),
+            config,
+        );
+        print_pass(
+            "-d ovn",
+            &host,
+            verb,
+            &backend.reconcile(args.dry_run).await?,
         );
     }
-    for action in &actions {
-        println!("{verb}: {action}");
+    let bridge = ovs.with_bridge(&args.db.ovs_bridge);
+    if bridge.bridge_exists() {
+        let config = OvsConfig {
+            openflow: args.db.openflow_target(),
+            datapath_type: String::new(),
+            ready_timeout: Duration::from_secs(args.ready_timeout),
+            mtu: args.underlay_mtu,
+            gateway: !args.no_gateway,
+        };
+        let backend: Arc<OvsBackend> =
+            OvsBackend::attach(bridge, links, reaper, host.clone(), config).await?;
+        print_pass(
+            "-d ovs",
+            &host,
+            verb,
+            &backend.reconcile(args.dry_run).await?,
+        );
     }
     Ok(())
+}
+
+fn print_pass(driver: &str, host: &str, verb: &str, actions: &[Action]) {
+    if actions.is_empty() {
+        println!("{driver} on host {host}: everything agrees; nothing to do");
+    }
+    for action in actions {
+        println!("{driver} {verb}: {action}");
+    }
 }

@@ -342,7 +342,7 @@ async fn start_ovs(
 }
 
 /// The local Open_vSwitch database, replicated, and netlink.
-async fn connect_local(
+pub async fn connect_local(
     db: &DatabaseArgs,
     timeout: Duration,
 ) -> anyhow::Result<(LocalSwitch, Links)> {
@@ -358,27 +358,10 @@ async fn connect_local(
     Ok((ovs, links))
 }
 
-async fn connect_northbound(nb_db: &str, timeout: Duration) -> anyhow::Result<Northbound> {
+pub async fn connect_northbound(nb_db: &str, timeout: Duration) -> anyhow::Result<Northbound> {
     Northbound::connect(nb_db, timeout)
         .await
         .with_context(|| format!("cannot replicate the OVN Northbound database at {nb_db}"))
-}
-
-/// Replicates both databases and opens netlink: the OVN backend, and
-/// the Northbound handle the IPAM side shares.
-pub async fn connect(
-    db: &DatabaseArgs,
-    timeout: Duration,
-    config: OvnConfig,
-) -> anyhow::Result<(Arc<OvnBackend>, Northbound)> {
-    let (ovs, links) = connect_local(db, timeout).await?;
-    let host = ovs.system_id()?;
-    let nb_db = db.nb_target(&ovs)?;
-    let nb = connect_northbound(&nb_db, timeout).await?;
-    tracing::info!(ovs_db = %db.ovs_db, %nb_db, %host, bridge = %db.bridge, "databases replicated");
-    let reaper = VethReaper::start(ovs.clone())?;
-    let backend = OvnBackend::new(ovs, nb.clone(), links, reaper, host, config);
-    Ok((Arc::new(backend), nb))
 }
 
 async fn reconcile_once(backends: &Backends) {

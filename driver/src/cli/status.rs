@@ -1,6 +1,7 @@
-//! `docker-ovn status`: the databases, the plugin socket, the networks and
-//! this host's endpoints with their readiness, read from OVSDB (where all
-//! the driver's state lives).
+//! `docker-ovn status`: the databases, the plugin sockets, the networks
+//! and this host's endpoints with their readiness, of `-d ovn` and (in
+//! [`crate::cli::status_ovs`]) `-d ovs`, read from OVSDB and the switch
+//! (where all the driver's state lives).
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -9,9 +10,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::cli::serve::DatabaseArgs;
+use crate::cli::serve::{DatabaseArgs, host_name};
+use crate::cli::status_ovs::print_ovs;
 use crate::host::firewall::Rule;
-use crate::host::gateway::HostGateways;
+use crate::host::gateway::{GatewayKind, HostGateways};
 use crate::host::links::Links;
 use crate::host::local_switch::{LocalSwitch, OwnedPort, iface_id};
 use crate::ovn::northbound::{Northbound, SwitchInfo};
@@ -30,24 +32,33 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
     let ovs = LocalSwitch::connect(&args.ovs_db, &args.bridge, TIMEOUT)
         .await
         .with_context(|| format!("Open_vSwitch database {}: unreachable", args.ovs_db))?;
-    let host = ovs.system_id()?;
+    let nb_db = args.nb_target_if_any(&ovs);
+    let host = host_name(&ovs, nb_db.is_some())?;
     println!(
         "Open_vSwitch   {}  connected (host {host}, bridge {})",
         args.ovs_db, args.bridge
     );
-    let nb_db = args.nb_target(&ovs)?;
-    let nb = Northbound::connect(&nb_db, TIMEOUT)
-        .await
-        .with_context(|| format!("OVN_Northbound database {nb_db}: unreachable"))?;
-    println!("OVN_Northbound {nb_db}  connected");
     println!(
         "plugin socket  {}  {}",
         args.socket.display(),
         plugin_answer(&args.socket)
     );
-    print_networks(&nb);
-    print_gateways(&nb, &ovs, &host).await?;
-    print_endpoints(&nb, &ovs, &host);
+    match nb_db {
+        Some(nb_db) => {
+            let nb = Northbound::connect(&nb_db, TIMEOUT)
+                .await
+                .with_context(|| format!("OVN_Northbound database {nb_db}: unreachable"))?;
+            println!("OVN_Northbound {nb_db}  connected");
+            print_networks(&nb);
+            print_gateways(&nb, &ovs, &host).await?;
+            print_endpoints(&nb, &ovs, &host);
+        }
+        None => println!(
+            "OVN_Northbound not configured: -d ovn refuses its calls \
+             (set external_ids:ovn-nb or --nb-db)"
+        ),
+    }
+    print_ovs(&args, &ovs, &host).await;
     Ok(())
 }
 
@@ -56,7 +67,13 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
 /// rules are complete.
 async fn print_gateways(nb: &Northbound, ovs: &LocalSwitch, host: &str) -> anyhow::Result<()> {
     let links = Links::connect()?;
-    let gateways = HostGateways::new(ovs.clone(), links.clone(), host.to_string(), TIMEOUT);
+    let gateways = HostGateways::new(
+        ovs.clone(),
+        links.clone(),
+        host.to_string(),
+        GatewayKind::Ovn,
+        TIMEOUT,
+    );
     let (rules, _) = gateways.firewall().list().await?;
     let ports = gateways.ports();
     let switches: Vec<SwitchInfo> = nb
@@ -107,7 +124,7 @@ async fn print_gateways(nb: &Northbound, ovs: &LocalSwitch, host: &str) -> anyho
 }
 
 /// Asks the plugin for `Plugin.Activate` the way dockerd would.
-fn plugin_answer(socket: &Path) -> String {
+pub fn plugin_answer(socket: &Path) -> String {
     let attempt = || -> std::io::Result<String> {
         let mut stream = UnixStream::connect(socket)?;
         stream.set_read_timeout(Some(TIMEOUT))?;
@@ -179,6 +196,6 @@ fn print_endpoints(nb: &Northbound, ovs: &LocalSwitch, host: &str) {
     }
 }
 
-fn short(id: &str) -> &str {
+pub fn short(id: &str) -> &str {
     &id[..id.len().min(12)]
 }

@@ -11,6 +11,12 @@ use crate::error::{DriverError, Result};
 use crate::host::local_switch::LocalSwitch;
 
 impl LocalSwitch {
+    /// Whether the bridge exists.
+    pub fn bridge_exists(&self) -> bool {
+        self.replica()
+            .read(|t| t.find_by(Bridge::TABLE, "name", self.bridge()).is_some())
+    }
+
     /// The pairs of the bridge's `external_ids` whose key starts with
     /// `prefix`.
     pub fn bridge_ids(&self, prefix: &str) -> Vec<(String, String)> {

@@ -95,24 +95,56 @@ impl Gateway {
     }
 }
 
-/// This host's gateway ports, their devices and rules.
+/// The first letters of a `-d ovs` network's gateway name: a `:` no OVN
+/// switch name may hold, so each backend tells its own iptables rules
+/// (which share the kernel's chains) from the other's.
+pub const OVS_GATEWAY_PREFIX: &str = "ovs:";
+
+/// Which backend's gateways a [`HostGateways`] handles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GatewayKind {
+    /// Named by their logical switch (`-d ovn`).
+    Ovn,
+    /// Named [`OVS_GATEWAY_PREFIX`] + the network's short id (`-d ovs`).
+    Ovs,
+}
+
+impl GatewayKind {
+    /// The kind of the gateway named `name`.
+    pub fn of(name: &str) -> GatewayKind {
+        match name.starts_with(OVS_GATEWAY_PREFIX) {
+            true => GatewayKind::Ovs,
+            false => GatewayKind::Ovn,
+        }
+    }
+}
+
+/// This host's gateway ports, their devices and rules, of one backend.
 #[derive(Clone)]
 pub struct HostGateways {
     ovs: LocalSwitch,
     links: Links,
     firewall: Firewall,
     host: String,
+    kind: GatewayKind,
     /// How long ovs-vswitchd may take to create a port's device.
     device_timeout: Duration,
 }
 
 impl HostGateways {
-    pub fn new(ovs: LocalSwitch, links: Links, host: String, device_timeout: Duration) -> Self {
+    pub fn new(
+        ovs: LocalSwitch,
+        links: Links,
+        host: String,
+        kind: GatewayKind,
+        device_timeout: Duration,
+    ) -> Self {
         HostGateways {
             ovs,
             links,
             firewall: Firewall::new(&host),
             host,
+            kind,
             device_timeout,
         }
     }
@@ -270,7 +302,9 @@ impl HostGateways {
                 configured: device,
             });
         }
-        let (rules, _) = self.firewall.list().await?;
+        let (mut rules, _) = self.firewall.list().await?;
+        // The other backend's rules are its own to reconcile.
+        rules.retain(|r| GatewayKind::of(&r.switch) == self.kind);
         Ok((ports, rules_state(&rules, wanted, &self.host)))
     }
 }

@@ -12,7 +12,7 @@ use plugin_api::wire::{
 use crate::backend::{Backend, EndpointRef};
 use crate::docker::network_spec::{KnownOptions, NetworkSpec, OVN_OPTIONS};
 use crate::error::{DriverError, Result};
-use crate::host::gateway::{Gateway, HostGateways};
+use crate::host::gateway::{Gateway, GatewayKind, HostGateways};
 use crate::host::links::Links;
 use crate::host::local_switch::LocalSwitch;
 use crate::host::plumbing::Plumbing;
@@ -64,6 +64,7 @@ impl OvnBackend {
             ovs.clone(),
             links.clone(),
             host.clone(),
+            GatewayKind::Ovn,
             config.ready_timeout,
         );
         OvnBackend {

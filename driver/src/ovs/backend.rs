@@ -14,17 +14,17 @@ use plugin_api::wire::{
 use crate::backend::{Backend, EndpointRef};
 use crate::docker::network_spec::{KnownOptions, NetworkSpec, OVS_OPTIONS};
 use crate::error::{DriverError, Result};
-use crate::external_ids::{GATEWAY_OF, OVS_NETWORK_PREFIX};
-use crate::host::gateway::HostGateways;
+use crate::external_ids::GATEWAY_OF;
+use crate::host::gateway::{GatewayKind, HostGateways};
 use crate::host::links::Links;
 use crate::host::local_switch::{LocalSwitch, id_of};
 use crate::host::plumbing::Plumbing;
 use crate::host::veth_reaper::VethReaper;
 use crate::names::{DockerId, host_interface};
-use crate::ovs::bridge::{BridgeChange, ensure_bridge};
+use crate::ovs::bridge::ensure_bridge;
 use crate::ovs::bridge_flows::{BridgeFlows, Resync};
-use crate::ovs::endpoint_port::EndpointPort;
-use crate::ovs::network_record::NetworkRecord;
+use crate::ovs::endpoint_port::{EndpointPort, endpoint_ports};
+use crate::ovs::network_record::{NetworkRecord, network_records};
 use crate::ovs::pipeline::{self, GatewayPort, NetworkFlows};
 
 /// Settings of the `-d ovs` backend.
@@ -63,29 +63,30 @@ impl OvsBackend {
         host: String,
         config: OvsConfig,
     ) -> Result<Arc<OvsBackend>> {
-        let change = ensure_bridge(&ovs, &config.datapath_type).await?;
-        if change == BridgeChange::Created {
-            // The replica shows the new bridge once the transaction is in.
-            ovs.replica()
-                .wait_for(config.ready_timeout, "the new bridge", |t| {
-                    t.find_by(
-                        <ovsdb_client::rows::Bridge as ovsdb_client::rows::TypedRow>::TABLE,
-                        "name",
-                        ovs.bridge(),
-                    )
-                    .map(drop)
-                })
-                .await
-                .map_err(DriverError::ovs)?;
-        }
+        ensure_bridge(&ovs, &config.datapath_type).await?;
+        let backend = OvsBackend::attach(ovs, links, reaper, host, config).await?;
+        backend.resync("start").await?;
+        Ok(backend)
+    }
+
+    /// The backend of an existing bridge, its flows as they are: what
+    /// `docker-ovn reconcile` looks through.
+    pub async fn attach(
+        ovs: LocalSwitch,
+        links: Links,
+        reaper: VethReaper<LocalSwitch>,
+        host: String,
+        config: OvsConfig,
+    ) -> Result<Arc<OvsBackend>> {
         let flows = BridgeFlows::connect(&config.openflow, config.ready_timeout).await?;
         let gateways = HostGateways::new(
             ovs.clone(),
             links.clone(),
             host.clone(),
+            GatewayKind::Ovs,
             config.ready_timeout,
         );
-        let backend = Arc::new(OvsBackend {
+        Ok(Arc::new(OvsBackend {
             plumbing: Plumbing {
                 ovs,
                 links,
@@ -96,9 +97,7 @@ impl OvsBackend {
             flows,
             config,
             network_lock: tokio::sync::Mutex::new(()),
-        });
-        backend.resync("start").await?;
-        Ok(backend)
+        }))
     }
 
     pub fn host(&self) -> &str {
@@ -115,12 +114,7 @@ impl OvsBackend {
 
     /// Every network recorded on the bridge.
     pub fn networks(&self) -> Vec<NetworkRecord> {
-        self.plumbing
-            .ovs
-            .bridge_ids(OVS_NETWORK_PREFIX)
-            .iter()
-            .filter_map(|(k, v)| NetworkRecord::parse(k, v))
-            .collect()
+        network_records(&self.plumbing.ovs)
     }
 
     pub(super) fn network(&self, network: &DockerId) -> Result<NetworkRecord> {
@@ -134,13 +128,7 @@ impl OvsBackend {
 
     /// This host's endpoints on the bridge.
     pub fn endpoints(&self) -> Vec<EndpointPort> {
-        self.plumbing
-            .ovs
-            .owned_ports()
-            .iter()
-            .filter_map(EndpointPort::from_port)
-            .filter(|p| p.host == self.host())
-            .collect()
+        endpoint_ports(&self.plumbing.ovs, self.host())
     }
 
     /// The endpoint's port, if it is there and this endpoint's.

@@ -9,7 +9,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use flows::Mac;
 
 use crate::external_ids::{CREATED, ENDPOINT, HOST, IPV4, IPV6, MAC, NETWORK, OWNER, OWNER_VALUE};
-use crate::host::local_switch::{OwnedPort, id_of};
+use crate::host::local_switch::{LocalSwitch, OwnedPort, id_of};
 use crate::mac::MacAddr;
 use crate::names::DockerId;
 use crate::ovs::pipeline::EndpointFlows;
@@ -76,6 +76,16 @@ impl EndpointPort {
             ipv6: self.ipv6,
         })
     }
+}
+
+/// Host `host`'s endpoints on `bridge`.
+pub fn endpoint_ports(bridge: &LocalSwitch, host: &str) -> Vec<EndpointPort> {
+    bridge
+        .owned_ports()
+        .iter()
+        .filter_map(EndpointPort::from_port)
+        .filter(|p| p.host == host)
+        .collect()
 }
 
 /// An optional address mark: `Some(None)` when absent, `None` when it

@@ -11,8 +11,9 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 use crate::docker::network_spec::NetworkSpec;
 use crate::external_ids::OVS_NETWORK_PREFIX;
-use crate::host::gateway::Gateway;
-use crate::names::{DockerId, private_switch_name};
+use crate::host::gateway::{Gateway, OVS_GATEWAY_PREFIX};
+use crate::host::local_switch::LocalSwitch;
+use crate::names::DockerId;
 
 /// One `-d ovs` network.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,9 +84,10 @@ impl NetworkRecord {
         })
     }
 
-    /// The name its gateway port and firewall rules are derived from.
+    /// The name its gateway port and firewall rules are derived from
+    /// (`ovs:` + the network's short id: never an OVN switch's name).
     pub fn gateway_name(&self) -> String {
-        private_switch_name(&self.network)
+        format!("{OVS_GATEWAY_PREFIX}{}", self.network.short())
     }
 
     /// Its gateway on this host: none for `--internal` networks, networks
@@ -137,6 +139,15 @@ fn field<'a>(value: &'a str, name: &str) -> Option<&'a str> {
 /// An optional field: `Some(None)` when absent, `None` when it does not parse.
 fn optional<T: std::str::FromStr>(value: &str, name: &str) -> Option<Option<T>> {
     field(value, name).map(str::parse).transpose().ok()
+}
+
+/// Every network recorded on `bridge`'s row.
+pub fn network_records(bridge: &LocalSwitch) -> Vec<NetworkRecord> {
+    bridge
+        .bridge_ids(OVS_NETWORK_PREFIX)
+        .iter()
+        .filter_map(|(k, v)| NetworkRecord::parse(k, v))
+        .collect()
 }
 
 /// The lowest index from 1 that none of `records` holds.
