@@ -1,7 +1,9 @@
 //! Fault injection with the lab's real daemons: the driver killed in a
 //! burst of `docker run`, dockerd, ovs-vswitchd, the Northbound database
 //! and ovn-controller restarted under running containers, 32 concurrent
-//! starts, and a sandbox that dies without Docker sending Leave. Daemons
+//! starts, and a sandbox that dies without Docker sending Leave; for
+//! `-d ovs`, the flows back after ovs-vswitchd restarts, the driver killed
+//! in a burst, and a foreign flow that every resync leaves alone. Daemons
 //! are killed by the pid in the lab's pidfiles and started again by
 //! `docker-ovn-lab up`. Needs root and the lab; fails (never skips)
 //! without them. The tests take turns: each restarts shared daemons.
@@ -15,8 +17,9 @@ use docker_ovn::names::gateway_interface;
 use ovsdb_client::{Client, Value};
 use test_support::leftovers::named_rows;
 use test_support::{
-    DockerNetwork, GatewayOnHost, IMAGE, Lab, LabDaemon, container_pings, docker, docker_ok,
-    eventually, gateway_parts, link_names, restart_missing, wait_until,
+    DRIVER_COOKIES, DockerNetwork, GatewayOnHost, IMAGE, Lab, LabBridge, LabDaemon,
+    container_pings, docker, docker_ok, eventually, gateway_parts, link_names, restart_missing,
+    wait_until,
 };
 
 /// The binary `lab up` restarts the driver with.
@@ -385,4 +388,172 @@ fn a_sandbox_that_dies_without_leave_loses_its_port_to_reconciliation() {
     // DeleteEndpoint now find nothing, and succeed).
     restart_missing(&lab, DOCKER_OVN);
     net.remove_leaving_nothing(&lab, &[endpoint]);
+}
+
+// The `-d ovs` backend under the same faults: its state is the
+// Open_vSwitch database and the switch's flows, nothing else.
+
+/// `docker-ovn reconcile --dry-run` has nothing to do for `-d ovs`.
+fn ovs_converged(lab: &Lab) {
+    wait_until("-d ovs to need no reconciliation", RECOVERY, || {
+        let plan = reconcile(lab, &["--dry-run"]);
+        plan.contains("-d ovs on host") && !plan.contains("-d ovs would do")
+    });
+}
+
+/// The number of the driver's flows on host1's `-d ovs` bridge, once the
+/// switch answers.
+fn driver_flow_count(bridge: &LabBridge) -> Option<usize> {
+    bridge.try_flows(DRIVER_COOKIES).ok().map(|f| f.len())
+}
+
+#[test]
+fn ovs_flows_are_back_within_two_seconds_of_a_vswitchd_restart() {
+    let _turn = one_at_a_time();
+    let lab = Lab::require();
+    let mut net = DockerNetwork::create_on("ovs", "fault-ovs-vsd", &["--subnet", "10.98.0.0/24"]);
+    net.run("fault-ovs-vsd-a", &[]);
+    net.run("fault-ovs-vsd-b", &[]);
+    connectivity_returns("first ping", &net, "fault-ovs-vsd-a", "fault-ovs-vsd-b");
+    let bridge = LabBridge::of(&lab);
+    let before = driver_flow_count(&bridge).expect("the switch answers");
+    LabDaemon::OvsVswitchd.kill(&lab, libc::SIGKILL);
+    restart_missing(&lab, DOCKER_OVN);
+    // The switch is back with empty tables; the driver's reconnection
+    // event resyncs them.
+    let back = std::time::Instant::now();
+    wait_until("the driver's flows to return", RECOVERY, || {
+        driver_flow_count(&bridge) == Some(before)
+    });
+    let took = back.elapsed();
+    eprintln!(
+        "{before} flows back {} ms after ovs-vswitchd",
+        took.as_millis()
+    );
+    assert!(
+        took <= Duration::from_secs(2),
+        "flows took {} ms to return",
+        took.as_millis()
+    );
+    connectivity_returns(
+        "ping after ovs-vswitchd",
+        &net,
+        "fault-ovs-vsd-a",
+        "fault-ovs-vsd-b",
+    );
+    ovs_converged(&lab);
+    net.remove();
+}
+
+#[test]
+fn ovs_driver_killed_during_twenty_concurrent_runs_leaves_nothing_behind() {
+    let _turn = one_at_a_time();
+    let lab = Lab::require();
+    let mut net = DockerNetwork::create_on("ovs", "fault-ovs-burst", &["--subnet", "10.98.0.0/24"]);
+    let names: Vec<String> = (0..20).map(|i| format!("fault-ovs-burst-{i}")).collect();
+    for name in &names {
+        let _ = docker(&["rm", "-f", name]);
+        net.adopt(name);
+    }
+    let runs: Vec<_> = names
+        .iter()
+        .cloned()
+        .map(|name| thread::spawn(move || start(&name, "fault-ovs-burst", "exec sleep 3600")))
+        .collect();
+    wait_first_port(&lab, &net.id);
+    LabDaemon::Driver.kill(&lab, libc::SIGKILL);
+    restart_missing(&lab, DOCKER_OVN);
+    for run in runs {
+        run.join().expect("docker run thread");
+    }
+    let started: Vec<&String> = names.iter().filter(|n| is_running(n)).collect();
+    eprintln!(
+        "{} of 20 -d ovs containers started across the kill",
+        started.len()
+    );
+    // Pairs of endpoints Docker never joined (an answer lost in the kill):
+    // nothing is in flight now, so a grace of 0 removes them at once.
+    reconcile(&lab, &["--reclaim-grace", "0"]);
+    let live: BTreeSet<String> = started
+        .iter()
+        .map(|n| format!("ovn{}", &net.endpoint(n)[..12]))
+        .collect();
+    let ports = rows_of_network(&lab, "Open_vSwitch", "Port", &net.id);
+    assert_eq!(ports, live, "OVS ports of {}", net.name);
+    ovs_converged(&lab);
+    net.run("fault-ovs-burst-probe", &[]);
+    for name in &started {
+        let address = net.address(name);
+        let ping = container_pings("fault-ovs-burst-probe", &address);
+        assert!(
+            ping.status.success(),
+            "{name} ({address}) unreachable after the driver restarted"
+        );
+    }
+    let mut endpoints: Vec<String> = started.iter().map(|n| net.endpoint(n)).collect();
+    endpoints.push(net.endpoint("fault-ovs-burst-probe"));
+    net.remove_leaving_nothing(&lab, &endpoints);
+    let unmarked = unmarked_driver_veths();
+    assert!(unmarked.is_empty(), "unmarked veth pairs: {unmarked:?}");
+}
+
+/// A flow someone else put on the bridge (another cookie) is never
+/// touched: not by the resync of a restarted driver, not by the one
+/// reconciliation runs when a driver flow went missing.
+#[test]
+fn ovs_a_foreign_flow_survives_every_resync() {
+    let _turn = one_at_a_time();
+    let lab = Lab::require();
+    let bridge = LabBridge::of(&lab);
+    let foreign = ForeignFlow::add(&bridge);
+    let round = |b: &LabBridge| {
+        b.flows(DRIVER_COOKIES)
+            .first()
+            .and_then(|f| f.split(',').next().map(str::to_string))
+    };
+    let first_round = round(&bridge);
+    LabDaemon::Driver.kill(&lab, libc::SIGKILL);
+    restart_missing(&lab, DOCKER_OVN);
+    wait_until("a new round of the driver's flows", RECOVERY, || {
+        round(&bridge) != first_round
+    });
+    assert_eq!(foreign.present(), 1, "the foreign flow after a restart");
+    // A driver flow deleted by hand: reconciliation resyncs.
+    bridge.ofctl("del-flows", &["--strict", "table=40,priority=100"]);
+    let repaired = reconcile(&lab, &[]);
+    assert!(
+        repaired.contains("-d ovs did: resync the flows"),
+        "reconciliation must resync: {repaired}"
+    );
+    assert!(
+        bridge
+            .flows(DRIVER_COOKIES)
+            .iter()
+            .any(|f| f.contains("table=40, priority=100 ")),
+        "the deleted flow is back"
+    );
+    assert_eq!(foreign.present(), 1, "the foreign flow after a resync");
+}
+
+/// A flow of cookie 0x5eed on host1's `-d ovs` bridge, deleted on drop.
+struct ForeignFlow<'a>(&'a LabBridge);
+
+impl<'a> ForeignFlow<'a> {
+    fn add(bridge: &'a LabBridge) -> ForeignFlow<'a> {
+        bridge.ofctl(
+            "add-flow",
+            &["cookie=0x5eed,table=0,priority=1,in_port=65000,actions=drop"],
+        );
+        ForeignFlow(bridge)
+    }
+
+    fn present(&self) -> usize {
+        self.0.flows("0x5eed/-1").len()
+    }
+}
+
+impl Drop for ForeignFlow<'_> {
+    fn drop(&mut self) {
+        self.0.try_ofctl("del-flows", &["cookie=0x5eed/-1"]);
+    }
 }

@@ -38,14 +38,47 @@ impl LabBridge {
         tool_ok("ovs-ofctl", &args)
     }
 
+    /// `ovs-ofctl -O OpenFlow13 COMMAND <bridge> EXTRA...`, whatever the
+    /// outcome: whether it succeeded (for clean-ups, which must not panic).
+    pub fn try_ofctl(&self, command: &str, extra: &[&str]) -> bool {
+        std::process::Command::new(crate::require_binary("ovs-ofctl"))
+            .args(["-O", "OpenFlow13", command, &self.target()])
+            .args(extra)
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
     /// The flows whose cookie matches `cookie` (`VALUE/MASK`), as
     /// `dump-flows --no-stats` prints them.
     pub fn flows(&self, cookie: &str) -> Vec<String> {
-        self.ofctl("dump-flows", &["--no-stats", &format!("cookie={cookie}")])
+        self.try_flows(cookie)
+            .unwrap_or_else(|error| panic!("dump-flows of {}: {error}", self.name))
+    }
+
+    /// [`LabBridge::flows`], or why `ovs-ofctl` could not tell (the
+    /// switch is restarting, say).
+    pub fn try_flows(&self, cookie: &str) -> Result<Vec<String>, String> {
+        let target = self.target();
+        let filter = format!("cookie={cookie}");
+        let output = std::process::Command::new(crate::require_binary("ovs-ofctl"))
+            .args([
+                "-O",
+                "OpenFlow13",
+                "dump-flows",
+                "--no-stats",
+                &target,
+                &filter,
+            ])
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !output.status.success() {
+            return Err(String::from_utf8_lossy(&output.stderr).into_owned());
+        }
+        Ok(String::from_utf8_lossy(&output.stdout)
             .lines()
             .filter(|line| !line.starts_with("OFPST_FLOW"))
             .map(|line| line.trim().to_string())
-            .collect()
+            .collect())
     }
 
     /// `ofproto/trace <bridge> FLOW`'s output.

@@ -85,6 +85,7 @@ pub async fn reconcile(args: ReconcileArgs) -> anyhow::Result<()> {
             ready_timeout: Duration::from_secs(args.ready_timeout),
             mtu: args.underlay_mtu,
             gateway: !args.no_gateway,
+            unjoined_grace: Duration::from_secs(args.reclaim_grace),
         };
         let backend: Arc<OvsBackend> =
             OvsBackend::attach(bridge, links, reaper, host.clone(), config).await?;

@@ -327,6 +327,7 @@ async fn start_ovs(
         ready_timeout: Duration::from_secs(args.ready_timeout),
         mtu: args.underlay_mtu,
         gateway: !args.no_gateway,
+        unjoined_grace: Duration::from_secs(args.reclaim_grace),
     };
     let openflow = config.openflow.clone();
     let bridge = ovs.with_bridge(&args.db.ovs_bridge);

@@ -40,6 +40,9 @@ pub struct OvsConfig {
     pub mtu: u32,
     /// Whether this host routes for its networks (a gateway port each).
     pub gateway: bool,
+    /// Age after which a pair CreateEndpoint made and Docker never moved
+    /// into a sandbox is removed, if shorter than Join's wait and a minute.
+    pub unjoined_grace: Duration,
 }
 
 /// The native OVS backend: one per daemon.

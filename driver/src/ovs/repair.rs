@@ -95,11 +95,13 @@ impl OvsBackend {
             .collect();
         snapshot.gateway_ports = ports;
         snapshot.gateway_rules = rules;
+        // An endpoint's record is its port: none waits alone, and a pair
+        // never moved into a sandbox is an endpoint never joined.
+        let join_grace = self.config.ready_timeout + JOIN_SLACK;
         let policy = Policy {
             now: unix_now(),
-            // Every port is joined or a Join in flight: no record waits alone.
-            unjoined_grace: self.config.ready_timeout,
-            join_grace: self.config.ready_timeout + JOIN_SLACK,
+            unjoined_grace: self.config.unjoined_grace,
+            join_grace: join_grace.min(self.config.unjoined_grace),
         };
         Ok(reconcile::plan(&snapshot, &policy)
             .into_iter()
