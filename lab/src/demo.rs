@@ -1,6 +1,7 @@
-//! The demo: an `ovn` Docker network, two busybox containers on it, and a
-//! ping from one to the other across OVN. Everything it makes is named
-//! `ovn-demo*`, which is how `down` finds it again.
+//! The demo: an `ovn` Docker network and an `ovs` one (only the latter on
+//! a lab without OVN), two busybox containers on each, and a ping from one
+//! to the other. Everything it makes is named `ovn-demo*` or `ovs-demo*`,
+//! which is how `down` finds it again.
 
 use std::time::Duration;
 
@@ -10,25 +11,61 @@ use super::cmd::{self, say};
 use super::docker::{self, docker};
 use super::image::IMAGE;
 
-pub const PREFIX: &str = "ovn-demo";
-const NETWORK: &str = "ovn-demo";
-const SUBNET: &str = "10.90.0.0/24";
-const CONTAINERS: [&str; 2] = ["ovn-demo-a", "ovn-demo-b"];
+/// The first letters of every name the demos make.
+pub const PREFIXES: [&str; 2] = ["ovn-demo", "ovs-demo"];
 const DOCKER_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Creates what is missing of the demo, then pings a → b.
-pub fn run() -> anyhow::Result<()> {
-    ensure_network()?;
-    for name in CONTAINERS {
-        ensure_container(name, NETWORK)?;
+/// One demo network: its driver, name, subnet and two containers.
+struct DemoNetwork {
+    driver: &'static str,
+    network: &'static str,
+    subnet: &'static str,
+    containers: [&'static str; 2],
+}
+
+/// Across OVN.
+const OVN_DEMO: DemoNetwork = DemoNetwork {
+    driver: "ovn",
+    network: "ovn-demo",
+    subnet: "10.90.0.0/24",
+    containers: ["ovn-demo-a", "ovn-demo-b"],
+};
+
+/// On the driver's own bridge, its flows in place of OVN's.
+const OVS_DEMO: DemoNetwork = DemoNetwork {
+    driver: "ovs",
+    network: "ovs-demo",
+    subnet: "10.100.0.0/24",
+    containers: ["ovs-demo-a", "ovs-demo-b"],
+};
+
+/// Creates what is missing of the demos (the `ovn` one only with `ovn`),
+/// then pings a → b on each.
+pub fn run(ovn: bool) -> anyhow::Result<()> {
+    let demos: &[&DemoNetwork] = match ovn {
+        true => &[&OVN_DEMO, &OVS_DEMO],
+        false => &[&OVS_DEMO],
+    };
+    for demo in demos {
+        run_one(demo)?;
     }
-    let address = address_of(CONTAINERS[1], NETWORK)?;
+    print_next_steps(demos);
+    Ok(())
+}
+
+fn run_one(demo: &DemoNetwork) -> anyhow::Result<()> {
+    let [a, b] = demo.containers;
+    ensure_network(demo)?;
+    for name in demo.containers {
+        ensure_container(name, demo.network)?;
+    }
+    let address = address_of(b, demo.network)?;
     say(format!(
-        "demo: {} pings {} ({address})",
-        CONTAINERS[0], CONTAINERS[1]
+        "demo: {a} pings {b} ({address}) on {} (-d {})",
+        demo.network, demo.driver
     ));
     let ping = cmd::capture(
-        docker(&["exec", CONTAINERS[0], "ping", "-c", "3", &address]),
+        docker(&["exec", a, "ping", "-c", "3", &address]),
         DOCKER_TIMEOUT,
     )?;
     print!("{}", ping.stdout);
@@ -39,22 +76,22 @@ pub fn run() -> anyhow::Result<()> {
             ping.stderr.trim()
         );
     }
-    print_next_steps(&address);
     Ok(())
 }
 
-fn ensure_network() -> anyhow::Result<()> {
-    if cmd::succeeds(docker(&["network", "inspect", NETWORK]), DOCKER_TIMEOUT) {
-        say(format!("demo: network {NETWORK} exists"));
+fn ensure_network(demo: &DemoNetwork) -> anyhow::Result<()> {
+    let (network, driver, subnet) = (demo.network, demo.driver, demo.subnet);
+    if cmd::succeeds(docker(&["network", "inspect", network]), DOCKER_TIMEOUT) {
+        say(format!("demo: network {network} exists"));
         return Ok(());
     }
     let create = docker(&[
-        "network", "create", "-d", "ovn", "--subnet", SUBNET, NETWORK,
+        "network", "create", "-d", driver, "--subnet", subnet, network,
     ]);
     cmd::run(create, DOCKER_TIMEOUT)
-        .with_context(|| format!("creating the Docker network {NETWORK}"))?;
+        .with_context(|| format!("creating the Docker network {network}"))?;
     say(format!(
-        "demo: created network {NETWORK} (driver ovn, subnet {SUBNET})"
+        "demo: created network {network} (driver {driver}, subnet {subnet})"
     ));
     Ok(())
 }
@@ -106,15 +143,26 @@ pub fn address_of(container: &str, network: &str) -> anyhow::Result<String> {
     Ok(address)
 }
 
-fn print_next_steps(address: &str) {
+fn print_next_steps(demos: &[&DemoNetwork]) {
     println!();
     println!("The demo works. Try next:");
+    for demo in demos {
+        let [a, _] = demo.containers;
+        println!(
+            "  docker exec -it {a} sh                      # a shell on {} (-d {})",
+            demo.network, demo.driver
+        );
+        println!(
+            "  docker run --rm --network {} {IMAGE} ip addr   # a third container",
+            demo.network
+        );
+    }
     println!(
-        "  docker exec -it {} sh                      # a shell in the first container",
-        CONTAINERS[0]
+        "  docker-ovn status                                       # both drivers' networks and endpoints"
     );
-    println!("  docker exec {} ping -c 1 {address}", CONTAINERS[0]);
-    println!("  docker run --rm --network {NETWORK} {IMAGE} ip addr   # a third container");
+    println!(
+        "  docker-ovn flows                                        # the -d ovs bridge's flows, by table"
+    );
     println!("  docker-ovn-lab down                                    # removes the demo too");
 }
 
@@ -123,38 +171,37 @@ pub fn remove() -> anyhow::Result<()> {
     if !docker::answers() {
         return Ok(());
     }
-    let names = list(
-        &["ps", "-a", "--format", "{{.Names}}", "--filter"],
-        &format!("name={PREFIX}"),
-    )?;
-    for name in &names {
-        cmd::run(docker(&["rm", "-f", name]), DOCKER_TIMEOUT)?;
-        say(format!("demo: removed container {name}"));
-    }
-    let networks = list(
-        &["network", "ls", "--format", "{{.Name}}", "--filter"],
-        &format!("name={PREFIX}"),
-    )?;
-    for network in &networks {
-        cmd::run(docker(&["network", "rm", network]), DOCKER_TIMEOUT)?;
-        say(format!("demo: removed network {network}"));
+    for prefix in PREFIXES {
+        let names = list(&["ps", "-a", "--format", "{{.Names}}", "--filter"], prefix)?;
+        for name in &names {
+            cmd::run(docker(&["rm", "-f", name]), DOCKER_TIMEOUT)?;
+            say(format!("demo: removed container {name}"));
+        }
+        let networks = list(
+            &["network", "ls", "--format", "{{.Name}}", "--filter"],
+            prefix,
+        )?;
+        for network in &networks {
+            cmd::run(docker(&["network", "rm", network]), DOCKER_TIMEOUT)?;
+            say(format!("demo: removed network {network}"));
+        }
     }
     Ok(())
 }
 
-/// The names a docker listing prints that belong to the demo (Docker's
+/// The names a docker listing prints that start with `prefix` (Docker's
 /// `name=` filter matches substrings; only the prefix is ours).
-fn list(args: &[&str], filter: &str) -> anyhow::Result<Vec<String>> {
+fn list(args: &[&str], prefix: &str) -> anyhow::Result<Vec<String>> {
     let mut listing = docker(args);
-    listing.arg(filter);
-    Ok(demo_names(&cmd::run(listing, DOCKER_TIMEOUT)?))
+    listing.arg(format!("name={prefix}"));
+    Ok(demo_names(&cmd::run(listing, DOCKER_TIMEOUT)?, prefix))
 }
 
-fn demo_names(listing: &str) -> Vec<String> {
+fn demo_names(listing: &str, prefix: &str) -> Vec<String> {
     listing
         .lines()
         .map(str::trim)
-        .filter(|name| name.starts_with(PREFIX))
+        .filter(|name| name.starts_with(prefix))
         .map(String::from)
         .collect()
 }
@@ -166,6 +213,9 @@ mod tests {
     #[test]
     fn only_names_starting_with_the_prefix_are_the_demo_s() {
         let listing = "ovn-demo-a\nmy-ovn-demo\novn-demo\n\nother\n";
-        assert_eq!(demo_names(listing), vec!["ovn-demo-a", "ovn-demo"]);
+        assert_eq!(
+            demo_names(listing, "ovn-demo"),
+            vec!["ovn-demo-a", "ovn-demo"]
+        );
     }
 }

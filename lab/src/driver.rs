@@ -67,8 +67,6 @@ fn daemon(host: &HostEnv, binary: Option<&Path>) -> Daemon {
         "serve".to_string(),
         "--ovs-db".to_string(),
         host.ovsdb.remote(),
-        "--nb-db".to_string(),
-        host.nb_remote.clone(),
         "--bridge".to_string(),
         host.bridge.clone(),
         "--socket".to_string(),
@@ -77,6 +75,11 @@ fn daemon(host: &HostEnv, binary: Option<&Path>) -> Daemon {
         "--ovs-socket".to_string(),
         host.driver.ovs_socket.display().to_string(),
     ];
+    if !host.nb_remote.is_empty() {
+        daemon
+            .args
+            .extend(["--nb-db".to_string(), host.nb_remote.clone()]);
+    }
     // The log is a file: no colour codes, and no error backtraces that would
     // push the error itself out of the log tail `up` shows on failure.
     daemon.env = vec![("NO_COLOR", "1".into()), ("RUST_LIB_BACKTRACE", "0".into())];

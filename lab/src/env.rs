@@ -52,6 +52,9 @@ pub enum Layout {
     /// `lab up --hosts N`: the central and N hosts on this machine; host1
     /// in this network namespace, the others in namespaces of their own.
     Local { hosts: usize },
+    /// `lab up --no-ovn`: one host with OVS, dockerd and the driver and no
+    /// OVN daemon at all (`-d ovs` alone).
+    LocalNoOvn,
     /// `lab provision central`: NB, SB and northd, on TCP at `listen_ip` too.
     Central { listen_ip: Ipv4Addr },
     /// `lab provision host`: this machine as one Docker host of a central
@@ -76,6 +79,7 @@ impl Layout {
     pub fn host_count(&self) -> usize {
         match self {
             Layout::Local { hosts } => *hosts,
+            Layout::LocalNoOvn => 1,
             Layout::Central { .. } => 0,
             Layout::Host(_) => 1,
         }
@@ -271,6 +275,11 @@ impl HostEnv {
         }
     }
 
+    /// Whether the host runs OVN (`lab up --no-ovn` makes one without).
+    pub fn has_ovn(&self) -> bool {
+        !self.sb_remote.is_empty()
+    }
+
     /// The OpenFlow management socket ovs-vswitchd opens for the bridge.
     pub fn bridge_mgmt(&self) -> PathBuf {
         self.ovs_rundir.join(format!("{}.mgmt", self.bridge))
@@ -329,6 +338,15 @@ pub fn lab_env(dir: &Path) -> LabEnv {
 pub fn lab_env_with(dir: &Path, layout: Layout) -> LabEnv {
     let (central, hosts, underlay) = match &layout {
         Layout::Local { hosts } => local(dir, *hosts),
+        Layout::LocalNoOvn => {
+            let (_, mut hosts, _) = local(dir, 1);
+            for host in &mut hosts {
+                // No central: the host's OVN settings stay empty.
+                host.nb_remote.clear();
+                host.sb_remote.clear();
+            }
+            (None, hosts, None)
+        }
         Layout::Central { listen_ip } => (
             Some(CentralEnv::new(dir.join("central"), Some(*listen_ip))),
             Vec::new(),

@@ -106,6 +106,7 @@ fn layout_vars(layout: &Layout) -> Vars {
     let hosts = var("HOSTS", layout.host_count().to_string());
     match layout {
         Layout::Local { .. } => vec![var("LAYOUT", "local".into()), hosts],
+        Layout::LocalNoOvn => vec![var("LAYOUT", "local-no-ovn".into()), hosts],
         Layout::Central { listen_ip } => vec![
             var("LAYOUT", "central".into()),
             hosts,
@@ -134,6 +135,7 @@ pub fn layout_from_vars(vars: &BTreeMap<String, String>) -> anyhow::Result<Layou
             }
             Ok(Layout::Local { hosts })
         }
+        Some("local-no-ovn") => Ok(Layout::LocalNoOvn),
         Some("central") => Ok(Layout::Central {
             listen_ip: parse_var(vars, "CENTRAL_LISTEN_IP")?,
         }),
@@ -291,6 +293,21 @@ mod tests {
             let vars = round_trip(&lab_env_with(Path::new("/tmp/lab"), layout.clone()));
             assert_eq!(layout_from_vars(&vars).expect("layout"), layout);
         }
+    }
+
+    #[test]
+    fn a_lab_without_ovn_has_one_host_with_no_ovn_setting() {
+        let env = lab_env_with(Path::new("/tmp/lab"), Layout::LocalNoOvn);
+        let vars = round_trip(&env);
+        assert_eq!(
+            layout_from_vars(&vars).expect("layout"),
+            Layout::LocalNoOvn
+        );
+        assert!(env.central.is_none() && env.underlay.is_none());
+        assert_eq!(env.hosts.len(), 1);
+        assert!(!env.hosts[0].has_ovn());
+        assert_eq!(vars["NB_DB"], "");
+        assert_eq!(vars["OVS_PLUGIN_SOCKET"], "/run/docker/plugins/ovs.sock");
     }
 
     #[test]

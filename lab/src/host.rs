@@ -30,6 +30,10 @@ pub fn start(host: &HostEnv) -> anyhow::Result<()> {
     ovsdb::ensure(&ovsdb_server(host), &host.ovsdb)?;
     configure(host)?;
     start_vswitchd(host)?;
+    if !host.has_ovn() {
+        // Plain Open vSwitch: the driver makes its own bridge.
+        return Ok(());
+    }
     create_bridge(host)?;
     // Before ovn-controller makes tunnels: they need the route via br-phy.
     uplink::attach(host)?;
@@ -96,11 +100,14 @@ pub fn netdev_bridge(bridge: &str) -> Vec<String> {
     .to_vec()
 }
 
-/// The settings ovn-controller reads (and the driver: `ovn-nb`).
+/// The settings ovn-controller reads (and the driver: `ovn-nb`); on a
+/// host without OVN, only its names.
 fn configure(host: &HostEnv) -> anyhow::Result<()> {
-    let settings = [
+    let names = [
         ("system-id", host.system_id.clone()),
         ("hostname", hostname(host)),
+    ];
+    let ovn = [
         ("ovn-remote", host.sb_remote.clone()),
         ("ovn-nb", host.nb_remote.clone()),
         ("ovn-encap-type", "geneve".to_string()),
@@ -108,6 +115,8 @@ fn configure(host: &HostEnv) -> anyhow::Result<()> {
         ("ovn-bridge", host.bridge.clone()),
         ("ovn-bridge-datapath-type", "netdev".to_string()),
     ];
+    let ovn = if host.has_ovn() { &ovn[..] } else { &[] };
+    let settings: Vec<&(&str, String)> = names.iter().chain(ovn).collect();
     let mut args: Vec<String> = ["--no-wait", "init", "--", "set", "Open_vSwitch", "."]
         .map(String::from)
         .to_vec();

@@ -40,6 +40,10 @@ pub struct UpOptions {
     /// as the running lab has, else 1]
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=MAX_HOSTS as i64))]
     pub hosts: Option<u16>,
+    /// One host with OVS, dockerd and the driver and no OVN daemon at all:
+    /// `-d ovs` alone, as on a host with plain Open vSwitch.
+    #[arg(long, conflicts_with = "hosts")]
+    pub no_ovn: bool,
 }
 
 /// `docker-ovn-lab down`.
@@ -60,8 +64,14 @@ pub struct Parts {
 
 /// Starts whatever of the lab is not running; safe to repeat.
 pub fn up(options: &UpOptions) -> anyhow::Result<()> {
-    let hosts = host_count(&options.dir, options.hosts.map(usize::from))?;
-    let env = lab_env_with(&options.dir, Layout::Local { hosts });
+    let layout = match options.no_ovn {
+        true => ovs_only(&options.dir)?,
+        false => Layout::Local {
+            hosts: host_count(&options.dir, options.hosts.map(usize::from))?,
+        },
+    };
+    let ovn = layout != Layout::LocalNoOvn;
+    let env = lab_env_with(&options.dir, layout);
     let parts = Parts {
         docker: !options.no_docker,
         driver: match options.no_driver {
@@ -74,11 +84,22 @@ pub fn up(options: &UpOptions) -> anyhow::Result<()> {
         if env.hosts.len() > 1 {
             cross_host_demo::run(&env)?;
         } else {
-            demo::run()?;
+            demo::run(ovn)?;
         }
     }
     summary::print(&env, &parts);
     Ok(())
+}
+
+/// The layout of `up --no-ovn`, unless a lab with OVN runs in `dir`.
+fn ovs_only(dir: &Path) -> anyhow::Result<Layout> {
+    match read_layout(dir)? {
+        None | Some(Layout::LocalNoOvn) => Ok(Layout::LocalNoOvn),
+        Some(other) => bail!(
+            "{} holds a lab with OVN ({other:?}): run `docker-ovn-lab down` first for one without",
+            dir.display()
+        ),
+    }
 }
 
 /// How many hosts `up` makes: as asked, else as many as the lab in `dir`
@@ -88,6 +109,10 @@ fn host_count(dir: &Path, asked: Option<usize>) -> anyhow::Result<usize> {
     let running = match read_layout(dir)? {
         None => None,
         Some(Layout::Local { hosts }) => Some(hosts),
+        Some(Layout::LocalNoOvn) => bail!(
+            "{} holds a lab without OVN (`up --no-ovn`): give --no-ovn, or `docker-ovn-lab down` first",
+            dir.display()
+        ),
         Some(other) => bail!(
             "{} holds a provisioned machine ({other:?}), not a local lab: use `lab provision` or `lab down`",
             dir.display()

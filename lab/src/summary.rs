@@ -41,10 +41,16 @@ fn print_host(host: &HostEnv, driver: bool) {
         .netns
         .as_deref()
         .map_or("this namespace".to_string(), |ns| format!("namespace {ns}"));
-    println!(
-        "  {}:       chassis {}, {place}, encap {}",
-        host.name, host.system_id, host.encap_ip
-    );
+    match host.has_ovn() {
+        true => println!(
+            "  {}:       chassis {}, {place}, encap {}",
+            host.name, host.system_id, host.encap_ip
+        ),
+        false => println!(
+            "  {}:       {}, {place}, Open vSwitch without OVN",
+            host.name, host.system_id
+        ),
+    }
     println!(
         "               {}/*.log {}/*.log",
         host.ovs_rundir.display(),
@@ -52,16 +58,24 @@ fn print_host(host: &HostEnv, driver: bool) {
     );
     if driver {
         println!(
-            "               driver {} on {}",
+            "               driver {} on {} and {}",
             host.driver.log.display(),
-            host.driver.socket.display()
+            host.driver.socket.display(),
+            host.driver.ovs_socket.display()
         );
     }
 }
 
 fn print_try(env: &LabEnv, parts: &Parts) {
     println!("Try:");
-    if let Some(host) = env.first_host() {
+    if let Some(host) = env.first_host().filter(|h| !h.has_ovn()) {
+        println!("  ovs-vsctl --db={} show", host.ovsdb.remote());
+        println!(
+            "  ovs-ofctl -O OpenFlow13 --names dump-flows unix:{}",
+            host.ovs_rundir.join("br-docker.mgmt").display()
+        );
+        println!("  docker network create -d ovs --subnet 10.91.0.0/24 mynet");
+    } else if let Some(host) = env.first_host() {
         println!("  ovs-vsctl --db={} show", host.ovsdb.remote());
         println!("  ovn-nbctl --db={} show", host.nb_remote);
         println!("  ovn-sbctl --db={} show", host.sb_remote);
@@ -80,8 +94,10 @@ fn print_try(env: &LabEnv, parts: &Parts) {
         println!("  ovn-nbctl --db={} show", central.nb.remote());
         println!("  ovn-sbctl --db={} show", central.sb.remote());
     }
-    if parts.docker && parts.driver.is_some() && env.has_docker_host() {
+    let ovn = env.first_host().is_some_and(|h| h.has_ovn());
+    if ovn && parts.docker && parts.driver.is_some() && env.has_docker_host() {
         println!("  docker network create -d ovn --subnet 10.91.0.0/24 mynet");
+        println!("  docker network create -d ovs --subnet 10.92.0.0/24 mynet2");
     }
     if let Some(host) = env.hosts.get(1) {
         println!(

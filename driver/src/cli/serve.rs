@@ -78,9 +78,13 @@ impl DatabaseArgs {
         )
     }
 
-    /// `--nb-db`, or else the `ovn-nb` the Open_vSwitch row names, if any.
+    /// `--nb-db`, or else the `ovn-nb` the Open_vSwitch row names, if any
+    /// (an empty one names none: a lab.env of a lab without OVN says so).
     pub fn nb_target_if_any(&self, ovs: &LocalSwitch) -> Option<String> {
-        self.nb_db.clone().or_else(|| ovs.external_id("ovn-nb"))
+        let given = self.nb_db.clone().filter(|nb| !nb.is_empty());
+        given
+            .or_else(|| ovs.external_id("ovn-nb"))
+            .filter(|nb| !nb.is_empty())
     }
 
     /// The `-d ovs` bridge's OpenFlow socket.
