@@ -108,7 +108,10 @@ fn is_zombie(pid: i32) -> bool {
 /// Starts every part of the lab that is not running (`docker-ovn-lab up`,
 /// in this process) with `docker_ovn`, the driver binary the lab should run.
 pub fn restart_missing(lab: &Lab, docker_ovn: &str) {
+    // As the lab was made: with OVN, or without (`up --no-ovn`).
+    let layout = docker_ovn_lab::env_file::read_layout(&lab.dir).ok().flatten();
     let options = docker_ovn_lab::UpOptions {
+        no_ovn: layout == Some(docker_ovn_lab::env::Layout::LocalNoOvn),
         dir: lab.dir.clone(),
         demo: false,
         no_docker: false,
