@@ -1,7 +1,9 @@
 //! The whole run, in order: memory idle, `docker run`, then for each
 //! population of joined endpoints the plugin-level measurements of both
 //! drivers, ovn-controller's install time and the first ping; memory at
-//! the largest population; and the teardown of everything it made.
+//! the largest population; then `-d ovs` at each population of its own
+//! endpoints (the `-d ovn` ones removed first: each backend is measured
+//! against its own population); and the teardown of everything it made.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -75,8 +77,9 @@ pub struct Level {
 /// Everything the table shows.
 pub struct Results {
     pub levels: Vec<Level>,
-    /// `docker run --rm` on `ovn`, on an internal `ovn` network and on `bridge`.
-    pub docker: [Samples; 3],
+    /// `docker run --rm` on `ovn`, on an internal `ovn` network, on
+    /// `bridge` and on `ovs`.
+    pub docker: [Samples; 4],
     /// The kernel's time to create and to delete one veth pair.
     pub veth: kernel::VethTimes,
     /// A plugin call's round trip with no work behind it.
@@ -84,6 +87,10 @@ pub struct Results {
     pub rss_idle_kib: u64,
     /// At the largest population joined.
     pub rss_full_kib: u64,
+    /// `-d ovs` at each population of its own endpoints: its runs only.
+    pub ovs_levels: Vec<Level>,
+    /// With the largest `-d ovs` population joined.
+    pub rss_ovs_full_kib: u64,
     /// A population the lab could not be filled to, and why.
     pub unreached: Option<Unreached>,
 }
@@ -96,11 +103,14 @@ pub struct Unreached {
     pub error: String,
 }
 
-/// The three networks and the connections a run uses.
+/// The networks and the connections a run uses.
 struct Subjects {
     ours: Driver,
     python: Driver,
     filler: Driver,
+    /// `-d ovs`, measured and filled on networks of their own.
+    ovs: Driver,
+    ovs_filler: Driver,
     binder: HandBinder,
     processes: Processes,
 }
@@ -116,6 +126,7 @@ pub fn run(lab: &Lab, plan: &Plan) -> anyhow::Result<Results> {
     let veth = kernel::veth_times()?;
     let ours = PluginClient::new(lab.plugin_socket());
     let round_trips = round_trip::measure(&ours)?;
+    let ovs = PluginClient::new(lab.var("OVS_PLUGIN_SOCKET"));
     let python = PythonDriver::start(&lab.var("OVS_RUNDIR"))?;
     say(format!("Python driver on {}", python.address));
     let processes = Processes::of_lab(lab)?.with("Python driver", python.pid());
@@ -123,6 +134,8 @@ pub fn run(lab: &Lab, plan: &Plan) -> anyhow::Result<Results> {
         ours: Driver::with_network("docker-ovn", ours.clone(), 240)?,
         python: Driver::with_network("python", python.client(), 241)?,
         filler: Driver::with_network("prefill", ours, 244)?,
+        ovs: Driver::with_network("docker-ovs", ovs.clone(), 242)?,
+        ovs_filler: Driver::with_network("prefill-ovs", ovs, 246)?,
         binder: runtime.block_on(HandBinder::connect(
             &lab.ovs_db(),
             &lab.nb_db(),
@@ -132,14 +145,26 @@ pub fn run(lab: &Lab, plan: &Plan) -> anyhow::Result<Results> {
     };
     let prefill = Prefill::new(&subjects.filler);
     let measured = rounds(lab, plan, &runtime, &subjects, &prefill);
-    say("removing the endpoints and networks".into());
+    say("removing the -d ovn endpoints".into());
     let cleared = prefill.clear();
-    let removed = [&subjects.ours, &subjects.python, &subjects.filler]
+    let ovs_prefill = Prefill::new(&subjects.ovs_filler);
+    let ovs_measured = cleared.and_then(|()| ovs_rounds(lab, plan, &subjects, &ovs_prefill));
+    say("removing the endpoints and networks".into());
+    let ovs_cleared = ovs_prefill.clear();
+    let drivers = [
+        &subjects.ours,
+        &subjects.python,
+        &subjects.filler,
+        &subjects.ovs,
+        &subjects.ovs_filler,
+    ];
+    let removed = drivers
         .iter()
         .try_for_each(|driver| driver.delete_network());
     let closed = runtime.block_on(subjects.binder.close());
     let (levels, rss_full_kib, unreached) = measured?;
-    cleared.and(removed).and(closed)?;
+    let (ovs_levels, rss_ovs_full_kib) = ovs_measured?;
+    ovs_cleared.and(removed).and(closed)?;
     Ok(Results {
         levels,
         unreached,
@@ -148,7 +173,52 @@ pub fn run(lab: &Lab, plan: &Plan) -> anyhow::Result<Results> {
         round_trips,
         rss_idle_kib,
         rss_full_kib,
+        ovs_levels,
+        rss_ovs_full_kib,
     })
+}
+
+/// `-d ovs` at each level of its own joined endpoints: its lifecycles
+/// (readiness included: its Join returns once its flows are in) and
+/// first pings; the driver's RSS at the largest.
+fn ovs_rounds(
+    lab: &Lab,
+    plan: &Plan,
+    subjects: &Subjects,
+    prefill: &Prefill,
+) -> anyhow::Result<(Vec<Level>, u64)> {
+    let mut levels = Vec::new();
+    let mut rss = 0;
+    for &endpoints in &plan.levels {
+        say(format!("-d ovs: joining endpoints up to {endpoints}"));
+        prefill.grow_to(endpoints)?;
+        rss = memory::driver_rss_kib(lab)?;
+        let settle = subjects
+            .processes
+            .settle(IDLE_WINDOW, SETTLED_PERCENT, SETTLE_CAP)?;
+        let none = || Samples::new(Vec::new());
+        let mut level = Level {
+            endpoints,
+            runs: Vec::new(),
+            joins: HashMap::new(),
+            install: none(),
+            install_back_to_back: none(),
+            install_rate: None,
+            transactions: none(),
+            install_timeouts: 0,
+            first_ping: Vec::new(),
+            settle,
+        };
+        measure_driver(
+            plan,
+            &subjects.ovs,
+            plan.ours,
+            &subjects.processes,
+            &mut level,
+        )?;
+        levels.push(level);
+    }
+    Ok((levels, rss))
 }
 
 /// Every level; the driver's RSS at the largest.

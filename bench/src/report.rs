@@ -37,7 +37,7 @@ pub fn markdown(results: &Results, plan: &Plan, machine: &str) -> String {
         ms(results.veth.as_group)
     );
     round_trip_line(&mut out, &results.round_trips);
-    let [ovn, internal, bridge] = &results.docker;
+    let [ovn, internal, bridge, ovs] = &results.docker;
     let _ = writeln!(
         out,
         "### `docker run --rm` ({} runs each, interleaved)\n",
@@ -48,6 +48,7 @@ pub fn markdown(results: &Results, plan: &Plan, machine: &str) -> String {
         ("`ovn` (docker-ovn)", ovn),
         ("`ovn --internal` (no `docker_gwbridge`)", internal),
         ("`bridge` (built in)", bridge),
+        ("`ovs` (docker-ovn's native backend)", ovs),
     ];
     for (name, samples) in networks {
         let _ = writeln!(
@@ -67,6 +68,14 @@ pub fn markdown(results: &Results, plan: &Plan, machine: &str) -> String {
         results.rss_idle_kib as f64 / 1024.0,
         results.rss_full_kib as f64 / 1024.0
     );
+    if let Some(level) = results.ovs_levels.last() {
+        let _ = writeln!(
+            out,
+            "With {} `-d ovs` endpoints joined (and the `-d ovn` ones removed): {:.1} MiB.",
+            level.endpoints,
+            results.rss_ovs_full_kib as f64 / 1024.0
+        );
+    }
     if let Some(unreached) = &results.unreached {
         let _ = writeln!(
             out,
@@ -113,7 +122,7 @@ fn lifecycle_table(out: &mut String, results: &Results) {
          |---|---|---|---|---|---|---|---|---|---|",
         CALLS.join(" | ")
     );
-    for level in &results.levels {
+    for level in results.levels.iter().chain(&results.ovs_levels) {
         for (driver, run) in &level.runs {
             let calls: Vec<String> = (0..CALLS.len()).map(|i| p50_p99(&run.call(i))).collect();
             let _ = writeln!(

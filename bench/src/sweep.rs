@@ -15,10 +15,18 @@ use crate::traffic::NETNS_PREFIX;
 pub const DOCKER_NETWORK: &str = "be0c-ovn";
 /// The same, `--internal`: no `docker_gwbridge` endpoint.
 pub const DOCKER_NETWORK_INTERNAL: &str = "be0c-ovn-internal";
+/// The same on `-d ovs`.
+pub const DOCKER_NETWORK_OVS: &str = "be0c-ovs";
 
 /// Sweeps the lab; reports what could not be removed.
 pub fn sweep(lab: &Lab) -> anyhow::Result<()> {
-    let _ = docker(&["network", "rm", DOCKER_NETWORK, DOCKER_NETWORK_INTERNAL]);
+    let _ = docker(&[
+        "network",
+        "rm",
+        DOCKER_NETWORK,
+        DOCKER_NETWORK_INTERNAL,
+        DOCKER_NETWORK_OVS,
+    ]);
     let (nb, ovs) = (
         format!("--db={}", lab.nb_db()),
         format!("--db={}", lab.ovs_db()),
@@ -29,6 +37,23 @@ pub fn sweep(lab: &Lab) -> anyhow::Result<()> {
         let body = serde_json::json!({"NetworkID": network});
         driver.call("NetworkDriver.DeleteNetwork", &body);
     }
+    // The -d ovs networks, named by the keys of its bridge's record.
+    let ovs_driver = PluginClient::new(lab.var("OVS_PLUGIN_SOCKET"));
+    let records = run_ok(
+        "ovs-vsctl",
+        &[
+            &ovs,
+            "--if-exists",
+            "get",
+            "Bridge",
+            OVS_BRIDGE,
+            "external_ids",
+        ],
+    )?;
+    for network in ovs_networks_in(&records) {
+        let body = serde_json::json!({"NetworkID": network});
+        ovs_driver.call("NetworkDriver.DeleteNetwork", &body);
+    }
     // The Python driver's switches (named by network id) and the hand-bound one.
     for switch in lines(&run_ok(
         "ovn-nbctl",
@@ -36,12 +61,14 @@ pub fn sweep(lab: &Lab) -> anyhow::Result<()> {
     )?) {
         run_ok("ovn-nbctl", &[&nb, "--if-exists", "ls-del", &switch])?;
     }
-    let bridge = lab.var("BRIDGE");
-    for port in lines(&run_ok("ovs-vsctl", &[&ovs, "list-ports", &bridge])?) {
-        run_ok(
-            "ovs-vsctl",
-            &[&ovs, "--if-exists", "del-port", &bridge, &port],
-        )?;
+    for bridge in [lab.var("BRIDGE"), OVS_BRIDGE.to_string()] {
+        let listed = run_ok("ovs-vsctl", &[&ovs, "list-ports", &bridge]).unwrap_or_default();
+        for port in lines(&listed) {
+            run_ok(
+                "ovs-vsctl",
+                &[&ovs, "--if-exists", "del-port", &bridge, &port],
+            )?;
+        }
     }
     for link in lines(&run_ok("ip", &["-o", "link", "show"])?.replace(':', " ")) {
         // One end of a veth pair takes the other with it.
@@ -86,6 +113,20 @@ fn networks_in(ids: &str) -> Vec<String> {
         .collect()
 }
 
+/// The `-d ovs` bridge the lab's driver makes.
+const OVS_BRIDGE: &str = "br-docker";
+
+/// The benchmark's networks among a `-d ovs` bridge's `external_ids`.
+fn ovs_networks_in(ids: &str) -> Vec<String> {
+    let key = "\"docker-ovn:network:";
+    ids.split(key)
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|id| id.starts_with(PREFIX))
+        .map(str::to_string)
+        .collect()
+}
+
 /// The words of `text` that start with [`PREFIX`], or with it after
 /// the three letters of a driver's interface names (`ovn`, `ovc`).
 fn lines(text: &str) -> Vec<String> {
@@ -113,6 +154,14 @@ pub fn run_ok(program: &str, args: &[&str]) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_benchmark_s_ovs_networks_are_read_from_the_bridge() {
+        let ids = format!(
+            "{{\"docker-ovn:network:{PREFIX}01\"=\"index=1\", \"docker-ovn:network:ab12\"=\"index=2\"}}"
+        );
+        assert_eq!(ovs_networks_in(&ids), [format!("{PREFIX}01")]);
+    }
 
     #[test]
     fn only_prefixed_words_are_ours() {

@@ -89,7 +89,7 @@ pub fn targets(results: &Results, clients: usize) -> Vec<Target> {
     targets.push(throughput(level(0), clients, 10.0));
     let largest = level(5000).or_else(|| level(results.unreached.as_ref()?.reached));
     targets.push(flat_own_time(level(0), largest));
-    let [ovn, _, bridge] = &results.docker;
+    let [ovn, _, bridge, _] = &results.docker;
     targets.push(Target {
         what: "`docker run --rm`: ovn within 1.25x of bridge (medians)",
         measured: format!(
@@ -110,7 +110,96 @@ pub fn targets(results: &Results, clients: usize) -> Vec<Target> {
         ratio: Some(mib * 1024.0 * 1024.0 / 30e6),
         bound: Bound::AtMost(1.0),
     });
+    targets.extend(ovs_targets(results, clients));
     targets
+}
+
+/// The `-d ovs` targets: its whole lifecycle (its readiness is its own
+/// work) against Python's, its Join at 5000 endpoints against `-d ovn`'s
+/// and its own at 0, `docker run`, memory.
+fn ovs_targets(results: &Results, clients: usize) -> Vec<Target> {
+    let ovn_level = |n: usize| results.levels.iter().find(|l| l.endpoints == n);
+    let ovs_level = |n: usize| results.ovs_levels.iter().find(|l| l.endpoints == n);
+    let mut targets = vec![ovs_vs_python(ovn_level(0), ovs_level(0))];
+    targets.push(ovs_throughput(ovn_level(0), ovs_level(0), clients));
+    targets.push(ovs_join_vs_ovn(ovn_level(5000), ovs_level(5000)));
+    targets.push(ovs_flat_join(ovs_level(0), ovs_level(5000)));
+    let [_, _, bridge, ovs] = &results.docker;
+    targets.push(Target {
+        what: "`docker run --rm`: ovs within 1.10x of bridge (medians)",
+        measured: format!(
+            "ovs {} ms, bridge {} ms",
+            ms(ovs.median()),
+            ms(bridge.median())
+        ),
+        ratio: Some(ratio(
+            ovs.median().as_secs_f64(),
+            bridge.median().as_secs_f64(),
+        )),
+        bound: Bound::AtMost(1.10),
+    });
+    let mib = results.rss_ovs_full_kib as f64 / 1024.0;
+    targets.push(Target {
+        what: "-d ovs: RSS with 5000 endpoints under 30 MB (ratio to 30 MB)",
+        measured: format!("{mib:.1} MiB"),
+        ratio: (!results.ovs_levels.is_empty()).then(|| mib * 1024.0 * 1024.0 / 30e6),
+        bound: Bound::AtMost(1.0),
+    });
+    targets
+}
+
+/// The median of call `call` (an index of CALLS) in `driver`'s serial run.
+fn call_median(level: Option<&Level>, driver: &str, call: usize) -> Option<f64> {
+    let run = run_of(level?, driver, 1)?;
+    Some(run.call(call).measured_median()?.as_secs_f64())
+}
+
+const JOIN: usize = 1;
+
+fn ovs_vs_python(ovn_level: Option<&Level>, ovs_level: Option<&Level>) -> Target {
+    let total = |level: Option<&Level>, driver: &str| {
+        Some(
+            run_of(level?, driver, 1)?
+                .totals()
+                .measured_median()?
+                .as_secs_f64(),
+        )
+    };
+    let figures = total(ovn_level, "python").zip(total(ovs_level, "docker-ovs"));
+    let what = "-d ovs lifecycle, readiness included, ≥20x faster than Python, 0 endpoints \
+                (p50, serial)";
+    target(what, Bound::AtLeast(20.0), figures, |python, ovs| {
+        format!("ovs {} ms, Python {} ms", secs(ovs), secs(python))
+    })
+}
+
+fn ovs_throughput(ovn_level: Option<&Level>, ovs_level: Option<&Level>, clients: usize) -> Target {
+    let rate = |level: Option<&Level>, driver: &str| {
+        let run = run_of(level?, driver, clients)?;
+        (!run.lifecycles.is_empty()).then(|| run.throughput())
+    };
+    let figures = rate(ovs_level, "docker-ovs").zip(rate(ovn_level, "python"));
+    let what = "-d ovs lifecycles/s ≥10x Python with 16 clients, 0 endpoints";
+    target(what, Bound::AtLeast(10.0), figures, |ovs, python| {
+        format!("ovs {ovs:.1}/s, Python {python:.1}/s")
+    })
+}
+
+fn ovs_join_vs_ovn(ovn_level: Option<&Level>, ovs_level: Option<&Level>) -> Target {
+    let figures =
+        call_median(ovn_level, "docker-ovn", JOIN).zip(call_median(ovs_level, "docker-ovs", JOIN));
+    let what = "-d ovs Join ≥50x faster than -d ovn's, 5000 endpoints (p50, serial)";
+    target(what, Bound::AtLeast(50.0), figures, |ovn, ovs| {
+        format!("ovs {} ms, ovn {} ms", secs(ovs), secs(ovn))
+    })
+}
+
+fn ovs_flat_join(empty: Option<&Level>, full: Option<&Level>) -> Target {
+    let figures = call_median(full, "docker-ovs", JOIN).zip(call_median(empty, "docker-ovs", JOIN));
+    let what = "-d ovs Join at 5000 endpoints ≤2x at 0 (p50, serial)";
+    target(what, Bound::AtMost(2.0), figures, |full, empty| {
+        format!("0: {} ms, 5000: {} ms", secs(empty), secs(full))
+    })
 }
 
 fn own_time_vs_python(level: Option<&Level>, endpoints: usize) -> Target {

@@ -299,10 +299,7 @@ mod tests {
     fn a_lab_without_ovn_has_one_host_with_no_ovn_setting() {
         let env = lab_env_with(Path::new("/tmp/lab"), Layout::LocalNoOvn);
         let vars = round_trip(&env);
-        assert_eq!(
-            layout_from_vars(&vars).expect("layout"),
-            Layout::LocalNoOvn
-        );
+        assert_eq!(layout_from_vars(&vars).expect("layout"), Layout::LocalNoOvn);
         assert!(env.central.is_none() && env.underlay.is_none());
         assert_eq!(env.hosts.len(), 1);
         assert!(!env.hosts[0].has_ovn());

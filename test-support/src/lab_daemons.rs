@@ -109,7 +109,9 @@ fn is_zombie(pid: i32) -> bool {
 /// in this process) with `docker_ovn`, the driver binary the lab should run.
 pub fn restart_missing(lab: &Lab, docker_ovn: &str) {
     // As the lab was made: with OVN, or without (`up --no-ovn`).
-    let layout = docker_ovn_lab::env_file::read_layout(&lab.dir).ok().flatten();
+    let layout = docker_ovn_lab::env_file::read_layout(&lab.dir)
+        .ok()
+        .flatten();
     let options = docker_ovn_lab::UpOptions {
         no_ovn: layout == Some(docker_ovn_lab::env::Layout::LocalNoOvn),
         dir: lab.dir.clone(),
