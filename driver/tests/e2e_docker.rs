@@ -12,30 +12,9 @@ use ovsdb_client::{Client, Value};
 use test_support::leftovers::named_rows;
 use test_support::{
     DockerNetwork, GatewayOnHost, IMAGE, Lab, Outside, Removed, assert_clean, docker, docker_ok,
-    endpoint_field, exec_ok, gateway_parts, localports, wait_until,
+    endpoint_field, exec_ok, first_command_pings, gateway_parts, localports, tcp_bytes_received,
+    wait_until,
 };
-
-/// A one-shot container on `network` whose first command is a ping: it
-/// must succeed at once, so the port was ready when the container started.
-fn first_command_pings(network: &str, target: &str) {
-    let output = docker(&[
-        "run",
-        "--rm",
-        "--network",
-        network,
-        IMAGE,
-        "ping",
-        "-c1",
-        "-W1",
-        target,
-    ]);
-    assert!(
-        output.status.success(),
-        "the first ping of a new container on {network} to {target} failed:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
 
 /// The container's interface holding `address` (Docker may have added a
 /// docker_gwbridge interface, so names are not predictable).
@@ -267,34 +246,15 @@ fn pool_rows(lab: &Lab, subnet: &str) -> Vec<String> {
 
 /// TCP, not only ping: a 200 KiB stream between two containers. The
 /// userspace datapath drops segments whose checksum was left to offload,
-/// so this fails unless Join turns that offload off. (The client's stdin
-/// stays open: busybox nc quits at EOF on stdin, before the reply.)
+/// so this fails unless Join turns that offload off.
 #[test]
 fn tcp_streams_between_containers() {
     let _lab = Lab::require();
     let mut net = DockerNetwork::create("e2e-tcp", &["--subnet", "10.83.0.0/24"]);
     let server = net.run("e2e-tcp-server", &[]);
     let ip = endpoint_field(&server, &net.name, "IPAddress");
-    docker_ok(&[
-        "exec",
-        "-d",
-        &server,
-        "sh",
-        "-c",
-        "dd if=/dev/zero bs=1024 count=200 2>/dev/null | nc -l -p 8080",
-    ]);
-    std::thread::sleep(Duration::from_millis(300));
-    let received = docker_ok(&[
-        "run",
-        "--rm",
-        "--network",
-        &net.name,
-        IMAGE,
-        "sh",
-        "-c",
-        &format!("sleep 5 | nc {ip} 8080 | wc -c"),
-    ]);
-    assert_eq!(received.trim(), "204800", "TCP stream cut short");
+    let received = tcp_bytes_received(&net.name, &server, &ip);
+    assert_eq!(received, "204800", "TCP stream cut short");
 }
 
 /// The logical switch of a network created without `-o ovn.network`.

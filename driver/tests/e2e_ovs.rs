@@ -10,35 +10,13 @@ use std::time::Duration;
 
 use docker_ovn::mac::MacAddr;
 use test_support::{
-    DRIVER_COOKIES, DockerNetwork, IMAGE, Lab, LabBridge, Outside, Removed, assert_clean, docker,
-    docker_ok, exec_ok, wait_until,
+    DRIVER_COOKIES, DockerNetwork, Lab, LabBridge, Outside, Removed, assert_clean, docker,
+    docker_ok, exec_ok, first_command_pings, tcp_bytes_received, wait_until,
 };
 
 /// A `-d ovs` network.
 fn ovs_network(name: &str, extra: &[&str]) -> DockerNetwork {
     DockerNetwork::create_on("ovs", name, extra)
-}
-
-/// A one-shot container on `network` whose first command pings `target`:
-/// Join returned only once its flows were in.
-fn first_command_pings(network: &str, target: &str) {
-    let output = docker(&[
-        "run",
-        "--rm",
-        "--network",
-        network,
-        IMAGE,
-        "ping",
-        "-c1",
-        "-W1",
-        target,
-    ]);
-    assert!(
-        output.status.success(),
-        "the first ping of a new container on {network} to {target} failed:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 /// The cookie filter of every flow of network `index` (and its endpoints).
@@ -273,26 +251,8 @@ fn ovs_tcp_streams_200_kib() {
     let mut net = ovs_network("ovs-tcp", &["--subnet", "10.68.0.0/24"]);
     let server = net.run("ovs-tcp-server", &[]);
     let ip = net.address(&server);
-    docker_ok(&[
-        "exec",
-        "-d",
-        &server,
-        "sh",
-        "-c",
-        "dd if=/dev/zero bs=1024 count=200 2>/dev/null | nc -l -p 8080",
-    ]);
-    std::thread::sleep(Duration::from_millis(300));
-    let received = docker_ok(&[
-        "run",
-        "--rm",
-        "--network",
-        &net.name,
-        IMAGE,
-        "sh",
-        "-c",
-        &format!("sleep 5 | nc {ip} 8080 | wc -c"),
-    ]);
-    assert_eq!(received.trim(), "204800", "TCP stream cut short");
+    let received = tcp_bytes_received(&net.name, &server, &ip);
+    assert_eq!(received, "204800", "TCP stream cut short");
     net.remove();
 }
 

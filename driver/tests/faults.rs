@@ -127,12 +127,11 @@ fn wait_first_port(lab: &Lab, network: &str) {
     );
 }
 
-#[test]
-fn driver_killed_during_twenty_concurrent_runs_leaves_nothing_behind() {
-    let _turn = one_at_a_time();
-    let lab = Lab::require();
-    let mut net = DockerNetwork::create("fault-burst", &["--subnet", "10.71.0.0/24"]);
-    let names: Vec<String> = (0..20).map(|i| format!("fault-burst-{i}")).collect();
+/// 20 concurrent `docker run`s on `net`, the driver killed with SIGKILL
+/// once the first has a port, then started again; the containers that
+/// started.
+fn burst_across_a_driver_kill(lab: &Lab, net: &mut DockerNetwork) -> Vec<String> {
+    let names: Vec<String> = (0..20).map(|i| format!("{}-{i}", net.name)).collect();
     for name in &names {
         let _ = docker(&["rm", "-f", name]);
         net.adopt(name);
@@ -140,16 +139,32 @@ fn driver_killed_during_twenty_concurrent_runs_leaves_nothing_behind() {
     let runs: Vec<_> = names
         .iter()
         .cloned()
-        .map(|name| thread::spawn(move || start(&name, "fault-burst", "exec sleep 3600")))
+        .map(|name| {
+            let network = net.name.clone();
+            thread::spawn(move || start(&name, &network, "exec sleep 3600"))
+        })
         .collect();
-    wait_first_port(&lab, &net.id);
-    LabDaemon::Driver.kill(&lab, libc::SIGKILL);
-    restart_missing(&lab, DOCKER_OVN);
+    wait_first_port(lab, &net.id);
+    LabDaemon::Driver.kill(lab, libc::SIGKILL);
+    restart_missing(lab, DOCKER_OVN);
     for run in runs {
         run.join().expect("docker run thread");
     }
-    let started: Vec<&String> = names.iter().filter(|n| is_running(n)).collect();
-    eprintln!("{} of 20 containers started across the kill", started.len());
+    let started: Vec<String> = names.into_iter().filter(|n| is_running(n)).collect();
+    eprintln!(
+        "{} of 20 containers on {} started across the kill",
+        started.len(),
+        net.name
+    );
+    started
+}
+
+#[test]
+fn driver_killed_during_twenty_concurrent_runs_leaves_nothing_behind() {
+    let _turn = one_at_a_time();
+    let lab = Lab::require();
+    let mut net = DockerNetwork::create("fault-burst", &["--subnet", "10.71.0.0/24"]);
+    let started = burst_across_a_driver_kill(&lab, &mut net);
     // Endpoints whose CreateEndpoint answer was lost are never joined nor
     // deleted by Docker; the daemon removes them after --reclaim-grace.
     // Nothing is in flight now, so a grace of 0 shows that step at once.
@@ -450,27 +465,7 @@ fn ovs_driver_killed_during_twenty_concurrent_runs_leaves_nothing_behind() {
     let _turn = one_at_a_time();
     let lab = Lab::require();
     let mut net = DockerNetwork::create_on("ovs", "fault-ovs-burst", &["--subnet", "10.98.0.0/24"]);
-    let names: Vec<String> = (0..20).map(|i| format!("fault-ovs-burst-{i}")).collect();
-    for name in &names {
-        let _ = docker(&["rm", "-f", name]);
-        net.adopt(name);
-    }
-    let runs: Vec<_> = names
-        .iter()
-        .cloned()
-        .map(|name| thread::spawn(move || start(&name, "fault-ovs-burst", "exec sleep 3600")))
-        .collect();
-    wait_first_port(&lab, &net.id);
-    LabDaemon::Driver.kill(&lab, libc::SIGKILL);
-    restart_missing(&lab, DOCKER_OVN);
-    for run in runs {
-        run.join().expect("docker run thread");
-    }
-    let started: Vec<&String> = names.iter().filter(|n| is_running(n)).collect();
-    eprintln!(
-        "{} of 20 -d ovs containers started across the kill",
-        started.len()
-    );
+    let started = burst_across_a_driver_kill(&lab, &mut net);
     // Pairs of endpoints Docker never joined (an answer lost in the kill):
     // nothing is in flight now, so a grace of 0 removes them at once.
     reconcile(&lab, &["--reclaim-grace", "0"]);

@@ -160,6 +160,59 @@ pub fn exec_ok(container: &str, command: &[&str]) -> String {
     docker_ok(&args)
 }
 
+/// A one-shot container on `network` whose first command pings `target`:
+/// it must succeed at once, so the port was ready when the container
+/// started.
+pub fn first_command_pings(network: &str, target: &str) {
+    let output = docker(&[
+        "run",
+        "--rm",
+        "--network",
+        network,
+        IMAGE,
+        "ping",
+        "-c1",
+        "-W1",
+        target,
+    ]);
+    assert!(
+        output.status.success(),
+        "the first ping of a new container on {network} to {target} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The bytes of a 200 KiB TCP stream from `server` (at `address` on
+/// `network`, listening on port 8080) that a new container's `nc`
+/// receives, as `wc -c` counts them: `"204800"` when all arrive. The
+/// client's stdin stays open: busybox nc quits at EOF on stdin, before
+/// the reply.
+pub fn tcp_bytes_received(network: &str, server: &str, address: &str) -> String {
+    docker_ok(&[
+        "exec",
+        "-d",
+        server,
+        "sh",
+        "-c",
+        "dd if=/dev/zero bs=1024 count=200 2>/dev/null | nc -l -p 8080",
+    ]);
+    std::thread::sleep(Duration::from_millis(300));
+    let script = format!("sleep 5 | nc {address} 8080 | wc -c");
+    docker_ok(&[
+        "run",
+        "--rm",
+        "--network",
+        network,
+        IMAGE,
+        "sh",
+        "-c",
+        &script,
+    ])
+    .trim()
+    .to_string()
+}
+
 /// `docker exec CONTAINER ping -c1 -W2 TARGET`.
 pub fn container_pings(container: &str, target: &str) -> Output {
     docker(&["exec", container, "ping", "-c1", "-W2", target])

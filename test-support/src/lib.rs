@@ -38,7 +38,8 @@ pub mod vswitchd;
 pub use binaries::{Schema, require_binary, tool_ok};
 pub use daemon::DriverDaemon;
 pub use docker_network::{
-    DockerNetwork, IMAGE, container_pings, endpoint_field, eventually, exec_ok, wait_until,
+    DockerNetwork, IMAGE, container_pings, endpoint_field, eventually, exec_ok,
+    first_command_pings, tcp_bytes_received, wait_until,
 };
 pub use lab::{Lab, docker, docker_ok, link_names};
 pub use lab_bridge::{DRIVER_COOKIES, LabBridge};

@@ -20,7 +20,7 @@ use crate::ovn::address_pools::AddressPools;
 use crate::ovn::backend::{OvnBackend, OvnConfig};
 use crate::ovn::northbound::Northbound;
 use crate::ovs::backend::{OvsBackend, OvsConfig};
-use crate::ovs::bridge::default_datapath_type;
+use crate::ovs::bridge::{default_datapath_type, ensure_bridge};
 
 /// Where dockerd finds the `-d ovs` driver.
 pub const DEFAULT_OVS_SOCKET_PATH: &str = "/run/docker/plugins/ovs.sock";
@@ -184,6 +184,8 @@ pub struct Backends {
     pub ovn: Option<(Arc<OvnBackend>, Northbound)>,
     /// `None` with `--no-ovs`.
     pub ovs: Option<Arc<OvsBackend>>,
+    /// The veth reaper both share.
+    pub reaper: VethReaper<LocalSwitch>,
 }
 
 /// Runs the daemon.
@@ -192,12 +194,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Before serving: what a killed predecessor left, Docker will not
     // tell about; first the pairs it left half made, which only now, with
     // no Join of this daemon under way, can be told from a Join's.
-    let unfinished = match (&backends.ovn, &backends.ovs) {
-        (Some((ovn, _)), _) => ovn.delete_unfinished_veths().await,
-        (None, Some(ovs)) => ovs.delete_unfinished_veths().await,
-        (None, None) => Ok(()),
-    };
-    if let Err(error) = unfinished {
+    // (See crate::host::links::UNFINISHED_GROUP.)
+    if let Err(error) = backends.reaper.delete_unfinished().await {
         tracing::warn!(%error, "veth pairs a killed daemon left half made are still there");
     }
     reconcile_once(&backends).await;
@@ -304,9 +302,9 @@ pub async fn connect_all(args: &ServeArgs) -> anyhow::Result<Backends> {
     };
     let ovs = match args.no_ovs {
         true => None,
-        false => Some(start_ovs(args, &ovs, links, reaper, host).await?),
+        false => Some(start_ovs(args, &ovs, links, reaper.clone(), host).await?),
     };
-    Ok(Backends { ovn, ovs })
+    Ok(Backends { ovn, ovs, reaper })
 }
 
 /// The `-d ovs` backend on its own bridge.
@@ -335,15 +333,19 @@ async fn start_ovs(
     };
     let openflow = config.openflow.clone();
     let bridge = ovs.with_bridge(&args.db.ovs_bridge);
-    OvsBackend::start(bridge, links, reaper, host, config)
-        .await
-        .with_context(|| {
-            format!(
-                "-d ovs: cannot set up bridge {} (OpenFlow {openflow}); is ovs-vswitchd running? \
-                 (`--no-ovs` serves -d ovn alone)",
-                args.db.ovs_bridge
-            )
-        })
+    let started = async {
+        ensure_bridge(&bridge, &config.datapath_type).await?;
+        let backend = OvsBackend::attach(bridge, links, reaper, host, config).await?;
+        backend.resync("start").await?;
+        Ok::<_, crate::error::DriverError>(backend)
+    };
+    started.await.with_context(|| {
+        format!(
+            "-d ovs: cannot set up bridge {} (OpenFlow {openflow}); is ovs-vswitchd running? \
+             (`--no-ovs` serves -d ovn alone)",
+            args.db.ovs_bridge
+        )
+    })
 }
 
 /// The local Open_vSwitch database, replicated, and netlink.

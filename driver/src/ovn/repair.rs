@@ -11,7 +11,7 @@ use crate::host::plumbing::PairRemoval;
 use crate::names::DockerId;
 use crate::ovn::backend::OvnBackend;
 use crate::ovn::endpoint::interface_ids;
-use crate::reconcile::{self, Action, LogicalPortState, Policy};
+use crate::reconcile::{self, Action, LogicalPortState, Policy, Repair};
 
 /// Beyond Join's readiness wait, how long a veth pair may stay in the
 /// driver's namespace (Docker moves the peer once Join answers) before
@@ -19,12 +19,6 @@ use crate::reconcile::{self, Action, LogicalPortState, Policy};
 pub const JOIN_SLACK: Duration = Duration::from_secs(60);
 
 impl OvnBackend {
-    /// Deletes the veth pairs a killed daemon created but never marked
-    /// (see [`crate::host::links::UNFINISHED_GROUP`]). Only before serving.
-    pub async fn delete_unfinished_veths(&self) -> Result<()> {
-        self.plumbing.reaper.delete_unfinished().await
-    }
-
     /// One reconciliation pass ([`reconcile`]): reads this host's ports,
     /// veths and logical ports, and unless `dry_run` applies the plan.
     /// Every step is tried; the first failure is returned after the rest.
@@ -51,32 +45,7 @@ impl OvnBackend {
         if dry_run {
             return Ok(actions);
         }
-        let mut first_error = None;
-        let mut done = Vec::new();
-        for action in actions {
-            match self.apply(&action).await {
-                Ok(true) => {
-                    tracing::info!(action = %action, "reconciled");
-                    done.push(action);
-                }
-                Ok(false)
-                    if matches!(
-                        action,
-                        Action::Report { .. } | Action::GatewayDeviceMissing { .. }
-                    ) =>
-                {
-                    tracing::warn!(action = %action, "needs an operator");
-                    done.push(action);
-                }
-                // A call in flight (a Leave, say) got there first.
-                Ok(false) => tracing::debug!(action = %action, "already done"),
-                Err(error) => {
-                    tracing::warn!(action = %action, %error, "reconciliation step failed");
-                    first_error.get_or_insert(error);
-                }
-            }
-        }
-        first_error.map_or(Ok(done), Err)
+        reconcile::apply_all(self, actions).await.into_result()
     }
 
     /// This host's logical switch ports, as reconciliation sees them.
@@ -153,7 +122,7 @@ impl OvnBackend {
     }
 
     /// Applies one step; `Ok(false)` when there was nothing left to do.
-    async fn apply(&self, action: &Action) -> Result<bool> {
+    async fn apply_step(&self, action: &Action) -> Result<bool> {
         match action {
             Action::RemovePort {
                 interface,
@@ -195,5 +164,11 @@ impl OvnBackend {
             Action::Report { .. } => Ok(false),
             gateway => self.apply_gateway(gateway).await,
         }
+    }
+}
+
+impl Repair for OvnBackend {
+    async fn apply(&self, action: &Action) -> Result<bool> {
+        self.apply_step(action).await
     }
 }

@@ -21,7 +21,6 @@ use crate::host::local_switch::{LocalSwitch, id_of};
 use crate::host::plumbing::Plumbing;
 use crate::host::veth_reaper::VethReaper;
 use crate::names::{DockerId, host_interface};
-use crate::ovs::bridge::ensure_bridge;
 use crate::ovs::bridge_flows::{BridgeFlows, Resync};
 use crate::ovs::endpoint_port::{EndpointPort, endpoint_ports};
 use crate::ovs::network_record::{NetworkRecord, network_records};
@@ -57,23 +56,10 @@ pub struct OvsBackend {
 }
 
 impl OvsBackend {
-    /// Makes (or puts back) the bridge, connects to its OpenFlow socket
-    /// and installs every flow the databases call for in a new round.
-    pub async fn start(
-        ovs: LocalSwitch,
-        links: Links,
-        reaper: VethReaper<LocalSwitch>,
-        host: String,
-        config: OvsConfig,
-    ) -> Result<Arc<OvsBackend>> {
-        ensure_bridge(&ovs, &config.datapath_type).await?;
-        let backend = OvsBackend::attach(ovs, links, reaper, host, config).await?;
-        backend.resync("start").await?;
-        Ok(backend)
-    }
-
-    /// The backend of an existing bridge, its flows as they are: what
-    /// `docker-ovn reconcile` looks through.
+    /// The backend of an existing bridge (made by
+    /// [`crate::ovs::bridge::ensure_bridge`]), its flows as they are until
+    /// [`OvsBackend::resync`]: the daemon resyncs at once, `docker-ovn
+    /// reconcile` only if they differ.
     pub async fn attach(
         ovs: LocalSwitch,
         links: Links,

@@ -11,19 +11,13 @@ use crate::names::DockerId;
 use crate::ovn::repair::JOIN_SLACK;
 use crate::ovs::backend::OvsBackend;
 use crate::ovs::cookie::of_port;
-use crate::reconcile::{self, Action, LogicalPortState, Policy};
+use crate::reconcile::{self, Action, LogicalPortState, Policy, Repair};
 
 /// Why a veth in a sandbox without a port is left alone.
 const PORT_GONE: &str = "its container is running but its OVS port, the endpoint's only record, \
      is gone; `docker rm -f` the container or connect it again";
 
 impl OvsBackend {
-    /// Deletes the veth pairs a killed daemon created but never marked
-    /// (see [`crate::host::links::UNFINISHED_GROUP`]). Only before serving.
-    pub async fn delete_unfinished_veths(&self) -> Result<()> {
-        self.plumbing.reaper.delete_unfinished().await
-    }
-
     /// One reconciliation pass: reads this host's ports, veths, gateways
     /// and flows, and unless `dry_run` applies the plan, then resyncs the
     /// flows if they still differ. Every step is tried; the first failure
@@ -38,25 +32,10 @@ impl OvsBackend {
             actions.extend(self.flow_check().await?);
             return Ok(actions);
         }
-        let mut first_error = None;
-        let mut done = Vec::new();
-        for action in actions {
-            match self.apply(&action).await {
-                Ok(true) => {
-                    tracing::info!(action = %action, "reconciled");
-                    done.push(action);
-                }
-                Ok(false) if is_report(&action) => {
-                    tracing::warn!(action = %action, "needs an operator");
-                    done.push(action);
-                }
-                Ok(false) => tracing::debug!(action = %action, "already done"),
-                Err(error) => {
-                    tracing::warn!(action = %action, %error, "reconciliation step failed");
-                    first_error.get_or_insert(error);
-                }
-            }
-        }
+        let reconcile::Applied {
+            mut done,
+            mut first_error,
+        } = reconcile::apply_all(self, actions).await;
         match self.flow_check().await {
             Ok(Some(resync)) => match self.resync("reconciliation").await {
                 Ok(_) => done.push(resync),
@@ -144,7 +123,7 @@ impl OvsBackend {
     }
 
     /// Applies one step; `Ok(false)` when there was nothing left to do.
-    async fn apply(&self, action: &Action) -> Result<bool> {
+    async fn apply_step(&self, action: &Action) -> Result<bool> {
         match action {
             Action::RemovePort {
                 interface,
@@ -209,9 +188,8 @@ impl OvsBackend {
     }
 }
 
-fn is_report(action: &Action) -> bool {
-    matches!(
-        action,
-        Action::Report { .. } | Action::GatewayDeviceMissing { .. }
-    )
+impl Repair for OvsBackend {
+    async fn apply(&self, action: &Action) -> Result<bool> {
+        self.apply_step(action).await
+    }
 }

@@ -43,15 +43,18 @@
 //!
 //! Modules: [`state`] (the snapshot's parts and the policy), [`action`]
 //! (the steps), [`plan`] (the pure rules above), [`snapshot`] (reading
-//! this host's side); applying is the backend's
-//! ([`crate::ovn::repair`]).
+//! this host's side), [`apply`] (every step tried and logged alike);
+//! each step is the backend's to carry out ([`crate::ovn::repair`],
+//! [`crate::ovs::repair`]).
 
 mod action;
+mod apply;
 mod plan;
 mod snapshot;
 mod state;
 
 pub use action::Action;
+pub use apply::{Applied, Repair, apply_all};
 pub use plan::plan;
 pub use snapshot::snapshot;
 pub use state::{
