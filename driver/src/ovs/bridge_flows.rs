@@ -84,7 +84,9 @@ impl BridgeFlows {
 
     /// Adds `flows` and deletes the flows `(cookie, mask)` selects, all
     /// in one atomic bundle, deletions first; returns once the switch
-    /// has them in (the bundle's commit and a barrier answered).
+    /// has them in: the barrier after the bundle's messages has come back
+    /// (every one was judged) and so has the commit's reply, which the
+    /// switch sends once the flows are in its tables.
     pub async fn apply(&self, delete: &[(u64, u64)], flows: &[Flow]) -> Result<()> {
         let mods: Vec<FlowMod> = delete
             .iter()
@@ -94,8 +96,7 @@ impl BridgeFlows {
         if mods.is_empty() {
             return Ok(());
         }
-        self.client.bundle(&mods).await.map_err(|e| self.error(e))?;
-        self.client.barrier().await.map_err(|e| self.error(e))
+        self.client.bundle(&mods).await.map_err(|e| self.error(e))
     }
 
     /// Every driver flow on the switch.
@@ -126,7 +127,6 @@ impl BridgeFlows {
             FlowMod::delete_by_cookie(cookie, mask)
         }));
         self.client.bundle(&mods).await.map_err(|e| self.error(e))?;
-        self.client.barrier().await.map_err(|e| self.error(e))?;
         self.round.store(round, Ordering::SeqCst);
         Ok(Resync {
             round,

@@ -92,6 +92,8 @@ impl OvsBackend {
                 network: network.to_string(),
                 endpoint: endpoint.to_string(),
             })?;
+        // While it waits, the reaper may take its batch.
+        self.plumbing.reaper.join_waits();
         let ofport = self
             .plumbing
             .ovs
@@ -131,7 +133,10 @@ impl OvsBackend {
     /// port (in the reaper's next batch). An endpoint already gone is no
     /// error: Docker never joins an endpoint twice.
     pub async fn unplug(&self, endpoint: &DockerId, what: &str) -> Result<()> {
-        if let Some(ofport) = self.endpoint(endpoint).and_then(|p| p.ofport) {
+        // A pair the reaper holds lost its flows when it was handed over.
+        let retiring = self.plumbing.reaper.is_retiring(&host_interface(endpoint));
+        let ofport = self.endpoint(endpoint).and_then(|p| p.ofport);
+        if let Some(ofport) = ofport.filter(|_| !retiring) {
             let _shared = self.flows.shared().await;
             self.flows.apply(&[of_port(ofport)], &[]).await?;
         }
