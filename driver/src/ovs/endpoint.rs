@@ -92,8 +92,9 @@ impl OvsBackend {
                 network: network.to_string(),
                 endpoint: endpoint.to_string(),
             })?;
-        // While it waits, the reaper may take its batch.
-        self.plumbing.reaper.join_waits();
+        // No hint to the reaper here (as -d ovn's Join gives while it
+        // waits for ovn-controller): its batch would make ovs-vswitchd
+        // reconfigure, and this wait is for ovs-vswitchd itself.
         let ofport = self
             .plumbing
             .ovs
