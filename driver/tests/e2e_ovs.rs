@@ -326,3 +326,37 @@ fn ovs_connect_and_disconnect() {
     second.remove();
     first.remove();
 }
+
+/// Options `-d ovs` does not know, or `-d ovn`'s, are refused with a
+/// clear error and leave no record on the bridge.
+#[test]
+fn ovs_unknown_options_are_refused_and_change_nothing() {
+    let lab = Lab::require();
+    let bridge = LabBridge::of(&lab);
+    for option in ["ovs.bogus=1", "ovn.network=blue"] {
+        let _ = docker(&["network", "rm", "ovs-bad"]);
+        let output = docker(&[
+            "network",
+            "create",
+            "-d",
+            "ovs",
+            "-o",
+            option,
+            "--subnet",
+            "10.62.8.0/24",
+            "ovs-bad",
+        ]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{option} was accepted");
+        assert!(
+            stderr.contains("unknown option") && stderr.contains("for -d ovs"),
+            "{option}: {stderr}"
+        );
+    }
+    // Other tests make networks meanwhile: none may have this subnet.
+    let records = bridge.vsctl(&["get", "Bridge", &bridge.name, "external_ids"]);
+    assert!(
+        !records.contains("subnet4=10.62.8.0/24"),
+        "a refused network was recorded: {records}"
+    );
+}
