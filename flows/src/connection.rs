@@ -370,6 +370,11 @@ async fn serve(
 
 /// Writes what callers queue, reads and dispatches what the switch sends,
 /// and probes a silent switch.
+///
+/// Reading is cancellation-safe: `select!` drops the branches it does not
+/// take, and a half-read message dropped with its future would leave the
+/// stream out of step (the next "header" a piece of a body). So bytes go
+/// into a [`Framer`] as they come, and whole messages are taken from it.
 async fn exchange(
     shared: &Shared,
     reader: &mut (impl AsyncRead + Unpin),
@@ -377,31 +382,69 @@ async fn exchange(
     queue: &mut mpsc::UnboundedReceiver<Vec<u8>>,
 ) -> std::result::Result<(), String> {
     let keepalive = shared.config.keepalive;
+    let mut framer = Framer::default();
+    let mut chunk = vec![0u8; READ_CHUNK];
+    let mut heard = tokio::time::Instant::now();
     let mut probed = false;
     loop {
+        while let Some(message) = framer.next_message()? {
+            if let Some(reply) = dispatch(shared, message) {
+                writer.write_all(&reply).await.map_err(|e| e.to_string())?;
+            }
+        }
         tokio::select! {
             outgoing = queue.recv() => {
                 let Some(message) = outgoing else { return Ok(()) };
                 writer.write_all(&message).await.map_err(|e| e.to_string())?;
             }
-            incoming = tokio::time::timeout(keepalive, read_message(reader)) => {
-                match incoming {
-                    Ok(message) => {
-                        probed = false;
-                        if let Some(reply) = dispatch(shared, message?) {
-                            writer.write_all(&reply).await.map_err(|e| e.to_string())?;
-                        }
-                    }
-                    Err(_) if probed => return Err("the switch stopped answering echoes".into()),
-                    Err(_) => {
-                        probed = true;
-                        let echo = message::echo(message::OFPT_ECHO_REQUEST, 0, &[])
-                            .map_err(|e| e.to_string())?;
-                        writer.write_all(&echo).await.map_err(|e| e.to_string())?;
-                    }
+            read = reader.read(&mut chunk) => {
+                let count = read.map_err(|e| format!("reading from the switch: {e}"))?;
+                if count == 0 {
+                    return Err("the switch closed the connection".into());
                 }
+                framer.push(&chunk[..count]);
+                (heard, probed) = (tokio::time::Instant::now(), false);
+            }
+            _ = tokio::time::sleep_until(heard + keepalive) => {
+                if probed {
+                    return Err("the switch stopped answering echoes".into());
+                }
+                let echo = message::echo(message::OFPT_ECHO_REQUEST, 0, &[])
+                    .map_err(|e| e.to_string())?;
+                writer.write_all(&echo).await.map_err(|e| e.to_string())?;
+                (heard, probed) = (tokio::time::Instant::now(), true);
             }
         }
+    }
+}
+
+/// How much one read takes from the socket at most.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Bytes from the switch, cut into whole messages by their length field.
+#[derive(Default)]
+struct Framer {
+    buffer: Vec<u8>,
+}
+
+impl Framer {
+    fn push(&mut self, bytes: &[u8]) {
+        self.buffer.extend_from_slice(bytes);
+    }
+
+    /// The next whole message, if all of it has come.
+    fn next_message(&mut self) -> std::result::Result<Option<Vec<u8>>, String> {
+        let Some(header) = self.buffer.get(..wire::XID_END) else {
+            return Ok(None);
+        };
+        let length = usize::from(u16::from_be_bytes([header[2], header[3]]));
+        if length < wire::XID_END {
+            return Err(format!("a message of length {length} from the switch"));
+        }
+        if self.buffer.len() < length {
+            return Ok(None);
+        }
+        Ok(Some(self.buffer.drain(..length).collect()))
     }
 }
 
@@ -539,6 +582,36 @@ mod tests {
             .expect("task")
             .expect("read");
         assert_eq!(received.get(1), Some(&message::OFPT_HELLO));
+    }
+
+    /// The framer gives a message whole whatever pieces it came in, and
+    /// the one behind it next.
+    #[test]
+    fn the_framer_holds_at_every_split() {
+        let message = crate::flow::Flow::new(0, 1)
+            .add()
+            .encode(9)
+            .expect("a flow");
+        let barrier = message::barrier_request(10).expect("a barrier");
+        let stream: Vec<u8> = message.iter().chain(&barrier).copied().collect();
+        for split in 1..stream.len() {
+            let mut framer = Framer::default();
+            let mut messages = Vec::new();
+            for piece in [&stream[..split], &stream[split..]] {
+                framer.push(piece);
+                while let Some(whole) = framer.next_message().expect("framed") {
+                    messages.push(whole);
+                }
+            }
+            assert_eq!(
+                messages,
+                [message.clone(), barrier.clone()],
+                "split at {split}"
+            );
+        }
+        let mut short = Framer::default();
+        short.push(&[4, 0, 0, 4, 0, 0, 0, 1]);
+        assert!(short.next_message().is_err());
     }
 
     #[tokio::test]

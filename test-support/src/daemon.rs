@@ -142,6 +142,12 @@ impl DriverDaemon {
     pub fn call(&self, method: &str, body: serde_json::Value) -> Reply {
         self.client.call(method, &body)
     }
+
+    /// A client of its `-d ovs` socket (served when started with
+    /// `--ovs-bridge`; otherwise the daemon runs `--no-ovs`).
+    pub fn ovs_client(&self) -> PluginClient {
+        PluginClient::new(self._dir.path().join("ovs.sock"))
+    }
 }
 
 impl Drop for DriverDaemon {

@@ -139,14 +139,15 @@ impl OvsdbServer {
     }
 
     /// Runs `ovs-vsctl --no-wait args...` on this database (no
-    /// ovs-vswitchd needed), panicking with its stderr unless it succeeds.
-    pub fn vsctl(&self, args: &[&str]) {
+    /// ovs-vswitchd needed), panicking with its stderr unless it succeeds;
+    /// its stdout.
+    pub fn vsctl(&self, args: &[&str]) -> String {
         let db = format!("--db={}", self.unix_target());
         let args: Vec<&str> = [db.as_str(), "--no-wait"]
             .into_iter()
             .chain(args.iter().copied())
             .collect();
-        tool_ok("ovs-vsctl", &args);
+        tool_ok("ovs-vsctl", &args)
     }
 
     /// Runs `ovs-vsctl --no-wait args...` on this database, whatever the

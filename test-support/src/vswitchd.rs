@@ -92,6 +92,11 @@ impl Switch {
         self.child = Some(child);
     }
 
+    /// The network namespace it runs in.
+    pub fn netns(&self) -> &str {
+        &self.netns
+    }
+
     /// The bridge's OpenFlow socket.
     pub fn mgmt(&self) -> PathBuf {
         self.db.dir().join(format!("{}.mgmt", self.bridge))

@@ -144,14 +144,18 @@ impl OvsBackend {
     }
 
     /// Every flow the databases call for, in `round`: the pipeline's, each
-    /// network's, and each endpoint's that has an ofport.
+    /// network's, and each endpoint's that has an ofport and has not left.
     pub fn wanted_flows(&self, round: u16) -> Vec<Flow> {
         let networks = self.networks();
         let mut flows = pipeline::base_flows(round);
         for record in &networks {
             flows.extend(pipeline::network_flows(round, &self.network_flows(record)));
         }
-        for endpoint in self.endpoints() {
+        // A port the reaper holds has left: its flows are gone for good,
+        // before its number can be another port's.
+        let reaper = &self.plumbing.reaper;
+        let present = self.endpoints().into_iter();
+        for endpoint in present.filter(|e| !reaper.is_retiring(&e.interface)) {
             let index = networks.iter().find(|r| r.network == endpoint.network);
             if let Some(wanted) = index.and_then(|r| endpoint.flows(r.index)) {
                 flows.extend(pipeline::endpoint_flows(round, &wanted));

@@ -30,7 +30,12 @@ pub struct BridgeFlows {
     client: Client,
     round: AtomicU16,
     lock: RwLock<()>,
+    /// How long a call waits for a lost connection to come back.
+    reconnect_wait: Duration,
 }
+
+/// How often a call waiting for the connection tries again.
+const RETRY_EVERY: Duration = Duration::from_millis(50);
 
 /// What a resync did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +70,7 @@ impl BridgeFlows {
             client,
             round: AtomicU16::new(1),
             lock: RwLock::new(()),
+            reconnect_wait: timeout,
         })
     }
 
@@ -96,7 +102,25 @@ impl BridgeFlows {
         if mods.is_empty() {
             return Ok(());
         }
-        self.client.bundle(&mods).await.map_err(|e| self.error(e))
+        self.bundle_when_connected(&mods).await
+    }
+
+    /// The bundle, tried again while the connection is down (ovs-vswitchd
+    /// restarting) for up to the connection timeout: a switch discards a
+    /// bundle whose connection closed, and adding or deleting again what
+    /// a lost commit reply already did changes nothing.
+    async fn bundle_when_connected(&self, mods: &[FlowMod]) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + self.reconnect_wait;
+        loop {
+            match self.client.bundle(mods).await {
+                Err(flows::FlowsError::Disconnected { .. })
+                    if tokio::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(RETRY_EVERY).await;
+                }
+                done => return done.map_err(|e| self.error(e)),
+            }
+        }
     }
 
     /// Every driver flow on the switch.
