@@ -159,10 +159,16 @@ impl BridgeFlows {
         })
     }
 
-    /// How the switch's driver flows differ from `wanted` (any round).
-    pub async fn diff(&self, wanted: &[Flow]) -> Result<FlowDiff> {
+    /// How the switch's driver flows differ from `wanted` (any round),
+    /// leaving out wanted flows whose cookie `in_flight` says a call in
+    /// progress is about to install.
+    pub async fn diff(&self, wanted: &[Flow], in_flight: impl Fn(u64) -> bool) -> Result<FlowDiff> {
         let present: BTreeSet<String> = self.present().await?.iter().map(roundless).collect();
-        let wanted: BTreeSet<String> = wanted.iter().map(roundless).collect();
+        let wanted: BTreeSet<String> = wanted
+            .iter()
+            .filter(|f| !in_flight(f.cookie))
+            .map(roundless)
+            .collect();
         Ok(FlowDiff {
             missing: wanted.difference(&present).cloned().collect(),
             stale: present.difference(&wanted).cloned().collect(),

@@ -44,6 +44,7 @@ impl OvsBackend {
             ipv4,
             ipv6,
             ofport: None,
+            created: None,
         };
         if self.endpoint(endpoint).is_none() {
             self.plug(&port, record.mtu).await?;

@@ -26,6 +26,8 @@ pub struct EndpointPort {
     pub ipv6: Option<Ipv6Addr>,
     /// Once ovs-vswitchd has given it one.
     pub ofport: Option<u32>,
+    /// When CreateEndpoint made it (seconds since the epoch), if recorded.
+    pub created: Option<u64>,
 }
 
 impl EndpointPort {
@@ -42,6 +44,7 @@ impl EndpointPort {
             ipv4: address(port, IPV4)?,
             ipv6: address(port, IPV6)?,
             ofport: port.ofport,
+            created: id_of(port, CREATED).and_then(|t| t.parse().ok()),
         })
     }
 
@@ -110,6 +113,7 @@ mod tests {
             ipv4: Some(Ipv4Addr::new(10, 1, 0, 2)),
             ipv6: None,
             ofport: Some(5),
+            created: Some(1),
         };
         let port = OwnedPort {
             name: endpoint.interface.clone(),

@@ -10,7 +10,7 @@ use crate::host::gateway::{self, Gateway};
 use crate::names::DockerId;
 use crate::ovn::repair::JOIN_SLACK;
 use crate::ovs::backend::OvsBackend;
-use crate::ovs::cookie::of_port;
+use crate::ovs::cookie::{Owner, of_port};
 use crate::reconcile::{self, Action, LogicalPortState, Policy, Repair};
 
 /// Why a veth in a sandbox without a port is left alone.
@@ -107,10 +107,24 @@ impl OvsBackend {
     }
 
     /// A resync step if the switch's flows differ from the wanted ones.
+    /// An endpoint younger than Join's grace may have its port and not
+    /// yet its flows (CreateEndpoint made the port, Join is to come):
+    /// its flows missing is no difference.
     async fn flow_check(&self) -> Result<Option<Action>> {
         let _shared = self.flows.shared().await;
         let wanted = self.wanted_flows(self.flows.round());
-        let diff = self.flows.diff(&wanted).await?;
+        let grace = (self.config.ready_timeout + JOIN_SLACK).as_secs();
+        let now = unix_now();
+        let young: std::collections::HashSet<u32> = self
+            .endpoints()
+            .iter()
+            .filter(|e| e.created.is_some_and(|c| now.saturating_sub(c) <= grace))
+            .filter_map(|e| e.ofport)
+            .collect();
+        let in_flight = |cookie| {
+            Owner::of_cookie(cookie).is_some_and(|o| o.endpoint != 0 && young.contains(&o.endpoint))
+        };
+        let diff = self.flows.diff(&wanted, in_flight).await?;
         if diff.missing.is_empty() && diff.stale.is_empty() {
             return Ok(None);
         }
