@@ -7,7 +7,7 @@ use crate::host::gateway::gateway_error;
 use crate::host::plumbing::PairRemoval;
 use crate::names::DockerId;
 use crate::ovs::backend::OvsBackend;
-use crate::ovs::cookie::{of_network, of_port};
+use crate::ovs::cookie::of_network;
 use crate::ovs::network_record::{NetworkRecord, free_index};
 use crate::ovs::pipeline;
 
@@ -108,17 +108,18 @@ impl OvsBackend {
         let Ok(record) = self.network(network) else {
             return Ok(());
         };
+        // One deletion by the network's cookie takes its endpoints' flows
+        // too, before any of their ports goes.
+        {
+            let _shared = self.flows.shared().await;
+            self.flows.apply(&[of_network(record.index)], &[]).await?;
+        }
         for endpoint in self.endpoints() {
-            if endpoint.network != *network {
-                continue;
+            if endpoint.network == *network {
+                self.plumbing
+                    .unplug(&endpoint.endpoint, PairRemoval::Batched)
+                    .await?;
             }
-            if let Some(ofport) = endpoint.ofport {
-                let _shared = self.flows.shared().await;
-                self.flows.apply(&[of_port(ofport)], &[]).await?;
-            }
-            self.plumbing
-                .unplug(&endpoint.endpoint, PairRemoval::Batched)
-                .await?;
         }
         self.remove_network_side(&record).await?;
         tracing::info!(%network, index = record.index, "network deleted");
