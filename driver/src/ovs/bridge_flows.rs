@@ -160,15 +160,18 @@ impl BridgeFlows {
     }
 
     /// How the switch's driver flows differ from `wanted` (any round),
-    /// leaving out wanted flows whose cookie `in_flight` says a call in
-    /// progress is about to install.
+    /// leaving out, on both sides, the flows whose cookie `in_flight` says
+    /// a call in progress may be changing.
     pub async fn diff(&self, wanted: &[Flow], in_flight: impl Fn(u64) -> bool) -> Result<FlowDiff> {
-        let present: BTreeSet<String> = self.present().await?.iter().map(roundless).collect();
-        let wanted: BTreeSet<String> = wanted
-            .iter()
-            .filter(|f| !in_flight(f.cookie))
-            .map(roundless)
-            .collect();
+        let settled = |flows: &[Flow]| -> BTreeSet<String> {
+            flows
+                .iter()
+                .filter(|f| !in_flight(f.cookie))
+                .map(roundless)
+                .collect()
+        };
+        let present = settled(&self.present().await?);
+        let wanted = settled(wanted);
         Ok(FlowDiff {
             missing: wanted.difference(&present).cloned().collect(),
             stale: present.difference(&wanted).cloned().collect(),
