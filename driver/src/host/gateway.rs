@@ -27,7 +27,7 @@ use crate::host::links::{LinkState, Links};
 use crate::host::local_switch::{LocalSwitch, id_of};
 use crate::mac::MacAddr;
 use crate::names::gateway_interface;
-use crate::reconcile::{GatewayPortState, GatewayRulesState, GatewayWanted};
+use crate::reconcile::{Action, GatewayPortState, GatewayRulesState, GatewayWanted};
 
 /// How often to look for the device ovs-vswitchd creates for a new port.
 const DEVICE_POLL: Duration = Duration::from_millis(10);
@@ -275,6 +275,24 @@ impl HostGateways {
             .remove_port_marked(interface, GATEWAY_OF, switch)
             .await?;
         Ok(rules || addresses || port)
+    }
+
+    /// Applies a reconciliation step about gateways: `wanted` is the
+    /// gateway the step names, if this host should have it. `Ok(false)`
+    /// when there was nothing to do (or the step is not a gateway's).
+    pub async fn apply_step(&self, action: &Action, wanted: Option<Gateway>) -> Result<bool> {
+        match (action, wanted) {
+            (Action::AddGateway { .. }, Some(gateway)) => self.apply(&gateway).await.map(|_| true),
+            (Action::ConfigureGateway { .. }, Some(gateway)) => self.configure(&gateway).await,
+            (Action::AddGatewayRules { .. }, Some(gateway)) => {
+                self.firewall.ensure(&gateway.rules(&self.host)).await
+            }
+            (Action::RemoveGateway { switch, interface }, _) => {
+                self.remove(switch, interface).await
+            }
+            (Action::RemoveGatewayRules { switch }, _) => self.firewall.remove(switch).await,
+            _ => Ok(false),
+        }
     }
 
     /// What reconciliation compares: this host's gateway ports with their

@@ -86,32 +86,18 @@ impl OvnBackend {
     /// Applies a gateway step; `Ok(false)` when there was nothing to do.
     async fn apply_gateway(&self, action: &Action) -> Result<bool> {
         let switch_named = |name: &str| self.nb.switches().into_iter().find(|s| s.name == name);
-        let gateway_named = |name: &str| switch_named(name).and_then(|s| self.gateway_of(&s));
         match action {
-            Action::AddGateway { switch, .. } => match gateway_named(switch) {
-                Some(gateway) => self.gateways.apply(&gateway).await.map(|_| true),
-                None => Ok(false),
-            },
-            Action::ConfigureGateway { switch, .. } => match gateway_named(switch) {
-                Some(gateway) => self.gateways.configure(&gateway).await,
-                None => Ok(false),
-            },
-            Action::AddGatewayRules { switch } => match gateway_named(switch) {
-                Some(gateway) => {
-                    let rules = gateway.rules(self.gateways.host());
-                    self.gateways.firewall().ensure(&rules).await
-                }
-                None => Ok(false),
-            },
             Action::AddLocalport { switch } => match switch_named(switch) {
                 Some(switch) => self.nb.ensure_localport(&switch).await,
                 None => Ok(false),
             },
-            Action::RemoveGateway { switch, interface } => {
-                self.gateways.remove(switch, interface).await
+            Action::AddGateway { switch, .. }
+            | Action::ConfigureGateway { switch, .. }
+            | Action::AddGatewayRules { switch } => {
+                let wanted = switch_named(switch).and_then(|s| self.gateway_of(&s));
+                self.gateways.apply_step(action, wanted).await
             }
-            Action::RemoveGatewayRules { switch } => self.gateways.firewall().remove(switch).await,
-            _ => Ok(false),
+            other => self.gateways.apply_step(other, None).await,
         }
     }
 

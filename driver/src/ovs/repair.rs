@@ -169,36 +169,18 @@ impl OvsBackend {
 
     /// Applies a gateway step; `Ok(false)` when there was nothing to do.
     async fn apply_gateway(&self, action: &Action) -> Result<bool> {
-        let named = |switch: &str| {
+        let switch = match action {
+            Action::AddGateway { switch, .. }
+            | Action::ConfigureGateway { switch, .. }
+            | Action::AddGatewayRules { switch } => Some(switch),
+            _ => None,
+        };
+        let wanted = switch.and_then(|switch| {
             self.wanted_gateways()
                 .into_iter()
-                .find(|g| g.switch == switch)
-        };
-        match action {
-            Action::AddGateway { switch, .. } => match named(switch) {
-                Some(gateway) => {
-                    self.gateways.apply(&gateway).await?;
-                    Ok(true)
-                }
-                None => Ok(false),
-            },
-            Action::ConfigureGateway { switch, .. } => match named(switch) {
-                Some(gateway) => self.gateways.configure(&gateway).await,
-                None => Ok(false),
-            },
-            Action::AddGatewayRules { switch } => match named(switch) {
-                Some(gateway) => {
-                    let rules = gateway.rules(self.gateways.host());
-                    self.gateways.firewall().ensure(&rules).await
-                }
-                None => Ok(false),
-            },
-            Action::RemoveGateway { switch, interface } => {
-                self.gateways.remove(switch, interface).await
-            }
-            Action::RemoveGatewayRules { switch } => self.gateways.firewall().remove(switch).await,
-            _ => Ok(false),
-        }
+                .find(|g| g.switch == *switch)
+        });
+        self.gateways.apply_step(action, wanted).await
     }
 }
 
