@@ -24,6 +24,7 @@
 //! - [`report`]: the Markdown, and its place in `docs/benchmarks.md`.
 //! - [`sweep`]: removes what the benchmark made, even after a failed run.
 //! - [`hold`]: a population held still for profiling (`--fill-and-hold`).
+//! - [`probe`]: one driver's serial lifecycle call by call (`--probe`).
 
 mod cpu;
 mod docker_run;
@@ -39,6 +40,7 @@ mod memory;
 mod parallel;
 mod plugin;
 mod prefill;
+mod probe;
 mod python_driver;
 mod report;
 mod round_trip;
@@ -76,6 +78,13 @@ struct Options {
     /// (for profiling the driver at that population), then remove them.
     #[arg(long, value_name = "ENDPOINTS")]
     fill_and_hold: Option<usize>,
+    /// Only time serial lifecycles of one driver (ovs or ovn), call by
+    /// call, and print their medians: a quick look, no table.
+    #[arg(long, value_name = "DRIVER")]
+    probe: Option<String>,
+    /// Lifecycles timed by `--probe`.
+    #[arg(long, default_value_t = 200)]
+    probe_count: usize,
     /// Internal: the bare echo server a run measures round trips with.
     #[arg(long, value_name = "SOCKET", hide = true)]
     echo_server: Option<PathBuf>,
@@ -96,6 +105,11 @@ fn main() -> anyhow::Result<()> {
         let held = hold::fill_and_hold(&lab, endpoints);
         sweep::sweep(&lab)?;
         return held;
+    }
+    if let Some(driver) = &options.probe {
+        let probed = probe::probe(&lab, driver, options.probe_count);
+        sweep::sweep(&lab)?;
+        return probed;
     }
     let plan = plan(&options);
     let machine = machine::describe();

@@ -99,6 +99,13 @@ type Replies = Vec<Vec<u8>>;
 /// with the xid each refers to.
 pub(crate) type SilentErrors = Arc<Mutex<Vec<(u32, SwitchError)>>>;
 
+/// A request sent, its replies still to come.
+pub(crate) struct SentRequest {
+    what: &'static str,
+    xid: u32,
+    reply: oneshot::Receiver<Result<Replies>>,
+}
+
 /// Requests in flight, by xid.
 #[derive(Default)]
 struct Pending {
@@ -203,12 +210,31 @@ impl Client {
 
     /// Sends `message` (whose xid is `xid`) and waits for its replies.
     pub async fn request(&self, what: &'static str, xid: u32, message: Vec<u8>) -> Result<Replies> {
+        let sent = self.send_request(what, xid, message)?;
+        self.replies(sent).await
+    }
+
+    /// Sends `message` and returns at once: its replies are awaited with
+    /// [`Client::replies`], so that more can be sent behind it first (the
+    /// switch answers in order).
+    pub(crate) fn send_request(
+        &self,
+        what: &'static str,
+        xid: u32,
+        message: Vec<u8>,
+    ) -> Result<SentRequest> {
         let (sender, reply) = oneshot::channel();
         self.pending().waiting.insert(xid, (sender, Vec::new()));
         if let Err(error) = self.send(message) {
             self.pending().waiting.remove(&xid);
             return Err(error);
         }
+        Ok(SentRequest { what, xid, reply })
+    }
+
+    /// The replies of a request sent with [`Client::send_request`].
+    pub(crate) async fn replies(&self, sent: SentRequest) -> Result<Replies> {
+        let SentRequest { what, xid, reply } = sent;
         let timeout = self.shared.config.request_timeout;
         let outcome = tokio::time::timeout(timeout, reply).await;
         self.pending().waiting.remove(&xid);

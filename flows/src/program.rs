@@ -1,7 +1,7 @@
 //! Changing a switch's flows over a [`Client`]: pipelined FLOW_MODs ended
 //! by a barrier, atomic bundles, and reading flows back by cookie.
 
-use crate::connection::{Client, SilentErrors as Errors};
+use crate::connection::{Client, SentRequest, SilentErrors as Errors};
 use crate::decode::{FlowCounters, decode_flow_stats};
 use crate::error::{FlowsError, Result};
 use crate::flow::Flow;
@@ -28,10 +28,21 @@ impl Client {
     /// Applies `mods` as one atomic, ordered bundle: all of them or, when
     /// the switch refuses any, none, with an error naming the first flow
     /// refused and why.
+    ///
+    /// Two round trips: the open, the adds and a barrier go out together
+    /// (the switch answers in order), then the commit. The commit waits
+    /// for the barrier because a switch that refuses an add only leaves
+    /// that add out of the bundle (Open vSwitch does): committing before
+    /// every add was judged could apply part of it. A single FLOW_MOD
+    /// needs no bundle (the switch applies it whole or refuses it): it
+    /// goes with a barrier, one round trip.
     pub async fn bundle(&self, mods: &[FlowMod]) -> Result<()> {
+        if mods.len() == 1 {
+            return self.flow_mods(mods).await;
+        }
         let id = self.xid();
         let flags = message::OFPBF_ATOMIC | message::OFPBF_ORDERED;
-        self.bundle_control(id, BundleControl::Open, flags).await?;
+        let opened = self.send_bundle_control(id, BundleControl::Open, flags)?;
         let errors = Errors::default();
         let mut xids = Vec::with_capacity(mods.len());
         let sent = self.send_all(mods, &errors, &mut xids, |xid, inner| {
@@ -40,13 +51,22 @@ impl Client {
                 message::bundle_add(self.version(), xid, id, flags, &inner)?,
             ))
         });
-        // The barrier returns once every add has been judged.
-        let judged = match sent {
-            Ok(()) => self.barrier().await,
+        let barrier = sent.and_then(|()| {
+            let xid = self.xid();
+            self.send_request("barrier", xid, message::barrier_request(xid)?)
+        });
+        // The open's reply comes first; each is awaited so none is left
+        // in the pending map.
+        let open = self.replies(opened).await;
+        let judged = match barrier {
+            Ok(barrier) => self.replies(barrier).await.map(drop),
             Err(error) => Err(error),
         };
         self.forget_silent(&xids);
-        let refused = judged.and_then(|()| first_refusal(mods, &xids, &errors));
+        let refused = open
+            .map(drop)
+            .and(judged)
+            .and_then(|()| first_refusal(mods, &xids, &errors));
         if let Err(error) = refused {
             let _ = self.bundle_control(id, BundleControl::Discard, flags).await;
             return Err(error);
@@ -73,9 +93,19 @@ impl Client {
     }
 
     async fn bundle_control(&self, id: u32, control: BundleControl, flags: u16) -> Result<()> {
+        let sent = self.send_bundle_control(id, control, flags)?;
+        self.replies(sent).await.map(drop)
+    }
+
+    fn send_bundle_control(
+        &self,
+        id: u32,
+        control: BundleControl,
+        flags: u16,
+    ) -> Result<SentRequest> {
         let xid = self.xid();
         let request = message::bundle_control(self.version(), xid, id, control, flags)?;
-        self.request("bundle control", xid, request).await.map(drop)
+        self.send_request("bundle control", xid, request)
     }
 
     /// The number of flows, packets and bytes of the flows whose cookie
