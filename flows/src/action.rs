@@ -1,11 +1,13 @@
 //! What a flow does to a packet: OpenFlow 1.3 actions and the Nicira
-//! extensions OVS adds (resubmit, load, move, output to a register).
+//! extensions OVS adds (resubmit, load, move, output to a register,
+//! [`learn`](crate::learn)).
 
 use std::fmt;
 use std::net::Ipv4Addr;
 
 use crate::error::{FlowsError, Result};
 use crate::field::Field;
+use crate::learn::Learn;
 use crate::mac::Mac;
 use crate::matches::VLAN_PRESENT;
 use crate::text;
@@ -15,7 +17,7 @@ use crate::wire;
 pub const OFPP_IN_PORT: u32 = 0xffff_fff8;
 pub const OFPP_LOCAL: u32 = 0xffff_fffe;
 /// Nicira's experimenter id and the action type of its extensions.
-const NX_VENDOR: u32 = 0x0000_2320;
+pub(crate) const NX_VENDOR: u32 = 0x0000_2320;
 const OFPAT_EXPERIMENTER: u16 = 0xffff;
 
 /// Where `output` sends a packet.
@@ -67,7 +69,7 @@ impl Bits {
         self.end - self.start + 1
     }
 
-    fn check(self) -> Result<()> {
+    pub(crate) fn check(self) -> Result<()> {
         let width = self.field.bits();
         if let Field::Reg(n) = self.field
             && n > 15
@@ -145,6 +147,8 @@ pub enum Action {
         src: Bits,
         dst: Bits,
     },
+    /// A flow added (or refreshed) from the packet's fields.
+    Learn(Learn),
 }
 
 impl Action {
@@ -216,6 +220,7 @@ impl Action {
                         dst_bits: dst.width(),
                     })
             }
+            Action::Learn(ref learn) => learn.validate(),
             _ => Ok(()),
         }
     }
@@ -278,6 +283,7 @@ impl Action {
                 wire::put_u16(out, u16::MAX); // max_len
                 wire::put_zeros(out, 6);
             }
+            Action::Learn(learn) => learn.encode(out)?,
         }
         Ok(())
     }
@@ -315,6 +321,7 @@ impl fmt::Display for Action {
             Action::Resubmit { table } => write!(f, "resubmit(,{table})"),
             Action::Load { dst, value } => write!(f, "load:{value:#x}->{dst}"),
             Action::Move { src, dst } => write!(f, "move:{src}->{dst}"),
+            Action::Learn(learn) => learn.fmt(f),
         }
     }
 }

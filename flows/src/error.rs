@@ -27,13 +27,16 @@ pub enum FlowsError {
     #[error("{value:#x} does not fit in {bits} bits of {field}")]
     ValueTooWide { field: Field, value: u64, bits: u16 },
     /// Two fields of a move of different widths.
-    #[error("move from {src} ({src_bits} bits) to {dst} ({dst_bits} bits)")]
+    #[error("move or learn from {src} ({src_bits} bits) to {dst} ({dst_bits} bits)")]
     MoveWidthMismatch {
         src: Field,
         src_bits: u16,
         dst: Field,
         dst_bits: u16,
     },
+    /// `learn` into table 255, which OVS refuses (it means "all tables").
+    #[error("learn into table 255: no such table")]
+    BadLearnTable,
     /// A register number past reg15.
     #[error("there is no register {0} (reg0 to reg15)")]
     NoSuchRegister(u8),

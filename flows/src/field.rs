@@ -127,16 +127,23 @@ impl Field {
         FIELDS.into_iter().chain((0..=15).map(Field::Reg))
     }
 
-    /// The field's width in bytes on the wire.
+    /// The field's width in bytes in a match or `set_field` (OXM).
     pub const fn bytes(self) -> usize {
-        // NXM_OF_IN_PORT is 2 bytes and NXM_OF_VLAN_TCI the whole TCI;
-        // the crate loads and moves neither, so the OXM width serves.
         oxm(self).2 as usize
     }
 
-    /// The field's width in bits.
+    /// The field's width in bytes as `load`, `move` and `learn` name it
+    /// (NXM): OpenFlow 1.0's 16-bit port number for `NXM_OF_IN_PORT`.
+    const fn nxm_bytes(self) -> u32 {
+        match self {
+            Field::InPort => 2,
+            _ => oxm(self).2,
+        }
+    }
+
+    /// The field's width in bits in `load`, `move` and `learn`.
     pub const fn bits(self) -> u16 {
-        (self.bytes() * 8) as u16
+        (self.nxm_bytes() * 8) as u16
     }
 
     /// The header of the field in a match or `set_field`, with the
@@ -150,7 +157,7 @@ impl Field {
     /// The Nicira header that names the field in `move` and `load`.
     pub const fn nxm_header(self) -> u32 {
         let (class, field) = nxm(self);
-        (class << 16) | (field << 9) | oxm(self).2
+        (class << 16) | (field << 9) | self.nxm_bytes()
     }
 
     /// The field's name in `ovs-ofctl` matches and `set_field`.
@@ -234,6 +241,7 @@ mod tests {
         assert_eq!(Field::EthSrc.nxm_header(), 0x0000_0406);
         assert_eq!(Field::ArpSha.nxm_header(), 0x0001_2206);
         assert_eq!(Field::ArpSpa.nxm_header(), 0x0000_2004);
+        assert_eq!(Field::InPort.nxm_header(), 0x0000_0002);
     }
 
     #[test]

@@ -17,7 +17,7 @@
 //! # What it is not
 //! Not a wrapper of `ovs-ofctl`: that tool is the tests' oracle only. Not
 //! all of OpenFlow: the fields and actions the driver's pipelines use (no
-//! meters, groups, conntrack or learn yet); the decoder reads what the
+//! meters, groups or conntrack yet); the decoder reads what the
 //! crate encodes and what flow statistics return.
 //!
 //! ```
@@ -46,6 +46,7 @@
 //! - [`matches`](mod@matches): [`Match`], with prerequisites checked.
 //! - [`action`]: [`Action`]s, OpenFlow's and Nicira's, and [`action::Bits`]
 //!   of a field for `load` and `move`.
+//! - [`learn`]: [`learn::Learn`], flows added by packets (MAC learning).
 //! - [`flow`]: [`Flow`] and [`FlowMod`] (all five commands, cookie masks).
 //! - [`decode`]: FLOW_MODs and flow statistics read back into the model.
 //! - [`message`]: hello, echo, barrier, bundles, statistics requests,
@@ -62,6 +63,7 @@ pub mod decode;
 pub mod error;
 pub mod field;
 pub mod flow;
+pub mod learn;
 pub mod mac;
 pub mod matches;
 pub mod message;

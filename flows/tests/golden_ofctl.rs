@@ -10,6 +10,7 @@ use std::process::Command;
 
 use flows::action::Bits;
 use flows::flow::ALL_TABLES;
+use flows::learn::{Learn, LearnSpec};
 use flows::{Action, Field, Flow, FlowMod, Mac, Match, Port};
 
 const XID: u32 = 0x1234_5678;
@@ -90,6 +91,11 @@ fn check(flow: &Flow, expected_text: &str) {
         "the bytes of {expected_text}"
     );
     ofp_print(&ours);
+    assert_eq!(
+        flows::decode::decode_flow_mod(&ours),
+        Ok((XID, flow.add())),
+        "{expected_text} decodes back"
+    );
 }
 
 fn arp_responder() -> Flow {
@@ -294,6 +300,53 @@ fn vxlan_output_sets_the_tunnel_key_and_destination() {
         &from_peer,
         "table=0, priority=110,in_port=2,tun_id=0x2a,tun_src=192.0.2.12 \
          actions=load:0x2a->NXM_NX_REG6[],goto_table:3",
+    );
+}
+
+#[test]
+fn mac_learning_from_a_tunnel() {
+    let learn = Learn::new(35, 100)
+        .hard_timeout(300)
+        .cookie(0xd000_0000_03ff_ffff)
+        .spec(LearnSpec::match_same(Bits::all(Field::Reg(0))))
+        .spec(LearnSpec::Match {
+            src: Bits::all(Field::EthSrc),
+            dst: Bits::all(Field::EthDst),
+        })
+        .spec(LearnSpec::Load {
+            src: Bits::all(Field::TunIpv4Src),
+            dst: Bits::all(Field::TunIpv4Dst),
+        })
+        .spec(LearnSpec::Load {
+            src: Bits::all(Field::TunId),
+            dst: Bits::all(Field::TunId),
+        })
+        .spec(LearnSpec::Output(Bits::all(Field::InPort)));
+    let flow = Flow::new(0, 100)
+        .matching(Match::new().in_port(5).tun_id(0x2a))
+        .action(Action::Load {
+            dst: Bits::all(Field::Reg(0)),
+            value: 3,
+        })
+        .action(Action::Learn(learn))
+        .goto(20);
+    check(
+        &flow,
+        "table=0, priority=100,in_port=5,tun_id=0x2a actions=load:0x3->NXM_NX_REG0[],\
+         learn(table=35,hard_timeout=300,priority=100,cookie=0xd000000003ffffff,NXM_NX_REG0[],\
+         NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],load:NXM_NX_TUN_IPV4_SRC[]->NXM_NX_TUN_IPV4_DST[],\
+         load:NXM_NX_TUN_ID[]->NXM_NX_TUN_ID[],output:NXM_OF_IN_PORT[]),goto_table:20",
+    );
+    let idle = Learn::new(1, 0x8000)
+        .idle_timeout(10)
+        .spec(LearnSpec::Match {
+            src: Bits::range(Field::Reg(1), 0, 15),
+            dst: Bits::range(Field::Reg(2), 16, 31),
+        });
+    check(
+        &Flow::new(0, 1).action(Action::Learn(idle)),
+        "table=0, priority=1 actions=learn(table=1,idle_timeout=10,\
+         NXM_NX_REG2[16..31]=NXM_NX_REG1[0..15])",
     );
 }
 

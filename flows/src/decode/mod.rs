@@ -104,6 +104,8 @@ pub enum DecodeError {
 
 type Result<T> = std::result::Result<T, DecodeError>;
 
+mod learn;
+
 /// An OpenFlow message header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Header {
@@ -505,6 +507,7 @@ fn nicira(bytes: &[u8]) -> Result<Action> {
         7 => reg_load(bytes),
         6 => reg_move(bytes),
         15 => output_reg(bytes),
+        learn::SUBTYPE => learn::decode(bytes),
         subtype => Err(DecodeError::UnknownAction {
             kind: 0xffff,
             subtype: Some(subtype),

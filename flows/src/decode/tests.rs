@@ -565,17 +565,30 @@ fn nx(subtype: u8, rest: &[u8]) -> Vec<u8> {
 #[test]
 fn nicira_actions_the_model_cannot_hold_are_errors() {
     let other_vendor = vec![0xff, 0xff, 0, 16, 0, 0, 0x26, 0xe1, 0, 0, 0, 0, 0, 0, 0, 0];
-    let learn = DecodeError::UnknownAction {
-        kind: 0xffff,
-        subtype: Some(16),
-    };
+    let mut learn_with_flags = [0u8; 22];
+    learn_with_flags[15] = 1; // send_flow_rem
+    let mut learn_of_an_immediate = [0u8; 38];
+    // A spec matching reg0[0..15] on the immediate value 5.
+    learn_of_an_immediate[22..32].copy_from_slice(&[0x20, 0x10, 0, 5, 0, 1, 0, 4, 0, 0]);
     let too_wide = DecodeError::ValueTooWide {
         field: Field::Reg(0),
         value: 0x100,
         bits: 8,
     };
     assert_refused(vec![
-        (nx(16, &[0; 6]), learn),
+        (
+            nx(16, &[0; 6]),
+            DecodeError::Truncated {
+                what: "learn",
+                need: 32,
+                have: 16,
+            },
+        ),
+        (nx(16, &learn_with_flags), unsupported("learn flags", 1)),
+        (
+            nx(16, &learn_of_an_immediate),
+            unsupported("learn spec with an immediate value", 0x2010),
+        ),
         (other_vendor, DecodeError::UnknownExperimenter(0x26e1)),
         // resubmit(5,1): a resubmit from another port.
         (
