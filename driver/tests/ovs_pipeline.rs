@@ -11,7 +11,8 @@ use std::net::Ipv4Addr;
 
 use docker_ovn::ovs::cookie::{MARK, MARK_MASK};
 use docker_ovn::ovs::pipeline::{
-    EndpointFlows, GatewayPort, NetworkFlows, base_flows, endpoint_flows, network_flows,
+    EndpointFlows, GatewayPort, NetworkFlows, TunnelFlows, base_flows, endpoint_flows,
+    network_flows,
 };
 use flows::{Client, Config, Flow, Target};
 use test_support::vswitchd::Switch;
@@ -20,9 +21,15 @@ const GATEWAY_MAC: &str = "0a:5a:0a:01:00:01";
 const BLUE_MAC: &str = "0a:5a:0a:01:00:02";
 const RED_MAC: &str = "0a:5a:0a:02:00:02";
 
-/// Network 1 with its gateway on port 2 and an endpoint on port 5;
-/// network 2, internal, with an endpoint on port 6.
-fn pipeline() -> Vec<Flow> {
+const VXLAN_PORT: u32 = 3;
+const VNI: u32 = 5001;
+const PEER_A: &str = "172.31.250.12";
+const PEER_B: &str = "172.31.250.13";
+
+/// Network 1 with its gateway on port 2 and an endpoint on port 5 (a
+/// VXLAN network with two peers when `tunnel`); network 2, internal,
+/// with an endpoint on port 6.
+fn pipeline(tunnel: bool) -> Vec<Flow> {
     let mut flows = base_flows(1);
     let blue = NetworkFlows {
         index: 1,
@@ -30,6 +37,11 @@ fn pipeline() -> Vec<Flow> {
             ofport: 2,
             mac: GATEWAY_MAC.parse().unwrap(),
             address: Ipv4Addr::new(10, 1, 0, 1),
+        }),
+        tunnel: tunnel.then(|| TunnelFlows {
+            ofport: VXLAN_PORT,
+            vni: VNI,
+            peers: vec![PEER_A.parse().unwrap(), PEER_B.parse().unwrap()],
         }),
     };
     flows.extend(network_flows(1, &blue));
@@ -57,15 +69,34 @@ fn pipeline() -> Vec<Flow> {
 }
 
 async fn installed() -> Switch {
+    installed_with(false).await.0
+}
+
+async fn installed_with(tunnel: bool) -> (Switch, Client) {
     let switch = Switch::start("br-ovs-pipe");
     for (name, ofport) in [("gw", 2), ("blue", 5), ("red", 6)] {
         switch.add_internal_port(name, ofport);
+    }
+    if tunnel {
+        switch.db.vsctl(&[
+            "add-port",
+            &switch.bridge,
+            "vx",
+            "--",
+            "set",
+            "interface",
+            "vx",
+            "type=vxlan",
+            "options:remote_ip=flow",
+            "options:key=flow",
+            "ofport_request=3",
+        ]);
     }
     let target = Target::parse(&switch.target()).expect("a target");
     let client = Client::connect(Config::new(target))
         .await
         .expect("connected");
-    let flows = pipeline();
+    let flows = pipeline(tunnel);
     let mods: Vec<_> = flows.iter().map(Flow::add).collect();
     client.bundle(&mods).await.expect("the pipeline is taken");
     let ours = client
@@ -73,7 +104,7 @@ async fn installed() -> Switch {
         .await
         .expect("flows read back");
     assert_eq!(ours.len(), flows.len(), "every flow is in, with its cookie");
-    switch
+    (switch, client)
 }
 
 /// The datapath actions `ofproto/trace` ends with.
@@ -182,4 +213,95 @@ async fn neighbour_solicitations_go_to_their_target_only() {
          ipv6_dst=fe80::1,icmpv6_type=136,icmpv6_code=0,nd_target=fd00:1::99"
     );
     assert_eq!(datapath_actions(&switch, &lie), "drop");
+}
+
+/// The OpenFlow actions `ofproto/trace` shows it running, in order.
+fn traced_actions(switch: &Switch, flow: &str) -> String {
+    switch.trace(flow)
+}
+
+#[tokio::test]
+async fn a_vxlan_network_floods_what_is_not_local_and_learns_from_its_peers() {
+    let (switch, client) = installed_with(true).await;
+    let flood = |trace: &str| {
+        trace.contains(&format!("set_field:{VNI:#x}->tun_id"))
+            && trace.contains(&format!("set_field:{PEER_A}->tun_dst"))
+            && trace.contains(&format!("set_field:{PEER_B}->tun_dst"))
+    };
+    // An endpoint's ARP for an address not on this host goes to each peer.
+    let unknown = traced_actions(&switch, &arp_request(5, BLUE_MAC, "10.1.0.2", "10.1.0.77"));
+    assert!(flood(&unknown), "flooded to both peers: {unknown}");
+    // The host's does not: it reaches its own containers only.
+    let from_host = traced_actions(
+        &switch,
+        &arp_request(2, GATEWAY_MAC, "10.1.0.1", "10.1.0.77"),
+    );
+    assert!(!flood(&from_host), "{from_host}");
+
+    // A peer's frame to the endpoint is delivered, and teaches where its
+    // source lives (`-generate`: side effects such as learn happen).
+    let remote_mac = "0a:5a:0a:01:00:63";
+    let from_peer = |peer: &str, dst: &str| {
+        format!(
+            "in_port={VXLAN_PORT},tun_id={VNI:#x},tun_src={peer},tun_dst=172.31.250.11,\
+             ip,dl_src={remote_mac},dl_dst={dst},nw_src=10.1.0.99,nw_dst=10.1.0.2"
+        )
+    };
+    let delivered = datapath_actions(&switch, &from_peer(PEER_A, BLUE_MAC));
+    assert_eq!(
+        single_output(&delivered),
+        single_output(&datapath_actions(
+            &switch,
+            &format!(
+                "in_port=2,ip,dl_src={GATEWAY_MAC},dl_dst={BLUE_MAC},nw_src=10.1.0.1,nw_dst=10.1.0.2"
+            ),
+        ))
+    );
+    assert_eq!(
+        datapath_actions(&switch, &from_peer("172.31.250.99", BLUE_MAC)),
+        "drop",
+        "a host that is not a peer is not heard"
+    );
+    assert_eq!(
+        datapath_actions(&switch, &from_peer(PEER_A, "0a:5a:0a:01:00:42")),
+        "drop",
+        "nothing goes from one peer to another"
+    );
+    let control = switch.db.dir().join("ovs-vswitchd.ctl");
+    test_support::tool_ok(
+        "ovs-appctl",
+        &[
+            "-t",
+            &control.display().to_string(),
+            "ofproto/trace",
+            &switch.bridge,
+            &from_peer(PEER_A, BLUE_MAC),
+            "-generate",
+        ],
+    );
+    let learned = switch.ofctl(&["dump-flows", "{}", "table=35"]);
+    // A learned load prints its value in hex.
+    let peer_a: Ipv4Addr = PEER_A.parse().unwrap();
+    let to_peer_a = format!("load:{:#x}->NXM_NX_TUN_IPV4_DST[]", u32::from(peer_a));
+    assert!(
+        learned.contains(&format!("dl_dst={remote_mac}")) && learned.contains(&to_peer_a),
+        "the peer's MAC is learned: {learned}"
+    );
+    // The learned flow reads back through the flows crate, and unicast to
+    // that MAC now goes to that peer alone.
+    let ours = client
+        .flows(MARK, MARK_MASK)
+        .await
+        .expect("flows read back");
+    assert!(ours.iter().any(|(f, _)| f.table == 35 && f.priority == 100));
+    let unicast = traced_actions(
+        &switch,
+        &format!(
+            "in_port=5,ip,dl_src={BLUE_MAC},dl_dst={remote_mac},nw_src=10.1.0.2,nw_dst=10.1.0.99"
+        ),
+    );
+    assert!(
+        unicast.contains(&to_peer_a) && !flood(&unicast),
+        "to the learned peer only: {unicast}"
+    );
 }

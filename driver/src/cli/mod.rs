@@ -1,6 +1,7 @@
 //! The `docker-ovn` commands and the daemon's process setup.
 //!
-//! - [`serve`]: the daemon's flags and start-up, the reconcile loop.
+//! - [`serve`]: the daemon's flags and start-up, the reconcile loop;
+//!   [`serve_ovs`]: the `-d ovs` backend's start.
 //! - [`status`]: `docker-ovn status`; [`status_ovs`]: its `-d ovs` part.
 //! - [`reconcile_command`]: `docker-ovn reconcile [--dry-run]`.
 //! - [`flows_command`]: `docker-ovn flows`, the `-d ovs` bridge's flows.
@@ -12,5 +13,6 @@ pub mod heap;
 pub mod logging;
 pub mod reconcile_command;
 pub mod serve;
+pub mod serve_ovs;
 pub mod status;
 pub mod status_ovs;

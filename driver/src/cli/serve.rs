@@ -10,6 +10,7 @@ use plugin_api::{PluginRouter, PluginServer};
 
 use crate::backend::Unconfigured;
 use crate::cli::logging::LogFormat;
+use crate::cli::serve_ovs::start_ovs;
 use crate::docker::ipam::Ipam;
 use crate::docker::network_spec::OVN_OPTIONS;
 use crate::docker::plugin::Driver;
@@ -19,8 +20,8 @@ use crate::host::veth_reaper::VethReaper;
 use crate::ovn::address_pools::AddressPools;
 use crate::ovn::backend::{OvnBackend, OvnConfig};
 use crate::ovn::northbound::Northbound;
-use crate::ovs::backend::{OvsBackend, OvsConfig};
-use crate::ovs::bridge::{default_datapath_type, ensure_bridge};
+use crate::ovs::backend::OvsBackend;
+use crate::ovs::peers::Peer;
 
 /// Where dockerd finds the `-d ovs` driver.
 pub const DEFAULT_OVS_SOCKET_PATH: &str = "/run/docker/plugins/ovs.sock";
@@ -175,6 +176,11 @@ pub struct ServeArgs {
     /// Serve `-d ovn` only: no `-d ovs` socket, bridge or flows.
     #[arg(long, env = "DOCKER_OVN_NO_OVS")]
     pub no_ovs: bool,
+
+    /// Another host of `-d ovs` networks, `IP[=CIDR]` (repeatable), beside
+    /// those `external_ids:docker-ovn-peers` lists.
+    #[arg(long = "peer", value_name = "IP[=CIDR]")]
+    pub peers: Vec<Peer>,
 }
 
 /// The backends a daemon serves.
@@ -204,6 +210,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut servers = vec![(args.db.socket.clone(), ovn_router(&args, backends.ovn))];
     if let Some(ovs) = backends.ovs {
         ovs.resync_on_reconnect();
+        ovs.follow_peers();
         let router = PluginRouter::new()
             .network_driver(Arc::new(Driver::new(ovs)))
             .build();
@@ -305,47 +312,6 @@ pub async fn connect_all(args: &ServeArgs) -> anyhow::Result<Backends> {
         false => Some(start_ovs(args, &ovs, links, reaper.clone(), host).await?),
     };
     Ok(Backends { ovn, ovs, reaper })
-}
-
-/// The `-d ovs` backend on its own bridge.
-async fn start_ovs(
-    args: &ServeArgs,
-    ovs: &LocalSwitch,
-    links: Links,
-    reaper: VethReaper<LocalSwitch>,
-    host: String,
-) -> anyhow::Result<Arc<OvsBackend>> {
-    let datapath_type = match &args.datapath_type {
-        Some(given) => given.clone(),
-        None => {
-            let chosen = default_datapath_type();
-            tracing::info!(datapath_type = chosen, "datapath type by the kernel module");
-            chosen.to_string()
-        }
-    };
-    let config = OvsConfig {
-        openflow: args.db.openflow_target(),
-        datapath_type,
-        ready_timeout: Duration::from_secs(args.ready_timeout),
-        mtu: args.underlay_mtu,
-        gateway: !args.no_gateway,
-        unjoined_grace: Duration::from_secs(args.reclaim_grace),
-    };
-    let openflow = config.openflow.clone();
-    let bridge = ovs.with_bridge(&args.db.ovs_bridge);
-    let started = async {
-        ensure_bridge(&bridge, &config.datapath_type).await?;
-        let backend = OvsBackend::attach(bridge, links, reaper, host, config).await?;
-        backend.resync("start").await?;
-        Ok::<_, crate::error::DriverError>(backend)
-    };
-    started.await.with_context(|| {
-        format!(
-            "-d ovs: cannot set up bridge {} (OpenFlow {openflow}); is ovs-vswitchd running? \
-             (`--no-ovs` serves -d ovn alone)",
-            args.db.ovs_bridge
-        )
-    })
 }
 
 /// The local Open_vSwitch database, replicated, and netlink.

@@ -33,10 +33,10 @@ pub const OVN_OPTIONS: KnownOptions = KnownOptions {
     keys: &[OPT_NETWORK],
 };
 
-/// The options of `-d ovs` (its modes come with the multi-host work).
+/// The options of `-d ovs` (see [`crate::ovs::network_mode`]).
 pub const OVS_OPTIONS: KnownOptions = KnownOptions {
     driver: "ovs",
-    keys: &[],
+    keys: &crate::ovs::network_mode::OVS_KEYS,
 };
 
 const BACKEND_PREFIXES: [&str; 2] = ["ovn.", "ovs."];
@@ -60,6 +60,8 @@ pub struct NetworkSpec {
     pub internal: bool,
     /// `--aux-address`es: reserved, never given to an endpoint.
     pub aux: Vec<IpAddr>,
+    /// The backend's own `-o` options (`ovs.mode`, ...), checked to be known.
+    pub backend_options: BTreeMap<String, String>,
 }
 
 impl NetworkSpec {
@@ -98,6 +100,11 @@ impl NetworkSpec {
             mtu: generic.get(OPT_MTU).map(|v| parse_mtu(v)).transpose()?,
             internal: request.options.internal,
             aux: aux_addresses(request.ipv4_data.iter().chain(&request.ipv6_data))?,
+            backend_options: generic
+                .iter()
+                .filter(|(key, _)| options.keys.contains(&key.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         })
     }
 }
@@ -262,7 +269,11 @@ mod tests {
                 "IPv4Data": [{"Pool": "10.0.0.0/24"}]}))
         };
         let ovs = NetworkSpec::from_request(&with("ovn.network"), OVS_OPTIONS).unwrap_err();
-        assert!(ovs.to_string().contains("for -d ovs; known: none"), "{ovs}");
+        assert!(
+            ovs.to_string()
+                .contains("for -d ovs; known: ovs.mode, ovs.network, ovs.vni"),
+            "{ovs}"
+        );
         let ovn = NetworkSpec::from_request(&with("ovs.mode"), OVN_OPTIONS).unwrap_err();
         assert!(ovn.to_string().contains("known: ovn.network"), "{ovn}");
         assert!(NetworkSpec::from_request(&with("other.key"), OVS_OPTIONS).is_ok());

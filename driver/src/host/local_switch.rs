@@ -242,7 +242,7 @@ impl LocalSwitch {
 
     /// Inserts Interface `interface` (given its name and `external_ids`
     /// here), its Port and the bridge's reference in one transaction.
-    async fn insert_port(
+    pub async fn insert_port(
         &self,
         name: &str,
         interface: Row,

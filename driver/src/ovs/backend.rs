@@ -24,7 +24,8 @@ use crate::names::{DockerId, host_interface};
 use crate::ovs::bridge_flows::{BridgeFlows, Resync};
 use crate::ovs::endpoint_port::{EndpointPort, endpoint_ports};
 use crate::ovs::network_record::{NetworkRecord, network_records};
-use crate::ovs::pipeline::{self, GatewayPort, NetworkFlows};
+use crate::ovs::peers::{Peer, PeerSettings};
+use crate::ovs::pipeline::{self, GatewayPort, NetworkFlows, TunnelFlows};
 
 /// Settings of the `-d ovs` backend.
 #[derive(Debug, Clone)]
@@ -42,6 +43,9 @@ pub struct OvsConfig {
     /// Age after which a pair CreateEndpoint made and Docker never moved
     /// into a sandbox is removed, if shorter than Join's wait and a minute.
     pub unjoined_grace: Duration,
+    /// Peers from the command line (`--peer`), beside those the
+    /// Open_vSwitch row lists.
+    pub peers: Vec<Peer>,
 }
 
 /// The native OVS backend: one per daemon.
@@ -126,7 +130,14 @@ impl OvsBackend {
         EndpointPort::from_port(&port).filter(|p| p.endpoint == *endpoint)
     }
 
-    /// A network's flows' view of it: its gateway port once it has an ofport.
+    /// This host's tunnel address and peers, as the Open_vSwitch row and
+    /// the command line give them now.
+    pub fn peer_settings(&self) -> PeerSettings {
+        PeerSettings::read(&self.plumbing.ovs, &self.config.peers)
+    }
+
+    /// A network's flows' view of it: its gateway port once it has an
+    /// ofport; a VXLAN network's port and peers once the port has one.
     pub(super) fn network_flows(&self, record: &NetworkRecord) -> NetworkFlows {
         let gateway = record.gateway(self.config.gateway).and_then(|gateway| {
             let port = self.plumbing.ovs.owned_port(&gateway.interface)?;
@@ -137,9 +148,17 @@ impl OvsBackend {
                 address: gateway.address.addr(),
             })
         });
+        let tunnel = record.mode.vni().and_then(|vni| {
+            Some(TunnelFlows {
+                ofport: self.tunnel_ofport()?,
+                vni,
+                peers: self.peer_settings().addresses(),
+            })
+        });
         NetworkFlows {
             index: record.index,
             gateway,
+            tunnel,
         }
     }
 

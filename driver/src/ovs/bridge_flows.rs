@@ -8,7 +8,8 @@
 //! for in that round (a flow with the same table, match and priority is
 //! replaced in place, so nothing stops meanwhile), then deletes by cookie
 //! whatever is left of the older rounds: stale endpoints' flows and any
-//! a killed daemon left half done. Calls hold the lock shared, a resync
+//! a killed daemon left half done. Flows the switch learned from peers
+//! are neither wanted nor old: a resync and the flow check leave them. Calls hold the lock shared, a resync
 //! holds it alone, so a resync never sees half a call.
 
 use std::collections::BTreeSet;
@@ -19,7 +20,7 @@ use flows::{Client, Config, Flow, FlowMod, Target};
 use tokio::sync::{RwLock, RwLockReadGuard};
 
 use crate::error::{DriverError, Result};
-use crate::ovs::cookie::{MARK, MARK_MASK, OWNER_MASK, of_round, round_of};
+use crate::ovs::cookie::{MARK, MARK_MASK, OWNER_MASK, Owner, of_round, round_of};
 
 /// How long the connection waits between reconnection attempts, at most:
 /// a restarted ovs-vswitchd gets its flows back within this and a resync.
@@ -141,6 +142,7 @@ impl BridgeFlows {
             .present()
             .await?
             .iter()
+            .filter(|f| !is_learned(f.cookie))
             .map(|f| round_of(f.cookie))
             .collect();
         let round = next_round(&rounds);
@@ -166,7 +168,7 @@ impl BridgeFlows {
         let settled = |flows: &[Flow]| -> BTreeSet<String> {
             flows
                 .iter()
-                .filter(|f| !in_flight(f.cookie))
+                .filter(|f| !in_flight(f.cookie) && !is_learned(f.cookie))
                 .map(roundless)
                 .collect()
         };
@@ -181,6 +183,12 @@ impl BridgeFlows {
     fn error(&self, error: flows::FlowsError) -> DriverError {
         flows_error(&self.client.target().to_string(), error)
     }
+}
+
+/// Whether the switch made the flow (`learn`): no database calls for it,
+/// and a resync leaves it (its round, 0, is never a resync's).
+fn is_learned(cookie: u64) -> bool {
+    Owner::of_cookie(cookie).is_some_and(Owner::is_learned)
 }
 
 /// A flow's text with its cookie's round cleared: what makes two flows

@@ -12,7 +12,11 @@
 //! round's flows are added over the old ones (same match and priority
 //! replaces, so nothing drops meanwhile), then the older rounds' cookies
 //! are deleted. Network 0 holds the pipeline's own flows; endpoint 0 a
-//! network's (gateway, responder for the gateway).
+//! network's (gateway, responder for the gateway). Endpoint values from
+//! [`LEARNED`] up (never an ofport: those end below 0xff00) are the flows
+//! the switch learns from a peer's packets (`learn`), in round 0: they
+//! are the switch's, not the databases', so a resync keeps them and only
+//! their network's deletion or their peer's removal takes them.
 
 /// The driver's mark in a cookie's top byte.
 pub const MARK: u64 = 0xd0 << 56;
@@ -21,6 +25,8 @@ pub const MARK_MASK: u64 = 0xff << 56;
 const ROUND_SHIFT: u32 = 40;
 const NETWORK_SHIFT: u32 = 24;
 const ENDPOINT_MASK: u64 = 0xff_ffff;
+/// The endpoint bit of learned flows; the peer's address fills the rest.
+pub const LEARNED: u32 = 0x80_0000;
 /// Every bit but the round's: an owner's flows whatever round wrote them.
 pub const OWNER_MASK: u64 = !(0xffff << ROUND_SHIFT);
 /// The round's bits.
@@ -53,6 +59,17 @@ pub fn of_network(index: u16) -> (u64, u64) {
     )
 }
 
+/// (cookie, mask) of every flow learned from peer `peer`, in any network.
+pub fn of_learned_from(peer: std::net::Ipv4Addr) -> (u64, u64) {
+    of_port(learned_endpoint(peer))
+}
+
+/// The endpoint value of flows learned from `peer`: its address's low
+/// 23 bits (peers of one underlay differ there).
+fn learned_endpoint(peer: std::net::Ipv4Addr) -> u32 {
+    LEARNED | (u32::from(peer) & (LEARNED - 1))
+}
+
 /// Who owns a flow: the pipeline, a network, or an endpoint of one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Owner {
@@ -80,6 +97,19 @@ impl Owner {
             network,
             endpoint: ofport,
         }
+    }
+
+    /// The flows network `network` learns from peer `peer`.
+    pub fn learned(network: u16, peer: std::net::Ipv4Addr) -> Owner {
+        Owner {
+            network,
+            endpoint: learned_endpoint(peer),
+        }
+    }
+
+    /// Whether the switch made these flows (`learn`), not the driver.
+    pub fn is_learned(self) -> bool {
+        self.endpoint & LEARNED != 0
     }
 
     /// This owner's cookie in `round`.
@@ -127,6 +157,19 @@ mod tests {
         assert!(selects(of_network(7)) && !selects(of_network(1)));
         let network_own = Owner::network(7).cookie(9);
         assert_eq!(network_own & of_port(5).1, of_port(0).0);
+    }
+
+    #[test]
+    fn learned_flows_are_told_apart_and_selected_by_their_peer() {
+        let peer = std::net::Ipv4Addr::new(172, 31, 250, 12);
+        let learned = Owner::learned(3, peer);
+        assert!(learned.is_learned() && !Owner::endpoint(3, 65279).is_learned());
+        let cookie = learned.cookie(0);
+        assert_eq!(Owner::of_cookie(cookie), Some(learned));
+        let (value, mask) = of_learned_from(peer);
+        assert_eq!(cookie & mask, value);
+        let other = of_learned_from(std::net::Ipv4Addr::new(172, 31, 250, 13));
+        assert_ne!(cookie & other.1, other.0);
     }
 
     #[test]

@@ -18,6 +18,10 @@
 //!   and its [`crate::backend::Backend`] implementation; [`network`],
 //!   [`endpoint`]: its calls (validate → apply → roll back); [`repair`]:
 //!   reconciliation of ports, veths, gateways and flows.
+//! - [`network_mode`]: a network's reach (this host, VXLAN, routed) from
+//!   its `-o ovs.*` options; [`peers`]: the other hosts, from the
+//!   Open_vSwitch row, followed live by [`peer_watch`]; [`tunnel`]: the
+//!   bridge's one VXLAN port.
 
 pub mod backend;
 pub mod bridge;
@@ -26,6 +30,10 @@ pub mod cookie;
 pub mod endpoint;
 pub mod endpoint_port;
 pub mod network;
+pub mod network_mode;
 pub mod network_record;
+pub mod peer_watch;
+pub mod peers;
 pub mod pipeline;
 pub mod repair;
+pub mod tunnel;

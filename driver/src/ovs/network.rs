@@ -8,6 +8,7 @@ use crate::host::plumbing::PairRemoval;
 use crate::names::DockerId;
 use crate::ovs::backend::OvsBackend;
 use crate::ovs::cookie::of_network;
+use crate::ovs::network_mode::NetworkMode;
 use crate::ovs::network_record::{NetworkRecord, free_index};
 use crate::ovs::pipeline;
 
@@ -22,14 +23,16 @@ impl OvsBackend {
         if let Some(existing) = records.iter().find(|r| r.network == *network) {
             return self.add_network_side(existing).await;
         }
+        let mode = NetworkMode::from_options(&spec.backend_options)?;
         self.refuse_overlap(spec, &records)?;
+        refuse_vni_reuse(mode, &records)?;
         let index = free_index(&records).ok_or_else(|| {
             DriverError::Conflict(format!(
                 "bridge {} has no free network index",
                 self.bridge()
             ))
         })?;
-        let record = NetworkRecord::new(spec, index, self.config.mtu);
+        let record = NetworkRecord::new(spec, mode, index, self.config.mtu);
         let value = record.to_string();
         self.plumbing
             .ovs
@@ -69,8 +72,10 @@ impl OvsBackend {
         Ok(())
     }
 
-    /// The gateway port (waiting for its ofport) and the network's flows.
+    /// The VXLAN port if the network tunnels, the gateway port (waiting
+    /// for their ofports) and the network's flows.
     async fn add_network_side(&self, record: &NetworkRecord) -> Result<()> {
+        self.sync_tunnel().await?;
         if let Some(gateway) = record.gateway(self.config.gateway) {
             self.gateways
                 .apply(&gateway)
@@ -86,7 +91,8 @@ impl OvsBackend {
         self.flows.apply(&[], &wanted).await
     }
 
-    /// The network's flows (its endpoints' too), its gateway, its record.
+    /// The network's flows (its endpoints' too), its gateway, its record,
+    /// and the VXLAN port if no other network tunnels.
     async fn remove_network_side(&self, record: &NetworkRecord) -> Result<()> {
         {
             let _shared = self.flows.shared().await;
@@ -98,7 +104,8 @@ impl OvsBackend {
             .remove(&name, &interface)
             .await
             .map_err(|e| gateway_error(&record.network, &interface, e))?;
-        self.plumbing.ovs.set_bridge_id(&record.key(), None).await
+        self.plumbing.ovs.set_bridge_id(&record.key(), None).await?;
+        self.sync_tunnel().await
     }
 
     /// Removes what is left of the network's endpoints on this host, then
@@ -124,5 +131,21 @@ impl OvsBackend {
         self.remove_network_side(&record).await?;
         tracing::info!(%network, index = record.index, "network deleted");
         Ok(())
+    }
+}
+
+/// Two networks of one VNI on one host would be one network on the wire:
+/// refused, naming the other.
+fn refuse_vni_reuse(mode: NetworkMode, records: &[NetworkRecord]) -> Result<()> {
+    let Some(vni) = mode.vni() else {
+        return Ok(());
+    };
+    match records.iter().find(|r| r.mode.vni() == Some(vni)) {
+        Some(other) => Err(DriverError::Conflict(format!(
+            "VNI {vni} is taken by -d ovs network {} on this host \
+             (the same ovs.network name, or ovs.vni)",
+            other.network
+        ))),
+        None => Ok(()),
     }
 }

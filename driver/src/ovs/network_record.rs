@@ -14,6 +14,7 @@ use crate::external_ids::OVS_NETWORK_PREFIX;
 use crate::host::gateway::{Gateway, OVS_GATEWAY_PREFIX};
 use crate::host::local_switch::LocalSwitch;
 use crate::names::DockerId;
+use crate::ovs::network_mode::NetworkMode;
 
 /// One `-d ovs` network.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,11 +29,19 @@ pub struct NetworkRecord {
     pub gateway6: Option<Ipv6Addr>,
     pub mtu: u32,
     pub internal: bool,
+    /// How it reaches other hosts.
+    pub mode: NetworkMode,
 }
 
 impl NetworkRecord {
-    /// The record of `spec` with index `index` and `mtu` unless it sets one.
-    pub fn new(spec: &NetworkSpec, index: u16, default_mtu: u32) -> NetworkRecord {
+    /// The record of `spec` in `mode` with index `index`, and the MTU the
+    /// mode leaves of `underlay_mtu` unless the spec sets one.
+    pub fn new(
+        spec: &NetworkSpec,
+        mode: NetworkMode,
+        index: u16,
+        underlay_mtu: u32,
+    ) -> NetworkRecord {
         let v4 = |n: IpNet| match n {
             IpNet::V4(n) => Some(n),
             IpNet::V6(_) => None,
@@ -54,8 +63,9 @@ impl NetworkRecord {
                 std::net::IpAddr::V6(a) => Some(a),
                 std::net::IpAddr::V4(_) => None,
             }),
-            mtu: spec.mtu.unwrap_or(default_mtu),
+            mtu: spec.mtu.unwrap_or(mode.mtu(underlay_mtu)),
             internal: spec.internal,
+            mode,
         }
     }
 
@@ -81,6 +91,7 @@ impl NetworkRecord {
             gateway6: optional(value, "gateway6")?,
             mtu: field(value, "mtu")?.parse().ok()?,
             internal: field(value, "internal")? == "true",
+            mode: NetworkMode::parse(field(value, "mode"), field(value, "vni"))?,
         })
     }
 
@@ -105,14 +116,14 @@ impl NetworkRecord {
     }
 }
 
-/// The record's value: `index=N mtu=M internal=B`, then each subnet and
+/// The record's value: `index=N mtu=M internal=B mode=M [vni=N]`, then each subnet and
 /// gateway present, space-separated (no value holds a space).
 impl fmt::Display for NetworkRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "index={} mtu={} internal={}",
-            self.index, self.mtu, self.internal
+            "index={} mtu={} internal={} {}",
+            self.index, self.mtu, self.internal, self.mode
         )?;
         let optional: [(&str, Option<String>); 4] = [
             ("subnet4", self.subnet4.map(|n| n.to_string())),
@@ -171,6 +182,7 @@ mod tests {
             gateway6: None,
             mtu: 1500,
             internal: false,
+            mode: NetworkMode::Vxlan { vni: 77 },
         }
     }
 
@@ -180,9 +192,16 @@ mod tests {
         let value = record.to_string();
         assert_eq!(
             value,
-            "index=3 mtu=1500 internal=false subnet4=10.1.0.0/24 gateway4=10.1.0.1 subnet6=fd00:1::/64"
+            "index=3 mtu=1500 internal=false mode=vxlan vni=77 subnet4=10.1.0.0/24 \
+             gateway4=10.1.0.1 subnet6=fd00:1::/64"
         );
-        assert_eq!(NetworkRecord::parse(&record.key(), &value), Some(record));
+        assert_eq!(
+            NetworkRecord::parse(&record.key(), &value),
+            Some(record.clone())
+        );
+        // Written before modes: a network of this host alone.
+        let old = NetworkRecord::parse(&record.key(), "index=3 mtu=1500 internal=false");
+        assert_eq!(old.map(|r| r.mode), Some(NetworkMode::Local));
     }
 
     #[test]
@@ -193,6 +212,7 @@ mod tests {
             (key.as_str(), "index=0 mtu=1500 internal=false"),
             (key.as_str(), "index=1 internal=false"),
             (key.as_str(), "index=1 mtu=1500 internal=false subnet4=bad"),
+            (key.as_str(), "index=1 mtu=1500 internal=false mode=vxlan"),
         ] {
             assert_eq!(NetworkRecord::parse(key, value), None, "{value}");
         }

@@ -4,11 +4,15 @@
 //!
 //! ```text
 //! 0 classifier ─▶ 10 spoof_guard ─▶ 20 arp_nd_responder ─▶ 30 l2_forwarding ─▶ 40 output
-//!      └── the gateway port (the host) skips the guard ──┘
+//!      └── the gateway port (the host) and peers skip the guard ──┘    │
+//!                  VXLAN networks: 35 learned_macs ─▶ 38 flood_to_peers ◀┘
 //! ```
 //! - `classifier`: a packet's port names its network, loaded into
-//!   [`NETWORK_REG`]; networks stay apart by that register (the wire tag
-//!   comes with tunnels). Unknown ports: drop.
+//!   [`NETWORK_REG`], and where it came from into [`ORIGIN_REG`] (an
+//!   endpoint, the host, a peer); networks stay apart by that register,
+//!   and on the wire by their VNI. A peer's packet (the VXLAN port, a
+//!   known peer's address, the network's VNI) teaches `learned_macs`
+//!   where its source MAC lives. Unknown ports and peers: drop.
 //! - `spoof_guard`: an endpoint sends only from its MAC and addresses
 //!   (IPv4 source; ARP sender MAC and address; IPv6 source, its own or the
 //!   link-local one its MAC gives, and the unspecified address only for
@@ -22,6 +26,13 @@
 //!   picks the output port, into [`OUTPUT_REG`]; routing is the host's,
 //!   behind the gateway port.
 //! - `output`: out of the port in [`OUTPUT_REG`].
+//! - VXLAN networks only: an endpoint's ARP request or neighbour
+//!   solicitation no local flow answers, and its frames to MACs not on
+//!   this host, go to `learned_macs` (the peer a MAC was learned from,
+//!   for [`LEARNED_SECONDS`] after its last frame), else to
+//!   `flood_to_peers` (a copy to each peer). What came from a peer is
+//!   delivered to this host's endpoints only, and what the host sends
+//!   stays on this host: no frame goes from one peer to another.
 //!
 //! Every table ends in an explicit drop (priority 0).
 
@@ -36,6 +47,14 @@ use crate::ovs::cookie::Owner;
 pub const NETWORK_REG: u8 = 0;
 /// The register that carries the output port.
 pub const OUTPUT_REG: u8 = 1;
+/// The register that says where a packet came from: [`FROM_ENDPOINT`]
+/// (0, as every register starts), [`FROM_PEER`] or [`FROM_HOST`].
+pub const ORIGIN_REG: u8 = 2;
+pub const FROM_ENDPOINT: u32 = 0;
+pub const FROM_PEER: u32 = 1;
+pub const FROM_HOST: u32 = 2;
+/// How long a learned MAC stays after its last frame from a peer.
+pub const LEARNED_SECONDS: u16 = 300;
 
 const ETH_ARP: u16 = 0x0806;
 const ETH_IPV4: u16 = 0x0800;
@@ -53,15 +72,19 @@ pub enum Table {
     SpoofGuard = 10,
     Responder = 20,
     Forwarding = 30,
+    LearnedMacs = 35,
+    FloodToPeers = 38,
     Output = 40,
 }
 
 impl Table {
-    pub const ALL: [Table; 5] = [
+    pub const ALL: [Table; 7] = [
         Table::Classifier,
         Table::SpoofGuard,
         Table::Responder,
         Table::Forwarding,
+        Table::LearnedMacs,
+        Table::FloodToPeers,
         Table::Output,
     ];
 
@@ -77,6 +100,8 @@ impl Table {
             Table::SpoofGuard => "spoof_guard",
             Table::Responder => "arp_nd_responder",
             Table::Forwarding => "l2_forwarding",
+            Table::LearnedMacs => "learned_macs",
+            Table::FloodToPeers => "flood_to_peers",
             Table::Output => "output",
         }
     }
@@ -94,12 +119,23 @@ pub struct GatewayPort {
     pub address: Ipv4Addr,
 }
 
+/// A VXLAN network's way to its peers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TunnelFlows {
+    /// The bridge's VXLAN port.
+    pub ofport: u32,
+    pub vni: u32,
+    pub peers: Vec<Ipv4Addr>,
+}
+
 /// A network as its flows need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetworkFlows {
     pub index: u16,
     /// None for `--internal` networks and before the port has an ofport.
     pub gateway: Option<GatewayPort>,
+    /// VXLAN networks, once the VXLAN port has an ofport.
+    pub tunnel: Option<TunnelFlows>,
 }
 
 /// An endpoint as its flows need it.
@@ -183,26 +219,37 @@ fn icmpv6_on(base: Match, icmp_type: u8) -> Match {
 }
 
 /// A network's flows: its gateway port classified (it skips the spoof
-/// guard: it is the host), answered for, and forwarded to.
+/// guard: it is the host), answered for, and forwarded to; a VXLAN
+/// network's way to and from its peers.
 pub fn network_flows(round: u16, network: &NetworkFlows) -> Vec<Flow> {
-    let Some(gateway) = &network.gateway else {
-        return vec![];
-    };
     let owner = Owner::network(network.index);
-    let mut flows = vec![
-        flow(Table::Classifier, 100, owner, round)
-            .matching(Match::new().in_port(gateway.ofport))
-            .action(load(NETWORK_REG, network.index.into()))
-            .goto(Table::Responder.number()),
-        arp_reply(round, owner, network.index, gateway.address, gateway.mac),
-    ];
-    flows.push(forward_to(
-        round,
-        owner,
-        network.index,
-        gateway.mac,
-        gateway.ofport,
-    ));
+    let mut flows = Vec::new();
+    if let Some(gateway) = &network.gateway {
+        flows.push(
+            flow(Table::Classifier, 100, owner, round)
+                .matching(Match::new().in_port(gateway.ofport))
+                .action(load(NETWORK_REG, network.index.into()))
+                .action(load(ORIGIN_REG, FROM_HOST))
+                .goto(Table::Responder.number()),
+        );
+        flows.push(arp_reply(
+            round,
+            owner,
+            network.index,
+            gateway.address,
+            gateway.mac,
+        ));
+        flows.push(forward_to(
+            round,
+            owner,
+            network.index,
+            gateway.mac,
+            gateway.ofport,
+        ));
+    }
+    if let Some(tunnel) = &network.tunnel {
+        flows.extend(tunnel::tunnel_flows(round, network.index, tunnel));
+    }
     flows
 }
 
@@ -317,6 +364,8 @@ fn forward_to(round: u16, owner: Owner, network: u16, mac: Mac, ofport: u32) -> 
         .action(load(OUTPUT_REG, ofport))
         .goto(Table::Output.number())
 }
+
+mod tunnel;
 
 #[cfg(test)]
 mod tests;

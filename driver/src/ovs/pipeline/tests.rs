@@ -27,6 +27,21 @@ fn network() -> NetworkFlows {
             mac: "0a:5a:0a:01:00:01".parse().unwrap(),
             address: Ipv4Addr::new(10, 1, 0, 1),
         }),
+        tunnel: None,
+    }
+}
+
+fn vxlan_network() -> NetworkFlows {
+    NetworkFlows {
+        tunnel: Some(TunnelFlows {
+            ofport: 3,
+            vni: 5001,
+            peers: vec![
+                Ipv4Addr::new(172, 31, 250, 12),
+                Ipv4Addr::new(172, 31, 250, 13),
+            ],
+        }),
+        ..network()
     }
 }
 
@@ -54,6 +69,32 @@ fn golden_base_flows() {
 #[test]
 fn golden_network_flows() {
     golden("ovs-network.flows", &network_flows(1, &network()));
+}
+
+#[test]
+fn golden_vxlan_network_flows() {
+    golden(
+        "ovs-vxlan-network.flows",
+        &network_flows(1, &vxlan_network()),
+    );
+}
+
+#[test]
+fn a_vxlan_network_without_peers_floods_to_nobody() {
+    let mut alone = vxlan_network();
+    if let Some(tunnel) = alone.tunnel.as_mut() {
+        tunnel.peers.clear();
+    }
+    let flows = network_flows(1, &alone);
+    assert!(
+        flows.iter().all(|f| f.table != Table::Classifier.number()
+            || f.matches.to_string().contains("in_port=2"))
+    );
+    let flood = flows
+        .iter()
+        .find(|f| f.table == Table::FloodToPeers.number())
+        .expect("the flood flow");
+    assert!(!flood.actions.iter().any(|a| matches!(a, Action::Output(_))));
 }
 
 #[test]

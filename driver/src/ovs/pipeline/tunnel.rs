@@ -1,0 +1,106 @@
+//! A VXLAN network's flows: from its peers (classified by VNI and peer
+//! address, their source MACs learned), to them (learned MACs, else a
+//! copy to each peer), and the requests no local flow answers sent on.
+
+use std::net::Ipv4Addr;
+
+use flows::action::Bits;
+use flows::learn::{Learn, LearnSpec};
+use flows::{Action, Field, Flow, Match, Port};
+
+use super::{
+    ARP_REQUEST, ETH_ARP, FROM_ENDPOINT, FROM_PEER, LEARNED_SECONDS, NEIGHBOR_SOLICITATION,
+    NETWORK_REG, ORIGIN_REG, Table, TunnelFlows, flow, icmpv6, load,
+};
+use crate::ovs::cookie::Owner;
+
+/// The network's flows through the VXLAN port.
+pub fn tunnel_flows(round: u16, network: u16, tunnel: &TunnelFlows) -> Vec<Flow> {
+    let owner = Owner::network(network);
+    let mut flows: Vec<Flow> = tunnel
+        .peers
+        .iter()
+        .map(|&peer| from_peer(round, network, tunnel, peer))
+        .collect();
+    let from_endpoint = || {
+        Match::new()
+            .reg(NETWORK_REG, network.into())
+            .reg(ORIGIN_REG, FROM_ENDPOINT)
+    };
+    let unanswered = [
+        from_endpoint().eth_type(ETH_ARP).arp_op(ARP_REQUEST),
+        icmpv6(NEIGHBOR_SOLICITATION)
+            .reg(NETWORK_REG, network.into())
+            .reg(ORIGIN_REG, FROM_ENDPOINT),
+    ];
+    for request in unanswered {
+        flows.push(
+            flow(Table::Responder, 150, owner, round)
+                .matching(request)
+                .goto(Table::FloodToPeers.number()),
+        );
+    }
+    flows.push(
+        flow(Table::Forwarding, 10, owner, round)
+            .matching(from_endpoint())
+            .goto(Table::LearnedMacs.number()),
+    );
+    flows.push(
+        flow(Table::LearnedMacs, 10, owner, round)
+            .matching(Match::new().reg(NETWORK_REG, network.into()))
+            .goto(Table::FloodToPeers.number()),
+    );
+    flows.push(flood(round, network, tunnel));
+    flows
+}
+
+/// A frame of the network from `peer`: classified, its source learned,
+/// and a reply out of the port it came in on sent back to `peer`.
+fn from_peer(round: u16, network: u16, tunnel: &TunnelFlows, peer: Ipv4Addr) -> Flow {
+    let all = Bits::all;
+    let learn = Learn::new(Table::LearnedMacs.number(), 100)
+        .hard_timeout(LEARNED_SECONDS)
+        .cookie(Owner::learned(network, peer).cookie(0))
+        .spec(LearnSpec::match_same(all(Field::Reg(NETWORK_REG))))
+        .spec(LearnSpec::Match {
+            src: all(Field::EthSrc),
+            dst: all(Field::EthDst),
+        })
+        .spec(LearnSpec::Load {
+            src: all(Field::TunIpv4Src),
+            dst: all(Field::TunIpv4Dst),
+        })
+        .spec(LearnSpec::Load {
+            src: all(Field::TunId),
+            dst: all(Field::TunId),
+        })
+        .spec(LearnSpec::Output(all(Field::InPort)));
+    flow(Table::Classifier, 100, Owner::network(network), round)
+        .matching(
+            Match::new()
+                .in_port(tunnel.ofport)
+                .tun_id(tunnel.vni.into())
+                .tun_ipv4_src(peer),
+        )
+        .action(load(NETWORK_REG, network.into()))
+        .action(load(ORIGIN_REG, FROM_PEER))
+        .action(Action::Move {
+            src: all(Field::TunIpv4Src),
+            dst: all(Field::TunIpv4Dst),
+        })
+        .action(Action::Learn(learn))
+        .goto(Table::Responder.number())
+}
+
+/// A copy to each peer, with the network's VNI.
+fn flood(round: u16, network: u16, tunnel: &TunnelFlows) -> Flow {
+    let mut flood = flow(Table::FloodToPeers, 100, Owner::network(network), round)
+        .matching(Match::new().reg(NETWORK_REG, network.into()))
+        .action(Action::set_tun_id(tunnel.vni.into()));
+    for &peer in &tunnel.peers {
+        flood = flood
+            .action(Action::set_tun_ipv4_dst(peer))
+            .action(Action::Output(Port::Number(tunnel.ofport)));
+    }
+    flood
+}

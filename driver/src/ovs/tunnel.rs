@@ -1,0 +1,64 @@
+//! The bridge's VXLAN port: one flow-based port (`remote_ip=flow`,
+//! `key=flow`) serves every VXLAN network and every peer, the flows
+//! setting each packet's VNI and remote end. It is there while a VXLAN
+//! network is (nothing listens on UDP 4789 otherwise), marked as the
+//! driver's, and found again by name.
+
+use ovsdb_client::{Row, Value};
+
+use crate::error::Result;
+use crate::external_ids::{OWNER, OWNER_VALUE};
+use crate::ovs::backend::OvsBackend;
+
+/// The VXLAN port's name (and its Interface's).
+pub const VXLAN_PORT: &str = "docker-vxlan";
+/// The mark of the driver's tunnel port.
+pub const TUNNEL: &str = "docker-ovn:tunnel";
+const VXLAN: &str = "vxlan";
+
+impl OvsBackend {
+    /// The VXLAN port's OpenFlow number, once it has one.
+    pub fn tunnel_ofport(&self) -> Option<u32> {
+        self.plumbing
+            .ovs
+            .owned_port(VXLAN_PORT)
+            .filter(|p| crate::host::local_switch::id_of(p, TUNNEL) == Some(VXLAN))
+            .and_then(|p| p.ofport)
+    }
+
+    /// Whether a network on the bridge tunnels.
+    pub fn tunnel_wanted(&self) -> bool {
+        self.networks().iter().any(|r| r.mode.vni().is_some())
+    }
+
+    /// Adds the VXLAN port while a VXLAN network needs it (returning once
+    /// it has its OpenFlow number) and removes it once none does.
+    pub async fn sync_tunnel(&self) -> Result<()> {
+        let ovs = &self.plumbing.ovs;
+        let present = ovs.has_port(VXLAN_PORT);
+        match (self.tunnel_wanted(), present) {
+            (true, false) => {
+                let interface = Row::new().with("type", VXLAN).with(
+                    "options",
+                    Value::map([("remote_ip", "flow"), ("key", "flow")]),
+                );
+                let marks = [
+                    (OWNER.to_string(), OWNER_VALUE.to_string()),
+                    (TUNNEL.to_string(), VXLAN.to_string()),
+                ];
+                ovs.insert_port(VXLAN_PORT, interface, &marks).await?;
+                tracing::info!(bridge = %self.bridge(), port = VXLAN_PORT, "VXLAN port added");
+            }
+            (false, true) => {
+                ovs.remove_port_marked(VXLAN_PORT, TUNNEL, VXLAN).await?;
+                tracing::info!(bridge = %self.bridge(), port = VXLAN_PORT, "VXLAN port removed");
+                return Ok(());
+            }
+            (false, false) => return Ok(()),
+            (true, true) => {}
+        }
+        ovs.wait_ofport(VXLAN_PORT, self.config.ready_timeout)
+            .await
+            .map(drop)
+    }
+}
