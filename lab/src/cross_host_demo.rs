@@ -31,12 +31,12 @@ const REACHABLE_WITHIN: Duration = Duration::from_secs(30);
 const DOCKER_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// One ping shown to the user.
-struct Ping {
+pub(super) struct Ping {
     from: String,
     to: String,
     /// The `N packets transmitted, ...` line.
     summary: String,
-    ok: bool,
+    pub(super) ok: bool,
 }
 
 /// Sets up what is missing of the demo, then pings both ways between
@@ -142,7 +142,7 @@ fn sandbox_pings(host: &HostEnv, target: &str) -> anyhow::Result<Ping> {
 }
 
 /// Prints a ping's output under a heading; its outcome.
-fn show(from: String, to: String, output: &Output) -> Ping {
+pub(super) fn show(from: String, to: String, output: &Output) -> Ping {
     println!();
     println!("== {from} pings {to}");
     print!("{}", output.stdout);
@@ -164,7 +164,7 @@ fn show(from: String, to: String, output: &Output) -> Ping {
     }
 }
 
-fn print_summary(pings: &[Ping]) {
+pub(super) fn print_summary(pings: &[Ping]) {
     println!();
     println!("Cross-host pings:");
     for ping in pings {

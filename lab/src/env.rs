@@ -52,9 +52,10 @@ pub enum Layout {
     /// `lab up --hosts N`: the central and N hosts on this machine; host1
     /// in this network namespace, the others in namespaces of their own.
     Local { hosts: usize },
-    /// `lab up --no-ovn`: one host with OVS, dockerd and the driver and no
-    /// OVN daemon at all (`-d ovs` alone).
-    LocalNoOvn,
+    /// `lab up --no-ovn [--hosts N]`: hosts with OVS and the driver (host1
+    /// with dockerd) and no OVN daemon at all (`-d ovs` alone), peers of
+    /// each other over the underlay when there are several.
+    LocalNoOvn { hosts: usize },
     /// `lab provision central`: NB, SB and northd, on TCP at `listen_ip` too.
     Central { listen_ip: Ipv4Addr },
     /// `lab provision host`: this machine as one Docker host of a central
@@ -79,7 +80,7 @@ impl Layout {
     pub fn host_count(&self) -> usize {
         match self {
             Layout::Local { hosts } => *hosts,
-            Layout::LocalNoOvn => 1,
+            Layout::LocalNoOvn { hosts } => *hosts,
             Layout::Central { .. } => 0,
             Layout::Host(_) => 1,
         }
@@ -225,8 +226,14 @@ pub struct HostEnv {
     pub vswitchd: DaemonFiles,
     pub controller: DaemonFiles,
     pub bridge: String,
-    /// The tunnel endpoint address (`ovn-encap-ip`).
+    /// The tunnel endpoint address (`ovn-encap-ip`, `docker-ovn-tunnel-ip`).
     pub encap_ip: String,
+    /// The CIDR of this host's routed `-d ovs` networks
+    /// (`docker-ovn-host-cidr`), on a lab of several hosts.
+    pub host_cidr: Option<Ipv4Net>,
+    /// Every host's `IP=CIDR` (its own too: the driver leaves it out), as
+    /// `docker-ovn-peers` lists them; empty with one host.
+    pub peers: Vec<String>,
     pub uplink: Option<UplinkEnv>,
     /// The Southbound and Northbound databases (`ovn-remote`, `ovn-nb`).
     pub sb_remote: String,
@@ -259,6 +266,8 @@ impl HostEnv {
             },
             bridge: BRIDGE.to_string(),
             encap_ip: LOOPBACK_ENCAP_IP.to_string(),
+            host_cidr: None,
+            peers: Vec::new(),
             uplink: None,
             sb_remote: String::new(),
             nb_remote: String::new(),
@@ -338,14 +347,14 @@ pub fn lab_env(dir: &Path) -> LabEnv {
 pub fn lab_env_with(dir: &Path, layout: Layout) -> LabEnv {
     let (central, hosts, underlay) = match &layout {
         Layout::Local { hosts } => local(dir, *hosts),
-        Layout::LocalNoOvn => {
-            let (_, mut hosts, _) = local(dir, 1);
+        Layout::LocalNoOvn { hosts } => {
+            let (_, mut hosts, underlay) = local(dir, *hosts);
             for host in &mut hosts {
                 // No central: the host's OVN settings stay empty.
                 host.nb_remote.clear();
                 host.sb_remote.clear();
             }
-            (None, hosts, None)
+            (None, hosts, underlay)
         }
         Layout::Central { listen_ip } => (
             Some(CentralEnv::new(dir.join("central"), Some(*listen_ip))),
@@ -372,7 +381,7 @@ fn local(dir: &Path, count: usize) -> (Option<CentralEnv>, Vec<HostEnv>, Option<
         bridge: UNDERLAY_BRIDGE.to_string(),
         subnet: UNDERLAY_SUBNET,
     });
-    let hosts = (1..=count)
+    let mut hosts: Vec<HostEnv> = (1..=count)
         .map(|index| {
             let mut host = HostEnv::new(dir, index);
             host.sb_remote = central.sb.remote();
@@ -389,11 +398,25 @@ fn local(dir: &Path, count: usize) -> (Option<CentralEnv>, Vec<HostEnv>, Option<
             if let Some(underlay) = &underlay {
                 host.uplink = Some(local_uplink(index, underlay));
                 host.encap_ip = underlay_address(index, underlay).addr().to_string();
+                host.host_cidr = Some(host_cidr(index));
             }
             host
         })
         .collect();
+    let peers: Vec<String> = hosts
+        .iter()
+        .filter_map(|h| Some(format!("{}={}", h.encap_ip, h.host_cidr?)))
+        .collect();
+    for host in &mut hosts {
+        host.peers = peers.clone();
+    }
     (Some(central), hosts, underlay)
+}
+
+/// Host `index`'s part of routed `-d ovs` networks: `10.230.<index>.0/24`.
+fn host_cidr(index: usize) -> Ipv4Net {
+    let third = u8::try_from(index).unwrap_or(u8::MAX);
+    Ipv4Net::new(Ipv4Addr::new(10, 230, third, 0), 24).unwrap_or(UNDERLAY_SUBNET)
 }
 
 /// Host `index`'s address on the local underlay: `.(10 + index)`.

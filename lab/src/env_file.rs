@@ -106,7 +106,7 @@ fn layout_vars(layout: &Layout) -> Vars {
     let hosts = var("HOSTS", layout.host_count().to_string());
     match layout {
         Layout::Local { .. } => vec![var("LAYOUT", "local".into()), hosts],
-        Layout::LocalNoOvn => vec![var("LAYOUT", "local-no-ovn".into()), hosts],
+        Layout::LocalNoOvn { .. } => vec![var("LAYOUT", "local-no-ovn".into()), hosts],
         Layout::Central { listen_ip } => vec![
             var("LAYOUT", "central".into()),
             hosts,
@@ -123,19 +123,27 @@ fn layout_vars(layout: &Layout) -> Vars {
     }
 }
 
+/// `HOSTS` of a local lab, in range.
+fn local_hosts(vars: &BTreeMap<String, String>) -> anyhow::Result<usize> {
+    let hosts: usize = parse_var(vars, "HOSTS")?;
+    if !(1..=MAX_HOSTS).contains(&hosts) {
+        bail!("{ENV_FILE}: HOSTS={hosts} is out of range");
+    }
+    Ok(hosts)
+}
+
 /// The layout `lab.env` records. A file from before layouts existed has
 /// none: it was a single-host local lab.
 pub fn layout_from_vars(vars: &BTreeMap<String, String>) -> anyhow::Result<Layout> {
     match vars.get("LAYOUT").map(String::as_str) {
         None => Ok(Layout::Local { hosts: 1 }),
-        Some("local") => {
-            let hosts: usize = parse_var(vars, "HOSTS")?;
-            if !(1..=MAX_HOSTS).contains(&hosts) {
-                bail!("{ENV_FILE}: HOSTS={hosts} is out of range");
-            }
-            Ok(Layout::Local { hosts })
-        }
-        Some("local-no-ovn") => Ok(Layout::LocalNoOvn),
+        Some("local") => Ok(Layout::Local {
+            hosts: local_hosts(vars)?,
+        }),
+        // Before several hosts without OVN existed, HOSTS was 1 there.
+        Some("local-no-ovn") => Ok(Layout::LocalNoOvn {
+            hosts: local_hosts(vars)?,
+        }),
         Some("central") => Ok(Layout::Central {
             listen_ip: parse_var(vars, "CENTRAL_LISTEN_IP")?,
         }),
@@ -297,9 +305,10 @@ mod tests {
 
     #[test]
     fn a_lab_without_ovn_has_one_host_with_no_ovn_setting() {
-        let env = lab_env_with(Path::new("/tmp/lab"), Layout::LocalNoOvn);
+        let layout = Layout::LocalNoOvn { hosts: 1 };
+        let env = lab_env_with(Path::new("/tmp/lab"), layout.clone());
         let vars = round_trip(&env);
-        assert_eq!(layout_from_vars(&vars).expect("layout"), Layout::LocalNoOvn);
+        assert_eq!(layout_from_vars(&vars).expect("layout"), layout);
         assert!(env.central.is_none() && env.underlay.is_none());
         assert_eq!(env.hosts.len(), 1);
         assert!(!env.hosts[0].has_ovn());

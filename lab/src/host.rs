@@ -31,8 +31,9 @@ pub fn start(host: &HostEnv) -> anyhow::Result<()> {
     configure(host)?;
     start_vswitchd(host)?;
     if !host.has_ovn() {
-        // Plain Open vSwitch: the driver makes its own bridge.
-        return Ok(());
+        // Plain Open vSwitch: the driver makes its own bridge; VXLAN to
+        // other hosts needs the address on br-phy, as Geneve does.
+        return uplink::attach(host);
     }
     create_bridge(host)?;
     // Before ovn-controller makes tunnels: they need the route via br-phy.
@@ -116,7 +117,8 @@ fn configure(host: &HostEnv) -> anyhow::Result<()> {
         ("ovn-bridge-datapath-type", "netdev".to_string()),
     ];
     let ovn = if host.has_ovn() { &ovn[..] } else { &[] };
-    let settings: Vec<&(&str, String)> = names.iter().chain(ovn).collect();
+    let peers = peers(host);
+    let settings: Vec<&(&str, String)> = names.iter().chain(ovn).chain(&peers).collect();
     let mut args: Vec<String> = ["--no-wait", "init", "--", "set", "Open_vSwitch", "."]
         .map(String::from)
         .to_vec();
@@ -131,6 +133,20 @@ fn configure(host: &HostEnv) -> anyhow::Result<()> {
         host.name, host.system_id, host.encap_ip
     ));
     Ok(())
+}
+
+/// The `-d ovs` peer settings of a host among several: its tunnel
+/// address, its routed CIDR and every host (see `docker-ovn`'s
+/// `ovs::peers`); none for a lone host.
+fn peers(host: &HostEnv) -> Vec<(&'static str, String)> {
+    let Some(cidr) = host.host_cidr else {
+        return Vec::new();
+    };
+    vec![
+        ("docker-ovn-tunnel-ip", host.encap_ip.clone()),
+        ("docker-ovn-host-cidr", cidr.to_string()),
+        ("docker-ovn-peers", host.peers.join(",")),
+    ]
 }
 
 /// The chassis hostname: the machine's for a host in the root namespace,

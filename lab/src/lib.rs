@@ -49,7 +49,8 @@
 //! - [`image`]: the `docker-ovn/busybox` test image.
 //! - [`driver`]: `docker-ovn serve` of each host.
 //! - [`demo`]: a network, two containers and a ping, on host1.
-//! - [`cross_host_demo`]: with several hosts, one network across them all.
+//! - [`cross_host_demo`]: with several hosts, one network across them all;
+//!   [`ovs_cross_host_demo`]: the same without OVN, one `-d ovs` VXLAN network.
 //! - [`remote_endpoint`]: dockerd's plugin calls, for hosts without dockerd.
 //! - [`plugin_client`]: HTTP calls to a driver's plugin socket, as dockerd makes them.
 //! - [`sandbox`]: a namespace wired as libnetwork wires a container's.
@@ -68,6 +69,7 @@ mod host;
 mod image;
 mod lifecycle;
 mod offload;
+mod ovs_cross_host_demo;
 mod ovsdb;
 mod packages;
 pub mod plugin_client;

@@ -10,7 +10,8 @@ use super::cmd::say;
 use super::env::{DEFAULT_DIR, DIR_VARIABLE, LabEnv, Layout, MAX_HOSTS, lab_env_with};
 use super::env_file::{read_layout, render_env_file};
 use super::{
-    central, cross_host_demo, demo, docker, driver, host, image, packages, summary, underlay,
+    central, cross_host_demo, demo, docker, driver, host, image, ovs_cross_host_demo, packages,
+    summary, underlay,
 };
 
 /// `docker-ovn-lab up`.
@@ -40,9 +41,10 @@ pub struct UpOptions {
     /// as the running lab has, else 1]
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=MAX_HOSTS as i64))]
     pub hosts: Option<u16>,
-    /// One host with OVS, dockerd and the driver and no OVN daemon at all:
-    /// `-d ovs` alone, as on a host with plain Open vSwitch.
-    #[arg(long, conflicts_with = "hosts")]
+    /// No OVN daemon at all: `-d ovs` alone, as on hosts with plain Open
+    /// vSwitch (host1 with dockerd; with `--hosts N`, the others peers of
+    /// it over the underlay).
+    #[arg(long)]
     pub no_ovn: bool,
 }
 
@@ -64,13 +66,12 @@ pub struct Parts {
 
 /// Starts whatever of the lab is not running; safe to repeat.
 pub fn up(options: &UpOptions) -> anyhow::Result<()> {
+    let hosts = host_count(&options.dir, options.hosts.map(usize::from), options.no_ovn)?;
     let layout = match options.no_ovn {
-        true => ovs_only(&options.dir)?,
-        false => Layout::Local {
-            hosts: host_count(&options.dir, options.hosts.map(usize::from))?,
-        },
+        true => Layout::LocalNoOvn { hosts },
+        false => Layout::Local { hosts },
     };
-    let ovn = layout != Layout::LocalNoOvn;
+    let ovn = !options.no_ovn;
     let env = lab_env_with(&options.dir, layout);
     let parts = Parts {
         docker: !options.no_docker,
@@ -81,7 +82,9 @@ pub fn up(options: &UpOptions) -> anyhow::Result<()> {
     };
     bring_up(&env, &parts)?;
     if options.demo {
-        if env.hosts.len() > 1 {
+        if env.hosts.len() > 1 && !ovn {
+            ovs_cross_host_demo::run(&env)?;
+        } else if env.hosts.len() > 1 {
             cross_host_demo::run(&env)?;
         } else {
             demo::run(ovn)?;
@@ -91,29 +94,25 @@ pub fn up(options: &UpOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The layout of `up --no-ovn`, unless a lab with OVN runs in `dir`.
-fn ovs_only(dir: &Path) -> anyhow::Result<Layout> {
-    match read_layout(dir)? {
-        None | Some(Layout::LocalNoOvn) => Ok(Layout::LocalNoOvn),
-        Some(other) => bail!(
-            "{} holds a lab with OVN ({other:?}): run `docker-ovn-lab down` first for one without",
-            dir.display()
-        ),
-    }
-}
-
 /// How many hosts `up` makes: as asked, else as many as the lab in `dir`
 /// has. A lab grows (host1 then moves its tunnel endpoint onto the
-/// underlay) but never shrinks: that would strand the hosts left out.
-fn host_count(dir: &Path, asked: Option<usize>) -> anyhow::Result<usize> {
-    let running = match read_layout(dir)? {
-        None => None,
-        Some(Layout::Local { hosts }) => Some(hosts),
-        Some(Layout::LocalNoOvn) => bail!(
+/// underlay) but never shrinks: that would strand the hosts left out. A
+/// lab with OVN and one without are never mixed.
+fn host_count(dir: &Path, asked: Option<usize>, no_ovn: bool) -> anyhow::Result<usize> {
+    let running = match (read_layout(dir)?, no_ovn) {
+        (None, _) => None,
+        (Some(Layout::Local { hosts }), false) | (Some(Layout::LocalNoOvn { hosts }), true) => {
+            Some(hosts)
+        }
+        (Some(Layout::LocalNoOvn { .. }), false) => bail!(
             "{} holds a lab without OVN (`up --no-ovn`): give --no-ovn, or `docker-ovn-lab down` first",
             dir.display()
         ),
-        Some(other) => bail!(
+        (Some(Layout::Local { .. }), true) => bail!(
+            "{} holds a lab with OVN: run `docker-ovn-lab down` first for one without",
+            dir.display()
+        ),
+        (Some(other), _) => bail!(
             "{} holds a provisioned machine ({other:?}), not a local lab: use `lab provision` or `lab down`",
             dir.display()
         ),
@@ -205,6 +204,7 @@ fn take_down(env: &LabEnv) -> Vec<String> {
     }
     // The other hosts' demo endpoints, through their drivers.
     attempt("cross-host demo", cross_host_demo::remove(env));
+    attempt("vxlan demo", ovs_cross_host_demo::remove(env));
     // dockerd before the drivers: a stopping dockerd still calls its driver.
     attempt("docker", docker::stop(&env.docker));
     for host in env.hosts.iter().rev() {
@@ -277,14 +277,33 @@ mod tests {
     #[test]
     fn a_lab_grows_but_does_not_shrink() {
         let dir = tempfile::tempdir().expect("tempdir");
-        assert_eq!(host_count(dir.path(), None).expect("new lab"), 1);
-        assert_eq!(host_count(dir.path(), Some(3)).expect("new lab"), 3);
+        assert_eq!(host_count(dir.path(), None, false).expect("new lab"), 1);
+        assert_eq!(host_count(dir.path(), Some(3), false).expect("new lab"), 3);
         let env = lab_env_with(dir.path(), Layout::Local { hosts: 2 });
         prepare_dir(&env).expect("lab.env");
-        assert_eq!(host_count(dir.path(), None).expect("running"), 2);
-        assert_eq!(host_count(dir.path(), Some(3)).expect("grows"), 3);
-        let error = host_count(dir.path(), Some(1)).expect_err("shrinks");
+        assert_eq!(host_count(dir.path(), None, false).expect("running"), 2);
+        assert_eq!(host_count(dir.path(), Some(3), false).expect("grows"), 3);
+        let error = host_count(dir.path(), Some(1), false).expect_err("shrinks");
         assert!(error.to_string().contains("lab down"), "{error}");
+    }
+
+    #[test]
+    fn labs_with_and_without_ovn_are_never_mixed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let env = lab_env_with(dir.path(), Layout::LocalNoOvn { hosts: 3 });
+        prepare_dir(&env).expect("lab.env");
+        assert_eq!(host_count(dir.path(), None, true).expect("running"), 3);
+        let error = host_count(dir.path(), None, false).expect_err("with OVN");
+        assert!(error.to_string().contains("--no-ovn"), "{error}");
+        // Several hosts without OVN list each other as peers.
+        let host2 = &env.hosts[1];
+        assert!(!host2.has_ovn() && env.underlay.is_some());
+        assert_eq!(
+            host2.host_cidr.map(|c| c.to_string()).as_deref(),
+            Some("10.230.2.0/24")
+        );
+        assert_eq!(host2.peers.len(), 3);
+        assert!(host2.peers[0].starts_with(&format!("{}=", env.hosts[0].encap_ip)));
     }
 
     #[test]

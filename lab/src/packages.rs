@@ -55,6 +55,8 @@ pub const REQUIREMENTS: &[Requirement] = &[
     core("ip", "iproute2"),
     // Provisioned machines: checksum offload (see offload.rs).
     core("ethtool", "ethtool"),
+    // What is on the underlay's wire, for the demo's hints and the tests.
+    core("tcpdump", "tcpdump"),
     docker("containerd", "containerd"),
     docker("dockerd", "docker.io"),
     docker("docker", "docker.io"),

@@ -51,6 +51,13 @@ fn print_host(host: &HostEnv, driver: bool) {
             host.name, host.system_id
         ),
     }
+    if let Some(cidr) = host.host_cidr {
+        println!(
+            "               -d ovs: tunnel {}, host CIDR {cidr}, docker-ovn-peers {}",
+            host.encap_ip,
+            host.peers.join(",")
+        );
+    }
     println!(
         "               {}/*.log {}/*.log",
         host.ovs_rundir.display(),
@@ -75,6 +82,12 @@ fn print_try(env: &LabEnv, parts: &Parts) {
             host.ovs_rundir.join("br-docker.mgmt").display()
         );
         println!("  docker network create -d ovs --subnet 10.91.0.0/24 mynet");
+        if env.hosts.len() > 1 {
+            println!(
+                "  docker network create -d ovs -o ovs.network=shared \\\n      \
+                 --subnet 10.93.0.0/16 --ip-range 10.93.1.0/24 shared   # host K: 10.93.K.0/24"
+            );
+        }
     } else if let Some(host) = env.first_host() {
         println!("  ovs-vsctl --db={} show", host.ovsdb.remote());
         println!("  ovn-nbctl --db={} show", host.nb_remote);

@@ -49,6 +49,7 @@ fn package_of(binary: &str) -> &'static str {
         "ovn-controller" => "ovn-host",
         "ovn-nbctl" | "ovn-sbctl" => "ovn-common",
         "dockerd" | "docker" => "docker.io",
+        "tcpdump" => "tcpdump",
         _ => "(unknown package)",
     }
 }

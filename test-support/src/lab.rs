@@ -71,6 +71,7 @@ impl Lab {
                 ovs_db: host.ovsdb.remote(),
                 system_id: host.system_id.clone(),
                 plugin_socket: host.driver.socket.clone(),
+                ovs_socket: host.driver.ovs_socket.clone(),
                 encap_ip: host.encap_ip.clone(),
             })
             .collect()
@@ -114,6 +115,8 @@ pub struct LabHost {
     pub system_id: String,
     /// Where its driver serves the plugin API (host1's is dockerd's).
     pub plugin_socket: PathBuf,
+    /// Where its driver serves `-d ovs`.
+    pub ovs_socket: PathBuf,
     /// Its Geneve endpoint.
     pub encap_ip: String,
 }

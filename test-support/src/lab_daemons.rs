@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::lab::Lab;
 
-/// A daemon of the lab (host1 and the central).
+/// A daemon of the lab (host1, the central, another host's switch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LabDaemon {
     /// host1's `docker-ovn serve`.
@@ -17,6 +17,8 @@ pub enum LabDaemon {
     OvnController,
     /// The OVN Northbound ovsdb-server.
     Northbound,
+    /// The ovs-vswitchd of host K (2 and up: host1's is `OvsVswitchd`).
+    HostOvsVswitchd(u8),
 }
 
 impl LabDaemon {
@@ -25,7 +27,7 @@ impl LabDaemon {
         match self {
             LabDaemon::Driver => "docker-ovn",
             LabDaemon::Dockerd => "dockerd",
-            LabDaemon::OvsVswitchd => "ovs-vswitchd",
+            LabDaemon::OvsVswitchd | LabDaemon::HostOvsVswitchd(_) => "ovs-vswitchd",
             LabDaemon::OvnController => "ovn-controller",
             LabDaemon::Northbound => "ovsdb-server",
         }
@@ -39,6 +41,7 @@ impl LabDaemon {
             LabDaemon::OvsVswitchd => PathBuf::from(lab.var("OVS_RUNDIR")).join("ovs-vswitchd.pid"),
             LabDaemon::OvnController => dir.join("host1/ovn/ovn-controller.pid"),
             LabDaemon::Northbound => dir.join("central/ovnnb_db.pid"),
+            LabDaemon::HostOvsVswitchd(k) => dir.join(format!("host{k}/ovs/ovs-vswitchd.pid")),
         }
     }
 
@@ -113,7 +116,7 @@ pub fn restart_missing(lab: &Lab, docker_ovn: &str) {
         .ok()
         .flatten();
     let options = docker_ovn_lab::UpOptions {
-        no_ovn: layout == Some(docker_ovn_lab::env::Layout::LocalNoOvn),
+        no_ovn: matches!(layout, Some(docker_ovn_lab::env::Layout::LocalNoOvn { .. })),
         dir: lab.dir.clone(),
         demo: false,
         no_docker: false,

@@ -44,11 +44,6 @@ pub struct ReconcileArgs {
     /// older than this many seconds.
     #[arg(long, env = "DOCKER_OVN_RECLAIM_GRACE", default_value_t = 600)]
     pub reclaim_grace: u64,
-
-    /// As `serve --peer`: the peers the daemon was given beside the
-    /// Open_vSwitch row's, so that the flows compare alike.
-    #[arg(long = "peer", value_name = "IP[=CIDR]")]
-    pub peers: Vec<crate::ovs::peers::Peer>,
 }
 
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -91,7 +86,7 @@ pub async fn reconcile(args: ReconcileArgs) -> anyhow::Result<()> {
             mtu: args.underlay_mtu,
             gateway: !args.no_gateway,
             unjoined_grace: Duration::from_secs(args.reclaim_grace),
-            peers: args.peers.clone(),
+            peers: args.db.peers.clone(),
         };
         let backend: Arc<OvsBackend> =
             OvsBackend::attach(bridge, links, reaper, host.clone(), config).await?;

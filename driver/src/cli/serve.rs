@@ -64,6 +64,11 @@ pub struct DatabaseArgs {
     /// else /var/run/openvswitch].
     #[arg(long, env = "DOCKER_OVN_OVS_RUNDIR")]
     pub ovs_rundir: Option<PathBuf>,
+
+    /// Another host of `-d ovs` networks, `IP[=CIDR]` (repeatable), beside
+    /// those `external_ids:docker-ovn-peers` lists.
+    #[arg(long = "peer", value_name = "IP[=CIDR]")]
+    pub peers: Vec<Peer>,
 }
 
 /// Why `-d ovn` refuses its calls on a host without a Northbound database.
@@ -176,11 +181,6 @@ pub struct ServeArgs {
     /// Serve `-d ovn` only: no `-d ovs` socket, bridge or flows.
     #[arg(long, env = "DOCKER_OVN_NO_OVS")]
     pub no_ovs: bool,
-
-    /// Another host of `-d ovs` networks, `IP[=CIDR]` (repeatable), beside
-    /// those `external_ids:docker-ovn-peers` lists.
-    #[arg(long = "peer", value_name = "IP[=CIDR]")]
-    pub peers: Vec<Peer>,
 }
 
 /// The backends a daemon serves.

@@ -36,7 +36,7 @@ pub async fn start_ovs(
         mtu: args.underlay_mtu,
         gateway: !args.no_gateway,
         unjoined_grace: Duration::from_secs(args.reclaim_grace),
-        peers: args.peers.clone(),
+        peers: args.db.peers.clone(),
     };
     let openflow = config.openflow.clone();
     let bridge = ovs.with_bridge(&args.db.ovs_bridge);

@@ -1,17 +1,22 @@
 //! The `-d ovs` part of `docker-ovn status`: the bridge, its OpenFlow
-//! connection and the driver's flows on it, the networks recorded on the
-//! bridge and this host's endpoints with their ofport and flow count.
+//! connection and the driver's flows on it, this host's tunnel address
+//! and peers, the networks recorded on the bridge (with the addresses
+//! this host's endpoints use: its slice of a shared subnet) and this
+//! host's endpoints with their ofport and flow count.
 
 use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use crate::cli::serve::DatabaseArgs;
 use crate::cli::status::{plugin_answer, short};
 use crate::host::local_switch::LocalSwitch;
 use crate::ovs::bridge_flows::BridgeFlows;
-use crate::ovs::cookie::{Owner, round_of};
+use crate::ovs::cookie::{LEARNED, Owner, round_of};
 use crate::ovs::endpoint_port::endpoint_ports;
 use crate::ovs::network_record::network_records;
+use crate::ovs::peers::{Peer, PeerSettings};
+use crate::ovs::tunnel::VXLAN_PORT;
 
 const TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -38,7 +43,15 @@ pub async fn print_ovs(args: &DatabaseArgs, ovs: &LocalSwitch, host: &str) {
     let target = args.openflow_target();
     let per_port = match flow_counts(&target).await {
         Ok((per_port, total, rounds)) => {
-            println!("OpenFlow       {target}  connected, {total} driver flows, rounds {rounds:?}");
+            let learned: usize = per_port
+                .iter()
+                .filter(|(endpoint, _)| **endpoint >= LEARNED)
+                .map(|(_, count)| count)
+                .sum();
+            println!(
+                "OpenFlow       {target}  connected, {total} driver flows, rounds {rounds:?}, \
+                 {learned} MACs learned from peers"
+            );
             per_port
         }
         Err(error) => {
@@ -46,8 +59,36 @@ pub async fn print_ovs(args: &DatabaseArgs, ovs: &LocalSwitch, host: &str) {
             BTreeMap::new()
         }
     };
-    print_networks(&bridge);
+    print_peers(&bridge, &args.peers);
+    print_networks(&bridge, host);
     print_endpoints(&bridge, host, &per_port);
+}
+
+/// This host's tunnel address and peers, as the daemon reads them.
+fn print_peers(bridge: &LocalSwitch, extra: &[Peer]) {
+    let settings = PeerSettings::read(bridge, extra);
+    let shown = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+    let vxlan = bridge
+        .owned_port(VXLAN_PORT)
+        .map(|p| {
+            format!(
+                "{VXLAN_PORT} ofport {}",
+                shown(p.ofport.map(|o| o.to_string()))
+            )
+        })
+        .unwrap_or_else(|| "none (no VXLAN network)".into());
+    println!(
+        "tunnel         {}  VXLAN port {vxlan}",
+        shown(settings.tunnel_ip.map(|a| a.to_string()))
+    );
+    let peers: Vec<String> = settings.peers.iter().map(Peer::to_string).collect();
+    println!(
+        "peers          {}",
+        shown(Some(peers.join(" ")).filter(|p| !p.is_empty()))
+    );
+    for problem in &settings.problems {
+        println!("               left out: {problem}");
+    }
 }
 
 /// Driver flows per endpoint ofport, in all, and the rounds present.
@@ -61,27 +102,45 @@ async fn flow_counts(target: &str) -> anyhow::Result<(BTreeMap<u32, usize>, usiz
     for flow in &present {
         if let Some(owner) = Owner::of_cookie(flow.cookie) {
             *per_port.entry(owner.endpoint).or_insert(0) += 1;
+            if !owner.is_learned() {
+                rounds.push(round_of(flow.cookie));
+            }
         }
-        rounds.push(round_of(flow.cookie));
     }
     rounds.sort_unstable();
     rounds.dedup();
     Ok((per_port, present.len(), rounds))
 }
 
-fn print_networks(bridge: &LocalSwitch) {
+fn print_networks(bridge: &LocalSwitch, host: &str) {
     let records = network_records(bridge);
+    let endpoints = endpoint_ports(bridge, host);
     println!("\n-d ovs NETWORKS ({})", records.len());
     println!(
-        "{:<13} {:<5} {:<18} {:<22} {:<15} {:<5} INTERNAL",
-        "NETWORK", "INDEX", "SUBNET", "SUBNET6", "GATEWAY", "MTU"
+        "{:<13} {:<5} {:<11} {:<18} {:<22} {:<15} {:<5} {:<8} THIS HOST'S ADDRESSES",
+        "NETWORK", "INDEX", "MODE", "SUBNET", "SUBNET6", "GATEWAY", "MTU", "INTERNAL"
     );
     let shown = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     for record in records {
+        let mode = match record.mode.vni() {
+            Some(vni) => format!("vxlan {vni}"),
+            None => "local".into(),
+        };
+        let mut used: Vec<Ipv4Addr> = endpoints
+            .iter()
+            .filter(|e| e.network == record.network)
+            .filter_map(|e| e.ipv4)
+            .collect();
+        used.sort_unstable();
+        let slice = match (used.first(), used.last()) {
+            (Some(first), Some(last)) => format!("{first}-{last} ({})", used.len()),
+            _ => "-".into(),
+        };
         println!(
-            "{:<13} {:<5} {:<18} {:<22} {:<15} {:<5} {}",
+            "{:<13} {:<5} {:<11} {:<18} {:<22} {:<15} {:<5} {:<8} {slice}",
             short(record.network.as_str()),
             record.index,
+            mode,
             shown(record.subnet4.map(|n| n.to_string())),
             shown(record.subnet6.map(|n| n.to_string())),
             shown(record.gateway4.map(|a| a.to_string())),

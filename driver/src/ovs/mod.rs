@@ -18,7 +18,7 @@
 //!   and its [`crate::backend::Backend`] implementation; [`network`],
 //!   [`endpoint`]: its calls (validate → apply → roll back); [`repair`]:
 //!   reconciliation of ports, veths, gateways and flows.
-//! - [`network_mode`]: a network's reach (this host, VXLAN, routed) from
+//! - [`network_mode`]: a network's reach (this host or VXLAN) from
 //!   its `-o ovs.*` options; [`peers`]: the other hosts, from the
 //!   Open_vSwitch row, followed live by [`peer_watch`]; [`tunnel`]: the
 //!   bridge's one VXLAN port.

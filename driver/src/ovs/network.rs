@@ -75,7 +75,9 @@ impl OvsBackend {
     /// The VXLAN port if the network tunnels, the gateway port (waiting
     /// for their ofports) and the network's flows.
     async fn add_network_side(&self, record: &NetworkRecord) -> Result<()> {
-        self.sync_tunnel().await?;
+        if record.mode.vni().is_some() {
+            self.set_tunnel(true).await?;
+        }
         if let Some(gateway) = record.gateway(self.config.gateway) {
             self.gateways
                 .apply(&gateway)
@@ -105,7 +107,11 @@ impl OvsBackend {
             .await
             .map_err(|e| gateway_error(&record.network, &interface, e))?;
         self.plumbing.ovs.set_bridge_id(&record.key(), None).await?;
-        self.sync_tunnel().await
+        let others_tunnel = self
+            .networks()
+            .iter()
+            .any(|r| r.network != record.network && r.mode.vni().is_some());
+        self.set_tunnel(others_tunnel).await
     }
 
     /// Removes what is left of the network's endpoints on this host, then

@@ -28,6 +28,12 @@ impl OvsBackend {
             self.plumbing.reaper.delete_retired().await?;
         }
         let mut actions = self.plan().await?;
+        if !self.tunnel_in_sync() {
+            actions.push(Action::SyncTunnel {
+                bridge: self.bridge().to_string(),
+                add: self.tunnel_wanted(),
+            });
+        }
         if dry_run {
             actions.extend(self.flow_check().await?);
             return Ok(actions);
@@ -157,6 +163,7 @@ impl OvsBackend {
                 }
                 self.plumbing.ovs.remove_port(interface, endpoint).await
             }
+            Action::SyncTunnel { .. } => self.sync_tunnel().await.map(|()| true),
             Action::Unplug { endpoint, .. } => {
                 let endpoint = DockerId::parse("endpoint", endpoint)?;
                 self.unplug(&endpoint, "unplugged by reconciliation")

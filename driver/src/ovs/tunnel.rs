@@ -31,12 +31,14 @@ impl OvsBackend {
         self.networks().iter().any(|r| r.mode.vni().is_some())
     }
 
-    /// Adds the VXLAN port while a VXLAN network needs it (returning once
-    /// it has its OpenFlow number) and removes it once none does.
-    pub async fn sync_tunnel(&self) -> Result<()> {
+    /// Adds the VXLAN port when `wanted` (returning once it has its
+    /// OpenFlow number) and removes it when not. Calls that have just
+    /// written a network record say what they know: the replica may not
+    /// show their own write yet.
+    pub async fn set_tunnel(&self, wanted: bool) -> Result<()> {
         let ovs = &self.plumbing.ovs;
-        let present = ovs.has_port(VXLAN_PORT);
-        match (self.tunnel_wanted(), present) {
+        let present = ovs.owned_port(VXLAN_PORT).is_some();
+        match (wanted, present) {
             (true, false) => {
                 let interface = Row::new().with("type", VXLAN).with(
                     "options",
@@ -60,5 +62,15 @@ impl OvsBackend {
         ovs.wait_ofport(VXLAN_PORT, self.config.ready_timeout)
             .await
             .map(drop)
+    }
+
+    /// [`OvsBackend::set_tunnel`] as the network records call for.
+    pub async fn sync_tunnel(&self) -> Result<()> {
+        self.set_tunnel(self.tunnel_wanted()).await
+    }
+
+    /// Whether the VXLAN port is as the network records call for.
+    pub fn tunnel_in_sync(&self) -> bool {
+        self.tunnel_wanted() == self.plumbing.ovs.owned_port(VXLAN_PORT).is_some()
     }
 }

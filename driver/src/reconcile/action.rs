@@ -50,6 +50,9 @@ pub enum Action {
     AddGatewayRules { switch: String },
     /// Nothing is done: the port's device is missing (ovs-vswitchd down).
     GatewayDeviceMissing { switch: String, interface: String },
+    /// `-d ovs`: add the bridge's VXLAN port (a VXLAN network needs it)
+    /// or remove it (none does).
+    SyncTunnel { bridge: String, add: bool },
     /// `-d ovs`: put the bridge's flows in again under a new round; they
     /// differ from what the databases call for.
     ResyncFlows {
@@ -130,6 +133,14 @@ fn display_gateway(action: &Action, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         Action::RemoveGatewayRules { switch } => write!(
             f,
             "remove the iptables rules of {switch}'s gateway: this host has no network on it"
+        ),
+        Action::SyncTunnel { bridge, add: true } => write!(
+            f,
+            "add the VXLAN port of bridge {bridge}: a VXLAN network needs it and it is missing"
+        ),
+        Action::SyncTunnel { bridge, add: false } => write!(
+            f,
+            "remove the VXLAN port of bridge {bridge}: no VXLAN network is left"
         ),
         Action::ResyncFlows {
             bridge,

@@ -80,6 +80,7 @@ fn kinds(snapshot: &Snapshot) -> Vec<&'static str> {
             Action::RemoveGateway { .. } => "remove-gateway",
             Action::RemoveGatewayRules { .. } => "remove-gateway-rules",
             Action::ResyncFlows { .. } => "resync-flows",
+            Action::SyncTunnel { .. } => "sync-tunnel",
         })
         .collect()
 }

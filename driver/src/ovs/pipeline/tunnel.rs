@@ -84,11 +84,19 @@ fn from_peer(round: u16, network: u16, tunnel: &TunnelFlows, peer: Ipv4Addr) -> 
         )
         .action(load(NETWORK_REG, network.into()))
         .action(load(ORIGIN_REG, FROM_PEER))
+        .action(Action::Learn(learn))
+        // A reply out of the port it came in on (the ARP responder's)
+        // goes back to the peer: its address becomes the destination, and
+        // the source is cleared (the userspace datapath routes a tunnel
+        // from a source it holds, or fails).
         .action(Action::Move {
             src: all(Field::TunIpv4Src),
             dst: all(Field::TunIpv4Dst),
         })
-        .action(Action::Learn(learn))
+        .action(Action::Load {
+            dst: all(Field::TunIpv4Src),
+            value: 0,
+        })
         .goto(Table::Responder.number())
 }
 

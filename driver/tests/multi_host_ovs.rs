@@ -1,0 +1,399 @@
+//! `-d ovs` across hosts over VXLAN, on the lab of `docker-ovn-lab up
+//! --hosts 3` (the lab lists every host in each host's
+//! `docker-ovn-peers`): host1 with the real dockerd, hosts 2 and 3 in
+//! network namespaces with their own ovs-vswitchd and driver, driven over
+//! their `ovs.sock` as dockerd would. Each host's `--ip-range` slice of
+//! the shared subnet is its own, so no address is handed out twice.
+//! What is on the wire is read with `tcpdump` in the underlay namespace.
+//!
+//! The tests take one lock: one of them changes host1's peers.
+//! Needs root, the lab and tcpdump; fails (never skips) without them.
+
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::json;
+use test_support::lab::LabHost;
+use test_support::lab_bridge::{DRIVER_COOKIES, LabBridge};
+use test_support::{
+    DockerNetwork, Lab, LabDaemon, PluginClient, Sandbox, container_pings, ip, restart_missing,
+};
+
+/// The underlay's 1500 minus VXLAN's 50.
+const CONTAINER_MTU: u32 = 1450;
+const CROSS_HOST_TIMEOUT: Duration = Duration::from_secs(15);
+/// The lab's underlay switch.
+const UNDERLAY_NETNS: &str = "dovn-underlay";
+const UNDERLAY_BRIDGE: &str = "br-underlay";
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A VXLAN network named `name` on host1's dockerd, host1's slice of
+/// `subnet` being `range`.
+fn docker_side(name: &str, subnet: &str, range: &str) -> DockerNetwork {
+    let option = format!("ovs.network={name}");
+    DockerNetwork::create_on(
+        "ovs",
+        name,
+        &["-o", &option, "--subnet", subnet, "--ip-range", range],
+    )
+}
+
+/// The same network on host K, made as dockerd would make it there.
+struct RemoteNetwork {
+    client: PluginClient,
+    id: String,
+}
+
+impl RemoteNetwork {
+    fn create(host: &LabHost, name: &str, subnet: &str, gateway: &str) -> RemoteNetwork {
+        let client = PluginClient::new(&host.ovs_socket);
+        let id = random_id();
+        client.ok(
+            "NetworkDriver.CreateNetwork",
+            json!({"NetworkID": id,
+                   "Options": {"com.docker.network.generic": {"ovs.network": name}},
+                   "IPv4Data": [{"AddressSpace": "LocalDefault", "Pool": subnet,
+                                 "Gateway": gateway}],
+                   "IPv6Data": []}),
+        );
+        RemoteNetwork { client, id }
+    }
+}
+
+impl Drop for RemoteNetwork {
+    fn drop(&mut self) {
+        let body = json!({"NetworkID": self.id});
+        let _ = self.client.call("NetworkDriver.DeleteNetwork", &body);
+    }
+}
+
+/// An endpoint on host K in a sandbox, as libnetwork makes it; Leave and
+/// DeleteEndpoint when dropped, then the sandbox goes.
+struct RemoteEndpoint {
+    client: PluginClient,
+    network: String,
+    id: String,
+    address: String,
+    sandbox: Sandbox,
+}
+
+impl RemoteEndpoint {
+    fn join(host: &LabHost, network: &RemoteNetwork, cidr: &str, sandbox: &str) -> RemoteEndpoint {
+        let id = random_id();
+        let created = network.client.ok(
+            "NetworkDriver.CreateEndpoint",
+            json!({"NetworkID": network.id, "EndpointID": id,
+                   "Interface": {"Address": cidr, "AddressIPv6": "", "MacAddress": ""},
+                   "Options": {}}),
+        );
+        let endpoint = RemoteEndpoint {
+            client: network.client.clone(),
+            network: network.id.clone(),
+            id,
+            address: cidr.split('/').next().unwrap_or_default().to_string(),
+            sandbox: Sandbox::new(sandbox),
+        };
+        let joined = endpoint.client.ok(
+            "NetworkDriver.Join",
+            json!({"NetworkID": endpoint.network, "EndpointID": endpoint.id,
+                   "SandboxKey": format!("/var/run/netns/{}", endpoint.sandbox.name),
+                   "Options": {}}),
+        );
+        let src = joined["InterfaceName"]["SrcName"]
+            .as_str()
+            .expect("Join names the interface");
+        let mac = created["Interface"]["MacAddress"].as_str().unwrap_or("");
+        let mac = (!mac.is_empty()).then_some(mac);
+        endpoint
+            .sandbox
+            .attach(host.netns.as_deref(), src, cidr, mac);
+        endpoint
+    }
+}
+
+impl Drop for RemoteEndpoint {
+    fn drop(&mut self) {
+        let body = json!({"NetworkID": self.network, "EndpointID": self.id});
+        let _ = self.client.call("NetworkDriver.Leave", &body);
+        let _ = self.client.call("NetworkDriver.DeleteEndpoint", &body);
+    }
+}
+
+fn random_id() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let low = (nanos as u64).wrapping_add(u64::from(count) << 20) & 0xffff_ffff_ffff;
+    format!(
+        "{low:012x}{count:04x}{:08x}{nanos:040x}",
+        std::process::id()
+    )
+}
+
+fn eventually(what: &str, attempt: impl FnMut() -> Output) {
+    test_support::eventually(what, CROSS_HOST_TIMEOUT, attempt);
+}
+
+fn sandbox_mtu(sandbox: &Sandbox) -> u32 {
+    let output = ip(&[
+        "netns",
+        "exec",
+        &sandbox.name,
+        "cat",
+        "/sys/class/net/eth0/mtu",
+    ]);
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .expect("eth0 has an MTU")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// `tcpdump` on the underlay switch for `filter` while `traffic` runs:
+/// what it printed (`-v`: VXLAN headers with their VNI).
+fn on_the_wire(filter: &str, traffic: impl FnOnce()) -> String {
+    let tcpdump = test_support::require_binary("tcpdump");
+    let child = Command::new("ip")
+        .args(["netns", "exec", UNDERLAY_NETNS, "timeout", "8"])
+        .arg(tcpdump)
+        .args(["-l", "-nn", "-v", "-c", "4", "-i", UNDERLAY_BRIDGE])
+        .args(filter.split(' '))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tcpdump runs in the underlay namespace");
+    // tcpdump needs a moment to open its socket.
+    std::thread::sleep(Duration::from_millis(800));
+    traffic();
+    let output = child.wait_with_output().expect("tcpdump ends");
+    text(&output)
+}
+
+#[test]
+fn a_vxlan_network_spans_docker_and_the_other_hosts() {
+    let _one = serial();
+    let lab = Lab::require_hosts(3);
+    let hosts = lab.hosts();
+    let mut local = docker_side("dovn-ovx", "10.71.0.0/16", "10.71.1.0/24");
+    let on2 = RemoteNetwork::create(&hosts[1], "dovn-ovx", "10.71.0.0/16", "10.71.0.1/16");
+    let on3 = RemoteNetwork::create(&hosts[2], "dovn-ovx", "10.71.0.0/16", "10.71.0.1/16");
+    let b = RemoteEndpoint::join(&hosts[1], &on2, "10.71.2.10/16", "dovn-ovx-h2");
+    let c = RemoteEndpoint::join(&hosts[2], &on3, "10.71.3.10/16", "dovn-ovx-h3");
+    local.run("dovn-ovx-a", &[]);
+    let a = local.address("dovn-ovx-a");
+    assert_eq!(sandbox_mtu(&b.sandbox), CONTAINER_MTU, "VXLAN's 50 bytes");
+    for remote in [&b, &c] {
+        eventually(&format!("host1's container -> {}", remote.address), || {
+            container_pings("dovn-ovx-a", &remote.address)
+        });
+        let back = remote.sandbox.ping(&a, &[]);
+        assert!(back.status.success(), "back to host1: {}", text(&back));
+    }
+    let between = b.sandbox.ping(&c.address, &[]);
+    assert!(
+        between.status.success(),
+        "host2 -> host3: {}",
+        text(&between)
+    );
+    drop((b, c, on2, on3));
+    local.remove();
+}
+
+#[test]
+fn a_full_size_vxlan_packet_with_df_crosses_and_one_byte_more_does_not() {
+    let _one = serial();
+    let lab = Lab::require_hosts(2);
+    let hosts = lab.hosts();
+    let mut local = docker_side("dovn-ovm", "10.72.0.0/16", "10.72.1.0/24");
+    let on2 = RemoteNetwork::create(&hosts[1], "dovn-ovm", "10.72.0.0/16", "10.72.0.1/16");
+    let b = RemoteEndpoint::join(&hosts[1], &on2, "10.72.2.10/16", "dovn-ovm-h2");
+    local.run("dovn-ovm-a", &[]);
+    let a = local.address("dovn-ovm-a");
+    eventually("a small ping across", || b.sandbox.ping(&a, &[]));
+    // Payload + 8 (ICMP) + 20 (IPv4) = the MTU; with VXLAN's 50 the
+    // underlay's 1500 exactly.
+    let fits = (CONTAINER_MTU - 28).to_string();
+    let output = b.sandbox.ping(&a, &["-M", "do", "-s", &fits]);
+    assert!(
+        output.status.success(),
+        "{fits} bytes with DF: {}",
+        text(&output)
+    );
+    let too_big = (CONTAINER_MTU - 27).to_string();
+    let output = b.sandbox.ping(&a, &["-M", "do", "-s", &too_big]);
+    assert!(
+        !output.status.success(),
+        "{too_big} bytes with DF got through"
+    );
+    drop((b, on2));
+    local.remove();
+}
+
+#[test]
+fn two_vxlan_networks_stay_apart_and_the_wire_shows_each_vni() {
+    let _one = serial();
+    let lab = Lab::require_hosts(3);
+    let hosts = lab.hosts();
+    // One subnet for both: only the VNIs keep them apart.
+    let mut red = docker_side("dovn-ovr", "10.73.0.0/16", "10.73.1.0/24");
+    let red3 = RemoteNetwork::create(&hosts[2], "dovn-ovr", "10.73.0.0/16", "10.73.0.1/16");
+    let blue2 = RemoteNetwork::create(&hosts[1], "dovn-ovb", "10.73.0.0/16", "10.73.0.1/16");
+    let on_red = RemoteEndpoint::join(&hosts[2], &red3, "10.73.3.10/16", "dovn-ovr-h3");
+    let on_blue = RemoteEndpoint::join(&hosts[1], &blue2, "10.73.2.10/16", "dovn-ovb-h2");
+    red.run("dovn-ovr-a", &[]);
+    let a = red.address("dovn-ovr-a");
+    eventually("red on host3 -> red on host1", || {
+        on_red.sandbox.ping(&a, &[])
+    });
+    let red_vni = docker_ovn::ovs::network_mode::vni_of_name("dovn-ovr");
+    let wire = on_the_wire("udp port 4789", || {
+        let _ = on_red.sandbox.ping(&a, &["-c", "2"]);
+    });
+    assert!(
+        wire.contains(&format!("vni {red_vni}")),
+        "VXLAN with red's VNI {red_vni} on the underlay: {wire}"
+    );
+    for target in [&a, &on_red.address] {
+        let output = on_blue.sandbox.ping(target, &[]);
+        assert!(
+            !output.status.success(),
+            "blue on host2 reached red's {target}"
+        );
+    }
+    let output = container_pings("dovn-ovr-a", &on_blue.address);
+    assert!(
+        !output.status.success(),
+        "red on host1 reached blue on host2"
+    );
+    drop((on_red, on_blue, red3, blue2));
+    red.remove();
+}
+
+/// host1's `docker-ovn-peers`, put back when dropped.
+struct PeersOfHost1 {
+    bridge: LabBridge,
+    original: String,
+}
+
+impl PeersOfHost1 {
+    fn take(lab: &Lab) -> PeersOfHost1 {
+        let bridge = LabBridge::of(lab);
+        let original = bridge.vsctl(&["get", "Open_vSwitch", ".", "external_ids:docker-ovn-peers"]);
+        PeersOfHost1 { bridge, original }
+    }
+
+    fn set(&self, value: &str) {
+        let setting = format!("external_ids:docker-ovn-peers=\"{value}\"");
+        self.bridge.vsctl(&["set", "Open_vSwitch", ".", &setting]);
+    }
+}
+
+impl Drop for PeersOfHost1 {
+    fn drop(&mut self) {
+        let setting = format!("external_ids:docker-ovn-peers={}", self.original);
+        self.bridge.vsctl(&["set", "Open_vSwitch", ".", &setting]);
+    }
+}
+
+#[test]
+fn a_removed_peer_leaves_no_flow_toward_it_and_an_added_one_is_reached() {
+    let _one = serial();
+    let lab = Lab::require_hosts(3);
+    let hosts = lab.hosts();
+    let mut local = docker_side("dovn-ovp", "10.74.0.0/16", "10.74.1.0/24");
+    let on3 = RemoteNetwork::create(&hosts[2], "dovn-ovp", "10.74.0.0/16", "10.74.0.1/16");
+    let c = RemoteEndpoint::join(&hosts[2], &on3, "10.74.3.10/16", "dovn-ovp-h3");
+    local.run("dovn-ovp-a", &[]);
+    eventually("host1 -> host3", || {
+        container_pings("dovn-ovp-a", &c.address)
+    });
+    let peers = PeersOfHost1::take(&lab);
+    let host3 = hosts[2].encap_ip.clone();
+    let toward = |bridge: &LabBridge| -> Vec<String> {
+        let host3_hex = format!(
+            "{:#x}",
+            u32::from(host3.parse::<std::net::Ipv4Addr>().unwrap())
+        );
+        bridge
+            .flows(DRIVER_COOKIES)
+            .into_iter()
+            .filter(|f| f.contains(&host3) || f.contains(&host3_hex))
+            .collect()
+    };
+    assert!(
+        !toward(&peers.bridge).is_empty(),
+        "host3 is a peer: flows toward it"
+    );
+    let others: Vec<String> = hosts
+        .iter()
+        .filter(|h| h.encap_ip != host3)
+        .map(|h| h.encap_ip.clone())
+        .collect();
+    peers.set(&others.join(","));
+    let mut left = toward(&peers.bridge);
+    for _ in 0..50 {
+        if left.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        left = toward(&peers.bridge);
+    }
+    assert!(left.is_empty(), "flows toward a removed peer: {left:#?}");
+    let output = container_pings("dovn-ovp-a", &c.address);
+    assert!(!output.status.success(), "a removed peer is still reached");
+    drop(peers);
+    eventually("host3 again once it is a peer again", || {
+        container_pings("dovn-ovp-a", &c.address)
+    });
+    drop((c, on3));
+    local.remove();
+}
+
+#[test]
+fn cross_host_pings_return_after_host2_s_ovs_vswitchd_is_killed_and_restarted() {
+    let _one = serial();
+    let lab = Lab::require_hosts(2);
+    let hosts = lab.hosts();
+    let mut local = docker_side("dovn-ovk", "10.75.0.0/16", "10.75.1.0/24");
+    let on2 = RemoteNetwork::create(&hosts[1], "dovn-ovk", "10.75.0.0/16", "10.75.0.1/16");
+    let b = RemoteEndpoint::join(&hosts[1], &on2, "10.75.2.10/16", "dovn-ovk-h2");
+    local.run("dovn-ovk-a", &[]);
+    let a = local.address("dovn-ovk-a");
+    eventually("host2 -> host1 before", || b.sandbox.ping(&a, &[]));
+    let switch = LabDaemon::HostOvsVswitchd(2);
+    switch.require_started_by_lab(&lab);
+    switch.kill(&lab, libc::SIGKILL);
+    let down = b.sandbox.ping(&a, &["-c", "1", "-W", "1"]);
+    assert!(
+        !down.status.success(),
+        "a ping crossed with host2's switch dead"
+    );
+    restart_missing(&lab, env!("CARGO_BIN_EXE_docker-ovn"));
+    // The switch comes back empty: host2's driver puts its flows back on
+    // the reconnection, and the VXLAN port is in its database.
+    eventually("host2 -> host1 after the restart", || {
+        b.sandbox.ping(&a, &[])
+    });
+    eventually("host1 -> host2 after the restart", || {
+        container_pings("dovn-ovk-a", &b.address)
+    });
+    drop((b, on2));
+    local.remove();
+}
