@@ -228,7 +228,6 @@ impl Action {
     /// Appends the action's bytes.
     pub(crate) fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
         self.validate()?;
-        let start = out.len();
         match self {
             Action::Output(port) => {
                 wire::put_u16(out, 0); // OFPAT_OUTPUT
@@ -237,14 +236,7 @@ impl Action {
                 wire::put_u16(out, 0); // max_len: only for the controller
                 wire::put_zeros(out, 6);
             }
-            Action::SetField { field, value } => {
-                wire::put_u16(out, 25); // OFPAT_SET_FIELD
-                wire::put_u16(out, 0);
-                wire::put_u32(out, field.match_header(false));
-                out.extend_from_slice(value);
-                wire::pad_to_8(out, start);
-                wire::set_len_u16(out, start + 2, start)?;
-            }
+            Action::SetField { field, value } => encode_set_field(*field, value, out)?,
             Action::PushVlan(ethertype) => {
                 wire::put_u16(out, 17); // OFPAT_PUSH_VLAN
                 wire::put_u16(out, 8);
@@ -287,6 +279,17 @@ impl Action {
         }
         Ok(())
     }
+}
+
+/// OFPAT_SET_FIELD of a whole field, padded to eight bytes.
+fn encode_set_field(field: Field, value: &[u8], out: &mut Vec<u8>) -> Result<()> {
+    let start = out.len();
+    wire::put_u16(out, 25); // OFPAT_SET_FIELD
+    wire::put_u16(out, 0);
+    wire::put_u32(out, field.match_header(false));
+    out.extend_from_slice(value);
+    wire::pad_to_8(out, start);
+    wire::set_len_u16(out, start + 2, start)
 }
 
 /// The start of a Nicira extension: `ffff <len> 00002320 <subtype>`.
