@@ -117,7 +117,7 @@ fn print_networks(bridge: &LocalSwitch, host: &str) {
     let endpoints = endpoint_ports(bridge, host);
     println!("\n-d ovs NETWORKS ({})", records.len());
     println!(
-        "{:<13} {:<5} {:<11} {:<18} {:<22} {:<15} {:<5} {:<8} THIS HOST'S ADDRESSES",
+        "{:<13} {:<5} {:<14} {:<18} {:<22} {:<15} {:<5} {:<8} THIS HOST'S ADDRESSES",
         "NETWORK", "INDEX", "MODE", "SUBNET", "SUBNET6", "GATEWAY", "MTU", "INTERNAL"
     );
     let shown = |v: Option<String>| v.unwrap_or_else(|| "-".into());
@@ -137,7 +137,7 @@ fn print_networks(bridge: &LocalSwitch, host: &str) {
             _ => "-".into(),
         };
         println!(
-            "{:<13} {:<5} {:<11} {:<18} {:<22} {:<15} {:<5} {:<8} {slice}",
+            "{:<13} {:<5} {:<14} {:<18} {:<22} {:<15} {:<5} {:<8} {slice}",
             short(record.network.as_str()),
             record.index,
             mode,
