@@ -9,17 +9,17 @@
 //! Needs root and the lab; fails (never skips) without them.
 
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use docker_ovn::names::{gateway_interface, gateway_logical_port};
 use ovsdb_client::{Client, Value};
 use serde_json::json;
 use test_support::lab::LabHost;
 use test_support::leftovers::named_rows;
+use test_support::remote::assert_apart;
 use test_support::{
-    DockerNetwork, GatewayOnHost, Lab, PluginClient, Removed, Sandbox, assert_clean,
-    container_pings, gateway_parts, ip, localports,
+    DockerNetwork, GatewayOnHost, Lab, PluginClient, RemoteEndpoint, RemoteNetwork, Removed,
+    assert_clean, container_pings, gateway_parts, localports,
 };
 
 /// `--ipam-driver` of the Docker side of shared networks: the driver's own,
@@ -54,116 +54,13 @@ fn run_on(network: &mut DockerNetwork, container: &str) -> String {
 }
 
 /// A Docker network as dockerd on host K would create it through that
-/// host's driver; deleted when dropped.
-struct RemoteNetwork {
-    client: PluginClient,
-    id: String,
-}
-
-impl RemoteNetwork {
-    fn create(host: &LabHost, shared_name: &str, subnet: &str) -> RemoteNetwork {
-        let client = PluginClient::new(&host.plugin_socket);
-        let id = random_id();
-        client.ok(
-            "NetworkDriver.CreateNetwork",
-            json!({"NetworkID": id,
-                   "Options": {"com.docker.network.generic": {"ovn.network": shared_name}},
-                   "IPv4Data": [{"AddressSpace": ADDRESS_SPACE, "Pool": subnet}],
-                   "IPv6Data": []}),
-        );
-        RemoteNetwork { client, id }
-    }
-}
-
-impl Drop for RemoteNetwork {
-    fn drop(&mut self) {
-        let body = json!({"NetworkID": self.id});
-        let _ = self.client.call("NetworkDriver.DeleteNetwork", &body);
-    }
-}
-
-/// An endpoint on host K in a sandbox namespace, as libnetwork makes it.
-/// Dropped: Leave and DeleteEndpoint, then the sandbox goes.
-struct RemoteEndpoint {
-    client: PluginClient,
-    network: String,
-    id: String,
-    address: String,
-    sandbox: Sandbox,
-}
-
-impl RemoteEndpoint {
-    /// CreateEndpoint with `cidr` (the IPAM driver's part), Join, then the
-    /// interface into a new sandbox `sandbox`, renamed eth0, address, MAC, up.
-    fn join(host: &LabHost, network: &RemoteNetwork, cidr: &str, sandbox: &str) -> RemoteEndpoint {
-        let id = random_id();
-        let created = network.client.ok(
-            "NetworkDriver.CreateEndpoint",
-            json!({"NetworkID": network.id, "EndpointID": id,
-                   "Interface": {"Address": cidr, "AddressIPv6": "", "MacAddress": ""},
-                   "Options": {}}),
-        );
-        let sandbox = Sandbox::new(sandbox);
-        let endpoint = RemoteEndpoint {
-            client: network.client.clone(),
-            network: network.id.clone(),
-            id,
-            address: cidr.split('/').next().unwrap_or_default().to_string(),
-            sandbox,
-        };
-        let mac = created["Interface"]["MacAddress"].as_str().unwrap_or("");
-        let joined = endpoint.client.ok(
-            "NetworkDriver.Join",
-            json!({"NetworkID": endpoint.network, "EndpointID": endpoint.id,
-                   "SandboxKey": format!("/var/run/netns/{}", endpoint.sandbox.name),
-                   "Options": {}}),
-        );
-        let src = joined["InterfaceName"]["SrcName"]
-            .as_str()
-            .expect("Join names the interface");
-        let mac = (!mac.is_empty()).then_some(mac);
-        endpoint
-            .sandbox
-            .attach(host.netns.as_deref(), src, cidr, mac);
-        endpoint
-    }
-}
-
-impl Drop for RemoteEndpoint {
-    fn drop(&mut self) {
-        let body = json!({"NetworkID": self.network, "EndpointID": self.id});
-        let _ = self.client.call("NetworkDriver.Leave", &body);
-        let _ = self.client.call("NetworkDriver.DeleteEndpoint", &body);
-    }
-}
-
-/// The MTU of a sandbox's eth0.
-fn sandbox_mtu(sandbox: &Sandbox) -> u32 {
-    let output = ip(&[
-        "netns",
-        "exec",
-        &sandbox.name,
-        "cat",
-        "/sys/class/net/eth0/mtu",
-    ]);
-    String::from_utf8_lossy(&output.stdout)
-        .trim()
-        .parse()
-        .expect("eth0 has an MTU")
-}
-
-/// A Docker-style 64-hex id, unique to this run. Its first 12 digits name
-/// the endpoint's veths, so they are the ones that vary.
-fn random_id() -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let low = (nanos as u64).wrapping_add(u64::from(count) << 20) & 0xffff_ffff_ffff;
-    let pid = std::process::id();
-    format!("{low:012x}{count:04x}{pid:08x}{nanos:040x}")
+/// host's driver: one side of the shared logical switch `shared_name`.
+fn remote_network(host: &LabHost, shared_name: &str, subnet: &str) -> RemoteNetwork {
+    RemoteNetwork::create(
+        PluginClient::new(&host.plugin_socket),
+        json!({"ovn.network": shared_name}),
+        json!([{"AddressSpace": ADDRESS_SPACE, "Pool": subnet}]),
+    )
 }
 
 fn eventually(what: &str, attempt: impl FnMut() -> Output) {
@@ -220,8 +117,8 @@ fn a_shared_network_spans_docker_and_the_other_hosts() {
     let hosts = lab.hosts();
     let (networks, endpoints) = {
         let mut local = shared_network("dovn-xh", "10.88.0.0/24", "10.88.0.0/25");
-        let on_host2 = RemoteNetwork::create(&hosts[1], "dovn-xh", "10.88.0.0/24");
-        let on_host3 = RemoteNetwork::create(&hosts[2], "dovn-xh", "10.88.0.0/24");
+        let on_host2 = remote_network(&hosts[1], "dovn-xh", "10.88.0.0/24");
+        let on_host3 = remote_network(&hosts[2], "dovn-xh", "10.88.0.0/24");
         let b = RemoteEndpoint::join(&hosts[1], &on_host2, "10.88.0.200/24", "dovn-xh-h2");
         let c = RemoteEndpoint::join(&hosts[2], &on_host3, "10.88.0.201/24", "dovn-xh-h3");
         let a_address = run_on(&mut local, "dovn-xh-a");
@@ -250,11 +147,11 @@ fn a_full_size_packet_with_df_crosses_and_one_byte_more_does_not() {
     let hosts = lab.hosts();
     let (networks, endpoints) = {
         let mut local = shared_network("dovn-xm", "10.85.0.0/24", "10.85.0.0/25");
-        let remote = RemoteNetwork::create(&hosts[1], "dovn-xm", "10.85.0.0/24");
+        let remote = remote_network(&hosts[1], "dovn-xm", "10.85.0.0/24");
         let b = RemoteEndpoint::join(&hosts[1], &remote, "10.85.0.200/24", "dovn-xm-h2");
         let a_address = run_on(&mut local, "dovn-xm-a");
         assert_eq!(
-            sandbox_mtu(&b.sandbox),
+            b.mtu(),
             CONTAINER_MTU,
             "the tunnel's overhead is not accounted for"
         );
@@ -288,8 +185,8 @@ fn different_shared_networks_do_not_reach_each_other_across_hosts() {
     let (networks, endpoints) = {
         // Both switches use one subnet, so only the switches keep them apart.
         let mut red = shared_network("dovn-xr", "10.84.0.0/24", "10.84.0.0/25");
-        let red3 = RemoteNetwork::create(&hosts[2], "dovn-xr", "10.84.0.0/24");
-        let blue2 = RemoteNetwork::create(&hosts[1], "dovn-xb", "10.84.0.0/24");
+        let red3 = remote_network(&hosts[2], "dovn-xr", "10.84.0.0/24");
+        let blue2 = remote_network(&hosts[1], "dovn-xb", "10.84.0.0/24");
         let on_red = RemoteEndpoint::join(&hosts[2], &red3, "10.84.0.200/24", "dovn-xr-h3");
         let on_blue = RemoteEndpoint::join(&hosts[1], &blue2, "10.84.0.201/24", "dovn-xb-h2");
         let a_address = run_on(&mut red, "dovn-xr-a");
@@ -297,18 +194,7 @@ fn different_shared_networks_do_not_reach_each_other_across_hosts() {
         eventually("red on host3 -> red on host1", || {
             on_red.sandbox.ping(&a_address, &[])
         });
-        for target in [&a_address, &on_red.address] {
-            let output = on_blue.sandbox.ping(target, &[]);
-            assert!(
-                !output.status.success(),
-                "blue on host2 reached red's {target}"
-            );
-        }
-        let output = container_pings("dovn-xr-a", &on_blue.address);
-        assert!(
-            !output.status.success(),
-            "red on host1 reached blue on host2"
-        );
+        assert_apart(&on_blue, &[&a_address, &on_red.address], "dovn-xr-a");
         let endpoints = vec![
             red.endpoint("dovn-xr-a"),
             on_red.id.clone(),
@@ -346,7 +232,7 @@ fn each_host_has_its_own_gateway_port_on_the_shared_localport() {
     };
     let (networks, endpoints) = {
         let mut local = shared_network(switch, "10.79.0.0/24", "10.79.0.0/25");
-        let remote = RemoteNetwork::create(&hosts[1], switch, "10.79.0.0/24");
+        let remote = remote_network(&hosts[1], switch, "10.79.0.0/24");
         let b = RemoteEndpoint::join(&hosts[1], &remote, "10.79.0.200/24", "dovn-xg-h2");
         run_on(&mut local, "dovn-xg-a");
         let localport = gateway_logical_port(switch);

@@ -16,8 +16,10 @@ use std::time::Duration;
 use serde_json::json;
 use test_support::lab::LabHost;
 use test_support::lab_bridge::{DRIVER_COOKIES, LabBridge};
+use test_support::remote::assert_apart;
 use test_support::{
-    DockerNetwork, Lab, LabDaemon, PluginClient, Sandbox, container_pings, ip, restart_missing,
+    DockerNetwork, Lab, LabDaemon, PluginClient, RemoteEndpoint, RemoteNetwork, container_pings,
+    restart_missing,
 };
 
 /// The underlay's 1500 minus VXLAN's 50.
@@ -45,117 +47,16 @@ fn docker_side(name: &str, subnet: &str, range: &str) -> DockerNetwork {
 }
 
 /// The same network on host K, made as dockerd would make it there.
-struct RemoteNetwork {
-    client: PluginClient,
-    id: String,
-}
-
-impl RemoteNetwork {
-    fn create(host: &LabHost, name: &str, subnet: &str, gateway: &str) -> RemoteNetwork {
-        let client = PluginClient::new(&host.ovs_socket);
-        let id = random_id();
-        client.ok(
-            "NetworkDriver.CreateNetwork",
-            json!({"NetworkID": id,
-                   "Options": {"com.docker.network.generic": {"ovs.network": name}},
-                   "IPv4Data": [{"AddressSpace": "LocalDefault", "Pool": subnet,
-                                 "Gateway": gateway}],
-                   "IPv6Data": []}),
-        );
-        RemoteNetwork { client, id }
-    }
-}
-
-impl Drop for RemoteNetwork {
-    fn drop(&mut self) {
-        let body = json!({"NetworkID": self.id});
-        let _ = self.client.call("NetworkDriver.DeleteNetwork", &body);
-    }
-}
-
-/// An endpoint on host K in a sandbox, as libnetwork makes it; Leave and
-/// DeleteEndpoint when dropped, then the sandbox goes.
-struct RemoteEndpoint {
-    client: PluginClient,
-    network: String,
-    id: String,
-    address: String,
-    sandbox: Sandbox,
-}
-
-impl RemoteEndpoint {
-    fn join(host: &LabHost, network: &RemoteNetwork, cidr: &str, sandbox: &str) -> RemoteEndpoint {
-        let id = random_id();
-        let created = network.client.ok(
-            "NetworkDriver.CreateEndpoint",
-            json!({"NetworkID": network.id, "EndpointID": id,
-                   "Interface": {"Address": cidr, "AddressIPv6": "", "MacAddress": ""},
-                   "Options": {}}),
-        );
-        let endpoint = RemoteEndpoint {
-            client: network.client.clone(),
-            network: network.id.clone(),
-            id,
-            address: cidr.split('/').next().unwrap_or_default().to_string(),
-            sandbox: Sandbox::new(sandbox),
-        };
-        let joined = endpoint.client.ok(
-            "NetworkDriver.Join",
-            json!({"NetworkID": endpoint.network, "EndpointID": endpoint.id,
-                   "SandboxKey": format!("/var/run/netns/{}", endpoint.sandbox.name),
-                   "Options": {}}),
-        );
-        let src = joined["InterfaceName"]["SrcName"]
-            .as_str()
-            .expect("Join names the interface");
-        let mac = created["Interface"]["MacAddress"].as_str().unwrap_or("");
-        let mac = (!mac.is_empty()).then_some(mac);
-        endpoint
-            .sandbox
-            .attach(host.netns.as_deref(), src, cidr, mac);
-        endpoint
-    }
-}
-
-impl Drop for RemoteEndpoint {
-    fn drop(&mut self) {
-        let body = json!({"NetworkID": self.network, "EndpointID": self.id});
-        let _ = self.client.call("NetworkDriver.Leave", &body);
-        let _ = self.client.call("NetworkDriver.DeleteEndpoint", &body);
-    }
-}
-
-fn random_id() -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let low = (nanos as u64).wrapping_add(u64::from(count) << 20) & 0xffff_ffff_ffff;
-    format!(
-        "{low:012x}{count:04x}{:08x}{nanos:040x}",
-        std::process::id()
+fn remote_network(host: &LabHost, name: &str, subnet: &str, gateway: &str) -> RemoteNetwork {
+    RemoteNetwork::create(
+        PluginClient::new(&host.ovs_socket),
+        json!({"ovs.network": name}),
+        json!([{"AddressSpace": "LocalDefault", "Pool": subnet, "Gateway": gateway}]),
     )
 }
 
 fn eventually(what: &str, attempt: impl FnMut() -> Output) {
     test_support::eventually(what, CROSS_HOST_TIMEOUT, attempt);
-}
-
-fn sandbox_mtu(sandbox: &Sandbox) -> u32 {
-    let output = ip(&[
-        "netns",
-        "exec",
-        &sandbox.name,
-        "cat",
-        "/sys/class/net/eth0/mtu",
-    ]);
-    String::from_utf8_lossy(&output.stdout)
-        .trim()
-        .parse()
-        .expect("eth0 has an MTU")
 }
 
 fn text(output: &Output) -> String {
@@ -192,13 +93,13 @@ fn a_vxlan_network_spans_docker_and_the_other_hosts() {
     let lab = Lab::require_hosts(3);
     let hosts = lab.hosts();
     let mut local = docker_side("dovn-ovx", "10.71.0.0/16", "10.71.1.0/24");
-    let on2 = RemoteNetwork::create(&hosts[1], "dovn-ovx", "10.71.0.0/16", "10.71.0.1/16");
-    let on3 = RemoteNetwork::create(&hosts[2], "dovn-ovx", "10.71.0.0/16", "10.71.0.1/16");
+    let on2 = remote_network(&hosts[1], "dovn-ovx", "10.71.0.0/16", "10.71.0.1/16");
+    let on3 = remote_network(&hosts[2], "dovn-ovx", "10.71.0.0/16", "10.71.0.1/16");
     let b = RemoteEndpoint::join(&hosts[1], &on2, "10.71.2.10/16", "dovn-ovx-h2");
     let c = RemoteEndpoint::join(&hosts[2], &on3, "10.71.3.10/16", "dovn-ovx-h3");
     local.run("dovn-ovx-a", &[]);
     let a = local.address("dovn-ovx-a");
-    assert_eq!(sandbox_mtu(&b.sandbox), CONTAINER_MTU, "VXLAN's 50 bytes");
+    assert_eq!(b.mtu(), CONTAINER_MTU, "VXLAN's 50 bytes");
     for remote in [&b, &c] {
         eventually(&format!("host1's container -> {}", remote.address), || {
             container_pings("dovn-ovx-a", &remote.address)
@@ -222,7 +123,7 @@ fn a_full_size_vxlan_packet_with_df_crosses_and_one_byte_more_does_not() {
     let lab = Lab::require_hosts(2);
     let hosts = lab.hosts();
     let mut local = docker_side("dovn-ovm", "10.72.0.0/16", "10.72.1.0/24");
-    let on2 = RemoteNetwork::create(&hosts[1], "dovn-ovm", "10.72.0.0/16", "10.72.0.1/16");
+    let on2 = remote_network(&hosts[1], "dovn-ovm", "10.72.0.0/16", "10.72.0.1/16");
     let b = RemoteEndpoint::join(&hosts[1], &on2, "10.72.2.10/16", "dovn-ovm-h2");
     local.run("dovn-ovm-a", &[]);
     let a = local.address("dovn-ovm-a");
@@ -253,8 +154,8 @@ fn two_vxlan_networks_stay_apart_and_the_wire_shows_each_vni() {
     let hosts = lab.hosts();
     // One subnet for both: only the VNIs keep them apart.
     let mut red = docker_side("dovn-ovr", "10.73.0.0/16", "10.73.1.0/24");
-    let red3 = RemoteNetwork::create(&hosts[2], "dovn-ovr", "10.73.0.0/16", "10.73.0.1/16");
-    let blue2 = RemoteNetwork::create(&hosts[1], "dovn-ovb", "10.73.0.0/16", "10.73.0.1/16");
+    let red3 = remote_network(&hosts[2], "dovn-ovr", "10.73.0.0/16", "10.73.0.1/16");
+    let blue2 = remote_network(&hosts[1], "dovn-ovb", "10.73.0.0/16", "10.73.0.1/16");
     let on_red = RemoteEndpoint::join(&hosts[2], &red3, "10.73.3.10/16", "dovn-ovr-h3");
     let on_blue = RemoteEndpoint::join(&hosts[1], &blue2, "10.73.2.10/16", "dovn-ovb-h2");
     red.run("dovn-ovr-a", &[]);
@@ -263,25 +164,20 @@ fn two_vxlan_networks_stay_apart_and_the_wire_shows_each_vni() {
         on_red.sandbox.ping(&a, &[])
     });
     let red_vni = docker_ovn::ovs::network_mode::vni_of_name("dovn-ovr");
-    let wire = on_the_wire("udp port 4789", || {
+    // Between host3 and host1 only: blue's floods (from host2) are other
+    // VNIs on the same wire.
+    let filter = format!(
+        "udp port 4789 and host {} and host {}",
+        hosts[0].encap_ip, hosts[2].encap_ip
+    );
+    let wire = on_the_wire(&filter, || {
         let _ = on_red.sandbox.ping(&a, &["-c", "2"]);
     });
     assert!(
         wire.contains(&format!("vni {red_vni}")),
         "VXLAN with red's VNI {red_vni} on the underlay: {wire}"
     );
-    for target in [&a, &on_red.address] {
-        let output = on_blue.sandbox.ping(target, &[]);
-        assert!(
-            !output.status.success(),
-            "blue on host2 reached red's {target}"
-        );
-    }
-    let output = container_pings("dovn-ovr-a", &on_blue.address);
-    assert!(
-        !output.status.success(),
-        "red on host1 reached blue on host2"
-    );
+    assert_apart(&on_blue, &[&a, &on_red.address], "dovn-ovr-a");
     drop((on_red, on_blue, red3, blue2));
     red.remove();
 }
@@ -318,7 +214,7 @@ fn a_removed_peer_leaves_no_flow_toward_it_and_an_added_one_is_reached() {
     let lab = Lab::require_hosts(3);
     let hosts = lab.hosts();
     let mut local = docker_side("dovn-ovp", "10.74.0.0/16", "10.74.1.0/24");
-    let on3 = RemoteNetwork::create(&hosts[2], "dovn-ovp", "10.74.0.0/16", "10.74.0.1/16");
+    let on3 = remote_network(&hosts[2], "dovn-ovp", "10.74.0.0/16", "10.74.0.1/16");
     let c = RemoteEndpoint::join(&hosts[2], &on3, "10.74.3.10/16", "dovn-ovp-h3");
     local.run("dovn-ovp-a", &[]);
     eventually("host1 -> host3", || {
@@ -372,7 +268,7 @@ fn cross_host_pings_return_after_host2_s_ovs_vswitchd_is_killed_and_restarted() 
     let lab = Lab::require_hosts(2);
     let hosts = lab.hosts();
     let mut local = docker_side("dovn-ovk", "10.75.0.0/16", "10.75.1.0/24");
-    let on2 = RemoteNetwork::create(&hosts[1], "dovn-ovk", "10.75.0.0/16", "10.75.0.1/16");
+    let on2 = remote_network(&hosts[1], "dovn-ovk", "10.75.0.0/16", "10.75.0.1/16");
     let b = RemoteEndpoint::join(&hosts[1], &on2, "10.75.2.10/16", "dovn-ovk-h2");
     local.run("dovn-ovk-a", &[]);
     let a = local.address("dovn-ovk-a");

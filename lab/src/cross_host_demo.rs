@@ -121,16 +121,22 @@ fn bare(cidr: &str) -> String {
 
 /// `docker exec ovn-demo-h1 ping` host K's sandbox, once it answers at all.
 fn container_pings(host: &HostEnv, target: &str) -> anyhow::Result<Ping> {
+    let to = format!("{} on {} ({target})", sandbox_name(host), host.name);
+    docker_pings(CONTAINER, to, target)
+}
+
+/// `docker exec CONTAINER ping TARGET` (`to` names the target), once it
+/// answers at all: a new port needs a moment until the other host has
+/// its binding, or its MAC is found.
+pub(super) fn docker_pings(container: &str, to: String, target: &str) -> anyhow::Result<Ping> {
     let ping = |count: u32| {
         let count = count.to_string();
-        let args = ["exec", CONTAINER, "ping", "-c", &count, "-W", "2", target];
+        let args = ["exec", container, "ping", "-c", &count, "-W", "2", target];
         cmd::capture(docker(&args), DOCKER_TIMEOUT)
     };
-    let what = format!("{CONTAINER} on host1 reaches {target} on {}", host.name);
-    // A new port needs a moment until the other chassis has its binding.
+    let what = format!("{container} on host1 reaches {to}");
     let _ = cmd::wait_until(&what, REACHABLE_WITHIN, || Ok(ping(1)?.status.success()));
-    let to = format!("{} on {} ({target})", sandbox_name(host), host.name);
-    Ok(show(format!("{CONTAINER} on host1"), to, &ping(PINGS)?))
+    Ok(show(format!("{container} on host1"), to, &ping(PINGS)?))
 }
 
 /// `ip netns exec dovn-demo-hK ping` host1's container.

@@ -18,7 +18,7 @@ use anyhow::Context;
 use serde_json::{Value, json};
 
 use super::cmd::{self, say};
-use super::cross_host_demo::{Ping, print_summary, show};
+use super::cross_host_demo::{docker_pings, print_summary, show};
 use super::demo;
 use super::docker::docker;
 use super::env::{HostEnv, LabEnv};
@@ -29,7 +29,6 @@ use super::sandbox::{self, Attachment};
 const NETWORK: &str = "ovs-demo-vxlan";
 const CONTAINER: &str = "ovs-demo-h1";
 const PINGS: u32 = 3;
-const REACHABLE_WITHIN: Duration = Duration::from_secs(30);
 const DOCKER_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Host `index`'s slice of the shared subnet.
@@ -62,7 +61,8 @@ pub fn run(env: &LabEnv) -> anyhow::Result<()> {
             host.name,
             sandbox_name(host)
         ));
-        pings.push(container_pings(host, &address)?);
+        let to = format!("{} on {} ({address})", sandbox_name(host), host.name);
+        pings.push(docker_pings(CONTAINER, to, &address)?);
         let from = format!("{} on {}", sandbox_name(host), host.name);
         let output = sandbox::ping(&sandbox_name(host), &local, PINGS)?;
         pings.push(show(
@@ -149,19 +149,6 @@ fn ensure_remote(host: &HostEnv) -> anyhow::Result<String> {
     };
     sandbox::attach(&name, &attachment)?;
     Ok(address)
-}
-
-/// `docker exec ovs-demo-h1 ping` host K's sandbox.
-fn container_pings(host: &HostEnv, target: &str) -> anyhow::Result<Ping> {
-    let ping = |count: u32| {
-        let count = count.to_string();
-        let args = ["exec", CONTAINER, "ping", "-c", &count, "-W", "2", target];
-        cmd::capture(docker(&args), DOCKER_TIMEOUT)
-    };
-    let what = format!("{CONTAINER} reaches {target} on {}", host.name);
-    let _ = cmd::wait_until(&what, REACHABLE_WITHIN, || Ok(ping(1)?.status.success()));
-    let to = format!("{} on {} ({target})", sandbox_name(host), host.name);
-    Ok(show(format!("{CONTAINER} on host1"), to, &ping(PINGS)?))
 }
 
 fn explain(env: &LabEnv) {

@@ -19,7 +19,9 @@
 //!   host, and the parts of a network's gateway.
 //! - [`netns`]: network namespaces as container sandboxes and as "the
 //!   outside" of egress tests, and `ip`.
-//! - [`plugin_client`]: the Docker plugin protocol as dockerd speaks it.
+//! - [`plugin_client`]: the Docker plugin protocol as dockerd speaks it;
+//!   [`remote`]: a network and endpoints made through it as dockerd would
+//!   on a lab host that has no dockerd.
 //! - [`vswitchd`]: an `ovs-vswitchd` of a test's own with one bridge, in a
 //!   network namespace of its own, for OpenFlow tests.
 
@@ -33,6 +35,7 @@ pub mod leftovers;
 pub mod netns;
 pub mod ovsdb;
 pub mod plugin_client;
+pub mod remote;
 pub mod vswitchd;
 
 pub use binaries::{Schema, require_binary, tool_ok};
@@ -48,4 +51,5 @@ pub use leftovers::{GatewayOnHost, Removed, assert_clean, gateway_parts, localpo
 pub use netns::{Outside, Sandbox, ip, ip_ok};
 pub use ovsdb::OvsdbServer;
 pub use plugin_client::{PluginClient, Reply};
+pub use remote::{RemoteEndpoint, RemoteNetwork, random_id};
 pub use vswitchd::Switch;

@@ -111,7 +111,7 @@ impl OvsBackend {
             .networks()
             .iter()
             .any(|r| r.network != record.network && r.mode.vni().is_some());
-        self.set_tunnel(others_tunnel).await
+        self.set_tunnel(others_tunnel || self.has_peers()).await
     }
 
     /// Removes what is left of the network's endpoints on this host, then

@@ -40,6 +40,9 @@ impl OvsBackend {
         let peers = |s: &PeerSettings| s.peers.iter().map(|p| p.to_string()).collect::<Vec<_>>();
         tracing::info!(bridge = %self.bridge(), before = ?peers(before), now = ?peers(now),
             "peers changed");
+        if let Err(error) = self.sync_tunnel().await {
+            tracing::warn!(%error, "VXLAN port not set for the peers; reconciliation will retry");
+        }
         if let Err(error) = self.resync("peers changed").await {
             tracing::warn!(%error, "resync for new peers failed; reconciliation will retry");
         }

@@ -1,8 +1,11 @@
 //! The bridge's VXLAN port: one flow-based port (`remote_ip=flow`,
 //! `key=flow`) serves every VXLAN network and every peer, the flows
-//! setting each packet's VNI and remote end. It is there while a VXLAN
-//! network is (nothing listens on UDP 4789 otherwise), marked as the
-//! driver's, and found again by name.
+//! setting each packet's VNI and remote end. It is there while the host
+//! has peers or a VXLAN network (nothing listens on UDP 4789 otherwise),
+//! marked as the driver's, and found again by name. It stays while peers
+//! are listed rather than come and go with networks: the userspace
+//! datapath, given the port removed and added again within a tenth of a
+//! second, was seen not to take VXLAN in for the next 15 s.
 
 use ovsdb_client::{Row, Value};
 
@@ -26,9 +29,14 @@ impl OvsBackend {
             .and_then(|p| p.ofport)
     }
 
-    /// Whether a network on the bridge tunnels.
+    /// Whether the host has peers or a network on the bridge tunnels.
     pub fn tunnel_wanted(&self) -> bool {
-        self.networks().iter().any(|r| r.mode.vni().is_some())
+        self.has_peers() || self.networks().iter().any(|r| r.mode.vni().is_some())
+    }
+
+    /// Whether the Open_vSwitch row or the command line lists a peer.
+    pub fn has_peers(&self) -> bool {
+        !self.peer_settings().peers.is_empty()
     }
 
     /// Adds the VXLAN port when `wanted` (returning once it has its

@@ -50,8 +50,8 @@ pub enum Action {
     AddGatewayRules { switch: String },
     /// Nothing is done: the port's device is missing (ovs-vswitchd down).
     GatewayDeviceMissing { switch: String, interface: String },
-    /// `-d ovs`: add the bridge's VXLAN port (a VXLAN network needs it)
-    /// or remove it (none does).
+    /// `-d ovs`: add the bridge's VXLAN port (the host has peers or a
+    /// VXLAN network) or remove it (neither).
     SyncTunnel { bridge: String, add: bool },
     /// `-d ovs`: put the bridge's flows in again under a new round; they
     /// differ from what the databases call for.
@@ -136,11 +136,11 @@ fn display_gateway(action: &Action, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         ),
         Action::SyncTunnel { bridge, add: true } => write!(
             f,
-            "add the VXLAN port of bridge {bridge}: a VXLAN network needs it and it is missing"
+            "add the VXLAN port of bridge {bridge}: the host has peers or a VXLAN network, and it is missing"
         ),
         Action::SyncTunnel { bridge, add: false } => write!(
             f,
-            "remove the VXLAN port of bridge {bridge}: no VXLAN network is left"
+            "remove the VXLAN port of bridge {bridge}: no peer and no VXLAN network is left"
         ),
         Action::ResyncFlows {
             bridge,
