@@ -35,24 +35,52 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A VXLAN network named `name` on host1's dockerd, host1's slice of
-/// `subnet` being `range`.
-fn docker_side(name: &str, subnet: &str, range: &str) -> DockerNetwork {
-    let option = format!("ovs.network={name}");
-    DockerNetwork::create_on(
-        "ovs",
-        name,
-        &["-o", &option, "--subnet", subnet, "--ip-range", range],
-    )
+/// One VXLAN network of these tests: `name` on `10.<second>.0.0/16`,
+/// gateway `.0.1` on every host, host K's slice `10.<second>.K.0/24`.
+struct Vxlan {
+    name: &'static str,
+    second: u8,
 }
 
-/// The same network on host K, made as dockerd would make it there.
-fn remote_network(host: &LabHost, name: &str, subnet: &str, gateway: &str) -> RemoteNetwork {
-    RemoteNetwork::create(
-        PluginClient::new(&host.ovs_socket),
-        json!({"ovs.network": name}),
-        json!([{"AddressSpace": "LocalDefault", "Pool": subnet, "Gateway": gateway}]),
-    )
+impl Vxlan {
+    fn subnet(&self) -> String {
+        format!("10.{}.0.0/16", self.second)
+    }
+
+    /// host1's container on it.
+    fn container(&self) -> String {
+        format!("{}-a", self.name)
+    }
+
+    /// The network on host1's dockerd (`--ip-range` its slice) with its
+    /// container started; the container's address.
+    fn on_host1(&self) -> (DockerNetwork, String) {
+        let option = format!("ovs.network={}", self.name);
+        let range = format!("10.{}.1.0/24", self.second);
+        let subnet = self.subnet();
+        let args = ["-o", &option, "--subnet", &subnet, "--ip-range", &range];
+        let mut network = DockerNetwork::create_on("ovs", self.name, &args);
+        network.run(&self.container(), &[]);
+        let address = network.address(&self.container());
+        (network, address)
+    }
+
+    /// The network on host K, made as dockerd would make it there.
+    fn on(&self, host: &LabHost) -> RemoteNetwork {
+        let gateway = format!("10.{}.0.1/16", self.second);
+        RemoteNetwork::create(
+            PluginClient::new(&host.ovs_socket),
+            json!({"ovs.network": self.name}),
+            json!([{"AddressSpace": "LocalDefault", "Pool": self.subnet(), "Gateway": gateway}]),
+        )
+    }
+
+    /// An endpoint at `10.<second>.K.10` in the sandbox `<name>-hK`.
+    fn endpoint(&self, host: &LabHost, network: &RemoteNetwork) -> RemoteEndpoint {
+        let k = host.name.trim_start_matches("host");
+        let cidr = format!("10.{}.{k}.10/16", self.second);
+        RemoteEndpoint::join(host, network, &cidr, &format!("{}-h{k}", self.name))
+    }
 }
 
 fn eventually(what: &str, attempt: impl FnMut() -> Output) {
@@ -92,17 +120,18 @@ fn a_vxlan_network_spans_docker_and_the_other_hosts() {
     let _one = serial();
     let lab = Lab::require_hosts(3);
     let hosts = lab.hosts();
-    let mut local = docker_side("dovn-ovx", "10.71.0.0/16", "10.71.1.0/24");
-    let on2 = remote_network(&hosts[1], "dovn-ovx", "10.71.0.0/16", "10.71.0.1/16");
-    let on3 = remote_network(&hosts[2], "dovn-ovx", "10.71.0.0/16", "10.71.0.1/16");
-    let b = RemoteEndpoint::join(&hosts[1], &on2, "10.71.2.10/16", "dovn-ovx-h2");
-    let c = RemoteEndpoint::join(&hosts[2], &on3, "10.71.3.10/16", "dovn-ovx-h3");
-    local.run("dovn-ovx-a", &[]);
-    let a = local.address("dovn-ovx-a");
+    let net = Vxlan {
+        name: "dovn-ovx",
+        second: 71,
+    };
+    let (local, a) = net.on_host1();
+    let (on2, on3) = (net.on(&hosts[1]), net.on(&hosts[2]));
+    let b = net.endpoint(&hosts[1], &on2);
+    let c = net.endpoint(&hosts[2], &on3);
     assert_eq!(b.mtu(), CONTAINER_MTU, "VXLAN's 50 bytes");
     for remote in [&b, &c] {
         eventually(&format!("host1's container -> {}", remote.address), || {
-            container_pings("dovn-ovx-a", &remote.address)
+            container_pings(&net.container(), &remote.address)
         });
         let back = remote.sandbox.ping(&a, &[]);
         assert!(back.status.success(), "back to host1: {}", text(&back));
@@ -122,11 +151,13 @@ fn a_full_size_vxlan_packet_with_df_crosses_and_one_byte_more_does_not() {
     let _one = serial();
     let lab = Lab::require_hosts(2);
     let hosts = lab.hosts();
-    let mut local = docker_side("dovn-ovm", "10.72.0.0/16", "10.72.1.0/24");
-    let on2 = remote_network(&hosts[1], "dovn-ovm", "10.72.0.0/16", "10.72.0.1/16");
-    let b = RemoteEndpoint::join(&hosts[1], &on2, "10.72.2.10/16", "dovn-ovm-h2");
-    local.run("dovn-ovm-a", &[]);
-    let a = local.address("dovn-ovm-a");
+    let net = Vxlan {
+        name: "dovn-ovm",
+        second: 72,
+    };
+    let on2 = net.on(&hosts[1]);
+    let b = net.endpoint(&hosts[1], &on2);
+    let (local, a) = net.on_host1();
     eventually("a small ping across", || b.sandbox.ping(&a, &[]));
     // Payload + 8 (ICMP) + 20 (IPv4) = the MTU; with VXLAN's 50 the
     // underlay's 1500 exactly.
@@ -153,13 +184,19 @@ fn two_vxlan_networks_stay_apart_and_the_wire_shows_each_vni() {
     let lab = Lab::require_hosts(3);
     let hosts = lab.hosts();
     // One subnet for both: only the VNIs keep them apart.
-    let mut red = docker_side("dovn-ovr", "10.73.0.0/16", "10.73.1.0/24");
-    let red3 = remote_network(&hosts[2], "dovn-ovr", "10.73.0.0/16", "10.73.0.1/16");
-    let blue2 = remote_network(&hosts[1], "dovn-ovb", "10.73.0.0/16", "10.73.0.1/16");
-    let on_red = RemoteEndpoint::join(&hosts[2], &red3, "10.73.3.10/16", "dovn-ovr-h3");
-    let on_blue = RemoteEndpoint::join(&hosts[1], &blue2, "10.73.2.10/16", "dovn-ovb-h2");
-    red.run("dovn-ovr-a", &[]);
-    let a = red.address("dovn-ovr-a");
+    let red_net = Vxlan {
+        name: "dovn-ovr",
+        second: 73,
+    };
+    let blue_net = Vxlan {
+        name: "dovn-ovb",
+        second: 73,
+    };
+    let (red, a) = red_net.on_host1();
+    let red3 = red_net.on(&hosts[2]);
+    let blue2 = blue_net.on(&hosts[1]);
+    let on_red = red_net.endpoint(&hosts[2], &red3);
+    let on_blue = blue_net.endpoint(&hosts[1], &blue2);
     eventually("red on host3 -> red on host1", || {
         on_red.sandbox.ping(&a, &[])
     });
@@ -177,7 +214,7 @@ fn two_vxlan_networks_stay_apart_and_the_wire_shows_each_vni() {
         wire.contains(&format!("vni {red_vni}")),
         "VXLAN with red's VNI {red_vni} on the underlay: {wire}"
     );
-    assert_apart(&on_blue, &[&a, &on_red.address], "dovn-ovr-a");
+    assert_apart(&on_blue, &[&a, &on_red.address], &red_net.container());
     drop((on_red, on_blue, red3, blue2));
     red.remove();
 }
@@ -213,12 +250,15 @@ fn a_removed_peer_leaves_no_flow_toward_it_and_an_added_one_is_reached() {
     let _one = serial();
     let lab = Lab::require_hosts(3);
     let hosts = lab.hosts();
-    let mut local = docker_side("dovn-ovp", "10.74.0.0/16", "10.74.1.0/24");
-    let on3 = remote_network(&hosts[2], "dovn-ovp", "10.74.0.0/16", "10.74.0.1/16");
-    let c = RemoteEndpoint::join(&hosts[2], &on3, "10.74.3.10/16", "dovn-ovp-h3");
-    local.run("dovn-ovp-a", &[]);
+    let net = Vxlan {
+        name: "dovn-ovp",
+        second: 74,
+    };
+    let (local, _) = net.on_host1();
+    let on3 = net.on(&hosts[2]);
+    let c = net.endpoint(&hosts[2], &on3);
     eventually("host1 -> host3", || {
-        container_pings("dovn-ovp-a", &c.address)
+        container_pings(&net.container(), &c.address)
     });
     let peers = PeersOfHost1::take(&lab);
     let host3 = hosts[2].encap_ip.clone();
@@ -252,11 +292,11 @@ fn a_removed_peer_leaves_no_flow_toward_it_and_an_added_one_is_reached() {
         left = toward(&peers.bridge);
     }
     assert!(left.is_empty(), "flows toward a removed peer: {left:#?}");
-    let output = container_pings("dovn-ovp-a", &c.address);
+    let output = container_pings(&net.container(), &c.address);
     assert!(!output.status.success(), "a removed peer is still reached");
     drop(peers);
     eventually("host3 again once it is a peer again", || {
-        container_pings("dovn-ovp-a", &c.address)
+        container_pings(&net.container(), &c.address)
     });
     drop((c, on3));
     local.remove();
@@ -267,11 +307,13 @@ fn cross_host_pings_return_after_host2_s_ovs_vswitchd_is_killed_and_restarted() 
     let _one = serial();
     let lab = Lab::require_hosts(2);
     let hosts = lab.hosts();
-    let mut local = docker_side("dovn-ovk", "10.75.0.0/16", "10.75.1.0/24");
-    let on2 = remote_network(&hosts[1], "dovn-ovk", "10.75.0.0/16", "10.75.0.1/16");
-    let b = RemoteEndpoint::join(&hosts[1], &on2, "10.75.2.10/16", "dovn-ovk-h2");
-    local.run("dovn-ovk-a", &[]);
-    let a = local.address("dovn-ovk-a");
+    let net = Vxlan {
+        name: "dovn-ovk",
+        second: 75,
+    };
+    let (local, a) = net.on_host1();
+    let on2 = net.on(&hosts[1]);
+    let b = net.endpoint(&hosts[1], &on2);
     eventually("host2 -> host1 before", || b.sandbox.ping(&a, &[]));
     let switch = LabDaemon::HostOvsVswitchd(2);
     switch.require_started_by_lab(&lab);
@@ -288,7 +330,7 @@ fn cross_host_pings_return_after_host2_s_ovs_vswitchd_is_killed_and_restarted() 
         b.sandbox.ping(&a, &[])
     });
     eventually("host1 -> host2 after the restart", || {
-        container_pings("dovn-ovk-a", &b.address)
+        container_pings(&net.container(), &b.address)
     });
     drop((b, on2));
     local.remove();

@@ -12,7 +12,7 @@ use crate::cli::serve::DatabaseArgs;
 use crate::cli::status::{plugin_answer, short};
 use crate::host::local_switch::LocalSwitch;
 use crate::ovs::bridge_flows::BridgeFlows;
-use crate::ovs::cookie::{LEARNED, Owner, round_of};
+use crate::ovs::cookie::{Owner, round_of};
 use crate::ovs::endpoint_port::endpoint_ports;
 use crate::ovs::network_record::network_records;
 use crate::ovs::peers::{Peer, PeerSettings};
@@ -42,12 +42,12 @@ pub async fn print_ovs(args: &DatabaseArgs, ovs: &LocalSwitch, host: &str) {
     }
     let target = args.openflow_target();
     let per_port = match flow_counts(&target).await {
-        Ok((per_port, total, rounds)) => {
-            let learned: usize = per_port
-                .iter()
-                .filter(|(endpoint, _)| **endpoint >= LEARNED)
-                .map(|(_, count)| count)
-                .sum();
+        Ok(FlowCounts {
+            per_port,
+            total,
+            rounds,
+            learned,
+        }) => {
             println!(
                 "OpenFlow       {target}  connected, {total} driver flows, rounds {rounds:?}, \
                  {learned} MACs learned from peers"
@@ -76,7 +76,7 @@ fn print_peers(bridge: &LocalSwitch, extra: &[Peer]) {
                 shown(p.ofport.map(|o| o.to_string()))
             )
         })
-        .unwrap_or_else(|| "none (no VXLAN network)".into());
+        .unwrap_or_else(|| "none (no peer and no VXLAN network)".into());
     println!(
         "tunnel         {}  VXLAN port {vxlan}",
         shown(settings.tunnel_ip.map(|a| a.to_string()))
@@ -91,25 +91,43 @@ fn print_peers(bridge: &LocalSwitch, extra: &[Peer]) {
     }
 }
 
-/// Driver flows per endpoint ofport, in all, and the rounds present.
-async fn flow_counts(target: &str) -> anyhow::Result<(BTreeMap<u32, usize>, usize, Vec<u16>)> {
+/// The driver's flows on the bridge, counted.
+struct FlowCounts {
+    /// Per endpoint ofport (the driver's flows, not the learned ones).
+    per_port: BTreeMap<u32, usize>,
+    total: usize,
+    /// The rounds present (learned flows have none of their own).
+    rounds: Vec<u16>,
+    /// Flows the switch learned from peers: one per MAC.
+    learned: usize,
+}
+
+async fn flow_counts(target: &str) -> anyhow::Result<FlowCounts> {
     let present = BridgeFlows::connect(target, TIMEOUT)
         .await?
         .present()
         .await?;
     let mut per_port = BTreeMap::new();
     let mut rounds = Vec::new();
+    let mut learned = 0;
     for flow in &present {
-        if let Some(owner) = Owner::of_cookie(flow.cookie) {
-            *per_port.entry(owner.endpoint).or_insert(0) += 1;
-            if !owner.is_learned() {
+        match Owner::of_cookie(flow.cookie) {
+            Some(owner) if owner.is_learned() => learned += 1,
+            Some(owner) => {
+                *per_port.entry(owner.endpoint).or_insert(0) += 1;
                 rounds.push(round_of(flow.cookie));
             }
+            None => {}
         }
     }
     rounds.sort_unstable();
     rounds.dedup();
-    Ok((per_port, present.len(), rounds))
+    Ok(FlowCounts {
+        per_port,
+        total: present.len(),
+        rounds,
+        learned,
+    })
 }
 
 fn print_networks(bridge: &LocalSwitch, host: &str) {

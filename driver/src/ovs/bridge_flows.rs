@@ -9,8 +9,9 @@
 //! replaced in place, so nothing stops meanwhile), then deletes by cookie
 //! whatever is left of the older rounds: stale endpoints' flows and any
 //! a killed daemon left half done. Flows the switch learned from peers
-//! are neither wanted nor old: a resync and the flow check leave them. Calls hold the lock shared, a resync
-//! holds it alone, so a resync never sees half a call.
+//! are neither wanted nor old: a resync and the flow check leave them.
+//! Calls hold the lock shared, a resync holds it alone, so a resync never
+//! sees half a call.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU16, Ordering};

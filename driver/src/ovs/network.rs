@@ -94,7 +94,7 @@ impl OvsBackend {
     }
 
     /// The network's flows (its endpoints' too), its gateway, its record,
-    /// and the VXLAN port if no other network tunnels.
+    /// and the VXLAN port if no peer and no other network needs it.
     async fn remove_network_side(&self, record: &NetworkRecord) -> Result<()> {
         {
             let _shared = self.flows.shared().await;
@@ -107,11 +107,8 @@ impl OvsBackend {
             .await
             .map_err(|e| gateway_error(&record.network, &interface, e))?;
         self.plumbing.ovs.set_bridge_id(&record.key(), None).await?;
-        let others_tunnel = self
-            .networks()
-            .iter()
-            .any(|r| r.network != record.network && r.mode.vni().is_some());
-        self.set_tunnel(others_tunnel || self.has_peers()).await
+        self.set_tunnel(self.tunnel_wanted_besides(Some(&record.network)))
+            .await
     }
 
     /// Removes what is left of the network's endpoints on this host, then

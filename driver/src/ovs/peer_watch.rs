@@ -1,7 +1,8 @@
-//! Following the peers live: when the Open_vSwitch row's
-//! `docker-ovn-peers` (or this host's tunnel address) changes, the flows
-//! are put in again for the new peers, and what was learned from a peer
-//! that is gone is deleted: nothing is left toward it.
+//! Following the peers live: when the peers the Open_vSwitch row and the
+//! command line give change (`docker-ovn-peers`, or this host's tunnel
+//! address, which the list leaves out), the flows are put in again for
+//! the new peers, and what was learned from a peer that is gone is
+//! deleted: nothing is left toward it.
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
@@ -26,7 +27,7 @@ impl OvsBackend {
                 };
                 let now = backend.peer_settings();
                 report_problems(&applied, &now);
-                if now.peers != applied.peers || now.tunnel_ip != applied.tunnel_ip {
+                if now.peers != applied.peers {
                     backend.peers_changed(&applied, &now).await;
                 }
                 applied = now;
@@ -46,10 +47,11 @@ impl OvsBackend {
         if let Err(error) = self.resync("peers changed").await {
             tracing::warn!(%error, "resync for new peers failed; reconciliation will retry");
         }
+        let remaining: BTreeSet<Ipv4Addr> = now.addresses().into_iter().collect();
         let gone: BTreeSet<Ipv4Addr> = before
             .addresses()
             .into_iter()
-            .filter(|a| !now.addresses().contains(a))
+            .filter(|a| !remaining.contains(a))
             .collect();
         if gone.is_empty() {
             return;

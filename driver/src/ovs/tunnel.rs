@@ -11,6 +11,8 @@ use ovsdb_client::{Row, Value};
 
 use crate::error::Result;
 use crate::external_ids::{OWNER, OWNER_VALUE};
+use crate::host::local_switch::{OwnedPort, id_of};
+use crate::names::DockerId;
 use crate::ovs::backend::OvsBackend;
 
 /// The VXLAN port's name (and its Interface's).
@@ -20,18 +22,31 @@ pub const TUNNEL: &str = "docker-ovn:tunnel";
 const VXLAN: &str = "vxlan";
 
 impl OvsBackend {
-    /// The VXLAN port's OpenFlow number, once it has one.
-    pub fn tunnel_ofport(&self) -> Option<u32> {
+    /// The driver's VXLAN port on the bridge, if it is there.
+    fn tunnel_port(&self) -> Option<OwnedPort> {
         self.plumbing
             .ovs
             .owned_port(VXLAN_PORT)
-            .filter(|p| crate::host::local_switch::id_of(p, TUNNEL) == Some(VXLAN))
-            .and_then(|p| p.ofport)
+            .filter(|p| id_of(p, TUNNEL) == Some(VXLAN))
+    }
+
+    /// The VXLAN port's OpenFlow number, once it has one.
+    pub fn tunnel_ofport(&self) -> Option<u32> {
+        self.tunnel_port().and_then(|p| p.ofport)
     }
 
     /// Whether the host has peers or a network on the bridge tunnels.
     pub fn tunnel_wanted(&self) -> bool {
-        self.has_peers() || self.networks().iter().any(|r| r.mode.vni().is_some())
+        self.tunnel_wanted_besides(None)
+    }
+
+    /// [`OvsBackend::tunnel_wanted`] with network `gone` left out: a
+    /// deletion that has just removed its record, which the replica may
+    /// still show.
+    pub fn tunnel_wanted_besides(&self, gone: Option<&DockerId>) -> bool {
+        let networks = self.networks();
+        let mut others = networks.iter().filter(|r| Some(&r.network) != gone);
+        self.has_peers() || others.any(|r| r.mode.vni().is_some())
     }
 
     /// Whether the Open_vSwitch row or the command line lists a peer.
@@ -45,7 +60,7 @@ impl OvsBackend {
     /// show their own write yet.
     pub async fn set_tunnel(&self, wanted: bool) -> Result<()> {
         let ovs = &self.plumbing.ovs;
-        let present = ovs.owned_port(VXLAN_PORT).is_some();
+        let present = self.tunnel_port().is_some();
         match (wanted, present) {
             (true, false) => {
                 let interface = Row::new().with("type", VXLAN).with(
@@ -72,13 +87,13 @@ impl OvsBackend {
             .map(drop)
     }
 
-    /// [`OvsBackend::set_tunnel`] as the network records call for.
+    /// [`OvsBackend::set_tunnel`] as the peers and network records call for.
     pub async fn sync_tunnel(&self) -> Result<()> {
         self.set_tunnel(self.tunnel_wanted()).await
     }
 
-    /// Whether the VXLAN port is as the network records call for.
+    /// Whether the VXLAN port is as the peers and network records call for.
     pub fn tunnel_in_sync(&self) -> bool {
-        self.tunnel_wanted() == self.plumbing.ovs.owned_port(VXLAN_PORT).is_some()
+        self.tunnel_wanted() == self.tunnel_port().is_some()
     }
 }
