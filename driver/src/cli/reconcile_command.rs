@@ -89,7 +89,7 @@ pub async fn reconcile(args: ReconcileArgs) -> anyhow::Result<()> {
             peers: args.db.peers.clone(),
         };
         let backend: Arc<OvsBackend> =
-            OvsBackend::attach(bridge, links, reaper, host.clone(), config).await?;
+            OvsBackend::attach(bridge, links, reaper.clone(), host.clone(), config).await?;
         print_pass(
             "-d ovs",
             &host,
@@ -97,6 +97,9 @@ pub async fn reconcile(args: ReconcileArgs) -> anyhow::Result<()> {
             &backend.reconcile(args.dry_run).await?,
         );
     }
+    // Unplugged pairs and ports go in the reaper's batches: this process
+    // ends here, so they go now.
+    reaper.flush().await;
     Ok(())
 }
 

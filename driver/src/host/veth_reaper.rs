@@ -75,6 +75,8 @@ struct Inner<P> {
     queue: Mutex<Queue>,
     wake: Notify,
     join_waits: Notify,
+    /// Told when a batch is done.
+    idle: Notify,
 }
 
 /// Host sides not yet removed, by host-side name: while a name is here
@@ -100,6 +102,7 @@ impl<P: PortRemover> VethReaper<P> {
             queue: Mutex::default(),
             wake: Notify::new(),
             join_waits: Notify::new(),
+            idle: Notify::new(),
         });
         tokio::spawn(run(inner.clone()));
         Ok(VethReaper { inner })
@@ -157,9 +160,40 @@ impl<P: PortRemover> VethReaper<P> {
         Ok(())
     }
 
+    /// Removes the host sides waiting for a batch now and waits for a
+    /// batch under way: a process about to exit (`docker-ovn reconcile`)
+    /// has no next batch, and what it retired would otherwise stay.
+    pub async fn flush(&self) {
+        let batch = take_batch(&self.inner);
+        if !batch.is_empty() {
+            remove(&self.inner, &batch).await;
+            let mut queue = self.queue();
+            for name in batch.keys() {
+                queue.removing.remove(name);
+            }
+        }
+        loop {
+            // Registered before the check, so a batch ending between the
+            // two is not missed.
+            let done = self.inner.idle.notified();
+            if self.queue().removing.is_empty() {
+                return;
+            }
+            done.await;
+        }
+    }
+
     fn queue(&self) -> MutexGuard<'_, Queue> {
         lock(&self.inner.queue)
     }
+}
+
+/// The host sides waiting, moved to `removing`.
+fn take_batch<P>(inner: &Inner<P>) -> HashMap<String, HostSide> {
+    let mut queue = lock(&inner.queue);
+    let batch = std::mem::take(&mut queue.waiting);
+    queue.removing.extend(batch.keys().cloned());
+    batch
 }
 
 /// Waits for retired host sides, lets more gather, removes the batch.
@@ -170,12 +204,7 @@ async fn run<P: PortRemover>(inner: Arc<Inner<P>>) {
         inner.wake.notified().await;
         tokio::time::sleep(BATCH_WINDOW).await;
         let _ = tokio::time::timeout(QUIET_WAIT, inner.join_waits.notified()).await;
-        let batch = {
-            let mut queue = lock(&inner.queue);
-            let batch = std::mem::take(&mut queue.waiting);
-            queue.removing.extend(batch.keys().cloned());
-            batch
-        };
+        let batch = take_batch(&inner);
         let started = Instant::now();
         remove(&inner, &batch).await;
         tracing::debug!(
@@ -184,6 +213,7 @@ async fn run<P: PortRemover>(inner: Arc<Inner<P>>) {
             "left endpoints' veths and ports removed"
         );
         lock(&inner.queue).removing.clear();
+        inner.idle.notify_waiters();
     }
 }
 
