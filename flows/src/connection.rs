@@ -287,10 +287,14 @@ impl Client {
 
     /// A barrier: every message sent before it has been processed.
     pub async fn barrier(&self) -> Result<()> {
+        let sent = self.send_barrier()?;
+        self.replies(sent).await.map(drop)
+    }
+
+    /// Sends a barrier, its reply to be awaited with [`Client::replies`].
+    pub(crate) fn send_barrier(&self) -> Result<SentRequest> {
         let xid = self.xid();
-        self.request("barrier", xid, message::barrier_request(xid)?)
-            .await
-            .map(drop)
+        self.send_request("barrier", xid, message::barrier_request(xid)?)
     }
 }
 

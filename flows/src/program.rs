@@ -51,10 +51,7 @@ impl Client {
                 message::bundle_add(self.version(), xid, id, flags, &inner)?,
             ))
         });
-        let barrier = sent.and_then(|()| {
-            let xid = self.xid();
-            self.send_request("barrier", xid, message::barrier_request(xid)?)
-        });
+        let barrier = sent.and_then(|()| self.send_barrier());
         // The open's reply comes first; each is awaited so none is left
         // in the pending map.
         let open = self.replies(opened).await;
