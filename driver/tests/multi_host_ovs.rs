@@ -9,7 +9,7 @@
 //! The tests take one lock: one of them changes host1's peers.
 //! Needs root, the lab and tcpdump; fails (never skips) without them.
 
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -17,6 +17,7 @@ use serde_json::json;
 use test_support::lab::LabHost;
 use test_support::lab_bridge::{DRIVER_COOKIES, LabBridge};
 use test_support::remote::assert_apart;
+use test_support::underlay::{PeersOfHost1, on_the_wire, text};
 use test_support::{
     DockerNetwork, Lab, LabDaemon, PluginClient, RemoteEndpoint, RemoteNetwork, container_pings,
     restart_missing,
@@ -25,9 +26,6 @@ use test_support::{
 /// The underlay's 1500 minus VXLAN's 50.
 const CONTAINER_MTU: u32 = 1450;
 const CROSS_HOST_TIMEOUT: Duration = Duration::from_secs(15);
-/// The lab's underlay switch.
-const UNDERLAY_NETNS: &str = "dovn-underlay";
-const UNDERLAY_BRIDGE: &str = "br-underlay";
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -85,34 +83,6 @@ impl Vxlan {
 
 fn eventually(what: &str, attempt: impl FnMut() -> Output) {
     test_support::eventually(what, CROSS_HOST_TIMEOUT, attempt);
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-/// `tcpdump` on the underlay switch for `filter` while `traffic` runs:
-/// what it printed (`-v`: VXLAN headers with their VNI).
-fn on_the_wire(filter: &str, traffic: impl FnOnce()) -> String {
-    let tcpdump = test_support::require_binary("tcpdump");
-    let child = Command::new("ip")
-        .args(["netns", "exec", UNDERLAY_NETNS, "timeout", "8"])
-        .arg(tcpdump)
-        .args(["-l", "-nn", "-v", "-c", "4", "-i", UNDERLAY_BRIDGE])
-        .args(filter.split(' '))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("tcpdump runs in the underlay namespace");
-    // tcpdump needs a moment to open its socket.
-    std::thread::sleep(Duration::from_millis(800));
-    traffic();
-    let output = child.wait_with_output().expect("tcpdump ends");
-    text(&output)
 }
 
 #[test]
@@ -217,32 +187,6 @@ fn two_vxlan_networks_stay_apart_and_the_wire_shows_each_vni() {
     assert_apart(&on_blue, &[&a, &on_red.address], &red_net.container());
     drop((on_red, on_blue, red3, blue2));
     red.remove();
-}
-
-/// host1's `docker-ovn-peers`, put back when dropped.
-struct PeersOfHost1 {
-    bridge: LabBridge,
-    original: String,
-}
-
-impl PeersOfHost1 {
-    fn take(lab: &Lab) -> PeersOfHost1 {
-        let bridge = LabBridge::of(lab);
-        let original = bridge.vsctl(&["get", "Open_vSwitch", ".", "external_ids:docker-ovn-peers"]);
-        PeersOfHost1 { bridge, original }
-    }
-
-    fn set(&self, value: &str) {
-        let setting = format!("external_ids:docker-ovn-peers=\"{value}\"");
-        self.bridge.vsctl(&["set", "Open_vSwitch", ".", &setting]);
-    }
-}
-
-impl Drop for PeersOfHost1 {
-    fn drop(&mut self) {
-        let setting = format!("external_ids:docker-ovn-peers={}", self.original);
-        self.bridge.vsctl(&["set", "Open_vSwitch", ".", &setting]);
-    }
 }
 
 #[test]

@@ -204,7 +204,7 @@ fn take_down(env: &LabEnv) -> Vec<String> {
     }
     // The other hosts' demo endpoints, through their drivers.
     attempt("cross-host demo", cross_host_demo::remove(env));
-    attempt("vxlan demo", ovs_cross_host_demo::remove(env));
+    attempt("-d ovs cross-host demo", ovs_cross_host_demo::remove(env));
     // dockerd before the drivers: a stopping dockerd still calls its driver.
     attempt("docker", docker::stop(&env.docker));
     for host in env.hosts.iter().rev() {

@@ -1,16 +1,20 @@
 //! The demo of a lab of several hosts without OVN (`lab up --hosts N
-//! --no-ovn --demo`): one `-d ovs` VXLAN network across every host, with
-//! no OVN and no store: each host's Open_vSwitch row lists the others
-//! (`docker-ovn-peers`), and each host's addresses are its own slice of
-//! the shared subnet (host K: 10.102.K.0/24).
+//! --no-ovn --demo`): `-d ovs` networks across every host, with no OVN
+//! and no store: each host's Open_vSwitch row lists the others
+//! (`docker-ovn-peers`, with their CIDRs).
 //!
-//! On host1, dockerd: the network `ovs-demo-vxlan` (`-o
-//! ovs.network=ovs-demo-vxlan --subnet 10.102.0.0/16 --ip-range
-//! 10.102.1.0/24`) and the container `ovs-demo-h1`. On every other host
-//! the lab makes dockerd's plugin calls on the host's `ovs.sock` and puts
-//! the endpoint into a sandbox `dovn-ovsdemo-hK` at 10.102.K.10. Then
-//! pings both ways. Names start with `ovs-demo`, so the single-host
-//! demo's removal covers host1; `lab down` deletes the sandboxes.
+//! - VXLAN: `ovs-demo-vxlan` (`-o ovs.network=ovs-demo-vxlan --subnet
+//!   10.102.0.0/16 --ip-range 10.102.1.0/24`); each host's addresses are
+//!   its own slice of the shared subnet (host K: 10.102.K.0/24).
+//! - Direct routing: `ovs-demo-routed` (`-o ovs.mode=routed --subnet
+//!   10.230.1.192/26`): host K's part is the same place in its CIDR,
+//!   10.230.K.192/26.
+//!
+//! On host1, dockerd: each network and a container on it. On every other
+//! host the lab makes dockerd's plugin calls on the host's `ovs.sock` and
+//! puts the endpoint into a sandbox at `.10` of its part. Then pings both
+//! ways. Names start with `ovs-demo`, so the single-host demo's removal
+//! covers host1; `lab down` deletes the sandboxes.
 
 use std::time::Duration;
 
@@ -18,7 +22,7 @@ use anyhow::Context;
 use serde_json::{Value, json};
 
 use super::cmd::{self, say};
-use super::cross_host_demo::{docker_pings, print_summary, show};
+use super::cross_host_demo::{Ping, docker_pings, print_summary, show};
 use super::demo;
 use super::docker::docker;
 use super::env::{HostEnv, LabEnv};
@@ -26,14 +30,81 @@ use super::plugin_client::PluginClient;
 use super::remote_endpoint::stable_id;
 use super::sandbox::{self, Attachment};
 
-const NETWORK: &str = "ovs-demo-vxlan";
-const CONTAINER: &str = "ovs-demo-h1";
 const PINGS: u32 = 3;
 const DOCKER_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Host `index`'s slice of the shared subnet.
-fn slice(index: usize) -> String {
-    format!("10.102.{index}.0/24")
+/// One network of the demo, in one mode.
+struct DemoNetwork {
+    mode: &'static str,
+    network: &'static str,
+    container: &'static str,
+    sandbox_prefix: &'static str,
+}
+
+const VXLAN: DemoNetwork = DemoNetwork {
+    mode: "vxlan",
+    network: "ovs-demo-vxlan",
+    container: "ovs-demo-h1",
+    sandbox_prefix: "dovn-ovsdemo-h",
+};
+
+const ROUTED: DemoNetwork = DemoNetwork {
+    mode: "routed",
+    network: "ovs-demo-routed",
+    container: "ovs-demo-routed-h1",
+    sandbox_prefix: "dovn-rtdemo-h",
+};
+
+impl DemoNetwork {
+    /// `-o` options as dockerd passes them to the driver.
+    fn options(&self) -> Value {
+        match self.mode {
+            "vxlan" => json!({"ovs.network": self.network}),
+            _ => json!({"ovs.mode": "routed"}),
+        }
+    }
+
+    /// Host `index`'s pool and gateway (with prefix), as its IPAM gives them.
+    fn pool(&self, index: usize) -> (String, String) {
+        match self.mode {
+            "vxlan" => ("10.102.0.0/16".into(), "10.102.0.1/16".into()),
+            _ => (
+                format!("10.230.{index}.192/26"),
+                format!("10.230.{index}.193/26"),
+            ),
+        }
+    }
+
+    /// The address of host `index`'s sandbox, with prefix.
+    fn address(&self, index: usize) -> String {
+        match self.mode {
+            "vxlan" => format!("10.102.{index}.10/16"),
+            _ => format!("10.230.{index}.202/26"),
+        }
+    }
+
+    /// `docker network create` on host1.
+    fn docker_args(&self) -> Vec<String> {
+        let option = match self.mode {
+            "vxlan" => format!("ovs.network={}", self.network),
+            _ => "ovs.mode=routed".into(),
+        };
+        let mut args: Vec<String> = ["network", "create", "-d", "ovs", "-o", &option]
+            .map(String::from)
+            .to_vec();
+        match self.mode {
+            "vxlan" => args.extend(
+                ["--subnet", "10.102.0.0/16", "--ip-range", "10.102.1.0/24"].map(String::from),
+            ),
+            _ => args.extend(["--subnet".into(), self.pool(1).0]),
+        }
+        args.push(self.network.into());
+        args
+    }
+
+    fn sandbox_name(&self, host: &HostEnv) -> String {
+        format!("{}{}", self.sandbox_prefix, index_of(host))
+    }
 }
 
 fn index_of(host: &HostEnv) -> usize {
@@ -43,82 +114,72 @@ fn index_of(host: &HostEnv) -> usize {
         .unwrap_or(1)
 }
 
-fn sandbox_name(host: &HostEnv) -> String {
-    format!("dovn-ovsdemo-h{}", index_of(host))
-}
-
 /// Sets up what is missing, then pings both ways between host1's
-/// container and every other host's sandbox.
+/// container and every other host's sandbox, on each network.
 pub fn run(env: &LabEnv) -> anyhow::Result<()> {
-    ensure_docker_side()?;
-    let local = demo::address_of(CONTAINER, NETWORK)?;
-    say(format!("vxlan demo: host1: {CONTAINER} at {local}"));
     let mut pings = Vec::new();
-    for host in env.hosts.iter().filter(|h| h.netns.is_some()) {
-        let address = ensure_remote(host)?;
-        say(format!(
-            "vxlan demo: {}: sandbox {} at {address}",
-            host.name,
-            sandbox_name(host)
-        ));
-        let to = format!("{} on {} ({address})", sandbox_name(host), host.name);
-        pings.push(docker_pings(CONTAINER, to, &address)?);
-        let from = format!("{} on {}", sandbox_name(host), host.name);
-        let output = sandbox::ping(&sandbox_name(host), &local, PINGS)?;
-        pings.push(show(
-            from,
-            format!("{CONTAINER} on host1 ({local})"),
-            &output,
-        ));
+    for net in [&VXLAN, &ROUTED] {
+        pings.extend(pings_of(env, net)?);
     }
     print_summary(&pings);
     if pings.iter().any(|ping| !ping.ok) {
-        anyhow::bail!("vxlan demo: a ping failed (the demo stays up for a look)");
+        anyhow::bail!("-d ovs demo: a ping failed (the demo stays up for a look)");
     }
     explain(env);
     Ok(())
 }
 
-fn ensure_docker_side() -> anyhow::Result<()> {
-    let exists = cmd::succeeds(docker(&["network", "inspect", NETWORK]), DOCKER_TIMEOUT);
-    if !exists {
-        let option = format!("ovs.network={NETWORK}");
-        let args = [
-            "network",
-            "create",
-            "-d",
-            "ovs",
-            "-o",
-            &option,
-            "--subnet",
-            "10.102.0.0/16",
-            "--ip-range",
-            &slice(1),
-            NETWORK,
-        ];
-        cmd::run(docker(&args), DOCKER_TIMEOUT).context("vxlan demo: docker network create")?;
+fn pings_of(env: &LabEnv, net: &DemoNetwork) -> anyhow::Result<Vec<Ping>> {
+    let mode = net.mode;
+    ensure_docker_side(net)?;
+    let local = demo::address_of(net.container, net.network)?;
+    say(format!("{mode} demo: host1: {} at {local}", net.container));
+    let mut pings = Vec::new();
+    for host in env.hosts.iter().filter(|h| h.netns.is_some()) {
+        let address = ensure_remote(host, net)?;
+        let sandbox = net.sandbox_name(host);
+        say(format!(
+            "{mode} demo: {}: sandbox {sandbox} at {address}",
+            host.name
+        ));
+        let to = format!("{sandbox} on {} ({address})", host.name);
+        pings.push(docker_pings(net.container, to, &address)?);
+        let output = sandbox::ping(&sandbox, &local, PINGS)?;
+        let to = format!("{} on host1 ({local})", net.container);
+        pings.push(show(format!("{sandbox} on {}", host.name), to, &output));
     }
-    demo::ensure_container(CONTAINER, NETWORK)
+    Ok(pings)
+}
+
+fn ensure_docker_side(net: &DemoNetwork) -> anyhow::Result<()> {
+    let exists = cmd::succeeds(docker(&["network", "inspect", net.network]), DOCKER_TIMEOUT);
+    if !exists {
+        let args = net.docker_args();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cmd::run(docker(&args), DOCKER_TIMEOUT)
+            .with_context(|| format!("{} demo: docker network create", net.mode))?;
+    }
+    demo::ensure_container(net.container, net.network)
 }
 
 /// Host K's endpoint in its sandbox (kept if it is there); its address.
-fn ensure_remote(host: &HostEnv) -> anyhow::Result<String> {
-    let name = sandbox_name(host);
-    let address = format!("10.102.{}.10", index_of(host));
-    if sandbox::address(&name).is_some_and(|a| a.starts_with(&format!("{address}/"))) {
+fn ensure_remote(host: &HostEnv, net: &DemoNetwork) -> anyhow::Result<String> {
+    let name = net.sandbox_name(host);
+    let cidr = net.address(index_of(host));
+    let address = cidr.split('/').next().unwrap_or_default().to_string();
+    if sandbox::address(&name).is_some_and(|a| a == cidr) {
         return Ok(address);
     }
     sandbox::remove(&name)?;
     let client = PluginClient::new(&host.driver.ovs_socket);
-    let network = stable_id(host, "ovs-demo-network");
-    let endpoint = stable_id(host, "ovs-demo-endpoint");
-    let cidr = format!("{address}/16");
+    let network = stable_id(host, &format!("{}-network", net.network));
+    let endpoint = stable_id(host, &format!("{}-endpoint", net.network));
+    let (pool, gateway) = net.pool(index_of(host));
     let _: Value = client.call(
         "NetworkDriver.CreateNetwork",
         &json!({"NetworkID": network,
-                "Options": {"com.docker.network.generic": {"ovs.network": NETWORK}},
-                "IPv4Data": [{"AddressSpace": "LocalDefault", "Pool": "10.102.0.0/16",
-                              "Gateway": "10.102.0.1/16"}],
+                "Options": {"com.docker.network.generic": net.options()},
+                "IPv4Data": [{"AddressSpace": "LocalDefault", "Pool": pool, "Gateway": gateway}],
                 "IPv6Data": []}),
     )?;
     let ids = json!({"NetworkID": network, "EndpointID": endpoint});
@@ -145,7 +206,7 @@ fn ensure_remote(host: &HostEnv) -> anyhow::Result<String> {
         src_name: src,
         address: &cidr,
         mac: None,
-        gateway: None,
+        gateway: joined["Gateway"].as_str().filter(|g| !g.is_empty()),
     };
     sandbox::attach(&name, &attachment)?;
     Ok(address)
@@ -157,11 +218,20 @@ fn explain(env: &LabEnv) {
     println!("  - No OVN: each host's docker-ovn is the OpenFlow controller of its own");
     println!("    br-docker, with one VXLAN port; each host's Open_vSwitch row lists the");
     println!("    others as peers (external_ids:docker-ovn-peers).");
-    println!("  - -o ovs.network={NETWORK} names the network alike on every host: its VNI,");
+    println!(
+        "  - -o ovs.network={} names the network alike on every host: its VNI,",
+        VXLAN.network
+    );
     println!("    derived from the name, is the same on all of them (docker-ovn status).");
     println!("  - Each host hands out addresses from its own slice (host K: 10.102.K.0/24);");
     println!("    ARP for an address not on the host goes to every peer, the answer's MAC");
     println!("    is learned (table learned_macs) and later frames go to that peer alone.");
+    println!(
+        "  - {} is routed: each host's part is the same place in its own CIDR",
+        ROUTED.network
+    );
+    println!("    (host K: 10.230.K.192/26), and each host routes the peers' CIDRs via the");
+    println!("    peers (ip route show proto 211): plain IP on the wire, the full MTU.");
     println!("Look closer:");
     if let Some(host1) = env.first_host() {
         println!(
@@ -170,13 +240,16 @@ fn explain(env: &LabEnv) {
         );
     }
     println!("  ip netns exec dovn-underlay tcpdump -nn -v -i br-underlay udp port 4789");
+    println!("  ip netns exec dovn-underlay tcpdump -nn -i br-underlay net 10.230.0.0/16");
     println!("  docker-ovn status");
 }
 
 /// Deletes the other hosts' demo sandboxes (their ports go with the hosts).
 pub fn remove(env: &LabEnv) -> anyhow::Result<()> {
     for host in env.hosts.iter().filter(|h| h.netns.is_some()) {
-        sandbox::remove(&sandbox_name(host))?;
+        for net in [&VXLAN, &ROUTED] {
+            sandbox::remove(&net.sandbox_name(host))?;
+        }
     }
     Ok(())
 }

@@ -22,6 +22,8 @@
 //! - [`plugin_client`]: the Docker plugin protocol as dockerd speaks it;
 //!   [`remote`]: a network and endpoints made through it as dockerd would
 //!   on a lab host that has no dockerd.
+//! - [`underlay`]: the lab's underlay: `tcpdump` on it, and host1's
+//!   peers changed and put back.
 //! - [`vswitchd`]: an `ovs-vswitchd` of a test's own with one bridge, in a
 //!   network namespace of its own, for OpenFlow tests.
 
@@ -36,6 +38,7 @@ pub mod netns;
 pub mod ovsdb;
 pub mod plugin_client;
 pub mod remote;
+pub mod underlay;
 pub mod vswitchd;
 
 pub use binaries::{Schema, require_binary, tool_ok};

@@ -44,12 +44,24 @@ impl Sandbox {
     /// namespace `from` (`None`: this one), renames it eth0, sets the MAC
     /// (if given) and address, and brings it up.
     pub fn attach(&self, from: Option<&str>, src: &str, cidr: &str, mac: Option<&str>) {
+        self.attach_routed(from, src, cidr, mac, None);
+    }
+
+    /// [`Sandbox::attach`] with a default route via `gateway`.
+    pub fn attach_routed(
+        &self,
+        from: Option<&str>,
+        src: &str,
+        cidr: &str,
+        mac: Option<&str>,
+        gateway: Option<&str>,
+    ) {
         let attachment = Attachment {
             host_netns: from,
             src_name: src,
             address: cidr,
             mac,
-            gateway: None,
+            gateway,
         };
         sandbox::attach(&self.name, &attachment)
             .unwrap_or_else(|e| panic!("attach {src} to {}: {e:#}", self.name));

@@ -68,7 +68,8 @@ pub struct RemoteEndpoint {
 impl RemoteEndpoint {
     /// CreateEndpoint with `cidr` (the IPAM driver's part), Join, then the
     /// interface moved from `host`'s namespace into a new sandbox
-    /// `sandbox`, renamed eth0, given its address and MAC, up.
+    /// `sandbox`, renamed eth0, given its address and MAC, up, with a
+    /// default route via Join's gateway if it gives one.
     pub fn join(
         host: &LabHost,
         network: &RemoteNetwork,
@@ -100,9 +101,10 @@ impl RemoteEndpoint {
             .expect("Join names the interface");
         let mac = created["Interface"]["MacAddress"].as_str().unwrap_or("");
         let mac = (!mac.is_empty()).then_some(mac);
+        let gateway = joined["Gateway"].as_str().filter(|g| !g.is_empty());
         endpoint
             .sandbox
-            .attach(host.netns.as_deref(), src, cidr, mac);
+            .attach_routed(host.netns.as_deref(), src, cidr, mac, gateway);
         endpoint
     }
 

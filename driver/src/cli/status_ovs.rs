@@ -10,10 +10,13 @@ use std::time::Duration;
 
 use crate::cli::serve::DatabaseArgs;
 use crate::cli::status::{plugin_answer, short};
+use crate::host::links::Links;
 use crate::host::local_switch::LocalSwitch;
+use crate::host::routes::{PeerRoute, ROUTE_PROTOCOL};
 use crate::ovs::bridge_flows::BridgeFlows;
 use crate::ovs::cookie::{Owner, round_of};
 use crate::ovs::endpoint_port::endpoint_ports;
+use crate::ovs::network_mode::NetworkMode;
 use crate::ovs::network_record::network_records;
 use crate::ovs::peers::{Peer, PeerSettings};
 use crate::ovs::tunnel::VXLAN_PORT;
@@ -60,6 +63,7 @@ pub async fn print_ovs(args: &DatabaseArgs, ovs: &LocalSwitch, host: &str) {
         }
     };
     print_peers(&bridge, &args.peers);
+    print_routes().await;
     print_networks(&bridge, host);
     print_endpoints(&bridge, host, &per_port);
 }
@@ -81,6 +85,10 @@ fn print_peers(bridge: &LocalSwitch, extra: &[Peer]) {
         "tunnel         {}  VXLAN port {vxlan}",
         shown(settings.tunnel_ip.map(|a| a.to_string()))
     );
+    println!(
+        "host CIDR      {}  (routed networks lie in it)",
+        shown(settings.host_cidr.map(|c| c.to_string()))
+    );
     let peers: Vec<String> = settings.peers.iter().map(Peer::to_string).collect();
     println!(
         "peers          {}",
@@ -88,6 +96,27 @@ fn print_peers(bridge: &LocalSwitch, extra: &[Peer]) {
     );
     for problem in &settings.problems {
         println!("               left out: {problem}");
+    }
+}
+
+/// The driver's routes to peers (direct routing), as the kernel has them.
+async fn print_routes() {
+    let routes = match Links::connect() {
+        Ok(links) => links.peer_routes().await,
+        Err(error) => Err(error),
+    };
+    match routes {
+        Ok(routes) if routes.is_empty() => {
+            println!("routes         none (no routed network, or no peer with a CIDR)")
+        }
+        Ok(routes) => {
+            let shown: Vec<String> = routes.iter().map(PeerRoute::to_string).collect();
+            println!(
+                "routes         {} (proto {ROUTE_PROTOCOL})",
+                shown.join(", ")
+            );
+        }
+        Err(error) => println!("routes         cannot be listed: {error}"),
     }
 }
 
@@ -140,9 +169,10 @@ fn print_networks(bridge: &LocalSwitch, host: &str) {
     );
     let shown = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     for record in records {
-        let mode = match record.mode.vni() {
-            Some(vni) => format!("vxlan {vni}"),
-            None => "local".into(),
+        let mode = match record.mode {
+            NetworkMode::Vxlan { vni } => format!("vxlan {vni}"),
+            NetworkMode::Routed => "routed".into(),
+            NetworkMode::Local => "local".into(),
         };
         let mut used: Vec<Ipv4Addr> = endpoints
             .iter()

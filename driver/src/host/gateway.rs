@@ -23,6 +23,7 @@ use ipnet::Ipv4Net;
 use crate::error::{DriverError, Result};
 use crate::external_ids::{GATEWAY_OF, HOST, IFACE_ID, OWNER, OWNER_VALUE};
 use crate::host::firewall::{Firewall, GatewayRules, Rule};
+use crate::host::forwarding::enable_ipv4_forwarding;
 use crate::host::links::{LinkState, Links};
 use crate::host::local_switch::{LocalSwitch, id_of};
 use crate::mac::MacAddr;
@@ -45,6 +46,9 @@ pub struct Gateway {
     pub subnet: Ipv4Net,
     pub mac: MacAddr,
     pub mtu: u32,
+    /// The peers' parts of a routed network (`-d ovs` direct routing):
+    /// reached unmasqueraded and let in. `None` for every other network.
+    pub routed_peers: Option<Vec<Ipv4Net>>,
 }
 
 impl Gateway {
@@ -60,6 +64,7 @@ impl Gateway {
             subnet,
             mac: MacAddr::from_ipv4(address),
             mtu,
+            routed_peers: None,
         })
     }
 
@@ -70,6 +75,7 @@ impl Gateway {
             host,
             interface: &self.interface,
             subnet: self.subnet,
+            routed_peers: self.routed_peers.as_deref(),
         }
     }
 
@@ -173,6 +179,7 @@ impl HostGateways {
     /// added.
     pub async fn apply(&self, gateway: &Gateway) -> Result<()> {
         self.check_name_free(gateway)?;
+        enable_ipv4_forwarding()?;
         let added = self
             .ovs
             .add_internal_port(

@@ -40,7 +40,7 @@ const EEXIST: i32 = 17;
 /// A handle on the kernel's link table.
 #[derive(Clone)]
 pub struct Links {
-    handle: Handle,
+    pub(super) handle: Handle,
 }
 
 impl Links {
@@ -413,7 +413,11 @@ fn open_error(reason: String) -> DriverError {
     }
 }
 
-fn netlink_error(interface: &str, operation: &'static str, error: rtnetlink::Error) -> DriverError {
+pub(super) fn netlink_error(
+    interface: &str,
+    operation: &'static str,
+    error: rtnetlink::Error,
+) -> DriverError {
     DriverError::Netlink {
         interface: interface.to_string(),
         operation,

@@ -12,15 +12,20 @@
 //! - [`offload`]: checksum offload off on the container side, which the
 //!   userspace datapath needs.
 //! - [`gateway`]: a network's gateway port, device and rules on this host;
-//!   [`firewall`]: the iptables rules of a gateway (masquerade, forward).
+//!   [`firewall`]: the iptables rules of a gateway (masquerade, forward);
+//!   [`forwarding`]: IPv4 forwarding on, as dockerd turns it on.
+//! - [`routes`]: the routes to peers of direct routing, marked as the
+//!   driver's by their route protocol.
 
 pub mod bridge_ids;
 pub mod firewall;
+pub mod forwarding;
 pub mod gateway;
 pub mod link_scan;
 pub mod links;
 pub mod local_switch;
 pub mod offload;
 pub mod plumbing;
+pub mod routes;
 pub mod veth_alias;
 pub mod veth_reaper;

@@ -194,7 +194,8 @@ impl OvsBackend {
     }
 
     /// Resyncs whenever the OpenFlow connection comes back (ovs-vswitchd
-    /// restarted: its tables are empty), until the backend is dropped.
+    /// restarted: its tables are empty, its gateway devices bare), and
+    /// sets the gateways and routes up again, until the backend is dropped.
     pub fn resync_on_reconnect(self: &Arc<OvsBackend>) {
         let mut events = self.flows.client().subscribe();
         let backend = Arc::downgrade(self);
@@ -212,6 +213,12 @@ impl OvsBackend {
                 };
                 if let Err(error) = backend.resync(why).await {
                     tracing::warn!(%error, "resync failed; reconciliation will retry");
+                }
+                if let Err(error) = backend.configure_gateways().await {
+                    tracing::warn!(%error, "gateways not set up again; reconciliation will retry");
+                }
+                if let Err(error) = backend.restore_routes().await {
+                    tracing::warn!(%error, "routes to peers not put back; reconciliation will retry");
                 }
             }
         });

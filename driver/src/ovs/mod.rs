@@ -18,10 +18,11 @@
 //!   and its [`crate::backend::Backend`] implementation; [`network`],
 //!   [`endpoint`]: its calls (validate → apply → roll back); [`repair`]:
 //!   reconciliation of ports, veths, gateways and flows.
-//! - [`network_mode`]: a network's reach (this host or VXLAN) from
+//! - [`network_mode`]: a network's reach (this host, VXLAN, routed) from
 //!   its `-o ovs.*` options; [`peers`]: the other hosts, from the
 //!   Open_vSwitch row, followed live by [`peer_watch`]; [`tunnel`]: the
-//!   bridge's one VXLAN port.
+//!   bridge's one VXLAN port; [`routed`]: direct routing (routes to the
+//!   peers, and which of their addresses are a routed network's).
 
 pub mod backend;
 pub mod bridge;
@@ -36,4 +37,5 @@ pub mod peer_watch;
 pub mod peers;
 pub mod pipeline;
 pub mod repair;
+pub mod routed;
 pub mod tunnel;

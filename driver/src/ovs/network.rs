@@ -1,5 +1,6 @@
 //! Networks of the `-d ovs` backend: a record on the bridge, this host's
-//! gateway port, and the network's flows; removed in the reverse order.
+//! gateway port (and a routed network's routes to the peers), and the
+//! network's flows; removed in the reverse order.
 
 use crate::docker::network_spec::NetworkSpec;
 use crate::error::{DriverError, Result};
@@ -24,6 +25,7 @@ impl OvsBackend {
             return self.add_network_side(existing).await;
         }
         let mode = NetworkMode::from_options(&spec.backend_options)?;
+        self.check_routed(spec, mode)?;
         self.refuse_overlap(spec, &records)?;
         refuse_vni_reuse(mode, &records)?;
         let index = free_index(&records).ok_or_else(|| {
@@ -78,7 +80,7 @@ impl OvsBackend {
         if record.mode.vni().is_some() {
             self.set_tunnel(true).await?;
         }
-        if let Some(gateway) = record.gateway(self.config.gateway) {
+        if let Some(gateway) = self.gateway_of(record) {
             self.gateways
                 .apply(&gateway)
                 .await
@@ -87,6 +89,9 @@ impl OvsBackend {
                 .ovs
                 .wait_ofport(&gateway.interface, self.config.ready_timeout)
                 .await?;
+        }
+        if record.mode == NetworkMode::Routed {
+            self.sync_routes(None).await?;
         }
         let _shared = self.flows.shared().await;
         let wanted = pipeline::network_flows(self.flows.round(), &self.network_flows(record));
@@ -107,6 +112,9 @@ impl OvsBackend {
             .await
             .map_err(|e| gateway_error(&record.network, &interface, e))?;
         self.plumbing.ovs.set_bridge_id(&record.key(), None).await?;
+        if record.mode == NetworkMode::Routed {
+            self.sync_routes(Some(&record.network)).await?;
+        }
         self.set_tunnel(self.tunnel_wanted_besides(Some(&record.network)))
             .await
     }

@@ -1,12 +1,14 @@
 //! How a `-d ovs` network reaches other hosts, from its `-o ovs.*`
-//! options: not at all (a network private to this host), or over VXLAN
-//! (a network named with `ovs.network` or numbered with `ovs.vni`, the
-//! same on every host that has it). `ovs.mode` takes `vxlan` only so far;
-//! direct routing and VLAN are still to come and refused by name.
+//! options: not at all (a network private to this host), over VXLAN (a
+//! network named with `ovs.network` or numbered with `ovs.vni`, the same
+//! on every host that has it), or by direct routing (`ovs.mode=routed`:
+//! the host routes between its subnet and the peers', see
+//! [`crate::ovs::routed`]). VLAN is still to come and refused by name.
 //!
 //! A Docker network's id differs on every host (scope `local`), so a
-//! network spans hosts only by a name or a VNI the user gives each host
-//! alike; one with neither stays on its host, whatever the mode says.
+//! VXLAN network spans hosts only by a name or a VNI the user gives each
+//! host alike; one with neither stays on its host. A routed network is
+//! matched across hosts by its place in each host's CIDR instead.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -14,7 +16,7 @@ use std::fmt;
 use crate::error::{DriverError, Result};
 use crate::names::parse_network_name;
 
-/// `-o ovs.mode=vxlan`.
+/// `-o ovs.mode=vxlan|routed`.
 pub const OPT_MODE: &str = "ovs.mode";
 /// `-o ovs.network=NAME`: the network every host names alike (VXLAN).
 pub const OPT_NETWORK: &str = "ovs.network";
@@ -34,23 +36,36 @@ pub enum NetworkMode {
     Local,
     /// Its frames in VXLAN with this VNI to every peer.
     Vxlan { vni: u32 },
+    /// Its packets routed by the host to the peers, unencapsulated.
+    Routed,
 }
 
 impl NetworkMode {
     /// The mode `options` (the network's `ovs.*` options) ask for.
     pub fn from_options(options: &BTreeMap<String, String>) -> Result<NetworkMode> {
-        let vni = vni_of(options)?;
         match options.get(OPT_MODE).map(String::as_str) {
             None | Some("vxlan") => {
-                Ok(vni.map_or(NetworkMode::Local, |vni| NetworkMode::Vxlan { vni }))
+                Ok(vni_of(options)?.map_or(NetworkMode::Local, |vni| NetworkMode::Vxlan { vni }))
             }
-            Some(mode @ ("routed" | "vlan")) => Err(DriverError::invalid(
+            Some("routed") => match [OPT_NETWORK, OPT_VNI]
+                .iter()
+                .find(|k| options.contains_key(**k))
+            {
+                Some(key) => Err(DriverError::invalid(
+                    *key,
+                    "is for VXLAN networks; a routed network is matched across hosts by \
+                     its place in each host's docker-ovn-host-cidr, not by a name"
+                        .to_string(),
+                )),
+                None => Ok(NetworkMode::Routed),
+            },
+            Some("vlan") => Err(DriverError::invalid(
                 OPT_MODE,
-                format!("{mode:?} is not available yet; give vxlan (the default)"),
+                "\"vlan\" is not available yet; give vxlan (the default) or routed".to_string(),
             )),
             Some(other) => Err(DriverError::invalid(
                 OPT_MODE,
-                format!("{other:?}: give vxlan (the default)"),
+                format!("{other:?}: give vxlan (the default) or routed"),
             )),
         }
     }
@@ -67,15 +82,17 @@ impl NetworkMode {
     pub fn mtu(self, underlay_mtu: u32) -> u32 {
         match self {
             NetworkMode::Vxlan { .. } => underlay_mtu.saturating_sub(VXLAN_OVERHEAD),
-            NetworkMode::Local => underlay_mtu,
+            NetworkMode::Local | NetworkMode::Routed => underlay_mtu,
         }
     }
 
-    /// As a network record holds it: `mode=local`, `mode=vxlan vni=N`.
+    /// As a network record holds it: `mode=local`, `mode=vxlan vni=N`,
+    /// `mode=routed`.
     pub fn parse(mode: Option<&str>, vni: Option<&str>) -> Option<NetworkMode> {
         match (mode, vni) {
             // Records written before modes existed are local.
             (None | Some("local"), None) => Some(NetworkMode::Local),
+            (Some("routed"), None) => Some(NetworkMode::Routed),
             (Some("vxlan"), Some(vni)) => {
                 let vni = vni.parse().ok().filter(|v| (1..=VNI_MAX).contains(v))?;
                 Some(NetworkMode::Vxlan { vni })
@@ -90,6 +107,7 @@ impl fmt::Display for NetworkMode {
         match self {
             NetworkMode::Local => f.write_str("mode=local"),
             NetworkMode::Vxlan { vni } => write!(f, "mode=vxlan vni={vni}"),
+            NetworkMode::Routed => f.write_str("mode=routed"),
         }
     }
 }
@@ -146,6 +164,7 @@ mod tests {
         let mode = |pairs: &[(&str, &str)]| NetworkMode::from_options(&options(pairs));
         assert_eq!(mode(&[]).unwrap(), NetworkMode::Local);
         assert_eq!(mode(&[(OPT_MODE, "vxlan")]).unwrap(), NetworkMode::Local);
+        assert_eq!(mode(&[(OPT_MODE, "routed")]).unwrap(), NetworkMode::Routed);
         assert_eq!(
             mode(&[(OPT_VNI, "5001")]).unwrap(),
             NetworkMode::Vxlan { vni: 5001 }
@@ -170,13 +189,20 @@ mod tests {
         assert!(error(&[(OPT_MODE, "vlan2")]).contains("give vxlan"));
         assert!(error(&[(OPT_VNI, "0")]).contains("from 1 to 16777215"));
         assert!(error(&[(OPT_VNI, "16777216")]).contains("from 1 to 16777215"));
-        assert!(error(&[(OPT_MODE, "routed")]).contains("not available yet"));
+        assert!(error(&[(OPT_MODE, "vlan")]).contains("not available yet"));
+        let named_routed = error(&[(OPT_MODE, "routed"), (OPT_NETWORK, "blue")]);
+        assert!(named_routed.contains("place in each host's docker-ovn-host-cidr"));
+        assert!(!error(&[(OPT_MODE, "routed"), (OPT_VNI, "7")]).is_empty());
         assert!(!error(&[(OPT_NETWORK, "bad name!")]).is_empty());
     }
 
     #[test]
     fn a_mode_reads_back_as_written_and_old_records_are_local() {
-        for mode in [NetworkMode::Local, NetworkMode::Vxlan { vni: 42 }] {
+        for mode in [
+            NetworkMode::Local,
+            NetworkMode::Vxlan { vni: 42 },
+            NetworkMode::Routed,
+        ] {
             let text = mode.to_string();
             let field = |name: &str| {
                 text.split(' ')
@@ -187,5 +213,6 @@ mod tests {
         assert_eq!(NetworkMode::parse(None, None), Some(NetworkMode::Local));
         assert_eq!(NetworkMode::parse(Some("vxlan"), None), None);
         assert_eq!(NetworkMode::mtu(NetworkMode::Vxlan { vni: 1 }, 1500), 1450);
+        assert_eq!(NetworkMode::mtu(NetworkMode::Routed, 1500), 1500);
     }
 }

@@ -1,8 +1,9 @@
 //! Following the peers live: when the peers the Open_vSwitch row and the
 //! command line give change (`docker-ovn-peers`, or this host's tunnel
-//! address, which the list leaves out), the flows are put in again for
-//! the new peers, and what was learned from a peer that is gone is
-//! deleted: nothing is left toward it.
+//! address, which the list leaves out, or this host's CIDR), the flows
+//! are put in again for the new peers, the routes and the routed
+//! networks' rules follow, and what was learned from a peer that is gone
+//! is deleted: nothing is left toward it.
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
@@ -27,7 +28,7 @@ impl OvsBackend {
                 };
                 let now = backend.peer_settings();
                 report_problems(&applied, &now);
-                if now.peers != applied.peers {
+                if now.peers != applied.peers || now.host_cidr != applied.host_cidr {
                     backend.peers_changed(&applied, &now).await;
                 }
                 applied = now;
@@ -43,6 +44,9 @@ impl OvsBackend {
             "peers changed");
         if let Err(error) = self.sync_tunnel().await {
             tracing::warn!(%error, "VXLAN port not set for the peers; reconciliation will retry");
+        }
+        if let Err(error) = self.sync_routed().await {
+            tracing::warn!(%error, "routes and rules for the peers not set; reconciliation will retry");
         }
         if let Err(error) = self.resync("peers changed").await {
             tracing::warn!(%error, "resync for new peers failed; reconciliation will retry");

@@ -7,6 +7,7 @@
 use crate::error::Result;
 use crate::external_ids::unix_now;
 use crate::host::gateway::{self, Gateway};
+use crate::host::routes::PeerRoute;
 use crate::names::DockerId;
 use crate::ovn::repair::JOIN_SLACK;
 use crate::ovs::backend::OvsBackend;
@@ -32,6 +33,20 @@ impl OvsBackend {
             actions.push(Action::SyncTunnel {
                 bridge: self.bridge().to_string(),
                 add: self.tunnel_wanted(),
+            });
+        }
+        let (present, wanted) = (
+            self.plumbing.links.peer_routes().await?,
+            self.wanted_routes(None),
+        );
+        if present != wanted {
+            let shown = |routes: &[PeerRoute], other: &[PeerRoute]| {
+                let apart = routes.iter().filter(|r| !other.contains(r));
+                apart.map(PeerRoute::to_string).collect()
+            };
+            actions.push(Action::SyncRoutes {
+                add: shown(&wanted, &present),
+                remove: shown(&present, &wanted),
             });
         }
         if dry_run {
@@ -108,7 +123,7 @@ impl OvsBackend {
     fn wanted_gateways(&self) -> Vec<Gateway> {
         self.networks()
             .iter()
-            .filter_map(|r| r.gateway(self.config.gateway))
+            .filter_map(|r| self.gateway_of(r))
             .collect()
     }
 
@@ -164,6 +179,7 @@ impl OvsBackend {
                 self.plumbing.ovs.remove_port(interface, endpoint).await
             }
             Action::SyncTunnel { .. } => self.sync_tunnel().await.map(|()| true),
+            Action::SyncRoutes { .. } => self.sync_routes(None).await,
             Action::Unplug { endpoint, .. } => {
                 let endpoint = DockerId::parse("endpoint", endpoint)?;
                 self.unplug(&endpoint, "unplugged by reconciliation")

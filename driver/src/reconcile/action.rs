@@ -53,6 +53,12 @@ pub enum Action {
     /// `-d ovs`: add the bridge's VXLAN port (the host has peers or a
     /// VXLAN network) or remove it (neither).
     SyncTunnel { bridge: String, add: bool },
+    /// `-d ovs` direct routing: add the routes to peers a routed network
+    /// needs, remove the driver's routes no longer wanted.
+    SyncRoutes {
+        add: Vec<String>,
+        remove: Vec<String>,
+    },
     /// `-d ovs`: put the bridge's flows in again under a new round; they
     /// differ from what the databases call for.
     ResyncFlows {
@@ -141,6 +147,12 @@ fn display_gateway(action: &Action, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         Action::SyncTunnel { bridge, add: false } => write!(
             f,
             "remove the VXLAN port of bridge {bridge}: no peer and no VXLAN network is left"
+        ),
+        Action::SyncRoutes { add, remove } => write!(
+            f,
+            "routes to peers: add [{}], remove [{}] (routed networks and docker-ovn-peers call for them)",
+            add.join(", "),
+            remove.join(", ")
         ),
         Action::ResyncFlows {
             bridge,

@@ -81,6 +81,7 @@ fn kinds(snapshot: &Snapshot) -> Vec<&'static str> {
             Action::RemoveGatewayRules { .. } => "remove-gateway-rules",
             Action::ResyncFlows { .. } => "resync-flows",
             Action::SyncTunnel { .. } => "sync-tunnel",
+            Action::SyncRoutes { .. } => "sync-routes",
         })
         .collect()
 }

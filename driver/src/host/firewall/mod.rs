@@ -69,12 +69,18 @@ pub struct GatewayRules<'a> {
     pub host: &'a str,
     pub interface: &'a str,
     pub subnet: Ipv4Net,
+    /// For a network of direct routing, the subnets routed to it
+    /// unmasqueraded and let in (its parts on the peers); anything else
+    /// going in that is not a reply is dropped, whatever the `FORWARD`
+    /// policy (a host without dockerd has no `DROP` policy). `None` for
+    /// every other network.
+    pub routed_peers: Option<&'a [Ipv4Net]>,
 }
 
 impl GatewayRules<'_> {
     /// (table, spec) of each rule, without the chain of the filter ones;
-    /// the filter rules in the order they must have in their chain.
-    fn wanted(&self) -> [(&'static str, Vec<String>); 4] {
+    /// the rules of each table in the order they must have in their chain.
+    fn wanted(&self) -> Vec<(&'static str, Vec<String>)> {
         let comment = comment(self.switch, self.host);
         let tagged = |words: &[&str]| -> Vec<String> {
             let mut spec: Vec<String> = words.iter().map(|w| w.to_string()).collect();
@@ -86,7 +92,15 @@ impl GatewayRules<'_> {
         let subnet = self.subnet.to_string();
         let interface = self.interface;
         let gateways = format!("{GATEWAY_INTERFACE_PREFIX}+");
-        [
+        let routed = self.routed_peers.unwrap_or_default();
+        let peers: Vec<String> = routed.iter().map(|p| p.to_string()).collect();
+        // Routed to a peer's part as they are: the RETURNs come before
+        // the masquerade.
+        let mut wanted: Vec<(&'static str, Vec<String>)> = peers
+            .iter()
+            .map(|peer| ("nat", tagged(&["-s", &subnet, "-d", peer, "-j", "RETURN"])))
+            .collect();
+        wanted.extend([
             (
                 "nat",
                 tagged(&["-s", &subnet, "!", "-o", interface, "-j", "MASQUERADE"]),
@@ -112,7 +126,18 @@ impl GatewayRules<'_> {
                     "ACCEPT",
                 ]),
             ),
-        ]
+        ]);
+        // New connections in from the peers' parts of the network only.
+        wanted.extend(peers.iter().map(|peer| {
+            (
+                "filter",
+                tagged(&["-s", peer, "-o", interface, "-j", "ACCEPT"]),
+            )
+        }));
+        if self.routed_peers.is_some() {
+            wanted.push(("filter", tagged(&["-o", interface, "-j", "DROP"])));
+        }
+        wanted
     }
 
     /// Whether `present` (the rules of this switch, in `iptables -S`
@@ -191,12 +216,15 @@ impl Firewall {
     }
 
     async fn insert_all(&self, gateway: &GatewayRules<'_>, chain: &str) -> Result<()> {
-        let mut filter_position = 0;
+        let (mut filter_position, mut nat_position) = (0, 0);
         for (table, spec) in gateway.wanted() {
             // At the top (before Docker's RETURN and any drop of the
-            // chain), the filter rules in their wanted order.
+            // chain, and Docker's masquerades), in their wanted order.
             let (chain, position) = match table {
-                "nat" => (POSTROUTING, 1),
+                "nat" => {
+                    nat_position += 1;
+                    (POSTROUTING, nat_position)
+                }
                 _ => {
                     filter_position += 1;
                     (chain, filter_position)
@@ -299,103 +327,4 @@ pub fn parse_rules(table: &'static str, listing: &str, host: &str) -> Vec<Rule> 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const LISTING: &str = r#"-P FORWARD DROP
--N DOCKER-USER
--A FORWARD -j DOCKER-USER
--A DOCKER-USER -i dovngw000000001 -o dovngw+ -m comment --comment "docker-ovn-gw:blue@lab-host1" -j DROP
--A DOCKER-USER -i dovngw000000001 -m comment --comment "docker-ovn-gw:blue@lab-host1" -j ACCEPT
--A DOCKER-USER -o dovngw000000001 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "docker-ovn-gw:blue@lab-host1" -j ACCEPT
--A DOCKER-USER -i eth9 -m comment --comment "someone else" -j ACCEPT
--A DOCKER-USER -i dovngw000000002 -m comment --comment "docker-ovn-gw:blue2@lab-host1" -j ACCEPT
--A DOCKER-USER -i dovngw000000003 -m comment --comment "docker-ovn-gw:blue@lab-host2" -j ACCEPT
--A DOCKER-USER -j RETURN"#;
-    const NAT: &str = r#"-P POSTROUTING ACCEPT
--A POSTROUTING -s 10.1.0.0/24 ! -o dovngw000000001 -m comment --comment "docker-ovn-gw:blue@lab-host1" -j MASQUERADE
--A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE"#;
-
-    fn blue() -> GatewayRules<'static> {
-        GatewayRules {
-            switch: "blue",
-            host: "lab-host1",
-            interface: "dovngw000000001",
-            subnet: "10.1.0.0/24".parse().unwrap(),
-        }
-    }
-
-    fn rules() -> Vec<Rule> {
-        let mut rules = parse_rules("filter", LISTING, "lab-host1");
-        rules.extend(parse_rules("nat", NAT, "lab-host1"));
-        rules
-    }
-
-    #[test]
-    fn only_rules_with_our_comment_are_ours_by_exact_switch_and_host() {
-        let rules = rules();
-        let switches: Vec<&str> = rules.iter().map(|r| r.switch.as_str()).collect();
-        assert_eq!(switches, ["blue", "blue", "blue", "blue2", "blue"]);
-        assert_eq!(rules[0].chain, "DOCKER-USER");
-        assert_eq!(
-            rules[1].spec,
-            [
-                "-i",
-                "dovngw000000001",
-                "-m",
-                "comment",
-                "--comment",
-                "docker-ovn-gw:blue@lab-host1",
-                "-j",
-                "ACCEPT"
-            ]
-        );
-    }
-
-    #[test]
-    fn complete_means_the_four_wanted_rules_with_the_drop_first() {
-        let rules = rules();
-        let blue_rules: Vec<&Rule> = rules.iter().filter(|r| r.switch == "blue").collect();
-        assert!(blue().complete(&blue_rules));
-        assert!(!blue().complete(&blue_rules[..3]));
-        let mut accept_first = blue_rules.clone();
-        accept_first.swap(0, 1);
-        assert!(!blue().complete(&accept_first), "the drop must come first");
-        let moved = GatewayRules {
-            interface: "dovngw00000000f",
-            ..blue()
-        };
-        assert!(!moved.complete(&blue_rules));
-        let resized = GatewayRules {
-            subnet: "10.1.0.0/16".parse().unwrap(),
-            ..blue()
-        };
-        assert!(!resized.complete(&blue_rules));
-    }
-
-    #[test]
-    fn traffic_to_other_gateway_ports_is_dropped_before_the_accept() {
-        let wanted = blue().wanted();
-        let filter: Vec<String> = wanted[1..].iter().map(|(_, spec)| spec.join(" ")).collect();
-        assert_eq!(
-            filter[0],
-            "-i dovngw000000001 -o dovngw+ -m comment --comment docker-ovn-gw:blue@lab-host1 -j DROP"
-        );
-        assert!(filter[1].ends_with("-j ACCEPT") && filter[1].starts_with("-i dovngw000000001 -m"));
-    }
-
-    #[test]
-    fn host_names_are_made_safe_for_comments() {
-        assert_eq!(comment("blue", "a b\"c"), "docker-ovn-gw:blue@a_b_c");
-    }
-
-    #[test]
-    fn wanted_rules_carry_the_comment_before_the_target() {
-        let [(table, nat), ..] = blue().wanted();
-        assert_eq!(table, "nat");
-        assert_eq!(
-            nat.join(" "),
-            "-s 10.1.0.0/24 ! -o dovngw000000001 -m comment --comment docker-ovn-gw:blue@lab-host1 -j MASQUERADE"
-        );
-    }
-}
+mod tests;

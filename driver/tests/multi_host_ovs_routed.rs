@@ -1,0 +1,327 @@
+//! `-d ovs` direct routing (`-o ovs.mode=routed`) on the lab of
+//! `docker-ovn-lab up --hosts 3`: host K's routed networks lie in its
+//! CIDR 10.230.K.0/24, and each host lists every other with its CIDR in
+//! `docker-ovn-peers`. A network is one across hosts by its place in the
+//! CIDRs: the tests' networks are the /26 at offset 0 or 64 of each.
+//! host1 runs the real dockerd; hosts 2 and 3 are driven over their
+//! `ovs.sock` as dockerd would. What is on the wire is read with
+//! `tcpdump` in the underlay namespace.
+//!
+//! The tests take one lock: one changes host1's peers, one kills host2's
+//! switch. Needs root, the lab and tcpdump; fails (never skips) without
+//! them.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::json;
+use test_support::lab::LabHost;
+use test_support::remote::assert_apart;
+use test_support::underlay::{PeersOfHost1, on_the_wire, text};
+use test_support::{
+    DockerNetwork, Lab, LabBridge, LabDaemon, PluginClient, RemoteEndpoint, RemoteNetwork,
+    container_pings, docker, ip, restart_missing,
+};
+
+/// The underlay's MTU, all of it: nothing is added to a routed packet.
+const CONTAINER_MTU: u32 = 1500;
+const CROSS_HOST_TIMEOUT: Duration = Duration::from_secs(15);
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One routed network of these tests: on host K, `10.230.K.<offset>/26`
+/// with the gateway at `.<offset + 1>` and the sandbox at `.<offset + 10>`.
+struct Routed {
+    name: &'static str,
+    offset: u8,
+}
+
+impl Routed {
+    fn subnet(&self, k: &str) -> String {
+        format!("10.230.{k}.{}/26", self.offset)
+    }
+
+    fn container(&self) -> String {
+        format!("{}-a", self.name)
+    }
+
+    /// The network on host1's dockerd with its container started; the
+    /// container's address.
+    fn on_host1(&self) -> (DockerNetwork, String) {
+        let subnet = self.subnet("1");
+        let args = ["-o", "ovs.mode=routed", "--subnet", &subnet];
+        let mut network = DockerNetwork::create_on("ovs", self.name, &args);
+        network.run(&self.container(), &[]);
+        let address = network.address(&self.container());
+        (network, address)
+    }
+
+    /// The network on host K, made as dockerd would make it there.
+    fn on(&self, host: &LabHost) -> RemoteNetwork {
+        let k = number(host);
+        let gateway = format!("10.230.{k}.{}/26", self.offset + 1);
+        RemoteNetwork::create(
+            PluginClient::new(&host.ovs_socket),
+            json!({"ovs.mode": "routed"}),
+            json!([{"AddressSpace": "LocalDefault", "Pool": self.subnet(k), "Gateway": gateway}]),
+        )
+    }
+
+    /// An endpoint at `10.230.K.<offset + 10>` in the sandbox `<name>-hK`.
+    fn endpoint(&self, host: &LabHost, network: &RemoteNetwork) -> RemoteEndpoint {
+        let k = number(host);
+        let cidr = format!("10.230.{k}.{}/26", self.offset + 10);
+        RemoteEndpoint::join(host, network, &cidr, &format!("{}-h{k}", self.name))
+    }
+}
+
+/// `2` of `host2`.
+fn number(host: &LabHost) -> &str {
+    host.name.trim_start_matches("host")
+}
+
+fn eventually(what: &str, attempt: impl FnMut() -> std::process::Output) {
+    test_support::eventually(what, CROSS_HOST_TIMEOUT, attempt);
+}
+
+/// host1's routes of the driver (route protocol 211), one per line.
+fn driver_routes() -> String {
+    let output = ip(&["-4", "route", "show", "proto", "211"]);
+    assert!(output.status.success(), "ip route: {}", text(&output));
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// With none of the test's networks left, host1 has the driver's routes
+/// only if another routed network (the lab's demo) is on it.
+fn assert_routes_only_for_other_networks(lab: &Lab) {
+    let records = LabBridge::of(lab).vsctl(&["get", "Bridge", "br-docker", "external_ids"]);
+    let routes = driver_routes();
+    match records.contains("mode=routed") {
+        true => assert!(!routes.is_empty(), "a routed network without routes"),
+        false => assert_eq!(routes, "", "routes left with no routed network"),
+    }
+}
+
+#[test]
+fn a_routed_network_spans_docker_and_the_other_hosts_in_plain_ip() {
+    let _one = serial();
+    let lab = Lab::require_hosts(3);
+    let hosts = lab.hosts();
+    let net = Routed {
+        name: "dovn-orr",
+        offset: 0,
+    };
+    let (local, a) = net.on_host1();
+    let (on2, on3) = (net.on(&hosts[1]), net.on(&hosts[2]));
+    let b = net.endpoint(&hosts[1], &on2);
+    let c = net.endpoint(&hosts[2], &on3);
+    assert_eq!(b.mtu(), CONTAINER_MTU, "no encapsulation: the full MTU");
+    for remote in [&b, &c] {
+        eventually(&format!("host1's container -> {}", remote.address), || {
+            container_pings(&net.container(), &remote.address)
+        });
+        let back = remote.sandbox.ping(&a, &[]);
+        assert!(back.status.success(), "back to host1: {}", text(&back));
+    }
+    let between = b.sandbox.ping(&c.address, &[]);
+    assert!(
+        between.status.success(),
+        "host2 -> host3: {}",
+        text(&between)
+    );
+    // The containers' own addresses on the underlay (no NAT), in plain
+    // ICMP (no VXLAN around it).
+    let wire = on_the_wire(&format!("icmp and host {}", b.address), || {
+        let _ = b.sandbox.ping(&a, &["-c", "2"]);
+    });
+    assert!(
+        wire.contains(&format!("{} > {a}: ICMP echo request", b.address)),
+        "plain ICMP between the containers' addresses on the underlay: {wire}"
+    );
+    let routes = driver_routes();
+    for k in ["2", "3"] {
+        assert!(
+            routes.contains(&format!("10.230.{k}.0/24 via 172.31.250.1{k}")),
+            "host1 routes host{k}'s CIDR via host{k}: {routes}"
+        );
+    }
+    drop((b, c, on2, on3));
+    local.remove();
+    assert_routes_only_for_other_networks(&lab);
+}
+
+#[test]
+fn a_full_size_routed_packet_with_df_crosses_and_one_byte_more_does_not() {
+    let _one = serial();
+    let lab = Lab::require_hosts(2);
+    let hosts = lab.hosts();
+    let net = Routed {
+        name: "dovn-orm",
+        offset: 0,
+    };
+    let on2 = net.on(&hosts[1]);
+    let b = net.endpoint(&hosts[1], &on2);
+    let (local, a) = net.on_host1();
+    eventually("a small ping across", || b.sandbox.ping(&a, &[]));
+    // Payload + 8 (ICMP) + 20 (IPv4) = the underlay's 1500.
+    let fits = (CONTAINER_MTU - 28).to_string();
+    let output = b.sandbox.ping(&a, &["-M", "do", "-s", &fits]);
+    assert!(
+        output.status.success(),
+        "{fits} bytes with DF: {}",
+        text(&output)
+    );
+    let too_big = (CONTAINER_MTU - 27).to_string();
+    let output = b.sandbox.ping(&a, &["-M", "do", "-s", &too_big]);
+    assert!(
+        !output.status.success(),
+        "{too_big} bytes with DF got through"
+    );
+    drop((b, on2));
+    local.remove();
+}
+
+#[test]
+fn two_routed_networks_stay_apart_across_hosts() {
+    let _one = serial();
+    let lab = Lab::require_hosts(3);
+    let hosts = lab.hosts();
+    let red_net = Routed {
+        name: "dovn-orred",
+        offset: 0,
+    };
+    let blue_net = Routed {
+        name: "dovn-orblue",
+        offset: 64,
+    };
+    let (red, a) = red_net.on_host1();
+    let red3 = red_net.on(&hosts[2]);
+    let blue2 = blue_net.on(&hosts[1]);
+    let on_red = red_net.endpoint(&hosts[2], &red3);
+    let on_blue = blue_net.endpoint(&hosts[1], &blue2);
+    eventually("red on host3 -> red on host1", || {
+        on_red.sandbox.ping(&a, &[])
+    });
+    eventually("blue on host2 -> its own gateway", || {
+        on_blue.sandbox.ping("10.230.2.65", &[])
+    });
+    assert_apart(&on_blue, &[&a, &on_red.address], &red_net.container());
+    drop((on_red, on_blue, red3, blue2));
+    red.remove();
+}
+
+#[test]
+fn a_routed_subnet_outside_the_host_cidr_or_a_named_routed_network_is_refused() {
+    let _one = serial();
+    let lab = Lab::require();
+    let bridge = LabBridge::of(&lab);
+    let before = bridge.vsctl(&["get", "Bridge", "br-docker", "external_ids"]);
+    for (args, says) in [
+        (
+            vec!["-o", "ovs.mode=routed", "--subnet", "10.231.9.0/26"],
+            "outside this host's docker-ovn-host-cidr 10.230.1.0/24",
+        ),
+        (
+            vec![
+                "-o",
+                "ovs.mode=routed",
+                "-o",
+                "ovs.network=x",
+                "--subnet",
+                "10.230.1.128/26",
+            ],
+            "matched across hosts by its place",
+        ),
+    ] {
+        let mut create = vec!["network", "create", "-d", "ovs"];
+        create.extend(&args);
+        create.push("dovn-orbad");
+        let output = docker(&create);
+        let _ = docker(&["network", "rm", "dovn-orbad"]);
+        assert!(!output.status.success(), "{args:?} was accepted");
+        assert!(text(&output).contains(says), "{args:?}: {}", text(&output));
+    }
+    let after = bridge.vsctl(&["get", "Bridge", "br-docker", "external_ids"]);
+    assert_eq!(
+        before, after,
+        "a refused network changed the bridge's records"
+    );
+    assert_routes_only_for_other_networks(&lab);
+}
+
+#[test]
+fn a_removed_peer_leaves_no_route_toward_it_and_an_added_one_is_routed_again() {
+    let _one = serial();
+    let lab = Lab::require_hosts(3);
+    let hosts = lab.hosts();
+    let net = Routed {
+        name: "dovn-orp",
+        offset: 0,
+    };
+    let (local, _) = net.on_host1();
+    let on3 = net.on(&hosts[2]);
+    let c = net.endpoint(&hosts[2], &on3);
+    eventually("host1 -> host3", || {
+        container_pings(&net.container(), &c.address)
+    });
+    let peers = PeersOfHost1::take(&lab);
+    peers.set(&peers.original_without(&hosts[2].encap_ip));
+    let mut routes = driver_routes();
+    for _ in 0..50 {
+        if !routes.contains("10.230.3.0/24") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        routes = driver_routes();
+    }
+    assert!(
+        !routes.contains("10.230.3.0/24"),
+        "a route toward a removed peer: {routes}"
+    );
+    let output = container_pings(&net.container(), &c.address);
+    assert!(!output.status.success(), "a removed peer is still reached");
+    drop(peers);
+    eventually("host3 again once it is a peer again", || {
+        container_pings(&net.container(), &c.address)
+    });
+    drop((c, on3));
+    local.remove();
+}
+
+#[test]
+fn routed_pings_return_after_host2_s_ovs_vswitchd_is_killed_and_restarted() {
+    let _one = serial();
+    let lab = Lab::require_hosts(2);
+    let hosts = lab.hosts();
+    let net = Routed {
+        name: "dovn-ork",
+        offset: 0,
+    };
+    let (local, a) = net.on_host1();
+    let on2 = net.on(&hosts[1]);
+    let b = net.endpoint(&hosts[1], &on2);
+    eventually("host2 -> host1 before", || b.sandbox.ping(&a, &[]));
+    let switch = LabDaemon::HostOvsVswitchd(2);
+    switch.require_started_by_lab(&lab);
+    switch.kill(&lab, libc::SIGKILL);
+    let down = b.sandbox.ping(&a, &["-c", "1", "-W", "1"]);
+    assert!(
+        !down.status.success(),
+        "a ping crossed with host2's switch dead"
+    );
+    restart_missing(&lab, env!("CARGO_BIN_EXE_docker-ovn"));
+    // The gateway port's device comes back with the switch: host2's
+    // driver sets its address and flows again.
+    eventually("host2 -> host1 after the restart", || {
+        b.sandbox.ping(&a, &[])
+    });
+    eventually("host1 -> host2 after the restart", || {
+        container_pings(&net.container(), &b.address)
+    });
+    drop((b, on2));
+    local.remove();
+}
