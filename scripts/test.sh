@@ -17,7 +17,9 @@ as_root_with_lab scripts/test.sh
 cargo build --release --locked -p docker-ovn -p docker-ovn-lab
 lab=target/release/docker-ovn-lab
 
-# The lab directory (with lab.env) exists exactly while a lab is there.
+# The lab directory (with lab.env) exists exactly while a lab is there:
+# one whose daemons are all gone (a restarted machine) is removed first.
+"$lab" down --dir "$DOCKER_OVN_LAB_DIR" --if-stale
 if [ ! -e "$DOCKER_OVN_LAB_DIR/lab.env" ]; then
     trap '"$lab" down --dir "$DOCKER_OVN_LAB_DIR"' EXIT
 fi

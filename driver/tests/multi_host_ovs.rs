@@ -9,23 +9,22 @@
 //! The tests take one lock: one of them changes host1's peers.
 //! Needs root, the lab and tcpdump; fails (never skips) without them.
 
-use std::process::Output;
+use std::net::Ipv4Addr;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use serde_json::json;
+use test_support::cross_host::{
+    CrossHostNetwork, Spanned, assert_apart_across, assert_full_size_crosses,
+    assert_pings_return_after_host2_switch_restart, assert_reach_each_other,
+    assert_removed_peer_is_cut_off_and_back,
+};
 use test_support::lab::LabHost;
 use test_support::lab_bridge::{DRIVER_COOKIES, LabBridge};
-use test_support::remote::assert_apart;
-use test_support::underlay::{PeersOfHost1, on_the_wire, text};
-use test_support::{
-    DockerNetwork, Lab, LabDaemon, PluginClient, RemoteEndpoint, RemoteNetwork, container_pings,
-    restart_missing,
-};
+use test_support::underlay::on_the_wire;
+use test_support::{DockerNetwork, Lab, PluginClient, RemoteEndpoint, RemoteNetwork};
 
 /// The underlay's 1500 minus VXLAN's 50.
 const CONTAINER_MTU: u32 = 1450;
-const CROSS_HOST_TIMEOUT: Duration = Duration::from_secs(15);
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -44,14 +43,14 @@ impl Vxlan {
     fn subnet(&self) -> String {
         format!("10.{}.0.0/16", self.second)
     }
+}
 
-    /// host1's container on it.
-    fn container(&self) -> String {
-        format!("{}-a", self.name)
+impl CrossHostNetwork for Vxlan {
+    fn name(&self) -> &'static str {
+        self.name
     }
 
-    /// The network on host1's dockerd (`--ip-range` its slice) with its
-    /// container started; the container's address.
+    /// `--ip-range` host1's slice.
     fn on_host1(&self) -> (DockerNetwork, String) {
         let option = format!("ovs.network={}", self.name);
         let range = format!("10.{}.1.0/24", self.second);
@@ -63,7 +62,6 @@ impl Vxlan {
         (network, address)
     }
 
-    /// The network on host K, made as dockerd would make it there.
     fn on(&self, host: &LabHost) -> RemoteNetwork {
         let gateway = format!("10.{}.0.1/16", self.second);
         RemoteNetwork::create(
@@ -81,71 +79,31 @@ impl Vxlan {
     }
 }
 
-fn eventually(what: &str, attempt: impl FnMut() -> Output) {
-    test_support::eventually(what, CROSS_HOST_TIMEOUT, attempt);
-}
-
 #[test]
 fn a_vxlan_network_spans_docker_and_the_other_hosts() {
     let _one = serial();
     let lab = Lab::require_hosts(3);
-    let hosts = lab.hosts();
     let net = Vxlan {
         name: "dovn-ovx",
         second: 71,
     };
-    let (local, a) = net.on_host1();
-    let (on2, on3) = (net.on(&hosts[1]), net.on(&hosts[2]));
-    let b = net.endpoint(&hosts[1], &on2);
-    let c = net.endpoint(&hosts[2], &on3);
+    let span = Spanned::three_hosts(&lab, &net);
+    let (a, b) = (&span.a, &span.b);
     assert_eq!(b.mtu(), CONTAINER_MTU, "VXLAN's 50 bytes");
-    for remote in [&b, &c] {
-        eventually(&format!("host1's container -> {}", remote.address), || {
-            container_pings(&net.container(), &remote.address)
-        });
-        let back = remote.sandbox.ping(&a, &[]);
-        assert!(back.status.success(), "back to host1: {}", text(&back));
-    }
-    let between = b.sandbox.ping(&c.address, &[]);
-    assert!(
-        between.status.success(),
-        "host2 -> host3: {}",
-        text(&between)
-    );
-    drop((b, c, on2, on3));
-    local.remove();
+    assert_reach_each_other(&net, a, &[b, &span.c]);
+    span.remove();
 }
 
 #[test]
 fn a_full_size_vxlan_packet_with_df_crosses_and_one_byte_more_does_not() {
     let _one = serial();
     let lab = Lab::require_hosts(2);
-    let hosts = lab.hosts();
     let net = Vxlan {
         name: "dovn-ovm",
         second: 72,
     };
-    let on2 = net.on(&hosts[1]);
-    let b = net.endpoint(&hosts[1], &on2);
-    let (local, a) = net.on_host1();
-    eventually("a small ping across", || b.sandbox.ping(&a, &[]));
-    // Payload + 8 (ICMP) + 20 (IPv4) = the MTU; with VXLAN's 50 the
-    // underlay's 1500 exactly.
-    let fits = (CONTAINER_MTU - 28).to_string();
-    let output = b.sandbox.ping(&a, &["-M", "do", "-s", &fits]);
-    assert!(
-        output.status.success(),
-        "{fits} bytes with DF: {}",
-        text(&output)
-    );
-    let too_big = (CONTAINER_MTU - 27).to_string();
-    let output = b.sandbox.ping(&a, &["-M", "do", "-s", &too_big]);
-    assert!(
-        !output.status.success(),
-        "{too_big} bytes with DF got through"
-    );
-    drop((b, on2));
-    local.remove();
+    // With VXLAN's 50 the underlay's 1500 exactly.
+    assert_full_size_crosses(&lab, &net, CONTAINER_MTU);
 }
 
 #[test]
@@ -162,120 +120,52 @@ fn two_vxlan_networks_stay_apart_and_the_wire_shows_each_vni() {
         name: "dovn-ovb",
         second: 73,
     };
-    let (red, a) = red_net.on_host1();
-    let red3 = red_net.on(&hosts[2]);
-    let blue2 = blue_net.on(&hosts[1]);
-    let on_red = red_net.endpoint(&hosts[2], &red3);
-    let on_blue = blue_net.endpoint(&hosts[1], &blue2);
-    eventually("red on host3 -> red on host1", || {
-        on_red.sandbox.ping(&a, &[])
+    assert_apart_across(&lab, &red_net, &blue_net, |on_red, _, a| {
+        let red_vni = docker_ovn::ovs::network_mode::vni_of_name("dovn-ovr");
+        // Between host3 and host1 only: blue's floods (from host2) are
+        // other VNIs on the same wire.
+        let filter = format!(
+            "udp port 4789 and host {} and host {}",
+            hosts[0].encap_ip, hosts[2].encap_ip
+        );
+        let wire = on_the_wire(&filter, || {
+            let _ = on_red.sandbox.ping(a, &["-c", "2"]);
+        });
+        assert!(
+            wire.contains(&format!("vni {red_vni}")),
+            "VXLAN with red's VNI {red_vni} on the underlay: {wire}"
+        );
     });
-    let red_vni = docker_ovn::ovs::network_mode::vni_of_name("dovn-ovr");
-    // Between host3 and host1 only: blue's floods (from host2) are other
-    // VNIs on the same wire.
-    let filter = format!(
-        "udp port 4789 and host {} and host {}",
-        hosts[0].encap_ip, hosts[2].encap_ip
-    );
-    let wire = on_the_wire(&filter, || {
-        let _ = on_red.sandbox.ping(&a, &["-c", "2"]);
-    });
-    assert!(
-        wire.contains(&format!("vni {red_vni}")),
-        "VXLAN with red's VNI {red_vni} on the underlay: {wire}"
-    );
-    assert_apart(&on_blue, &[&a, &on_red.address], &red_net.container());
-    drop((on_red, on_blue, red3, blue2));
-    red.remove();
 }
 
 #[test]
 fn a_removed_peer_leaves_no_flow_toward_it_and_an_added_one_is_reached() {
     let _one = serial();
     let lab = Lab::require_hosts(3);
-    let hosts = lab.hosts();
     let net = Vxlan {
         name: "dovn-ovp",
         second: 74,
     };
-    let (local, _) = net.on_host1();
-    let on3 = net.on(&hosts[2]);
-    let c = net.endpoint(&hosts[2], &on3);
-    eventually("host1 -> host3", || {
-        container_pings(&net.container(), &c.address)
-    });
-    let peers = PeersOfHost1::take(&lab);
-    let host3 = hosts[2].encap_ip.clone();
-    let toward = |bridge: &LabBridge| -> Vec<String> {
-        let host3_hex = format!(
-            "{:#x}",
-            u32::from(host3.parse::<std::net::Ipv4Addr>().unwrap())
-        );
+    let bridge = LabBridge::of(&lab);
+    // Tunnel flows name the peer in dotted or in hex form.
+    let flows_toward = |host3: &str| -> Vec<String> {
+        let hex = format!("{:#x}", u32::from(host3.parse::<Ipv4Addr>().unwrap()));
         bridge
             .flows(DRIVER_COOKIES)
             .into_iter()
-            .filter(|f| f.contains(&host3) || f.contains(&host3_hex))
+            .filter(|f| f.contains(host3) || f.contains(&hex))
             .collect()
     };
-    assert!(
-        !toward(&peers.bridge).is_empty(),
-        "host3 is a peer: flows toward it"
-    );
-    let others: Vec<String> = hosts
-        .iter()
-        .filter(|h| h.encap_ip != host3)
-        .map(|h| h.encap_ip.clone())
-        .collect();
-    peers.set(&others.join(","));
-    let mut left = toward(&peers.bridge);
-    for _ in 0..50 {
-        if left.is_empty() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-        left = toward(&peers.bridge);
-    }
-    assert!(left.is_empty(), "flows toward a removed peer: {left:#?}");
-    let output = container_pings(&net.container(), &c.address);
-    assert!(!output.status.success(), "a removed peer is still reached");
-    drop(peers);
-    eventually("host3 again once it is a peer again", || {
-        container_pings(&net.container(), &c.address)
-    });
-    drop((c, on3));
-    local.remove();
+    assert_removed_peer_is_cut_off_and_back(&lab, &net, flows_toward);
 }
 
 #[test]
 fn cross_host_pings_return_after_host2_s_ovs_vswitchd_is_killed_and_restarted() {
     let _one = serial();
     let lab = Lab::require_hosts(2);
-    let hosts = lab.hosts();
     let net = Vxlan {
         name: "dovn-ovk",
         second: 75,
     };
-    let (local, a) = net.on_host1();
-    let on2 = net.on(&hosts[1]);
-    let b = net.endpoint(&hosts[1], &on2);
-    eventually("host2 -> host1 before", || b.sandbox.ping(&a, &[]));
-    let switch = LabDaemon::HostOvsVswitchd(2);
-    switch.require_started_by_lab(&lab);
-    switch.kill(&lab, libc::SIGKILL);
-    let down = b.sandbox.ping(&a, &["-c", "1", "-W", "1"]);
-    assert!(
-        !down.status.success(),
-        "a ping crossed with host2's switch dead"
-    );
-    restart_missing(&lab, env!("CARGO_BIN_EXE_docker-ovn"));
-    // The switch comes back empty: host2's driver puts its flows back on
-    // the reconnection, and the VXLAN port is in its database.
-    eventually("host2 -> host1 after the restart", || {
-        b.sandbox.ping(&a, &[])
-    });
-    eventually("host1 -> host2 after the restart", || {
-        container_pings(&net.container(), &b.address)
-    });
-    drop((b, on2));
-    local.remove();
+    assert_pings_return_after_host2_switch_restart(&lab, &net, env!("CARGO_BIN_EXE_docker-ovn"));
 }

@@ -12,20 +12,21 @@
 //! them.
 
 use std::sync::Mutex;
-use std::time::Duration;
 
 use serde_json::json;
+use test_support::cross_host::{
+    CrossHostNetwork, Spanned, assert_apart_across, assert_full_size_crosses,
+    assert_pings_return_after_host2_switch_restart, assert_reach_each_other,
+    assert_removed_peer_is_cut_off_and_back, eventually,
+};
 use test_support::lab::LabHost;
-use test_support::remote::assert_apart;
-use test_support::underlay::{PeersOfHost1, on_the_wire, text};
+use test_support::underlay::{on_the_wire, text};
 use test_support::{
-    DockerNetwork, Lab, LabBridge, LabDaemon, PluginClient, RemoteEndpoint, RemoteNetwork,
-    container_pings, docker, ip, restart_missing,
+    DockerNetwork, Lab, LabBridge, PluginClient, RemoteEndpoint, RemoteNetwork, docker, ip,
 };
 
 /// The underlay's MTU, all of it: nothing is added to a routed packet.
 const CONTAINER_MTU: u32 = 1500;
-const CROSS_HOST_TIMEOUT: Duration = Duration::from_secs(15);
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -44,13 +45,13 @@ impl Routed {
     fn subnet(&self, k: &str) -> String {
         format!("10.230.{k}.{}/26", self.offset)
     }
+}
 
-    fn container(&self) -> String {
-        format!("{}-a", self.name)
+impl CrossHostNetwork for Routed {
+    fn name(&self) -> &'static str {
+        self.name
     }
 
-    /// The network on host1's dockerd with its container started; the
-    /// container's address.
     fn on_host1(&self) -> (DockerNetwork, String) {
         let subnet = self.subnet("1");
         let args = ["-o", "ovs.mode=routed", "--subnet", &subnet];
@@ -60,7 +61,6 @@ impl Routed {
         (network, address)
     }
 
-    /// The network on host K, made as dockerd would make it there.
     fn on(&self, host: &LabHost) -> RemoteNetwork {
         let k = number(host);
         let gateway = format!("10.230.{k}.{}/26", self.offset + 1);
@@ -82,10 +82,6 @@ impl Routed {
 /// `2` of `host2`.
 fn number(host: &LabHost) -> &str {
     host.name.trim_start_matches("host")
-}
-
-fn eventually(what: &str, attempt: impl FnMut() -> std::process::Output) {
-    test_support::eventually(what, CROSS_HOST_TIMEOUT, attempt);
 }
 
 /// host1's routes of the driver (route protocol 211), one per line.
@@ -110,33 +106,18 @@ fn assert_routes_only_for_other_networks(lab: &Lab) {
 fn a_routed_network_spans_docker_and_the_other_hosts_in_plain_ip() {
     let _one = serial();
     let lab = Lab::require_hosts(3);
-    let hosts = lab.hosts();
     let net = Routed {
         name: "dovn-orr",
         offset: 0,
     };
-    let (local, a) = net.on_host1();
-    let (on2, on3) = (net.on(&hosts[1]), net.on(&hosts[2]));
-    let b = net.endpoint(&hosts[1], &on2);
-    let c = net.endpoint(&hosts[2], &on3);
+    let span = Spanned::three_hosts(&lab, &net);
+    let (a, b) = (&span.a, &span.b);
     assert_eq!(b.mtu(), CONTAINER_MTU, "no encapsulation: the full MTU");
-    for remote in [&b, &c] {
-        eventually(&format!("host1's container -> {}", remote.address), || {
-            container_pings(&net.container(), &remote.address)
-        });
-        let back = remote.sandbox.ping(&a, &[]);
-        assert!(back.status.success(), "back to host1: {}", text(&back));
-    }
-    let between = b.sandbox.ping(&c.address, &[]);
-    assert!(
-        between.status.success(),
-        "host2 -> host3: {}",
-        text(&between)
-    );
+    assert_reach_each_other(&net, a, &[b, &span.c]);
     // The containers' own addresses on the underlay (no NAT), in plain
     // ICMP (no VXLAN around it).
     let wire = on_the_wire(&format!("icmp and host {}", b.address), || {
-        let _ = b.sandbox.ping(&a, &["-c", "2"]);
+        let _ = b.sandbox.ping(a, &["-c", "2"]);
     });
     assert!(
         wire.contains(&format!("{} > {a}: ICMP echo request", b.address)),
@@ -149,8 +130,7 @@ fn a_routed_network_spans_docker_and_the_other_hosts_in_plain_ip() {
             "host1 routes host{k}'s CIDR via host{k}: {routes}"
         );
     }
-    drop((b, c, on2, on3));
-    local.remove();
+    span.remove();
     assert_routes_only_for_other_networks(&lab);
 }
 
@@ -158,38 +138,17 @@ fn a_routed_network_spans_docker_and_the_other_hosts_in_plain_ip() {
 fn a_full_size_routed_packet_with_df_crosses_and_one_byte_more_does_not() {
     let _one = serial();
     let lab = Lab::require_hosts(2);
-    let hosts = lab.hosts();
     let net = Routed {
         name: "dovn-orm",
         offset: 0,
     };
-    let on2 = net.on(&hosts[1]);
-    let b = net.endpoint(&hosts[1], &on2);
-    let (local, a) = net.on_host1();
-    eventually("a small ping across", || b.sandbox.ping(&a, &[]));
-    // Payload + 8 (ICMP) + 20 (IPv4) = the underlay's 1500.
-    let fits = (CONTAINER_MTU - 28).to_string();
-    let output = b.sandbox.ping(&a, &["-M", "do", "-s", &fits]);
-    assert!(
-        output.status.success(),
-        "{fits} bytes with DF: {}",
-        text(&output)
-    );
-    let too_big = (CONTAINER_MTU - 27).to_string();
-    let output = b.sandbox.ping(&a, &["-M", "do", "-s", &too_big]);
-    assert!(
-        !output.status.success(),
-        "{too_big} bytes with DF got through"
-    );
-    drop((b, on2));
-    local.remove();
+    assert_full_size_crosses(&lab, &net, CONTAINER_MTU);
 }
 
 #[test]
 fn two_routed_networks_stay_apart_across_hosts() {
     let _one = serial();
     let lab = Lab::require_hosts(3);
-    let hosts = lab.hosts();
     let red_net = Routed {
         name: "dovn-orred",
         offset: 0,
@@ -198,20 +157,11 @@ fn two_routed_networks_stay_apart_across_hosts() {
         name: "dovn-orblue",
         offset: 64,
     };
-    let (red, a) = red_net.on_host1();
-    let red3 = red_net.on(&hosts[2]);
-    let blue2 = blue_net.on(&hosts[1]);
-    let on_red = red_net.endpoint(&hosts[2], &red3);
-    let on_blue = blue_net.endpoint(&hosts[1], &blue2);
-    eventually("red on host3 -> red on host1", || {
-        on_red.sandbox.ping(&a, &[])
+    assert_apart_across(&lab, &red_net, &blue_net, |_, on_blue, _| {
+        eventually("blue on host2 -> its own gateway", || {
+            on_blue.sandbox.ping("10.230.2.65", &[])
+        });
     });
-    eventually("blue on host2 -> its own gateway", || {
-        on_blue.sandbox.ping("10.230.2.65", &[])
-    });
-    assert_apart(&on_blue, &[&a, &on_red.address], &red_net.container());
-    drop((on_red, on_blue, red3, blue2));
-    red.remove();
 }
 
 #[test]
@@ -257,71 +207,30 @@ fn a_routed_subnet_outside_the_host_cidr_or_a_named_routed_network_is_refused() 
 fn a_removed_peer_leaves_no_route_toward_it_and_an_added_one_is_routed_again() {
     let _one = serial();
     let lab = Lab::require_hosts(3);
-    let hosts = lab.hosts();
     let net = Routed {
         name: "dovn-orp",
         offset: 0,
     };
-    let (local, _) = net.on_host1();
-    let on3 = net.on(&hosts[2]);
-    let c = net.endpoint(&hosts[2], &on3);
-    eventually("host1 -> host3", || {
-        container_pings(&net.container(), &c.address)
-    });
-    let peers = PeersOfHost1::take(&lab);
-    peers.set(&peers.original_without(&hosts[2].encap_ip));
-    let mut routes = driver_routes();
-    for _ in 0..50 {
-        if !routes.contains("10.230.3.0/24") {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-        routes = driver_routes();
-    }
-    assert!(
-        !routes.contains("10.230.3.0/24"),
-        "a route toward a removed peer: {routes}"
-    );
-    let output = container_pings(&net.container(), &c.address);
-    assert!(!output.status.success(), "a removed peer is still reached");
-    drop(peers);
-    eventually("host3 again once it is a peer again", || {
-        container_pings(&net.container(), &c.address)
-    });
-    drop((c, on3));
-    local.remove();
+    let routes_toward = |host3: &str| -> Vec<String> {
+        let via = format!("via {host3} ");
+        driver_routes()
+            .lines()
+            .filter(|route| route.contains(&via))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_removed_peer_is_cut_off_and_back(&lab, &net, routes_toward);
 }
 
 #[test]
 fn routed_pings_return_after_host2_s_ovs_vswitchd_is_killed_and_restarted() {
     let _one = serial();
     let lab = Lab::require_hosts(2);
-    let hosts = lab.hosts();
     let net = Routed {
         name: "dovn-ork",
         offset: 0,
     };
-    let (local, a) = net.on_host1();
-    let on2 = net.on(&hosts[1]);
-    let b = net.endpoint(&hosts[1], &on2);
-    eventually("host2 -> host1 before", || b.sandbox.ping(&a, &[]));
-    let switch = LabDaemon::HostOvsVswitchd(2);
-    switch.require_started_by_lab(&lab);
-    switch.kill(&lab, libc::SIGKILL);
-    let down = b.sandbox.ping(&a, &["-c", "1", "-W", "1"]);
-    assert!(
-        !down.status.success(),
-        "a ping crossed with host2's switch dead"
-    );
-    restart_missing(&lab, env!("CARGO_BIN_EXE_docker-ovn"));
-    // The gateway port's device comes back with the switch: host2's
-    // driver sets its address and flows again.
-    eventually("host2 -> host1 after the restart", || {
-        b.sandbox.ping(&a, &[])
-    });
-    eventually("host1 -> host2 after the restart", || {
-        container_pings(&net.container(), &b.address)
-    });
-    drop((b, on2));
-    local.remove();
+    // The gateway port's device comes back bare with the switch, and the
+    // routes went with host2's br-phy: its driver sets both up again.
+    assert_pings_return_after_host2_switch_restart(&lab, &net, env!("CARGO_BIN_EXE_docker-ovn"));
 }

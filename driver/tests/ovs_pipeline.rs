@@ -11,7 +11,7 @@ use std::net::Ipv4Addr;
 
 use docker_ovn::ovs::cookie::{MARK, MARK_MASK};
 use docker_ovn::ovs::pipeline::{
-    EndpointFlows, GatewayPort, NetworkFlows, TunnelFlows, base_flows, endpoint_flows,
+    EndpointFlows, GatewayPort, NetworkFlows, TunnelFlows, VlanFlows, base_flows, endpoint_flows,
     network_flows,
 };
 use flows::{Client, Config, Flow, Target};
@@ -22,14 +22,26 @@ const BLUE_MAC: &str = "0a:5a:0a:01:00:02";
 const RED_MAC: &str = "0a:5a:0a:02:00:02";
 
 const VXLAN_PORT: u32 = 3;
+const UPLINK_PORT: u32 = 4;
+const VLAN: u16 = 100;
+
+/// How network 1 reaches other hosts in a test.
+#[derive(Clone, Copy, PartialEq)]
+enum Reach {
+    Local,
+    /// Over VXLAN to two peers.
+    Vxlan,
+    /// On VLAN [`VLAN`] of the uplink, port [`UPLINK_PORT`].
+    Vlan,
+}
 const VNI: u32 = 5001;
 const PEER_A: &str = "172.31.250.12";
 const PEER_B: &str = "172.31.250.13";
 
-/// Network 1 with its gateway on port 2 and an endpoint on port 5 (a
-/// VXLAN network with two peers when `tunnel`); network 2, internal,
-/// with an endpoint on port 6.
-fn pipeline(tunnel: bool) -> Vec<Flow> {
+/// Network 1 with its gateway on port 2 and an endpoint on port 5,
+/// reaching other hosts as `reach` says; network 2, internal, with an
+/// endpoint on port 6.
+fn pipeline(reach: Reach) -> Vec<Flow> {
     let mut flows = base_flows(1);
     let blue = NetworkFlows {
         index: 1,
@@ -38,10 +50,14 @@ fn pipeline(tunnel: bool) -> Vec<Flow> {
             mac: GATEWAY_MAC.parse().unwrap(),
             address: Ipv4Addr::new(10, 1, 0, 1),
         }),
-        tunnel: tunnel.then(|| TunnelFlows {
+        tunnel: (reach == Reach::Vxlan).then(|| TunnelFlows {
             ofport: VXLAN_PORT,
             vni: VNI,
             peers: vec![PEER_A.parse().unwrap(), PEER_B.parse().unwrap()],
+        }),
+        vlan: (reach == Reach::Vlan).then_some(VlanFlows {
+            ofport: UPLINK_PORT,
+            vid: VLAN,
         }),
     };
     flows.extend(network_flows(1, &blue));
@@ -69,15 +85,18 @@ fn pipeline(tunnel: bool) -> Vec<Flow> {
 }
 
 async fn installed() -> Switch {
-    installed_with(false).await.0
+    installed_with(Reach::Local).await.0
 }
 
-async fn installed_with(tunnel: bool) -> (Switch, Client) {
+async fn installed_with(reach: Reach) -> (Switch, Client) {
     let switch = Switch::start("br-ovs-pipe");
     for (name, ofport) in [("gw", 2), ("blue", 5), ("red", 6)] {
         switch.add_internal_port(name, ofport);
     }
-    if tunnel {
+    if reach == Reach::Vlan {
+        switch.add_internal_port("uplink", UPLINK_PORT);
+    }
+    if reach == Reach::Vxlan {
         switch.db.vsctl(&[
             "add-port",
             &switch.bridge,
@@ -96,7 +115,7 @@ async fn installed_with(tunnel: bool) -> (Switch, Client) {
     let client = Client::connect(Config::new(target))
         .await
         .expect("connected");
-    let flows = pipeline(tunnel);
+    let flows = pipeline(reach);
     let mods: Vec<_> = flows.iter().map(Flow::add).collect();
     client.bundle(&mods).await.expect("the pipeline is taken");
     let ours = client
@@ -222,7 +241,7 @@ fn traced_actions(switch: &Switch, flow: &str) -> String {
 
 #[tokio::test]
 async fn a_vxlan_network_floods_what_is_not_local_and_learns_from_its_peers() {
-    let (switch, client) = installed_with(true).await;
+    let (switch, client) = installed_with(Reach::Vxlan).await;
     let flood = |trace: &str| {
         trace.contains(&format!("set_field:{VNI:#x}->tun_id"))
             && trace.contains(&format!("set_field:{PEER_A}->tun_dst"))
@@ -304,4 +323,63 @@ async fn a_vxlan_network_floods_what_is_not_local_and_learns_from_its_peers() {
         unicast.contains(&to_peer_a) && !flood(&unicast),
         "to the learned peer only: {unicast}"
     );
+}
+
+#[tokio::test]
+async fn a_vlan_network_answers_its_vlan_and_tags_what_leaves_by_the_uplink() {
+    let (switch, _client) = installed_with(Reach::Vlan).await;
+    let on_vlan = |vid: u16, rest: &str| format!("in_port={UPLINK_PORT},dl_vlan={vid},{rest}");
+    let outside_mac = "0a:5a:0a:01:00:fe";
+    // The physical network's ARP for the endpoint is answered by a flow,
+    // back out of the uplink with its tag.
+    let asked = on_vlan(
+        VLAN,
+        &format!(
+            "arp,arp_op=1,dl_src={outside_mac},dl_dst=ff:ff:ff:ff:ff:ff,\
+             arp_sha={outside_mac},arp_spa=10.1.0.254,arp_tpa=10.1.0.2"
+        ),
+    );
+    let answer = traced_actions(&switch, &asked);
+    assert!(
+        answer.contains("IN_PORT") && !answer.contains("pop_vlan"),
+        "answered, tagged, out of the uplink: {answer}"
+    );
+    // Not for the gateway, nor from another VLAN.
+    let for_gateway = asked.replace("arp_tpa=10.1.0.2", "arp_tpa=10.1.0.1");
+    assert_eq!(datapath_actions(&switch, &for_gateway), "drop");
+    assert_eq!(
+        datapath_actions(&switch, &asked.replace("dl_vlan=100", "dl_vlan=200")),
+        "drop"
+    );
+    // Unicast to the endpoint arrives untagged, on the endpoint's port.
+    let ip = |dst: &str| {
+        format!("ip,dl_src={outside_mac},dl_dst={dst},nw_src=10.1.0.254,nw_dst=10.1.0.2")
+    };
+    let delivered = datapath_actions(&switch, &on_vlan(VLAN, &ip(BLUE_MAC)));
+    assert!(delivered.contains("pop_vlan"), "untagged: {delivered}");
+    let from_host = format!(
+        "in_port=2,ip,dl_src={GATEWAY_MAC},dl_dst={BLUE_MAC},nw_src=10.1.0.1,nw_dst=10.1.0.2"
+    );
+    assert_eq!(
+        delivered,
+        format!("pop_vlan,{}", datapath_actions(&switch, &from_host)),
+        "to the endpoint's port, as the host's unicast"
+    );
+    assert_eq!(
+        datapath_actions(&switch, &on_vlan(VLAN, &ip(GATEWAY_MAC))),
+        "drop",
+        "the gateway is each host's own: nothing from the uplink reaches it"
+    );
+    // What the endpoint sends past this host leaves tagged by the uplink;
+    // what the host sends does not leave.
+    let leaving = datapath_actions(&switch, &arp_request(5, BLUE_MAC, "10.1.0.2", "10.1.0.254"));
+    assert!(
+        leaving.contains(&format!("push_vlan(vid={VLAN}")),
+        "tagged {VLAN}: {leaving}"
+    );
+    let from_host = datapath_actions(
+        &switch,
+        &arp_request(2, GATEWAY_MAC, "10.1.0.1", "10.1.0.254"),
+    );
+    assert_eq!(from_host, "drop");
 }

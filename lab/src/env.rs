@@ -206,6 +206,9 @@ pub struct UnderlayEnv {
     pub netns: String,
     pub bridge: String,
     pub subnet: Ipv4Net,
+    /// The physical switch's Open vSwitch, in [`UnderlayEnv::netns`]
+    /// (see `vlan_switch`): no OVN, no uplink, no driver.
+    pub switch: HostEnv,
 }
 
 /// One host: its own ovsdb-server, ovs-vswitchd and ovn-controller, each
@@ -245,7 +248,19 @@ impl HostEnv {
     /// Host `index` with paths under `lab_dir`; tunnels and remotes are
     /// filled in by the layout.
     fn new(lab_dir: &Path, index: usize) -> Self {
-        let name = format!("host{index}");
+        HostEnv::named(lab_dir, format!("host{index}"))
+    }
+
+    /// The physical switch of a lab of several hosts: an Open vSwitch in
+    /// the underlay's namespace `netns`, with paths under `lab_dir/switch`.
+    fn physical_switch(lab_dir: &Path, netns: &str) -> Self {
+        HostEnv {
+            netns: Some(netns.to_string()),
+            ..HostEnv::named(lab_dir, "switch".to_string())
+        }
+    }
+
+    fn named(lab_dir: &Path, name: String) -> Self {
         let dir = lab_dir.join(&name);
         let ovs_rundir = dir.join("ovs");
         let ovn_rundir = dir.join("ovn");
@@ -380,6 +395,7 @@ fn local(dir: &Path, count: usize) -> (Option<CentralEnv>, Vec<HostEnv>, Option<
         netns: UNDERLAY_NETNS.to_string(),
         bridge: UNDERLAY_BRIDGE.to_string(),
         subnet: UNDERLAY_SUBNET,
+        switch: HostEnv::physical_switch(dir, UNDERLAY_NETNS),
     });
     let mut hosts: Vec<HostEnv> = (1..=count)
         .map(|index| {

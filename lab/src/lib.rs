@@ -43,6 +43,9 @@
 //! - [`underlay`]: host namespaces, the underlay bridge and its veths.
 //! - [`host`]: OVS, the integration bridge and ovn-controller of one host.
 //! - [`uplink`]: `br-phy`, the uplink port and the tunnel endpoint address.
+//! - [`vlan_switch`]: the physical switch of several hosts (an Open vSwitch
+//!   in the underlay's namespace), the hosts' trunks to it and the outside
+//!   hosts on VLANs 100 and 200.
 //! - [`offload`]: checksum offload where TCP crosses the userspace datapath.
 //! - [`taps`]: the userspace datapath's tap devices.
 //! - [`docker`]: reusing or starting containerd and dockerd.
@@ -78,10 +81,12 @@ mod provision;
 mod remote_endpoint;
 pub mod sandbox;
 mod shared_demo;
+mod stale;
 mod summary;
 pub mod taps;
 mod underlay;
 mod uplink;
+mod vlan_switch;
 
 pub use env::{LabEnv, lab_env};
 pub use lifecycle::{DownOptions, UpOptions, down, up};

@@ -11,7 +11,7 @@ use super::env::{DEFAULT_DIR, DIR_VARIABLE, LabEnv, Layout, MAX_HOSTS, lab_env_w
 use super::env_file::{read_layout, render_env_file};
 use super::{
     central, cross_host_demo, demo, docker, driver, host, image, ovs_cross_host_demo, packages,
-    summary, underlay,
+    stale, summary, underlay, vlan_switch,
 };
 
 /// `docker-ovn-lab up`.
@@ -54,6 +54,10 @@ pub struct DownOptions {
     /// The lab's directory, as given to `lab up`.
     #[arg(long, env = DIR_VARIABLE, default_value = DEFAULT_DIR)]
     pub dir: PathBuf,
+    /// Only if none of the lab's daemons runs any more (a lab left by a
+    /// machine that restarted); a running lab stays up.
+    #[arg(long)]
+    pub if_stale: bool,
 }
 
 /// Which optional parts [`bring_up`] starts.
@@ -66,6 +70,7 @@ pub struct Parts {
 
 /// Starts whatever of the lab is not running; safe to repeat.
 pub fn up(options: &UpOptions) -> anyhow::Result<()> {
+    let was_stale = clear_stale_lab(&options.dir)?;
     let hosts = host_count(&options.dir, options.hosts.map(usize::from), options.no_ovn)?;
     let layout = match options.no_ovn {
         true => Layout::LocalNoOvn { hosts },
@@ -81,6 +86,11 @@ pub fn up(options: &UpOptions) -> anyhow::Result<()> {
         },
     };
     bring_up(&env, &parts)?;
+    if was_stale && parts.docker {
+        // Docker kept the stale lab's demo; the drivers lost it with the
+        // lab's databases: its networks would be unknown to them.
+        demo::remove()?;
+    }
     if options.demo {
         if env.hosts.len() > 1 && !ovn {
             ovs_cross_host_demo::run(&env)?;
@@ -92,6 +102,24 @@ pub fn up(options: &UpOptions) -> anyhow::Result<()> {
     }
     summary::print(&env, &parts);
     Ok(())
+}
+
+/// Takes down a lab of `dir` none of whose daemons runs any more, so that
+/// `up` starts afresh instead of holding to that lab's layout. Whether it
+/// did.
+fn clear_stale_lab(dir: &Path) -> anyhow::Result<bool> {
+    if read_layout(dir)?.is_none() || !stale::is_stale(dir) {
+        return Ok(false);
+    }
+    say(format!(
+        "{}: a lab none of whose daemons runs (machine restarted?): taking it down first",
+        dir.display()
+    ));
+    down(&DownOptions {
+        dir: dir.to_path_buf(),
+        if_stale: false,
+    })?;
+    Ok(true)
 }
 
 /// How many hosts `up` makes: as asked, else as many as the lab in `dir`
@@ -146,6 +174,12 @@ pub fn bring_up(env: &LabEnv, parts: &Parts) -> anyhow::Result<()> {
         }
         host::start(host)?;
     }
+    if let Some(underlay) = &env.underlay {
+        vlan_switch::start(underlay)?;
+        for host in &env.hosts {
+            vlan_switch::connect(host, underlay)?;
+        }
+    }
     if docker {
         docker::start(&env.docker)?;
         image::ensure(&env.dir)?;
@@ -166,6 +200,10 @@ pub fn down(options: &DownOptions) -> anyhow::Result<()> {
     let dir = options.dir.as_path();
     if !dir.exists() {
         say(format!("no lab in {}: nothing to do", dir.display()));
+        return Ok(());
+    }
+    if options.if_stale && !stale::is_stale(dir) {
+        say(format!("{}: the lab runs: left up", dir.display()));
         return Ok(());
     }
     let layout = read_layout(dir)?.unwrap_or_else(|| guess_layout(dir));
@@ -220,6 +258,7 @@ fn take_down(env: &LabEnv) -> Vec<String> {
         attempt("central", central::stop(central));
     }
     if let Some(underlay) = &env.underlay {
+        attempt("physical switch", vlan_switch::stop(underlay));
         attempt("underlay", underlay::remove(underlay));
     }
     failed

@@ -9,6 +9,11 @@
 //! - Direct routing: `ovs-demo-routed` (`-o ovs.mode=routed --subnet
 //!   10.230.1.192/26`): host K's part is the same place in its CIDR,
 //!   10.230.K.192/26.
+//! - VLAN: `ovs-demo-vlan` (`-o ovs.mode=vlan -o ovs.vlan=300 -o
+//!   ovs.uplink=dovn-trkK --subnet 10.253.0.0/24`) on each host's trunk
+//!   to the lab's physical switch, where the outside host `dovn-vlan300`
+//!   (10.253.0.254) is on VLAN 300; host1's containers from
+//!   10.253.0.16/28, host K's sandbox at 10.253.0.(16 K + 10).
 //!
 //! On host1, dockerd: each network and a container on it. On every other
 //! host the lab makes dockerd's plugin calls on the host's `ovs.sock` and
@@ -55,11 +60,26 @@ const ROUTED: DemoNetwork = DemoNetwork {
     sandbox_prefix: "dovn-rtdemo-h",
 };
 
+const VLAN: DemoNetwork = DemoNetwork {
+    mode: "vlan",
+    network: "ovs-demo-vlan",
+    container: "ovs-demo-vlan-h1",
+    sandbox_prefix: "dovn-vldemo-h",
+};
+
+/// The demo's outside host on VLAN 300 (see `vlan_switch`).
+const VLAN_OUTSIDE: &str = "10.253.0.254";
+
+/// The demo's networks, in the order they are shown.
+const NETWORKS: [&DemoNetwork; 3] = [&VXLAN, &ROUTED, &VLAN];
+
 impl DemoNetwork {
     /// `-o` options as dockerd passes them to the driver.
-    fn options(&self) -> Value {
+    fn options(&self, index: usize) -> Value {
         match self.mode {
             "vxlan" => json!({"ovs.network": self.network}),
+            "vlan" => json!({"ovs.mode": "vlan", "ovs.vlan": "300",
+                             "ovs.uplink": format!("dovn-trk{index}")}),
             _ => json!({"ovs.mode": "routed"}),
         }
     }
@@ -68,6 +88,7 @@ impl DemoNetwork {
     fn pool(&self, index: usize) -> (String, String) {
         match self.mode {
             "vxlan" => ("10.102.0.0/16".into(), "10.102.0.1/16".into()),
+            "vlan" => ("10.253.0.0/24".into(), "10.253.0.1/24".into()),
             _ => (
                 format!("10.230.{index}.192/26"),
                 format!("10.230.{index}.193/26"),
@@ -79,6 +100,7 @@ impl DemoNetwork {
     fn address(&self, index: usize) -> String {
         match self.mode {
             "vxlan" => format!("10.102.{index}.10/16"),
+            "vlan" => format!("10.253.0.{}/24", 16 * index + 10),
             _ => format!("10.230.{index}.202/26"),
         }
     }
@@ -87,12 +109,28 @@ impl DemoNetwork {
     fn docker_args(&self) -> Vec<String> {
         let option = match self.mode {
             "vxlan" => format!("ovs.network={}", self.network),
+            "vlan" => "ovs.mode=vlan".into(),
             _ => "ovs.mode=routed".into(),
         };
         let mut args: Vec<String> = ["network", "create", "-d", "ovs", "-o", &option]
             .map(String::from)
             .to_vec();
         match self.mode {
+            "vlan" => args.extend(
+                [
+                    "-o",
+                    "ovs.vlan=300",
+                    "-o",
+                    "ovs.uplink=dovn-trk1",
+                    "--subnet",
+                    "10.253.0.0/24",
+                    "--ip-range",
+                    "10.253.0.16/28",
+                    "--gateway",
+                    "10.253.0.1",
+                ]
+                .map(String::from),
+            ),
             "vxlan" => args.extend(
                 ["--subnet", "10.102.0.0/16", "--ip-range", "10.102.1.0/24"].map(String::from),
             ),
@@ -118,9 +156,15 @@ fn index_of(host: &HostEnv) -> usize {
 /// container and every other host's sandbox, on each network.
 pub fn run(env: &LabEnv) -> anyhow::Result<()> {
     let mut pings = Vec::new();
-    for net in [&VXLAN, &ROUTED] {
+    for net in NETWORKS {
         pings.extend(pings_of(env, net)?);
     }
+    let local = demo::address_of(VLAN.container, VLAN.network)?;
+    let to = format!("the outside host on VLAN 300 ({VLAN_OUTSIDE})");
+    pings.push(docker_pings(VLAN.container, to, VLAN_OUTSIDE)?);
+    let output = sandbox::ping("dovn-vlan300", &local, PINGS)?;
+    let to = format!("{} on host1 ({local})", VLAN.container);
+    pings.push(show("the outside host on VLAN 300".into(), to, &output));
     print_summary(&pings);
     if pings.iter().any(|ping| !ping.ok) {
         anyhow::bail!("-d ovs demo: a ping failed (the demo stays up for a look)");
@@ -178,7 +222,7 @@ fn ensure_remote(host: &HostEnv, net: &DemoNetwork) -> anyhow::Result<String> {
     let _: Value = client.call(
         "NetworkDriver.CreateNetwork",
         &json!({"NetworkID": network,
-                "Options": {"com.docker.network.generic": net.options()},
+                "Options": {"com.docker.network.generic": net.options(index_of(host))},
                 "IPv4Data": [{"AddressSpace": "LocalDefault", "Pool": pool, "Gateway": gateway}],
                 "IPv6Data": []}),
     )?;
@@ -232,6 +276,12 @@ fn explain(env: &LabEnv) {
     );
     println!("    (host K: 10.230.K.192/26), and each host routes the peers' CIDRs via the");
     println!("    peers (ip route show proto 211): plain IP on the wire, the full MTU.");
+    println!(
+        "  - {} is VLAN 300 on each host's trunk to the lab's physical switch",
+        VLAN.network
+    );
+    println!("    (dovn-trkK, a port of br-docker): the outside host on VLAN 300 reaches");
+    println!("    the containers' own addresses and MACs, with no NAT and no tunnel.");
     println!("Look closer:");
     if let Some(host1) = env.first_host() {
         println!(
@@ -241,13 +291,14 @@ fn explain(env: &LabEnv) {
     }
     println!("  ip netns exec dovn-underlay tcpdump -nn -v -i br-underlay udp port 4789");
     println!("  ip netns exec dovn-underlay tcpdump -nn -i br-underlay net 10.230.0.0/16");
+    println!("  ip netns exec dovn-underlay tcpdump -nn -e -i dovn-trk2-s vlan 300");
     println!("  docker-ovn status");
 }
 
 /// Deletes the other hosts' demo sandboxes (their ports go with the hosts).
 pub fn remove(env: &LabEnv) -> anyhow::Result<()> {
     for host in env.hosts.iter().filter(|h| h.netns.is_some()) {
-        for net in [&VXLAN, &ROUTED] {
+        for net in NETWORKS {
             sandbox::remove(&net.sandbox_name(host))?;
         }
     }

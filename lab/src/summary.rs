@@ -26,6 +26,13 @@ pub fn print(env: &LabEnv, parts: &Parts) {
             "  underlay:    bridge {} in namespace {} ({})",
             underlay.bridge, underlay.netns, underlay.subnet
         );
+        println!(
+            "  switch:      physical switch br-vlan (Open vSwitch, {}) in {}: trunks dovn-trkK \
+             from each host, outside hosts dovn-vlan100/200 (10.250.0.254) and dovn-vlan300 \
+             (10.253.0.254)",
+            underlay.switch.ovsdb.remote(),
+            underlay.netns
+        );
     }
     if parts.docker && env.has_docker_host() {
         println!(

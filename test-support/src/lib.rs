@@ -8,6 +8,8 @@
 //! - [`binaries`]: finding daemons and schemas, with the package to install.
 //! - [`ovsdb`]: a standalone `ovsdb-server` on a unix socket and optionally TCP.
 //! - [`daemon`]: a `docker-ovn serve` of the test's own.
+//! - [`cross_host`]: the checks every `-d ovs` mode across hosts passes
+//!   (pings both ways, full MTU, networks apart, a switch restart).
 //! - [`docker_network`]: Docker networks on the `ovn` and `ovs` drivers
 //!   and their containers, removed when dropped.
 //! - [`lab`]: the running `docker-ovn-lab` and `docker` commands, for
@@ -28,6 +30,7 @@
 //!   network namespace of its own, for OpenFlow tests.
 
 pub mod binaries;
+pub mod cross_host;
 pub mod daemon;
 pub mod docker_network;
 pub mod lab;

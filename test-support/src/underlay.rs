@@ -25,11 +25,18 @@ pub fn text(output: &Output) -> String {
 /// what it printed (`-v`: VXLAN headers with their VNI), at most 4
 /// packets, within 8 s.
 pub fn on_the_wire(filter: &str, traffic: impl FnOnce()) -> String {
+    on_the_wire_at(UNDERLAY_BRIDGE, filter, traffic)
+}
+
+/// [`on_the_wire`] on `interface` of the underlay's namespace (a host's
+/// trunk port on the physical switch, say), with link-level headers
+/// (`-e`: MACs and 802.1Q tags).
+pub fn on_the_wire_at(interface: &str, filter: &str, traffic: impl FnOnce()) -> String {
     let tcpdump = crate::require_binary("tcpdump");
     let child = Command::new("ip")
         .args(["netns", "exec", UNDERLAY_NETNS, "timeout", "8"])
         .arg(tcpdump)
-        .args(["-l", "-nn", "-v", "-c", "4", "-i", UNDERLAY_BRIDGE])
+        .args(["-l", "-nn", "-v", "-e", "-c", "4", "-i", interface])
         .args(filter.split(' '))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -172,6 +172,9 @@ fn print_networks(bridge: &LocalSwitch, host: &str) {
         let mode = match record.mode {
             NetworkMode::Vxlan { vni } => format!("vxlan {vni}"),
             NetworkMode::Routed => "routed".into(),
+            NetworkMode::Vlan { vid } => {
+                format!("vlan {vid} {}", record.uplink.as_deref().unwrap_or("-"))
+            }
             NetworkMode::Local => "local".into(),
         };
         let mut used: Vec<Ipv4Addr> = endpoints

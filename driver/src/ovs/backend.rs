@@ -23,9 +23,10 @@ use crate::host::veth_reaper::VethReaper;
 use crate::names::{DockerId, host_interface};
 use crate::ovs::bridge_flows::{BridgeFlows, Resync};
 use crate::ovs::endpoint_port::{EndpointPort, endpoint_ports};
+use crate::ovs::network_mode::NetworkMode;
 use crate::ovs::network_record::{NetworkRecord, network_records};
 use crate::ovs::peers::{Peer, PeerSettings};
-use crate::ovs::pipeline::{self, GatewayPort, NetworkFlows, TunnelFlows};
+use crate::ovs::pipeline::{self, GatewayPort, NetworkFlows, TunnelFlows, VlanFlows};
 
 /// Settings of the `-d ovs` backend.
 #[derive(Debug, Clone)]
@@ -137,7 +138,8 @@ impl OvsBackend {
     }
 
     /// A network's flows' view of it: its gateway port once it has an
-    /// ofport; a VXLAN network's port and peers once the port has one.
+    /// ofport; a VXLAN network's port and peers, a VLAN network's uplink,
+    /// once the port has one.
     pub(super) fn network_flows(&self, record: &NetworkRecord) -> NetworkFlows {
         let gateway = record.gateway(self.config.gateway).and_then(|gateway| {
             let port = self.plumbing.ovs.owned_port(&gateway.interface)?;
@@ -155,10 +157,17 @@ impl OvsBackend {
                 peers: self.peer_settings().addresses(),
             })
         });
+        let vlan = match (record.mode, &record.uplink) {
+            (NetworkMode::Vlan { vid }, Some(uplink)) => self
+                .uplink_ofport(uplink)
+                .map(|ofport| VlanFlows { ofport, vid }),
+            _ => None,
+        };
         NetworkFlows {
             index: record.index,
             gateway,
             tunnel,
+            vlan,
         }
     }
 

@@ -18,11 +18,12 @@
 //!   and its [`crate::backend::Backend`] implementation; [`network`],
 //!   [`endpoint`]: its calls (validate → apply → roll back); [`repair`]:
 //!   reconciliation of ports, veths, gateways and flows.
-//! - [`network_mode`]: a network's reach (this host, VXLAN, routed) from
+//! - [`network_mode`]: a network's reach (this host, VXLAN, routed, VLAN) from
 //!   its `-o ovs.*` options; [`peers`]: the other hosts, from the
 //!   Open_vSwitch row, followed live by [`peer_watch`]; [`tunnel`]: the
 //!   bridge's one VXLAN port; [`routed`]: direct routing (routes to the
-//!   peers, and which of their addresses are a routed network's).
+//!   peers, and which of their addresses are a routed network's);
+//!   [`uplink`]: VLAN networks' trunk ports.
 
 pub mod backend;
 pub mod bridge;
@@ -39,3 +40,4 @@ pub mod pipeline;
 pub mod repair;
 pub mod routed;
 pub mod tunnel;
+pub mod uplink;

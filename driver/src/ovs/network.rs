@@ -1,6 +1,7 @@
 //! Networks of the `-d ovs` backend: a record on the bridge, this host's
-//! gateway port (and a routed network's routes to the peers), and the
-//! network's flows; removed in the reverse order.
+//! gateway port (and a routed network's routes to the peers, a VLAN
+//! network's uplink), and the network's flows; removed in the reverse
+//! order.
 
 use crate::docker::network_spec::NetworkSpec;
 use crate::error::{DriverError, Result};
@@ -9,7 +10,7 @@ use crate::host::plumbing::PairRemoval;
 use crate::names::DockerId;
 use crate::ovs::backend::OvsBackend;
 use crate::ovs::cookie::of_network;
-use crate::ovs::network_mode::NetworkMode;
+use crate::ovs::network_mode::{NetworkMode, uplink_of};
 use crate::ovs::network_record::{NetworkRecord, free_index};
 use crate::ovs::pipeline;
 
@@ -26,6 +27,8 @@ impl OvsBackend {
         }
         let mode = NetworkMode::from_options(&spec.backend_options)?;
         self.check_routed(spec, mode)?;
+        let uplink = uplink_of(&spec.backend_options)?;
+        self.check_vlan(mode, uplink.as_deref(), &records).await?;
         self.refuse_overlap(spec, &records)?;
         refuse_vni_reuse(mode, &records)?;
         let index = free_index(&records).ok_or_else(|| {
@@ -80,6 +83,9 @@ impl OvsBackend {
         if record.mode.vni().is_some() {
             self.set_tunnel(true).await?;
         }
+        if let Some(uplink) = &record.uplink {
+            self.add_uplink(uplink).await?;
+        }
         if let Some(gateway) = self.gateway_of(record) {
             self.gateways
                 .apply(&gateway)
@@ -114,6 +120,9 @@ impl OvsBackend {
         self.plumbing.ovs.set_bridge_id(&record.key(), None).await?;
         if record.mode == NetworkMode::Routed {
             self.sync_routes(Some(&record.network)).await?;
+        }
+        if record.uplink.is_some() {
+            self.sync_uplinks(Some(&record.network)).await?;
         }
         self.set_tunnel(self.tunnel_wanted_besides(Some(&record.network)))
             .await

@@ -1,9 +1,10 @@
 //! How a `-d ovs` network reaches other hosts, from its `-o ovs.*`
 //! options: not at all (a network private to this host), over VXLAN (a
 //! network named with `ovs.network` or numbered with `ovs.vni`, the same
-//! on every host that has it), or by direct routing (`ovs.mode=routed`:
-//! the host routes between its subnet and the peers', see
-//! [`crate::ovs::routed`]). VLAN is still to come and refused by name.
+//! on every host that has it), by direct routing (`ovs.mode=routed`: the
+//! host routes between its subnet and the peers', see
+//! [`crate::ovs::routed`]), or on a VLAN of an uplink (`ovs.mode=vlan
+//! ovs.vlan=N ovs.uplink=IFACE`, see [`crate::ovs::uplink`]).
 //!
 //! A Docker network's id differs on every host (scope `local`), so a
 //! VXLAN network spans hosts only by a name or a VNI the user gives each
@@ -16,14 +17,20 @@ use std::fmt;
 use crate::error::{DriverError, Result};
 use crate::names::parse_network_name;
 
-/// `-o ovs.mode=vxlan|routed`.
+/// `-o ovs.mode=vxlan|routed|vlan`.
 pub const OPT_MODE: &str = "ovs.mode";
+/// `-o ovs.vlan=N`: the VLAN id of a VLAN network, 1 to 4094.
+pub const OPT_VLAN: &str = "ovs.vlan";
+/// `-o ovs.uplink=IFACE`: the interface a VLAN network's frames leave by.
+pub const OPT_UPLINK: &str = "ovs.uplink";
 /// `-o ovs.network=NAME`: the network every host names alike (VXLAN).
 pub const OPT_NETWORK: &str = "ovs.network";
 /// `-o ovs.vni=N`: the VXLAN network identifier, 1 to 16777215.
 pub const OPT_VNI: &str = "ovs.vni";
 /// The `-o` keys of `-d ovs`.
-pub const OVS_KEYS: [&str; 3] = [OPT_MODE, OPT_NETWORK, OPT_VNI];
+pub const OVS_KEYS: [&str; 5] = [OPT_MODE, OPT_NETWORK, OPT_VNI, OPT_VLAN, OPT_UPLINK];
+
+const VLAN_MAX: u16 = 4094;
 
 const VNI_MAX: u32 = (1 << 24) - 1;
 /// What VXLAN adds to a frame: outer Ethernet, IPv4, UDP and VXLAN headers.
@@ -38,34 +45,47 @@ pub enum NetworkMode {
     Vxlan { vni: u32 },
     /// Its packets routed by the host to the peers, unencapsulated.
     Routed,
+    /// Its frames tagged `vid` on an uplink (the record names it).
+    Vlan { vid: u16 },
 }
 
 impl NetworkMode {
     /// The mode `options` (the network's `ovs.*` options) ask for.
     pub fn from_options(options: &BTreeMap<String, String>) -> Result<NetworkMode> {
-        match options.get(OPT_MODE).map(String::as_str) {
+        let mode = options.get(OPT_MODE).map(String::as_str);
+        let only_for =
+            |keys: &[&str], reason: &str| match keys.iter().find(|k| options.contains_key(**k)) {
+                Some(key) => Err(DriverError::invalid(*key, reason.to_string())),
+                None => Ok(()),
+            };
+        if mode != Some("vlan") {
+            only_for(&[OPT_VLAN, OPT_UPLINK], "is for ovs.mode=vlan")?;
+        }
+        match mode {
             None | Some("vxlan") => {
                 Ok(vni_of(options)?.map_or(NetworkMode::Local, |vni| NetworkMode::Vxlan { vni }))
             }
-            Some("routed") => match [OPT_NETWORK, OPT_VNI]
-                .iter()
-                .find(|k| options.contains_key(**k))
-            {
-                Some(key) => Err(DriverError::invalid(
-                    *key,
+            Some("routed") => {
+                only_for(
+                    &[OPT_NETWORK, OPT_VNI],
                     "is for VXLAN networks; a routed network is matched across hosts by \
-                     its place in each host's docker-ovn-host-cidr, not by a name"
-                        .to_string(),
-                )),
-                None => Ok(NetworkMode::Routed),
-            },
-            Some("vlan") => Err(DriverError::invalid(
-                OPT_MODE,
-                "\"vlan\" is not available yet; give vxlan (the default) or routed".to_string(),
-            )),
+                     its place in each host's docker-ovn-host-cidr, not by a name",
+                )?;
+                Ok(NetworkMode::Routed)
+            }
+            Some("vlan") => {
+                only_for(
+                    &[OPT_NETWORK, OPT_VNI],
+                    "is for VXLAN networks; a VLAN network is its VLAN id on the uplink",
+                )?;
+                uplink_of(options)?;
+                Ok(NetworkMode::Vlan {
+                    vid: vlan_of(options)?,
+                })
+            }
             Some(other) => Err(DriverError::invalid(
                 OPT_MODE,
-                format!("{other:?}: give vxlan (the default) or routed"),
+                format!("{other:?}: give vxlan (the default), routed or vlan"),
             )),
         }
     }
@@ -82,20 +102,24 @@ impl NetworkMode {
     pub fn mtu(self, underlay_mtu: u32) -> u32 {
         match self {
             NetworkMode::Vxlan { .. } => underlay_mtu.saturating_sub(VXLAN_OVERHEAD),
-            NetworkMode::Local | NetworkMode::Routed => underlay_mtu,
+            NetworkMode::Local | NetworkMode::Routed | NetworkMode::Vlan { .. } => underlay_mtu,
         }
     }
 
     /// As a network record holds it: `mode=local`, `mode=vxlan vni=N`,
-    /// `mode=routed`.
-    pub fn parse(mode: Option<&str>, vni: Option<&str>) -> Option<NetworkMode> {
-        match (mode, vni) {
+    /// `mode=routed`, `mode=vlan vlan=N`; `field` reads a record's field.
+    pub fn parse<'a>(field: impl Fn(&str) -> Option<&'a str>) -> Option<NetworkMode> {
+        match (field("mode"), field("vni"), field("vlan")) {
             // Records written before modes existed are local.
-            (None | Some("local"), None) => Some(NetworkMode::Local),
-            (Some("routed"), None) => Some(NetworkMode::Routed),
-            (Some("vxlan"), Some(vni)) => {
+            (None | Some("local"), None, None) => Some(NetworkMode::Local),
+            (Some("routed"), None, None) => Some(NetworkMode::Routed),
+            (Some("vxlan"), Some(vni), None) => {
                 let vni = vni.parse().ok().filter(|v| (1..=VNI_MAX).contains(v))?;
                 Some(NetworkMode::Vxlan { vni })
+            }
+            (Some("vlan"), None, Some(vid)) => {
+                let vid = vid.parse().ok().filter(|v| (1..=VLAN_MAX).contains(v))?;
+                Some(NetworkMode::Vlan { vid })
             }
             _ => None,
         }
@@ -108,6 +132,7 @@ impl fmt::Display for NetworkMode {
             NetworkMode::Local => f.write_str("mode=local"),
             NetworkMode::Vxlan { vni } => write!(f, "mode=vxlan vni={vni}"),
             NetworkMode::Routed => f.write_str("mode=routed"),
+            NetworkMode::Vlan { vid } => write!(f, "mode=vlan vlan={vid}"),
         }
     }
 }
@@ -121,6 +146,49 @@ fn vni_of(options: &BTreeMap<String, String>) -> Result<Option<u32>> {
         .map(|name| parse_network_name(name).map(|name| vni_of_name(&name)))
         .transpose()?;
     Ok(given.or(named))
+}
+
+/// The VLAN id `ovs.vlan` gives (required with `ovs.mode=vlan`).
+fn vlan_of(options: &BTreeMap<String, String>) -> Result<u16> {
+    let value = options.get(OPT_VLAN).ok_or_else(|| {
+        DriverError::invalid(OPT_VLAN, "ovs.mode=vlan needs -o ovs.vlan=N (1 to 4094)")
+    })?;
+    value
+        .parse::<u16>()
+        .ok()
+        .filter(|v| (1..=VLAN_MAX).contains(v))
+        .ok_or_else(|| {
+            DriverError::invalid(
+                OPT_VLAN,
+                format!("{value:?}: give a number from 1 to {VLAN_MAX}"),
+            )
+        })
+}
+
+/// The uplink `ovs.uplink` names (required with `ovs.mode=vlan`): an
+/// interface name as the kernel takes it.
+pub fn uplink_of(options: &BTreeMap<String, String>) -> Result<Option<String>> {
+    if options.get(OPT_MODE).map(String::as_str) != Some("vlan") {
+        return Ok(None);
+    }
+    let name = options.get(OPT_UPLINK).ok_or_else(|| {
+        DriverError::invalid(
+            OPT_UPLINK,
+            "ovs.mode=vlan needs -o ovs.uplink=IFACE (the trunk)",
+        )
+    })?;
+    let valid = !name.is_empty()
+        && name.len() <= 15
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    match valid {
+        true => Ok(Some(name.clone())),
+        false => Err(DriverError::invalid(
+            OPT_UPLINK,
+            format!("{name:?}: not an interface name (up to 15 of A-Z a-z 0-9 . _ -)"),
+        )),
+    }
 }
 
 fn parse_vni(value: &str) -> Result<u32> {
@@ -165,6 +233,9 @@ mod tests {
         assert_eq!(mode(&[]).unwrap(), NetworkMode::Local);
         assert_eq!(mode(&[(OPT_MODE, "vxlan")]).unwrap(), NetworkMode::Local);
         assert_eq!(mode(&[(OPT_MODE, "routed")]).unwrap(), NetworkMode::Routed);
+        let vlan = [(OPT_MODE, "vlan"), (OPT_VLAN, "100"), (OPT_UPLINK, "eth1")];
+        assert_eq!(mode(&vlan).unwrap(), NetworkMode::Vlan { vid: 100 });
+        assert_eq!(uplink_of(&options(&vlan)).unwrap().as_deref(), Some("eth1"));
         assert_eq!(
             mode(&[(OPT_VNI, "5001")]).unwrap(),
             NetworkMode::Vxlan { vni: 5001 }
@@ -189,7 +260,14 @@ mod tests {
         assert!(error(&[(OPT_MODE, "vlan2")]).contains("give vxlan"));
         assert!(error(&[(OPT_VNI, "0")]).contains("from 1 to 16777215"));
         assert!(error(&[(OPT_VNI, "16777216")]).contains("from 1 to 16777215"));
-        assert!(error(&[(OPT_MODE, "vlan")]).contains("not available yet"));
+        assert!(error(&[(OPT_MODE, "vlan"), (OPT_UPLINK, "eth1")]).contains("needs -o ovs.vlan"));
+        assert!(error(&[(OPT_MODE, "vlan"), (OPT_VLAN, "7")]).contains("needs -o ovs.uplink"));
+        let vlan = |vid: &str, uplink: &str| {
+            error(&[(OPT_MODE, "vlan"), (OPT_VLAN, vid), (OPT_UPLINK, uplink)])
+        };
+        assert!(vlan("4095", "eth1").contains("from 1 to 4094"));
+        assert!(vlan("7", "eth 1").contains("not an interface name"));
+        assert!(error(&[(OPT_VLAN, "7")]).contains("is for ovs.mode=vlan"));
         let named_routed = error(&[(OPT_MODE, "routed"), (OPT_NETWORK, "blue")]);
         assert!(named_routed.contains("place in each host's docker-ovn-host-cidr"));
         assert!(!error(&[(OPT_MODE, "routed"), (OPT_VNI, "7")]).is_empty());
@@ -202,16 +280,18 @@ mod tests {
             NetworkMode::Local,
             NetworkMode::Vxlan { vni: 42 },
             NetworkMode::Routed,
+            NetworkMode::Vlan { vid: 100 },
         ] {
             let text = mode.to_string();
             let field = |name: &str| {
                 text.split(' ')
                     .find_map(|p| p.strip_prefix(name)?.strip_prefix('='))
             };
-            assert_eq!(NetworkMode::parse(field("mode"), field("vni")), Some(mode));
+            assert_eq!(NetworkMode::parse(field), Some(mode));
         }
-        assert_eq!(NetworkMode::parse(None, None), Some(NetworkMode::Local));
-        assert_eq!(NetworkMode::parse(Some("vxlan"), None), None);
+        assert_eq!(NetworkMode::parse(|_| None), Some(NetworkMode::Local));
+        let vxlan_without_vni = |name: &str| (name == "mode").then_some("vxlan");
+        assert_eq!(NetworkMode::parse(vxlan_without_vni), None);
         assert_eq!(NetworkMode::mtu(NetworkMode::Vxlan { vni: 1 }, 1500), 1450);
         assert_eq!(NetworkMode::mtu(NetworkMode::Routed, 1500), 1500);
     }

@@ -14,7 +14,7 @@ use crate::external_ids::OVS_NETWORK_PREFIX;
 use crate::host::gateway::{Gateway, OVS_GATEWAY_PREFIX};
 use crate::host::local_switch::LocalSwitch;
 use crate::names::DockerId;
-use crate::ovs::network_mode::NetworkMode;
+use crate::ovs::network_mode::{NetworkMode, uplink_of};
 
 /// One `-d ovs` network.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +31,8 @@ pub struct NetworkRecord {
     pub internal: bool,
     /// How it reaches other hosts.
     pub mode: NetworkMode,
+    /// A VLAN network's uplink.
+    pub uplink: Option<String>,
 }
 
 impl NetworkRecord {
@@ -66,6 +68,7 @@ impl NetworkRecord {
             mtu: spec.mtu.unwrap_or(mode.mtu(underlay_mtu)),
             internal: spec.internal,
             mode,
+            uplink: uplink_of(&spec.backend_options).ok().flatten(),
         }
     }
 
@@ -91,7 +94,8 @@ impl NetworkRecord {
             gateway6: optional(value, "gateway6")?,
             mtu: field(value, "mtu")?.parse().ok()?,
             internal: field(value, "internal")? == "true",
-            mode: NetworkMode::parse(field(value, "mode"), field(value, "vni"))?,
+            mode: NetworkMode::parse(|name| field(value, name))?,
+            uplink: field(value, "uplink").map(str::to_string),
         })
     }
 
@@ -131,7 +135,10 @@ impl fmt::Display for NetworkRecord {
             ("subnet6", self.subnet6.map(|n| n.to_string())),
             ("gateway6", self.gateway6.map(|a| a.to_string())),
         ];
-        for (name, value) in optional {
+        for (name, value) in optional
+            .into_iter()
+            .chain([("uplink", self.uplink.clone())])
+        {
             if let Some(value) = value {
                 write!(f, " {name}={value}")?;
             }
@@ -183,6 +190,7 @@ mod tests {
             mtu: 1500,
             internal: false,
             mode: NetworkMode::Vxlan { vni: 77 },
+            uplink: None,
         }
     }
 

@@ -48,11 +48,13 @@ pub const NETWORK_REG: u8 = 0;
 /// The register that carries the output port.
 pub const OUTPUT_REG: u8 = 1;
 /// The register that says where a packet came from: [`FROM_ENDPOINT`]
-/// (0, as every register starts), [`FROM_PEER`] or [`FROM_HOST`].
+/// (0, as every register starts), [`FROM_PEER`], [`FROM_HOST`] or
+/// [`FROM_UPLINK`].
 pub const ORIGIN_REG: u8 = 2;
 pub const FROM_ENDPOINT: u32 = 0;
 pub const FROM_PEER: u32 = 1;
 pub const FROM_HOST: u32 = 2;
+pub const FROM_UPLINK: u32 = 3;
 /// How long a learned MAC stays after its last frame from a peer.
 pub const LEARNED_SECONDS: u16 = 300;
 
@@ -136,6 +138,16 @@ pub struct NetworkFlows {
     pub gateway: Option<GatewayPort>,
     /// VXLAN networks, once the VXLAN port has an ofport.
     pub tunnel: Option<TunnelFlows>,
+    /// VLAN networks, once the uplink has an ofport.
+    pub vlan: Option<VlanFlows>,
+}
+
+/// A VLAN network's way to the physical network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VlanFlows {
+    /// The uplink's port.
+    pub ofport: u32,
+    pub vid: u16,
 }
 
 /// An endpoint as its flows need it.
@@ -249,6 +261,9 @@ pub fn network_flows(round: u16, network: &NetworkFlows) -> Vec<Flow> {
     }
     if let Some(tunnel) = &network.tunnel {
         flows.extend(tunnel::tunnel_flows(round, network.index, tunnel));
+    }
+    if let Some(vlan) = &network.vlan {
+        flows.extend(vlan::vlan_flows(round, network, vlan));
     }
     flows
 }
@@ -365,7 +380,41 @@ fn forward_to(round: u16, owner: Owner, network: u16, mac: Mac, ofport: u32) -> 
         .goto(Table::Output.number())
 }
 
+/// What an endpoint of a network that spans hosts sends past this host:
+/// the ARP requests and neighbour solicitations no local flow answered go
+/// to `flood_to_peers`, and frames to MACs not on this host to
+/// `unknown_to` (`learned_macs` for VXLAN, the flood for VLAN).
+fn leaving_this_host(round: u16, network: u16, unknown_to: Table) -> Vec<Flow> {
+    let owner = Owner::network(network);
+    let from_endpoint = || {
+        Match::new()
+            .reg(NETWORK_REG, network.into())
+            .reg(ORIGIN_REG, FROM_ENDPOINT)
+    };
+    let unanswered = [
+        from_endpoint().eth_type(ETH_ARP).arp_op(ARP_REQUEST),
+        icmpv6(NEIGHBOR_SOLICITATION)
+            .reg(NETWORK_REG, network.into())
+            .reg(ORIGIN_REG, FROM_ENDPOINT),
+    ];
+    let mut flows: Vec<Flow> = unanswered
+        .into_iter()
+        .map(|request| {
+            flow(Table::Responder, 150, owner, round)
+                .matching(request)
+                .goto(Table::FloodToPeers.number())
+        })
+        .collect();
+    flows.push(
+        flow(Table::Forwarding, 10, owner, round)
+            .matching(from_endpoint())
+            .goto(unknown_to.number()),
+    );
+    flows
+}
+
 mod tunnel;
+mod vlan;
 
 #[cfg(test)]
 mod tests;

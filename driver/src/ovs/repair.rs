@@ -180,6 +180,7 @@ impl OvsBackend {
             }
             Action::SyncTunnel { .. } => self.sync_tunnel().await.map(|()| true),
             Action::SyncRoutes { .. } => self.sync_routes(None).await,
+            Action::SyncUplinks { .. } => self.sync_uplinks(None).await.map(|()| true),
             Action::Unplug { endpoint, .. } => {
                 let endpoint = DockerId::parse("endpoint", endpoint)?;
                 self.unplug(&endpoint, "unplugged by reconciliation")

@@ -59,6 +59,13 @@ pub enum Action {
         add: Vec<String>,
         remove: Vec<String>,
     },
+    /// `-d ovs` VLAN networks: make the bridge's uplink ports `wanted`
+    /// (the VLAN networks' uplinks); `present` are there.
+    SyncUplinks {
+        bridge: String,
+        wanted: Vec<String>,
+        present: Vec<String>,
+    },
     /// `-d ovs`: put the bridge's flows in again under a new round; they
     /// differ from what the databases call for.
     ResyncFlows {
@@ -140,6 +147,13 @@ fn display_gateway(action: &Action, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f,
             "remove the iptables rules of {switch}'s gateway: this host has no network on it"
         ),
+        ovs => display_ovs_bridge(ovs, f),
+    }
+}
+
+/// The steps of the `-d ovs` bridge and host that only it has.
+fn display_ovs_bridge(action: &Action, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match action {
         Action::SyncTunnel { bridge, add: true } => write!(
             f,
             "add the VXLAN port of bridge {bridge}: the host has peers or a VXLAN network, and it is missing"
@@ -153,6 +167,16 @@ fn display_gateway(action: &Action, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             "routes to peers: add [{}], remove [{}] (routed networks and docker-ovn-peers call for them)",
             add.join(", "),
             remove.join(", ")
+        ),
+        Action::SyncUplinks {
+            bridge,
+            wanted,
+            present,
+        } => write!(
+            f,
+            "make the uplink ports of bridge {bridge} [{}] (the VLAN networks' uplinks), from [{}]",
+            wanted.join(", "),
+            present.join(", ")
         ),
         Action::ResyncFlows {
             bridge,

@@ -82,6 +82,7 @@ fn kinds(snapshot: &Snapshot) -> Vec<&'static str> {
             Action::ResyncFlows { .. } => "resync-flows",
             Action::SyncTunnel { .. } => "sync-tunnel",
             Action::SyncRoutes { .. } => "sync-routes",
+            Action::SyncUplinks { .. } => "sync-uplinks",
         })
         .collect()
 }

@@ -28,6 +28,7 @@ fn network() -> NetworkFlows {
             address: Ipv4Addr::new(10, 1, 0, 1),
         }),
         tunnel: None,
+        vlan: None,
     }
 }
 
@@ -40,6 +41,16 @@ fn vxlan_network() -> NetworkFlows {
                 Ipv4Addr::new(172, 31, 250, 12),
                 Ipv4Addr::new(172, 31, 250, 13),
             ],
+        }),
+        ..network()
+    }
+}
+
+fn vlan_network() -> NetworkFlows {
+    NetworkFlows {
+        vlan: Some(VlanFlows {
+            ofport: 4,
+            vid: 100,
         }),
         ..network()
     }
@@ -76,6 +87,28 @@ fn golden_vxlan_network_flows() {
     golden(
         "ovs-vxlan-network.flows",
         &network_flows(1, &vxlan_network()),
+    );
+}
+
+#[test]
+fn golden_vlan_network_flows() {
+    golden("ovs-vlan-network.flows", &network_flows(1, &vlan_network()));
+}
+
+#[test]
+fn a_vlan_network_takes_in_only_its_vlan_and_tags_what_leaves() {
+    let flows = network_flows(1, &vlan_network());
+    let text: Vec<String> = flows.iter().map(Flow::to_string).collect();
+    let classified: Vec<&String> = text.iter().filter(|f| f.contains("in_port=4")).collect();
+    assert_eq!(classified.len(), 1, "{text:#?}");
+    assert!(classified[0].contains("dl_vlan=100"), "{}", classified[0]);
+    let flood = text
+        .iter()
+        .find(|f| f.contains("table=38"))
+        .expect("the flood flow");
+    assert!(
+        flood.contains("push_vlan:0x8100") && flood.contains("output:4"),
+        "{flood}"
     );
 }
 

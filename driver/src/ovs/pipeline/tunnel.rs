@@ -8,10 +8,7 @@ use flows::action::Bits;
 use flows::learn::{Learn, LearnSpec};
 use flows::{Action, Field, Flow, Match, Port};
 
-use super::{
-    ARP_REQUEST, ETH_ARP, FROM_ENDPOINT, FROM_PEER, LEARNED_SECONDS, NEIGHBOR_SOLICITATION,
-    NETWORK_REG, ORIGIN_REG, Table, TunnelFlows, flow, icmpv6, load,
-};
+use super::{FROM_PEER, LEARNED_SECONDS, NETWORK_REG, ORIGIN_REG, Table, TunnelFlows, flow, load};
 use crate::ovs::cookie::Owner;
 
 /// The network's flows through the VXLAN port.
@@ -22,29 +19,7 @@ pub fn tunnel_flows(round: u16, network: u16, tunnel: &TunnelFlows) -> Vec<Flow>
         .iter()
         .map(|&peer| from_peer(round, network, tunnel, peer))
         .collect();
-    let from_endpoint = || {
-        Match::new()
-            .reg(NETWORK_REG, network.into())
-            .reg(ORIGIN_REG, FROM_ENDPOINT)
-    };
-    let unanswered = [
-        from_endpoint().eth_type(ETH_ARP).arp_op(ARP_REQUEST),
-        icmpv6(NEIGHBOR_SOLICITATION)
-            .reg(NETWORK_REG, network.into())
-            .reg(ORIGIN_REG, FROM_ENDPOINT),
-    ];
-    for request in unanswered {
-        flows.push(
-            flow(Table::Responder, 150, owner, round)
-                .matching(request)
-                .goto(Table::FloodToPeers.number()),
-        );
-    }
-    flows.push(
-        flow(Table::Forwarding, 10, owner, round)
-            .matching(from_endpoint())
-            .goto(Table::LearnedMacs.number()),
-    );
+    flows.extend(super::leaving_this_host(round, network, Table::LearnedMacs));
     flows.push(
         flow(Table::LearnedMacs, 10, owner, round)
             .matching(Match::new().reg(NETWORK_REG, network.into()))

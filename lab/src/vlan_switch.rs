@@ -1,0 +1,159 @@
+//! The "physical switch" of a lab of several hosts: an Open vSwitch of
+//! its own (ovsdb-server and ovs-vswitchd, userspace datapath) in the
+//! underlay's namespace, with one bridge, `br-vlan`, in `NORMAL` mode, as
+//! a VLAN-aware switch of the machine room would be. This kernel has no
+//! 802.1Q devices, so tags are pushed and popped only by OVS bridges.
+//!
+//! - Each host K has a trunk to it: the veth `dovn-trkK` in the host
+//!   (unconfigured: the uplink `-d ovs` VLAN networks take with
+//!   `-o ovs.uplink=dovn-trkK`), `dovn-trkK-s` on the switch, a port of
+//!   `br-vlan` with no tag (every VLAN, tagged).
+//! - Outside hosts: the namespaces `dovn-vlan100` and `dovn-vlan200`, each
+//!   with `eth0` at 10.250.0.254/24 on an access port of VLAN 100 and 200
+//!   (the same address on both: only the VLAN tells them apart), for the
+//!   tests; `dovn-vlan300` at 10.253.0.254/24 on VLAN 300, the demo's.
+
+use std::time::Duration;
+
+use anyhow::Context;
+
+use super::cmd::{self, say};
+use super::env::{HostEnv, UnderlayEnv};
+use super::host;
+use super::underlay::{delete_netns, ensure_netns, ip, link_exists};
+
+/// The switch's bridge.
+pub const SWITCH_BRIDGE: &str = "br-vlan";
+/// The outside hosts: VLAN, namespace and address.
+pub const OUTSIDE_HOSTS: [(u16, &str, &str); 3] = [
+    (100, "dovn-vlan100", "10.250.0.254/24"),
+    (200, "dovn-vlan200", "10.250.0.254/24"),
+    (300, "dovn-vlan300", "10.253.0.254/24"),
+];
+
+/// Host `index`'s end of its trunk, and the switch's end.
+pub fn trunk_names(host: &HostEnv) -> (String, String) {
+    let index = host.name.trim_start_matches("host");
+    (format!("dovn-trk{index}"), format!("dovn-trk{index}-s"))
+}
+
+/// Starts the switch's OVS and bridge and the outside hosts, if missing.
+pub fn start(underlay: &UnderlayEnv) -> anyhow::Result<()> {
+    let switch = &underlay.switch;
+    host::start(switch)?;
+    let mut args = host::netdev_bridge(SWITCH_BRIDGE);
+    args.extend(["fail_mode=standalone".to_string()]);
+    host::vsctl(switch, &args).context("physical switch: creating br-vlan")?;
+    for (vlan, netns, address) in OUTSIDE_HOSTS {
+        outside_host(underlay, vlan, netns, address)?;
+    }
+    say(format!(
+        "physical switch: {SWITCH_BRIDGE} in namespace {} (outside hosts on VLANs 100, 200 and 300)",
+        underlay.netns
+    ));
+    Ok(())
+}
+
+/// The namespace `netns` with `eth0` at `address` on an access port of `vlan`.
+fn outside_host(
+    underlay: &UnderlayEnv,
+    vlan: u16,
+    netns: &str,
+    address: &str,
+) -> anyhow::Result<()> {
+    let port = format!("dovn-v{vlan}");
+    let switch_ns = Some(underlay.netns.as_str());
+    ensure_netns(netns)?;
+    ip(Some(netns), &["link", "set", "lo", "up"])?;
+    if !link_exists(Some(netns), "eth0") {
+        if link_exists(switch_ns, &port) {
+            ip(switch_ns, &["link", "del", &port])?;
+        }
+        ip(
+            switch_ns,
+            &[
+                "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", netns,
+            ],
+        )?;
+    }
+    ip(switch_ns, &["link", "set", &port, "up"])?;
+    ip(Some(netns), &["addr", "replace", address, "dev", "eth0"])?;
+    ip(Some(netns), &["link", "set", "eth0", "up"])?;
+    complete_checksums(netns);
+    let tag = format!("tag={vlan}");
+    let args = [
+        "--may-exist",
+        "add-port",
+        SWITCH_BRIDGE,
+        &port,
+        "--",
+        "set",
+        "Port",
+        &port,
+        &tag,
+    ];
+    host::vsctl(&underlay.switch, &args.map(String::from))
+        .with_context(|| format!("physical switch: access port {port} on VLAN {vlan}"))?;
+    Ok(())
+}
+
+/// The outside end is no OVS port: its TCP leaves with checksums the
+/// userspace datapath would pass on unfinished.
+fn complete_checksums(netns: &str) {
+    let mut ethtool = cmd::command_in(Some(netns), "ethtool");
+    ethtool.args(["-K", "eth0", "tx", "off"]);
+    if let Err(error) = cmd::run(ethtool, Duration::from_secs(10)) {
+        say(format!("{netns}: tx checksum offload stays on: {error:#}"));
+    }
+}
+
+/// Host `host`'s trunk to the switch, if missing.
+pub fn connect(host: &HostEnv, underlay: &UnderlayEnv) -> anyhow::Result<()> {
+    let (host_end, switch_end) = trunk_names(host);
+    let host_ns = host.netns.as_deref();
+    let switch_ns = Some(underlay.netns.as_str());
+    if !(link_exists(host_ns, &host_end) && link_exists(switch_ns, &switch_end)) {
+        if link_exists(host_ns, &host_end) {
+            ip(host_ns, &["link", "del", &host_end])?;
+        }
+        let mut args = vec!["link", "add", host_end.as_str()];
+        if let Some(netns) = host_ns {
+            args.extend(["netns", netns]);
+        }
+        args.extend([
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &switch_end,
+            "netns",
+            &underlay.netns,
+        ]);
+        ip(None, &args)?;
+    }
+    ip(host_ns, &["link", "set", &host_end, "up"])?;
+    ip(switch_ns, &["link", "set", &switch_end, "up"])?;
+    let args = [
+        "--may-exist",
+        "add-port",
+        SWITCH_BRIDGE,
+        switch_end.as_str(),
+    ];
+    host::vsctl(&underlay.switch, &args.map(String::from))
+        .with_context(|| format!("physical switch: trunk port {switch_end}"))?;
+    say(format!(
+        "{}: trunk {host_end} to the physical switch ({switch_end} there)",
+        host.name
+    ));
+    Ok(())
+}
+
+/// Stops the switch's daemons and deletes the outside hosts; the trunks
+/// go with the underlay's namespace.
+pub fn stop(underlay: &UnderlayEnv) -> anyhow::Result<()> {
+    host::stop(&underlay.switch)?;
+    for (_, netns, _) in OUTSIDE_HOSTS {
+        delete_netns(netns)?;
+    }
+    Ok(())
+}
