@@ -11,9 +11,11 @@ use crate::memory;
 use crate::plugin::Driver;
 use crate::prefill::Prefill;
 
-/// Joins `endpoints`, says the driver's RSS, waits for stdin to close.
-pub fn fill_and_hold(lab: &Lab, endpoints: usize) -> anyhow::Result<()> {
-    let filler = Driver::with_network("prefill", PluginClient::new(lab.plugin_socket()), 244)?;
+/// Joins `endpoints` on `driver` (`ovs` or `ovn`), says the driver's RSS,
+/// waits for stdin to close.
+pub fn fill_and_hold(lab: &Lab, driver: &str, endpoints: usize) -> anyhow::Result<()> {
+    let socket = crate::probe::socket_of(lab, driver)?;
+    let filler = Driver::with_network("prefill", PluginClient::new(socket), 244)?;
     let prefill = Prefill::new(&filler);
     let filled = prefill.grow_to(endpoints);
     if let Err(error) = &filled {

@@ -78,6 +78,9 @@ struct Options {
     /// (for profiling the driver at that population), then remove them.
     #[arg(long, value_name = "ENDPOINTS")]
     fill_and_hold: Option<usize>,
+    /// The driver `--fill-and-hold` fills: ovs or ovn.
+    #[arg(long, value_name = "DRIVER", default_value = "ovn")]
+    fill_driver: String,
     /// Only time serial lifecycles of one driver (ovs or ovn), call by
     /// call, and print their medians: a quick look, no table.
     #[arg(long, value_name = "DRIVER")]
@@ -102,7 +105,7 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     if let Some(endpoints) = options.fill_and_hold {
-        let held = hold::fill_and_hold(&lab, endpoints);
+        let held = hold::fill_and_hold(&lab, &options.fill_driver, endpoints);
         sweep::sweep(&lab)?;
         return held;
     }

@@ -9,15 +9,19 @@ use crate::measure::say;
 use crate::plugin::Driver;
 use crate::stats::ms;
 
+/// The plugin socket of the lab's `driver` (`ovs` or `ovn`).
+pub fn socket_of(lab: &Lab, driver: &str) -> anyhow::Result<std::path::PathBuf> {
+    match driver {
+        "ovs" => Ok(lab.var("OVS_PLUGIN_SOCKET").into()),
+        "ovn" => Ok(lab.plugin_socket()),
+        other => anyhow::bail!("a driver is ovs or ovn, not {other:?}"),
+    }
+}
+
 /// Runs `count` serial lifecycles on a network of its own on `driver`
 /// (`ovs` or `ovn`) and prints each call's median and 90th percentile.
 pub fn probe(lab: &Lab, driver: &str, count: usize) -> anyhow::Result<()> {
-    let socket = match driver {
-        "ovs" => std::path::PathBuf::from(lab.var("OVS_PLUGIN_SOCKET")),
-        "ovn" => lab.plugin_socket(),
-        other => anyhow::bail!("--probe takes ovs or ovn, not {other:?}"),
-    };
-    let subject = Driver::with_network("probe", PluginClient::new(socket), 247)?;
+    let subject = Driver::with_network("probe", PluginClient::new(socket_of(lab, driver)?), 247)?;
     // A warm-up, not counted.
     let measured = lifecycle::one(&subject).and_then(|_| {
         let load = Load {

@@ -16,7 +16,6 @@
 //! assert_eq!(arp_for_gateway.to_string(), "arp,arp_op=1,arp_tpa=10.1.0.1");
 //! ```
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -33,17 +32,52 @@ pub const IP_PROTO_ICMPV6: u8 = 58;
 /// OFPVID_PRESENT: a VLAN tag is there.
 pub const VLAN_PRESENT: u16 = 0x1000;
 
+/// The widest field the crate matches on: an IPv6 address.
+const WIDEST: usize = 16;
+
+/// A field's bytes, held inline: a switch's dump of tens of thousands of
+/// flows decodes into as many matches, and a heap allocation per field
+/// would multiply the daemon's peak memory.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct FieldBytes {
+    len: u8,
+    bytes: [u8; WIDEST],
+}
+
+impl FieldBytes {
+    fn new<const N: usize>(value: &[u8; N]) -> FieldBytes {
+        const { assert!(N <= WIDEST, "a field wider than WIDEST") };
+        let mut bytes = [0; WIDEST];
+        bytes[..N].copy_from_slice(value);
+        FieldBytes {
+            len: N as u8,
+            bytes,
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+impl fmt::Debug for FieldBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02x?}", self.as_slice())
+    }
+}
+
 /// A field's value and, when only some of its bits count, its mask.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Entry {
-    value: Vec<u8>,
-    mask: Option<Vec<u8>>,
+    value: FieldBytes,
+    mask: Option<FieldBytes>,
 }
 
 /// The fields a flow matches; empty matches every packet.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Match {
-    fields: BTreeMap<Field, Entry>,
+    /// Sorted by field, at most one entry each: OVS's canonical order.
+    fields: Vec<(Field, Entry)>,
 }
 
 impl Match {
@@ -52,133 +86,147 @@ impl Match {
         Match::default()
     }
 
-    fn with(mut self, field: Field, value: Vec<u8>, mask: Option<Vec<u8>>) -> Match {
-        self.fields.insert(field, Entry { value, mask });
+    fn with<const N: usize>(
+        mut self,
+        field: Field,
+        value: &[u8; N],
+        mask: Option<&[u8; N]>,
+    ) -> Match {
+        debug_assert_eq!(N, field.bytes(), "{field:?}");
+        let entry = Entry {
+            value: FieldBytes::new(value),
+            mask: mask.map(FieldBytes::new),
+        };
+        match self.fields.binary_search_by_key(&field, |(f, _)| *f) {
+            Ok(at) => self.fields[at].1 = entry,
+            Err(at) => self.fields.insert(at, (field, entry)),
+        }
         self
     }
 
     pub fn in_port(self, port: u32) -> Match {
-        self.with(Field::InPort, port.to_be_bytes().to_vec(), None)
+        self.with(Field::InPort, &port.to_be_bytes(), None)
     }
 
     pub fn eth_src(self, mac: Mac) -> Match {
-        self.with(Field::EthSrc, mac.octets().to_vec(), None)
+        self.with(Field::EthSrc, &mac.octets(), None)
     }
 
     pub fn eth_dst(self, mac: Mac) -> Match {
-        self.with(Field::EthDst, mac.octets().to_vec(), None)
+        self.with(Field::EthDst, &mac.octets(), None)
     }
 
     /// The destination under `mask` (`01:00:00:00:00:00` is multicast).
     pub fn eth_dst_masked(self, mac: Mac, mask: Mac) -> Match {
-        let mask = Some(mask.octets().to_vec());
-        self.with(Field::EthDst, mac.octets().to_vec(), mask)
+        let mask = mask.octets();
+        self.with(Field::EthDst, &mac.octets(), Some(&mask))
     }
 
     pub fn eth_type(self, eth_type: u16) -> Match {
-        self.with(Field::EthType, eth_type.to_be_bytes().to_vec(), None)
+        self.with(Field::EthType, &eth_type.to_be_bytes(), None)
     }
 
     /// Packets tagged with VLAN `vid` (0 to 4095).
     pub fn vlan(self, vid: u16) -> Match {
-        let value = (VLAN_PRESENT | (vid & 0x0fff)).to_be_bytes().to_vec();
-        self.with(Field::VlanVid, value, None)
+        let value = (VLAN_PRESENT | (vid & 0x0fff)).to_be_bytes();
+        self.with(Field::VlanVid, &value, None)
     }
 
     pub fn ipv4_src(self, address: Ipv4Addr) -> Match {
-        self.with(Field::Ipv4Src, address.octets().to_vec(), None)
+        self.with(Field::Ipv4Src, &address.octets(), None)
     }
 
     /// The source in `address/prefix`.
     pub fn ipv4_src_net(self, address: Ipv4Addr, prefix: u8) -> Match {
-        let mask = Some(ipv4_mask(prefix).octets().to_vec());
-        self.with(Field::Ipv4Src, address.octets().to_vec(), mask)
+        let mask = ipv4_mask(prefix).octets();
+        self.with(Field::Ipv4Src, &address.octets(), Some(&mask))
     }
 
     pub fn ipv4_dst(self, address: Ipv4Addr) -> Match {
-        self.with(Field::Ipv4Dst, address.octets().to_vec(), None)
+        self.with(Field::Ipv4Dst, &address.octets(), None)
     }
 
     /// The destination in `address/prefix`.
     pub fn ipv4_dst_net(self, address: Ipv4Addr, prefix: u8) -> Match {
-        let mask = Some(ipv4_mask(prefix).octets().to_vec());
-        self.with(Field::Ipv4Dst, address.octets().to_vec(), mask)
+        let mask = ipv4_mask(prefix).octets();
+        self.with(Field::Ipv4Dst, &address.octets(), Some(&mask))
     }
 
     pub fn ipv6_src(self, address: Ipv6Addr) -> Match {
-        self.with(Field::Ipv6Src, address.octets().to_vec(), None)
+        self.with(Field::Ipv6Src, &address.octets(), None)
     }
 
     /// The source in `address/prefix`.
     pub fn ipv6_src_net(self, address: Ipv6Addr, prefix: u8) -> Match {
-        let mask = Some(ipv6_mask(prefix).octets().to_vec());
-        self.with(Field::Ipv6Src, address.octets().to_vec(), mask)
+        let mask = ipv6_mask(prefix).octets();
+        self.with(Field::Ipv6Src, &address.octets(), Some(&mask))
     }
 
     pub fn ipv6_dst(self, address: Ipv6Addr) -> Match {
-        self.with(Field::Ipv6Dst, address.octets().to_vec(), None)
+        self.with(Field::Ipv6Dst, &address.octets(), None)
     }
 
     pub fn ip_proto(self, proto: u8) -> Match {
-        self.with(Field::IpProto, vec![proto], None)
+        self.with(Field::IpProto, &[proto], None)
     }
 
     pub fn icmpv6_type(self, icmp_type: u8) -> Match {
-        self.with(Field::Icmpv6Type, vec![icmp_type], None)
+        self.with(Field::Icmpv6Type, &[icmp_type], None)
     }
 
     /// The target of a neighbour solicitation or advertisement.
     pub fn nd_target(self, address: Ipv6Addr) -> Match {
-        self.with(Field::NdTarget, address.octets().to_vec(), None)
+        self.with(Field::NdTarget, &address.octets(), None)
     }
 
     /// ARP's opcode: 1 request, 2 reply.
     pub fn arp_op(self, op: u16) -> Match {
-        self.with(Field::ArpOp, op.to_be_bytes().to_vec(), None)
+        self.with(Field::ArpOp, &op.to_be_bytes(), None)
     }
 
     pub fn arp_spa(self, address: Ipv4Addr) -> Match {
-        self.with(Field::ArpSpa, address.octets().to_vec(), None)
+        self.with(Field::ArpSpa, &address.octets(), None)
     }
 
     pub fn arp_tpa(self, address: Ipv4Addr) -> Match {
-        self.with(Field::ArpTpa, address.octets().to_vec(), None)
+        self.with(Field::ArpTpa, &address.octets(), None)
     }
 
     pub fn arp_sha(self, mac: Mac) -> Match {
-        self.with(Field::ArpSha, mac.octets().to_vec(), None)
+        self.with(Field::ArpSha, &mac.octets(), None)
     }
 
     pub fn arp_tha(self, mac: Mac) -> Match {
-        self.with(Field::ArpTha, mac.octets().to_vec(), None)
+        self.with(Field::ArpTha, &mac.octets(), None)
     }
 
     /// The tunnel key (a VXLAN VNI, a Geneve VNI).
     pub fn tun_id(self, id: u64) -> Match {
-        self.with(Field::TunId, id.to_be_bytes().to_vec(), None)
+        self.with(Field::TunId, &id.to_be_bytes(), None)
     }
 
     pub fn tun_ipv4_src(self, address: Ipv4Addr) -> Match {
-        self.with(Field::TunIpv4Src, address.octets().to_vec(), None)
+        self.with(Field::TunIpv4Src, &address.octets(), None)
     }
 
     pub fn tun_ipv4_dst(self, address: Ipv4Addr) -> Match {
-        self.with(Field::TunIpv4Dst, address.octets().to_vec(), None)
+        self.with(Field::TunIpv4Dst, &address.octets(), None)
     }
 
     /// Register `n` equal to `value` (`n` is checked when encoding).
     pub fn reg(self, n: u8, value: u32) -> Match {
-        self.with(Field::Reg(n), value.to_be_bytes().to_vec(), None)
+        self.with(Field::Reg(n), &value.to_be_bytes(), None)
     }
 
     /// Register `n` equal to `value` in the bits of `mask`.
     pub fn reg_masked(self, n: u8, value: u32, mask: u32) -> Match {
-        let mask = Some(mask.to_be_bytes().to_vec());
-        self.with(Field::Reg(n), value.to_be_bytes().to_vec(), mask)
+        let mask = Some(&mask.to_be_bytes());
+        self.with(Field::Reg(n), &value.to_be_bytes(), mask)
     }
 
     fn value(&self, field: Field) -> Option<&[u8]> {
-        self.fields.get(&field).map(|e| e.value.as_slice())
+        let at = self.fields.binary_search_by_key(&field, |(f, _)| *f).ok()?;
+        Some(self.fields[at].1.value.as_slice())
     }
 
     /// Refuses what OVS refuses: a field without its prerequisite, a
@@ -188,7 +236,7 @@ impl Match {
         let ip_proto = self.value(Field::IpProto).map(text::number);
         let icmp_type = self.value(Field::Icmpv6Type).map(text::number);
         let is = |wanted: u16| eth_type == Some(u64::from(wanted));
-        for &field in self.fields.keys() {
+        for &(field, _) in &self.fields {
             let (met, needs) = match field {
                 Field::Reg(n) if n > 15 => return Err(FlowsError::NoSuchRegister(n)),
                 Field::Ipv4Src | Field::Ipv4Dst => (is(ETH_TYPE_IPV4), "eth_type=0x0800"),
@@ -225,9 +273,9 @@ impl Match {
         wire::put_u16(out, 0); // the length, below
         for (field, entry) in &self.fields {
             wire::put_u32(out, field.match_header(entry.mask.is_some()));
-            out.extend_from_slice(&entry.value);
+            out.extend_from_slice(entry.value.as_slice());
             if let Some(mask) = &entry.mask {
-                out.extend_from_slice(mask);
+                out.extend_from_slice(mask.as_slice());
             }
         }
         let length = (out.len() - start) as u16;
@@ -271,8 +319,8 @@ fn shorthand(eth_type: u64, ip_proto: Option<u64>) -> Option<(&'static str, bool
 
 /// One field as `name=value[/mask]`, in `ovs-ofctl`'s spelling.
 fn format_field(field: Field, entry: &Entry) -> String {
-    let value = text::value(field, &entry.value);
-    let mask = entry.mask.as_ref().map(|m| text::mask(field, m));
+    let value = text::value(field, entry.value.as_slice());
+    let mask = entry.mask.as_ref().map(|m| text::mask(field, m.as_slice()));
     let name = match field {
         Field::EthSrc => "dl_src".to_string(),
         Field::EthDst => "dl_dst".to_string(),
@@ -282,7 +330,7 @@ fn format_field(field: Field, entry: &Entry) -> String {
         Field::Icmpv6Type => "icmp_type".to_string(),
         Field::EthType => "dl_type".to_string(),
         Field::VlanVid if entry.mask.is_none() => {
-            return format!("dl_vlan={}", text::number(&entry.value) & 0x0fff);
+            return format!("dl_vlan={}", text::number(entry.value.as_slice()) & 0x0fff);
         }
         other => other.name(),
     };
@@ -300,7 +348,8 @@ impl fmt::Display for Match {
         let ip_proto = self.value(Field::IpProto).map(text::number);
         let short = eth_type.and_then(|t| shorthand(t, ip_proto));
         let mut parts: Vec<String> = short.iter().map(|(name, _)| name.to_string()).collect();
-        for (&field, entry) in &self.fields {
+        for (field, entry) in &self.fields {
+            let field = *field;
             let spelled = match field {
                 Field::EthType => short.is_some(),
                 Field::IpProto => short.is_some_and(|(_, proto)| proto),
