@@ -45,12 +45,45 @@ pub fn start(host: &HostEnv, binary: &Path) -> anyhow::Result<()> {
     }
     let child = daemon.spawn()?;
     process::write_pidfile(&daemon.pidfile, child.id())?;
+    write_program(host, &daemon.program)?;
     daemon.wait_ready(child, READY_TIMEOUT, || answers(socket))
 }
 
 /// Stops the host's driver, if it runs.
 pub fn stop(host: &HostEnv) -> anyhow::Result<()> {
-    daemon(host, None).stop()
+    daemon(host, None).stop()?;
+    match std::fs::remove_file(program_file(host)) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+            Err(error).with_context(|| program_file(host).display().to_string())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Beside the pidfile, the name of the binary the driver was started from:
+/// `--driver-binary` may name another file than `docker-ovn`, and `down`
+/// must still know the process as the lab's.
+fn program_file(host: &HostEnv) -> PathBuf {
+    host.driver.pidfile.with_extension("program")
+}
+
+fn write_program(host: &HostEnv, program: &str) -> anyhow::Result<()> {
+    std::fs::write(program_file(host), program)
+        .with_context(|| format!("cannot write {}", program_file(host).display()))
+}
+
+/// The driver's program name: of `binary` when starting, else as the
+/// start recorded it.
+fn program_of(host: &HostEnv, binary: Option<&Path>) -> String {
+    let named = match binary {
+        Some(binary) => binary.file_name().map(|n| n.to_string_lossy().into_owned()),
+        None => std::fs::read_to_string(program_file(host))
+            .ok()
+            .map(|text| text.trim().to_string()),
+    };
+    named
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| DRIVER_BINARY.to_string())
 }
 
 /// The host's driver as a daemon: started from `binary`, or only to be
@@ -58,7 +91,7 @@ pub fn stop(host: &HostEnv) -> anyhow::Result<()> {
 fn daemon(host: &HostEnv, binary: Option<&Path>) -> Daemon {
     let mut daemon = Daemon::new(
         format!("{}: docker-ovn serve", host.name),
-        DRIVER_BINARY,
+        program_of(host, binary),
         host.driver.pidfile.clone(),
         host.driver.log.clone(),
     );

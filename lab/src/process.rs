@@ -29,7 +29,7 @@ pub struct Daemon {
     /// For messages, e.g. "OVN NB ovsdb-server".
     pub label: String,
     /// The program's name: what argv[0] of a running instance ends with.
-    pub program: &'static str,
+    pub program: String,
     /// The file to run, when it is not `program` on the search path (the
     /// driver is this very binary).
     pub exe: Option<PathBuf>,
@@ -50,13 +50,13 @@ impl Daemon {
     /// A daemon with no arguments, no environment, a 5 s grace period.
     pub fn new(
         label: impl Into<String>,
-        program: &'static str,
+        program: impl Into<String>,
         pidfile: PathBuf,
         log: PathBuf,
     ) -> Self {
         Daemon {
             label: label.into(),
-            program,
+            program: program.into(),
             exe: None,
             args: Vec::new(),
             env: Vec::new(),
@@ -93,7 +93,7 @@ impl Daemon {
 
     fn is(&self, pid: i32) -> bool {
         std::fs::read(format!("/proc/{pid}/cmdline"))
-            .is_ok_and(|cmdline| cmdline_matches(&cmdline, self.program, self.marker.as_deref()))
+            .is_ok_and(|cmdline| cmdline_matches(&cmdline, &self.program, self.marker.as_deref()))
     }
 
     /// Starts an OVS/OVN daemon that forks itself (`--detach` must be among

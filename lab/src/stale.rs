@@ -33,10 +33,17 @@ fn names_live_daemon(pidfile: &Path) -> bool {
     let Some(pid) = read_pidfile(pidfile) else {
         return false;
     };
-    let program = match pidfile.file_stem().and_then(|stem| stem.to_str()) {
-        Some("driver") => "docker-ovn",
-        Some(stem) => stem,
-        None => return false,
+    // The driver's binary may have another name (`--driver-binary`): its
+    // start wrote it beside the pidfile.
+    let recorded = std::fs::read_to_string(pidfile.with_extension("program")).ok();
+    let program = match (
+        pidfile.file_stem().and_then(|stem| stem.to_str()),
+        &recorded,
+    ) {
+        (Some("driver"), Some(name)) => name.trim(),
+        (Some("driver"), None) => "docker-ovn",
+        (Some(stem), _) => stem,
+        (None, _) => return false,
     };
     is_alive(pid)
         && std::fs::read(format!("/proc/{pid}/cmdline"))
