@@ -37,7 +37,7 @@ impl OvsBackend {
                 self.bridge()
             ))
         })?;
-        let record = NetworkRecord::new(spec, mode, index, self.config.mtu);
+        let record = NetworkRecord::new(spec, mode, uplink, index, self.config.mtu);
         let value = record.to_string();
         self.plumbing
             .ovs

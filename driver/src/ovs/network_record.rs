@@ -14,7 +14,7 @@ use crate::external_ids::OVS_NETWORK_PREFIX;
 use crate::host::gateway::{Gateway, OVS_GATEWAY_PREFIX};
 use crate::host::local_switch::LocalSwitch;
 use crate::names::DockerId;
-use crate::ovs::network_mode::{NetworkMode, uplink_of};
+use crate::ovs::network_mode::NetworkMode;
 
 /// One `-d ovs` network.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,11 +36,13 @@ pub struct NetworkRecord {
 }
 
 impl NetworkRecord {
-    /// The record of `spec` in `mode` with index `index`, and the MTU the
-    /// mode leaves of `underlay_mtu` unless the spec sets one.
+    /// The record of `spec` in `mode` (on `uplink`, a VLAN network) with
+    /// index `index`, and the MTU the mode leaves of `underlay_mtu` unless
+    /// the spec sets one.
     pub fn new(
         spec: &NetworkSpec,
         mode: NetworkMode,
+        uplink: Option<String>,
         index: u16,
         underlay_mtu: u32,
     ) -> NetworkRecord {
@@ -68,7 +70,7 @@ impl NetworkRecord {
             mtu: spec.mtu.unwrap_or(mode.mtu(underlay_mtu)),
             internal: spec.internal,
             mode,
-            uplink: uplink_of(&spec.backend_options).ok().flatten(),
+            uplink,
         }
     }
 

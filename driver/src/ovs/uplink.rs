@@ -22,10 +22,7 @@ const TRUNK: &str = "trunk";
 impl OvsBackend {
     /// The driver's port for uplink `name`, if it is there.
     fn uplink_port(&self, name: &str) -> Option<OwnedPort> {
-        self.plumbing
-            .ovs
-            .owned_port(name)
-            .filter(|p| id_of(p, UPLINK) == Some(TRUNK))
+        self.plumbing.ovs.owned_port(name).filter(is_trunk)
     }
 
     /// The uplink's OpenFlow number, once it has one.
@@ -99,13 +96,13 @@ impl OvsBackend {
         for name in &wanted {
             self.add_uplink(name).await?;
         }
-        for port in self.plumbing.ovs.owned_ports() {
-            if id_of(&port, UPLINK) == Some(TRUNK) && !wanted.contains(&port.name) {
+        for name in self.present_uplinks() {
+            if !wanted.contains(&name) {
                 self.plumbing
                     .ovs
-                    .remove_port_marked(&port.name, UPLINK, TRUNK)
+                    .remove_port_marked(&name, UPLINK, TRUNK)
                     .await?;
-                tracing::info!(bridge = %self.bridge(), uplink = %port.name, "uplink port removed");
+                tracing::info!(bridge = %self.bridge(), uplink = %name, "uplink port removed");
             }
         }
         Ok(())
@@ -118,10 +115,15 @@ impl OvsBackend {
             .ovs
             .owned_ports()
             .into_iter()
-            .filter(|p| id_of(p, UPLINK) == Some(TRUNK))
+            .filter(is_trunk)
             .map(|p| p.name)
             .collect();
         present.sort();
         present
     }
+}
+
+/// Whether `port` is one of the driver's uplink ports.
+fn is_trunk(port: &OwnedPort) -> bool {
+    id_of(port, UPLINK) == Some(TRUNK)
 }
