@@ -275,3 +275,35 @@ fn vlan_pings_return_after_host2_s_ovs_vswitchd_is_killed_and_restarted() {
     };
     assert_pings_return_after_host2_switch_restart(&lab, &net, env!("CARGO_BIN_EXE_docker-ovn"));
 }
+
+#[test]
+fn an_uplink_port_deleted_by_hand_is_put_back_by_reconciliation() {
+    let _one = serial();
+    let lab = Lab::require_hosts(2);
+    let net = Vlan {
+        name: "dovn-olr",
+        vid: 100,
+    };
+    let (local, a) = net.on_host1();
+    let on2 = net.on(&lab.hosts()[1]);
+    let b = net.endpoint(&lab.hosts()[1], &on2);
+    eventually("host2 -> host1 before", || b.sandbox.ping(&a, &[]));
+    let bridge = LabBridge::of(&lab);
+    bridge.vsctl(&["del-port", "br-docker", "dovn-trk1"]);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_docker-ovn"))
+        .args(["reconcile", "--ovs-db", &lab.ovs_db()])
+        .output()
+        .expect("run docker-ovn reconcile");
+    assert!(output.status.success(), "reconcile: {}", text(&output));
+    let ports = bridge.vsctl(&["list-ports", "br-docker"]);
+    assert!(
+        ports.lines().any(|p| p == "dovn-trk1"),
+        "the VLAN network's uplink is a port again: {ports}"
+    );
+    // Its flows follow the port's new number.
+    eventually("host2 -> host1 after the repair", || {
+        b.sandbox.ping(&a, &[])
+    });
+    drop((b, on2));
+    local.remove();
+}

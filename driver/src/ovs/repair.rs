@@ -29,26 +29,7 @@ impl OvsBackend {
             self.plumbing.reaper.delete_retired().await?;
         }
         let mut actions = self.plan().await?;
-        if !self.tunnel_in_sync() {
-            actions.push(Action::SyncTunnel {
-                bridge: self.bridge().to_string(),
-                add: self.tunnel_wanted(),
-            });
-        }
-        let (present, wanted) = (
-            self.plumbing.links.peer_routes().await?,
-            self.wanted_routes(None),
-        );
-        if present != wanted {
-            let shown = |routes: &[PeerRoute], other: &[PeerRoute]| {
-                let apart = routes.iter().filter(|r| !other.contains(r));
-                apart.map(PeerRoute::to_string).collect()
-            };
-            actions.push(Action::SyncRoutes {
-                add: shown(&wanted, &present),
-                remove: shown(&present, &wanted),
-            });
-        }
+        actions.extend(self.host_steps().await?);
         if dry_run {
             actions.extend(self.flow_check().await?);
             return Ok(actions);
@@ -70,6 +51,43 @@ impl OvsBackend {
             }
         }
         first_error.map_or(Ok(done), Err)
+    }
+
+    /// The steps for what the bridge and the host have for the peers and
+    /// the networks' modes: the VXLAN port, the routes to the peers, the
+    /// VLAN networks' uplink ports.
+    async fn host_steps(&self) -> Result<Vec<Action>> {
+        let mut actions = Vec::new();
+        if !self.tunnel_in_sync() {
+            actions.push(Action::SyncTunnel {
+                bridge: self.bridge().to_string(),
+                add: self.tunnel_wanted(),
+            });
+        }
+        let (present, wanted) = (
+            self.plumbing.links.peer_routes().await?,
+            self.wanted_routes(None),
+        );
+        if present != wanted {
+            let shown = |routes: &[PeerRoute], other: &[PeerRoute]| {
+                let apart = routes.iter().filter(|r| !other.contains(r));
+                apart.map(PeerRoute::to_string).collect()
+            };
+            actions.push(Action::SyncRoutes {
+                add: shown(&wanted, &present),
+                remove: shown(&present, &wanted),
+            });
+        }
+        // An uplink port deleted by hand, or left by a killed daemon.
+        let (present, wanted) = (self.present_uplinks(), self.wanted_uplinks(None));
+        if present != wanted {
+            actions.push(Action::SyncUplinks {
+                bridge: self.bridge().to_string(),
+                wanted,
+                present,
+            });
+        }
+        Ok(actions)
     }
 
     /// The plan for ports, veths and gateways.
