@@ -13,14 +13,12 @@
 //!   (the same address on both: only the VLAN tells them apart), for the
 //!   tests; `dovn-vlan300` at 10.253.0.254/24 on VLAN 300, the demo's.
 
-use std::time::Duration;
-
 use anyhow::Context;
 
-use super::cmd::{self, say};
+use super::cmd::say;
 use super::env::{HostEnv, UnderlayEnv};
-use super::host;
 use super::underlay::{delete_netns, ensure_netns, ip, link_exists};
+use super::{host, offload};
 
 /// The switch's bridge.
 pub const SWITCH_BRIDGE: &str = "br-vlan";
@@ -79,7 +77,9 @@ fn outside_host(
     ip(switch_ns, &["link", "set", &port, "up"])?;
     ip(Some(netns), &["addr", "replace", address, "dev", "eth0"])?;
     ip(Some(netns), &["link", "set", "eth0", "up"])?;
-    complete_checksums(netns);
+    // The outside end is no OVS port: its TCP would leave with checksums
+    // the userspace datapath passes on unfinished.
+    offload::send_complete_checksums_in(netns, "eth0");
     let tag = format!("tag={vlan}");
     let args = [
         "--may-exist",
@@ -95,16 +95,6 @@ fn outside_host(
     host::vsctl(&underlay.switch, &args.map(String::from))
         .with_context(|| format!("physical switch: access port {port} on VLAN {vlan}"))?;
     Ok(())
-}
-
-/// The outside end is no OVS port: its TCP leaves with checksums the
-/// userspace datapath would pass on unfinished.
-fn complete_checksums(netns: &str) {
-    let mut ethtool = cmd::command_in(Some(netns), "ethtool");
-    ethtool.args(["-K", "eth0", "tx", "off"]);
-    if let Err(error) = cmd::run(ethtool, Duration::from_secs(10)) {
-        say(format!("{netns}: tx checksum offload stays on: {error:#}"));
-    }
 }
 
 /// Host `host`'s trunk to the switch, if missing.

@@ -8,7 +8,9 @@ use std::process::Output;
 use std::time::Duration;
 
 use crate::docker_network::{DockerNetwork, container_pings};
+use crate::lab::docker;
 use crate::lab::{Lab, LabHost};
+use crate::lab_bridge::LabBridge;
 use crate::lab_daemons::{LabDaemon, restart_missing};
 use crate::remote::{RemoteEndpoint, RemoteNetwork, assert_apart};
 use crate::underlay::{PeersOfHost1, text};
@@ -215,4 +217,26 @@ pub fn assert_removed_peer_is_cut_off_and_back(
     eventually("host3 again once it is a peer again", reach_host3);
     drop((c, on3));
     local.remove();
+}
+
+/// Each `docker network create -d ovs ARGS... <name>` of `cases` is
+/// refused with an error that says its text, and host1's bridge records
+/// are as before.
+pub fn assert_refused_and_nothing_changed(lab: &Lab, name: &str, cases: &[(Vec<&str>, &str)]) {
+    let bridge = LabBridge::of(lab);
+    let before = bridge.records();
+    for (args, says) in cases {
+        let mut create = vec!["network", "create", "-d", "ovs"];
+        create.extend(args);
+        create.push(name);
+        let output = docker(&create);
+        let _ = docker(&["network", "rm", name]);
+        assert!(!output.status.success(), "{args:?} was accepted");
+        assert!(text(&output).contains(says), "{args:?}: {}", text(&output));
+    }
+    assert_eq!(
+        before,
+        bridge.records(),
+        "a refused network changed the bridge's records"
+    );
 }

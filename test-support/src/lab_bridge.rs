@@ -98,6 +98,11 @@ impl LabBridge {
         tool_ok("ovs-vsctl", &all).trim().to_string()
     }
 
+    /// The bridge's `external_ids`: the `-d ovs` network records among them.
+    pub fn records(&self) -> String {
+        self.vsctl(&["get", "Bridge", &self.name, "external_ids"])
+    }
+
     /// The OpenFlow port number of interface `name`.
     pub fn ofport(&self, name: &str) -> u32 {
         let text = self.vsctl(&["get", "Interface", name, "ofport"]);
