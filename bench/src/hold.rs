@@ -22,9 +22,10 @@ pub fn fill_and_hold(lab: &Lab, driver: &str, endpoints: usize) -> anyhow::Resul
         say(format!("filling stopped short: {error}"));
     }
     say(format!(
-        "{} endpoints joined, driver RSS {} KiB; holding until stdin closes",
+        "{} endpoints joined, driver RSS {} KiB (the highest over {:?}); holding until stdin closes",
         prefill.len(),
-        memory::driver_rss_kib(lab)?
+        memory::driver_peak_rss_kib(lab, memory::PEAK_WINDOW)?,
+        memory::PEAK_WINDOW
     ));
     // Held however far filling got: that population is still worth a look.
     std::io::copy(&mut std::io::stdin(), &mut std::io::sink())?;

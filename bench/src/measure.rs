@@ -192,7 +192,7 @@ fn ovs_rounds(
     for &endpoints in &plan.levels {
         say(format!("-d ovs: joining endpoints up to {endpoints}"));
         prefill.grow_to(endpoints)?;
-        rss = memory::driver_rss_kib(lab)?;
+        rss = memory::driver_peak_rss_kib(lab, memory::PEAK_WINDOW)?;
         let settle = subjects
             .processes
             .settle(IDLE_WINDOW, SETTLED_PERCENT, SETTLE_CAP)?;
@@ -248,7 +248,7 @@ fn rounds(
             });
             endpoints = reached;
         }
-        rss_full_kib = memory::driver_rss_kib(lab)?;
+        rss_full_kib = memory::driver_peak_rss_kib(lab, memory::PEAK_WINDOW)?;
         let settle = subjects
             .processes
             .settle(IDLE_WINDOW, SETTLED_PERCENT, SETTLE_CAP)?;

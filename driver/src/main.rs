@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
-use docker_ovn::cli::{flows_command, heap, logging, reconcile_command, serve, status};
+use docker_ovn::cli::{flows_command, logging, reconcile_command, serve, status};
 
 #[derive(Parser)]
 #[command(
@@ -29,11 +29,33 @@ enum Command {
     Flows(flows_command::FlowsArgs),
 }
 
+/// jemalloc, not glibc's malloc: reconciliation and the flow check make
+/// the daemon's largest allocations, passing ones, every 30 s. glibc
+/// kept the pages they had used (fragmentation that `malloc_trim` could
+/// not return), so the daemon's size followed its history; jemalloc with
+/// one arena and freed pages returned at once (`dirty_decay_ms:0`) stays
+/// near what it holds, at no cost measured per lifecycle
+/// (docs/benchmarks.md, "Figures behind design decisions").
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's options (its `malloc_conf`); `_RJEM_MALLOC_CONF` in the
+/// environment overrides them.
+#[unsafe(export_name = "_rjem_malloc_conf")]
+static MALLOC_CONF: MallocConf =
+    MallocConf(c"narenas:1,dirty_decay_ms:0,muzzy_decay_ms:0".as_ptr());
+
+/// A C string pointer jemalloc reads at start.
+#[repr(transparent)]
+struct MallocConf(*const std::ffi::c_char);
+
+// SAFETY: it points to a static, immutable, NUL-terminated string.
+unsafe impl Sync for MallocConf {}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => {
-            heap::limit_arenas();
             logging::init(args.log_format);
             runtime()?.block_on(serve::serve(args))
         }

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::Duration;
 
-use docker_ovn::names::gateway_interface;
+use docker_ovn::names::{DockerId, gateway_interface, host_interface};
 use ovsdb_client::{Client, Value};
 use test_support::leftovers::named_rows;
 use test_support::{
@@ -528,6 +528,55 @@ fn ovs_a_foreign_flow_survives_every_resync() {
         "the deleted flow is back"
     );
     assert_eq!(foreign.present(), 1, "the foreign flow after a resync");
+}
+
+/// An endpoint's flows deleted by hand, in whichever of the flow check's
+/// parts its port number puts them: reconciliation finds them missing
+/// and puts them back.
+#[test]
+fn ovs_an_endpoints_flows_deleted_by_hand_are_put_back_by_reconciliation() {
+    let _turn = one_at_a_time();
+    let lab = Lab::require();
+    let mut net =
+        DockerNetwork::create_on("ovs", "fault-ovs-eflows", &["--subnet", "10.97.0.0/24"]);
+    net.run("fault-ovs-eflows-a", &[]);
+    net.run("fault-ovs-eflows-b", &[]);
+    ovs_converged(&lab);
+    let bridge = LabBridge::of(&lab);
+    let endpoint = DockerId::parse("endpoint", &net.endpoint("fault-ovs-eflows-a")).unwrap();
+    let interface = host_interface(&endpoint);
+    let ofport = bridge.ofport(&interface);
+    // Made long ago, as far as reconciliation can tell: the flow check
+    // leaves a young endpoint's flows alone (its Join may be on its way).
+    bridge.vsctl(&[
+        "set",
+        "Interface",
+        &interface,
+        "external_ids:\"docker-ovn:created\"=1",
+    ]);
+    let own = format!("0xd000000000{ofport:06x}/0xff00000000ffffff");
+    let before = bridge.flows(&own).len();
+    assert!(before > 0, "endpoint on port {ofport} has no flows");
+    bridge.ofctl("del-flows", &[&format!("cookie={own}")]);
+    assert_eq!(bridge.flows(&own).len(), 0);
+    let repaired = reconcile(&lab, &[]);
+    assert!(
+        repaired.contains("-d ovs did: resync the flows"),
+        "reconciliation must resync: {repaired}"
+    );
+    assert_eq!(
+        bridge.flows(&own).len(),
+        before,
+        "the endpoint's flows are back"
+    );
+    connectivity_returns(
+        "ping after the resync",
+        &net,
+        "fault-ovs-eflows-b",
+        "fault-ovs-eflows-a",
+    );
+    let endpoints = ["fault-ovs-eflows-a", "fault-ovs-eflows-b"].map(|n| net.endpoint(n));
+    net.remove_leaving_nothing(&lab, &endpoints);
 }
 
 /// A flow of cookie 0x5eed on host1's `-d ovs` bridge, deleted on drop.

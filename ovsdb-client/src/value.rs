@@ -82,6 +82,15 @@ impl Atom {
         }
     }
 
+    /// The string, shared: a copy costs a reference count, not a copy
+    /// of its bytes.
+    pub fn as_shared_str(&self) -> Option<&Arc<str>> {
+        match self {
+            Atom::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
     pub fn as_i64(&self) -> Option<i64> {
         match self {
             Atom::Integer(i) => Some(*i),

@@ -6,10 +6,8 @@
 //! - [`reconcile_command`]: `docker-ovn reconcile [--dry-run]`.
 //! - [`flows_command`]: `docker-ovn flows`, the `-d ovs` bridge's flows.
 //! - [`logging`]: logs on stderr, plain or JSON, coloured only on a terminal.
-//! - [`heap`]: the daemon's malloc arenas and free memory given back.
 
 pub mod flows_command;
-pub mod heap;
 pub mod logging;
 pub mod reconcile_command;
 pub mod serve;

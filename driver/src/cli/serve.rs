@@ -344,9 +344,6 @@ async fn reconcile_once(backends: &Backends) {
     if let Some(ovs) = &backends.ovs {
         reconcile_pass("ovs", ovs.reconcile(false)).await;
     }
-    // Start-up's replication and each pass are the daemon's biggest
-    // passing allocations: what they freed goes back now.
-    crate::cli::heap::give_back_free_memory();
 }
 
 async fn reconcile_pass(

@@ -1,6 +1,7 @@
 //! The local Open_vSwitch database: the integration bridge's ports and the
 //! host's OVN settings.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use ovsdb_client::monitor::MonitorRequest;
@@ -21,8 +22,11 @@ const DB: &str = "Open_vSwitch";
 pub struct OwnedPort {
     pub name: String,
     pub uuid: Uuid,
-    /// The Interface's external_ids (endpoint, network, sandbox, ...).
-    pub external_ids: Vec<(String, String)>,
+    /// The Interface's external_ids (endpoint, network, sandbox, ...),
+    /// shared with the replica: reconciliation copies every port, and
+    /// copies of the strings would be most of its memory at thousands of
+    /// endpoints.
+    pub external_ids: Vec<(Arc<str>, Arc<str>)>,
     pub installed: bool,
     /// The OpenFlow port number ovs-vswitchd gave it, once it has one.
     pub ofport: Option<u32>,
@@ -393,16 +397,16 @@ fn ofport_of(interface: &Row) -> Option<u32> {
 }
 
 fn owned_port(uuid: Uuid, port: &Row, interface: Option<&Row>) -> OwnedPort {
-    let external_ids: Vec<(String, String)> = interface
+    let external_ids: Vec<(Arc<str>, Arc<str>)> = interface
         .and_then(|i| i.get("external_ids"))
         .and_then(Value::as_map)
         .unwrap_or_default()
         .iter()
-        .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string())))
+        .filter_map(|(k, v)| Some((k.as_shared_str()?.clone(), v.as_shared_str()?.clone())))
         .collect();
     let installed = external_ids
         .iter()
-        .any(|(k, v)| k == OVN_INSTALLED && v == "true");
+        .any(|(k, v)| &**k == OVN_INSTALLED && &**v == "true");
     OwnedPort {
         name: port.get_str("name").unwrap_or_default().to_string(),
         uuid,
@@ -421,6 +425,6 @@ pub fn iface_id(port: &OwnedPort) -> Option<&str> {
 pub fn id_of<'a>(port: &'a OwnedPort, key: &str) -> Option<&'a str> {
     port.external_ids
         .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
+        .find(|(k, _)| &**k == key)
+        .map(|(_, v)| &**v)
 }

@@ -174,10 +174,22 @@ impl OvsBackend {
     /// Every flow the databases call for, in `round`: the pipeline's, each
     /// network's, and each endpoint's that has an ofport and has not left.
     pub fn wanted_flows(&self, round: u16) -> Vec<Flow> {
+        let mut flows = Vec::new();
+        self.visit_wanted_flows(round, &mut |flow| flows.push(flow));
+        flows
+    }
+
+    /// Gives `visit` every flow the databases call for in `round`, a
+    /// network or an endpoint at a time (the flow check keeps only
+    /// digests of them).
+    pub fn visit_wanted_flows(&self, round: u16, visit: &mut dyn FnMut(Flow)) {
         let networks = self.networks();
-        let mut flows = pipeline::base_flows(round);
+        pipeline::base_flows(round)
+            .into_iter()
+            .for_each(&mut *visit);
         for record in &networks {
-            flows.extend(pipeline::network_flows(round, &self.network_flows(record)));
+            let flows = pipeline::network_flows(round, &self.network_flows(record));
+            flows.into_iter().for_each(&mut *visit);
         }
         // A port the reaper holds has left: its flows are gone for good,
         // before its number can be another port's.
@@ -186,10 +198,11 @@ impl OvsBackend {
         for endpoint in present.filter(|e| !reaper.is_retiring(&e.interface)) {
             let index = networks.iter().find(|r| r.network == endpoint.network);
             if let Some(wanted) = index.and_then(|r| endpoint.flows(r.index)) {
-                flows.extend(pipeline::endpoint_flows(round, &wanted));
+                pipeline::endpoint_flows(round, &wanted)
+                    .into_iter()
+                    .for_each(&mut *visit);
             }
         }
-        flows
     }
 
     /// Puts every flow in again under a new round ([`BridgeFlows::resync`]).

@@ -164,45 +164,80 @@ impl BridgeFlows {
         })
     }
 
-    /// How the switch's driver flows differ from `wanted` (any round),
-    /// leaving out, on both sides, the flows whose cookie `in_flight` says
-    /// a call in progress may be changing.
-    ///
-    /// Compared by a 128-bit digest of each flow's roundless text: at
-    /// thousands of endpoints the texts of both sides at once would set
-    /// the daemon's peak memory every pass; the texts are made again only
-    /// for the flows that differ.
-    pub async fn diff(&self, wanted: &[Flow], in_flight: impl Fn(u64) -> bool) -> Result<FlowDiff> {
-        let settled = |flow: &&Flow| !in_flight(flow.cookie) && !is_learned(flow.cookie);
-        let digests = |flows: &[Flow]| -> HashSet<u128> {
-            flows
-                .iter()
-                .filter(settled)
-                .map(|f| digest(&roundless(f)))
-                .collect()
-        };
-        let present = self.present().await?;
-        let (present_digests, wanted_digests) = (digests(&present), digests(wanted));
-        if present_digests == wanted_digests {
-            return Ok(FlowDiff::default());
+    /// How the switch's flows differ from `wanted`'s (each flow given to
+    /// the visitor it is called with; flows whose cookie `in_flight`
+    /// names are left out of the comparison on both sides: a call is
+    /// changing them). The switch's flows are read in [`CHECK_PARTS`]
+    /// parts by their cookie's low bits and compared by 128-bit digests
+    /// of their texts: at thousands of endpoints, every flow of both
+    /// sides held at once (decoded, or as the switch's reply) set the
+    /// daemon's peak memory every pass (docs/benchmarks.md). Texts are
+    /// made only for the flows that differ.
+    pub async fn diff(
+        &self,
+        wanted: impl Fn(&mut dyn FnMut(Flow)),
+        in_flight: impl Fn(u64) -> bool,
+    ) -> Result<FlowDiff> {
+        let settled = |flow: &Flow| !in_flight(flow.cookie) && !is_learned(flow.cookie);
+        let mut wanted_digests = vec![HashSet::<u128>::new(); CHECK_PARTS as usize];
+        wanted(&mut |flow| {
+            if settled(&flow) {
+                wanted_digests[part_of(flow.cookie)].insert(digest(&roundless(&flow)));
+            }
+        });
+        let mut diff = FlowDiff::default();
+        for (part, wanted_part) in wanted_digests.iter().enumerate() {
+            let present = self.present_part(part as u64).await?;
+            let present: Vec<Flow> = present.into_iter().filter(|f| settled(f)).collect();
+            let present_digests: HashSet<u128> =
+                present.iter().map(|f| digest(&roundless(f))).collect();
+            if present_digests == *wanted_part {
+                continue;
+            }
+            let differing = |flow: &Flow, other: &HashSet<u128>| {
+                let text = roundless(flow);
+                (!other.contains(&digest(&text))).then_some(text)
+            };
+            diff.stale
+                .extend(present.iter().filter_map(|f| differing(f, wanted_part)));
+            wanted(&mut |flow| {
+                if part_of(flow.cookie) == part && settled(&flow) {
+                    diff.missing.extend(differing(&flow, &present_digests));
+                }
+            });
         }
-        let not_in = |flows: &[Flow], other: &HashSet<u128>| -> Vec<String> {
-            let texts = flows.iter().filter(settled).map(roundless);
-            let differing = texts.filter(|text| !other.contains(&digest(text)));
-            differing
-                .collect::<BTreeSet<String>>()
-                .into_iter()
-                .collect()
-        };
-        Ok(FlowDiff {
-            missing: not_in(wanted, &present_digests),
-            stale: not_in(&present, &wanted_digests),
-        })
+        diff.missing.sort();
+        diff.missing.dedup();
+        diff.stale.sort();
+        diff.stale.dedup();
+        Ok(diff)
+    }
+
+    /// The driver's flows whose cookie's low bits are `part`'s.
+    async fn present_part(&self, part: u64) -> Result<Vec<Flow>> {
+        let flows = self
+            .client
+            .flows(MARK | part, MARK_MASK | (CHECK_PARTS - 1))
+            .await;
+        Ok(flows
+            .map_err(|e| self.error(e))?
+            .into_iter()
+            .map(|(flow, _)| flow)
+            .collect())
     }
 
     fn error(&self, error: flows::FlowsError) -> DriverError {
         flows_error(&self.client.target().to_string(), error)
     }
+}
+
+/// How many parts the flow check reads the switch's flows in: each part
+/// holds a sixteenth of the endpoints (by their port number's low bits).
+pub const CHECK_PARTS: u64 = 16;
+
+/// Which part of the flow check a flow with `cookie` is in.
+fn part_of(cookie: u64) -> usize {
+    (cookie & (CHECK_PARTS - 1)) as usize
 }
 
 /// Whether the switch made the flow (`learn`): no database calls for it,
@@ -250,6 +285,19 @@ fn flows_error(target: &str, error: flows::FlowsError) -> DriverError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_flow_check_parts_split_endpoints_by_port_number_whatever_the_round() {
+        use crate::ovs::cookie::{of_network, of_port};
+        let part = |(cookie, _): (u64, u64)| part_of(cookie);
+        assert_eq!(part(of_network(3)), 0, "a network's own flows");
+        assert_eq!(part(of_port(5)), 5);
+        assert_eq!(part(of_port(21)), 5, "port numbers 16 apart share a part");
+        let (cookie, mask) = of_port(21);
+        assert_eq!(part_of(cookie | of_round(9).0), 5);
+        // The part's selector is a cookie mask within the endpoint bits.
+        assert_eq!(mask & (CHECK_PARTS - 1), CHECK_PARTS - 1);
+    }
 
     #[test]
     fn the_next_round_is_free_and_never_zero() {

@@ -118,7 +118,9 @@ mod tests {
         let port = OwnedPort {
             name: endpoint.interface.clone(),
             uuid: Uuid::nil(),
-            external_ids: endpoint.external_ids(1),
+            external_ids: (endpoint.external_ids(1).into_iter())
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
             installed: false,
             ofport: Some(5),
         };

@@ -151,7 +151,7 @@ impl OvsBackend {
     /// its flows missing is no difference.
     async fn flow_check(&self) -> Result<Option<Action>> {
         let _shared = self.flows.shared().await;
-        let wanted = self.wanted_flows(self.flows.round());
+        let round = self.flows.round();
         let grace = (self.config.ready_timeout + JOIN_SLACK).as_secs();
         let now = unix_now();
         let young: std::collections::HashSet<u32> = self
@@ -163,7 +163,8 @@ impl OvsBackend {
         let in_flight = |cookie| {
             Owner::of_cookie(cookie).is_some_and(|o| o.endpoint != 0 && young.contains(&o.endpoint))
         };
-        let diff = self.flows.diff(&wanted, in_flight).await?;
+        let wanted = |visit: &mut dyn FnMut(flows::Flow)| self.visit_wanted_flows(round, visit);
+        let diff = self.flows.diff(wanted, in_flight).await?;
         if diff.missing.is_empty() && diff.stale.is_empty() {
             return Ok(None);
         }
