@@ -19,7 +19,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
-use flows::{Client, Config, Flow, FlowMod, Target};
+use flows::{Client, Command, Config, Flow, FlowMod, Target};
 use tokio::sync::{RwLock, RwLockReadGuard};
 
 use crate::error::{DriverError, Result};
@@ -141,16 +141,20 @@ impl BridgeFlows {
     /// the older rounds' flows, in one bundle (see the module's doc).
     pub async fn resync(&self, wanted: impl FnOnce(u16) -> Vec<Flow>) -> Result<Resync> {
         let _alone = self.lock.write().await;
-        let rounds: BTreeSet<u16> = self
-            .present()
-            .await?
-            .iter()
-            .filter(|f| !is_learned(f.cookie))
-            .map(|f| round_of(f.cookie))
-            .collect();
+        // Read in the flow check's parts: the rounds are all that is kept.
+        let mut rounds = BTreeSet::new();
+        for part in 0..CHECK_PARTS {
+            let present = self.present_part(part).await?;
+            let owned = present.iter().filter(|f| !is_learned(f.cookie));
+            rounds.extend(owned.map(|f| round_of(f.cookie)));
+        }
         let round = next_round(&rounds);
         let flows = wanted(round);
-        let mut mods: Vec<FlowMod> = flows.iter().map(Flow::add).collect();
+        let installed = flows.len();
+        let mut mods: Vec<FlowMod> = flows
+            .into_iter()
+            .map(|f| FlowMod::new(Command::Add, f))
+            .collect();
         mods.extend(rounds.iter().map(|&r| {
             let (cookie, mask) = of_round(r);
             FlowMod::delete_by_cookie(cookie, mask)
@@ -159,7 +163,7 @@ impl BridgeFlows {
         self.round.store(round, Ordering::SeqCst);
         Ok(Resync {
             round,
-            installed: flows.len(),
+            installed,
             old_rounds: rounds.into_iter().collect(),
         })
     }

@@ -11,6 +11,7 @@ use crate::host::routes::PeerRoute;
 use crate::names::DockerId;
 use crate::ovn::repair::JOIN_SLACK;
 use crate::ovs::backend::OvsBackend;
+use crate::ovs::bridge_flows::FlowDiff;
 use crate::ovs::cookie::{Owner, of_port};
 use crate::reconcile::{self, Action, LogicalPortState, Policy, Repair};
 
@@ -145,11 +146,43 @@ impl OvsBackend {
             .collect()
     }
 
-    /// A resync step if the switch's flows differ from the wanted ones.
-    /// An endpoint younger than Join's grace may have its port and not
-    /// yet its flows (CreateEndpoint made the port, Join is to come):
-    /// its flows missing is no difference.
+    /// A resync step if the switch's flows differ from the wanted ones,
+    /// by the same flows in two checks one after the other: a call that
+    /// joined an endpoint while the first read the switch's flows in
+    /// parts (its flows on the switch, not in the replica read before)
+    /// is no difference. Without the second check, every pass during a
+    /// fill of thousands of endpoints resynced the whole bridge.
     async fn flow_check(&self) -> Result<Option<Action>> {
+        let first = self.flow_diff().await?;
+        if first.missing.is_empty() && first.stale.is_empty() {
+            return Ok(None);
+        }
+        let second = self.flow_diff().await?;
+        let both = |a: Vec<String>, b: &[String]| -> Vec<String> {
+            a.into_iter()
+                .filter(|t| b.binary_search(t).is_ok())
+                .collect()
+        };
+        let (missing, stale) = (
+            both(first.missing, &second.missing),
+            both(first.stale, &second.stale),
+        );
+        if missing.is_empty() && stale.is_empty() {
+            return Ok(None);
+        }
+        tracing::debug!(?missing, ?stale, "flows differ");
+        Ok(Some(Action::ResyncFlows {
+            bridge: self.bridge().to_string(),
+            missing: missing.len(),
+            stale: stale.len(),
+        }))
+    }
+
+    /// How the switch's flows differ from the wanted ones. An endpoint
+    /// younger than Join's grace may have its port and not yet its flows
+    /// (CreateEndpoint made the port, Join is to come): its flows are no
+    /// difference.
+    async fn flow_diff(&self) -> Result<FlowDiff> {
         let _shared = self.flows.shared().await;
         let round = self.flows.round();
         let grace = (self.config.ready_timeout + JOIN_SLACK).as_secs();
@@ -164,16 +197,7 @@ impl OvsBackend {
             Owner::of_cookie(cookie).is_some_and(|o| o.endpoint != 0 && young.contains(&o.endpoint))
         };
         let wanted = |visit: &mut dyn FnMut(flows::Flow)| self.visit_wanted_flows(round, visit);
-        let diff = self.flows.diff(wanted, in_flight).await?;
-        if diff.missing.is_empty() && diff.stale.is_empty() {
-            return Ok(None);
-        }
-        tracing::debug!(missing = ?diff.missing, stale = ?diff.stale, "flows differ");
-        Ok(Some(Action::ResyncFlows {
-            bridge: self.bridge().to_string(),
-            missing: diff.missing.len(),
-            stale: diff.stale.len(),
-        }))
+        self.flows.diff(wanted, in_flight).await
     }
 
     /// Applies one step; `Ok(false)` when there was nothing left to do.
