@@ -43,8 +43,8 @@
 //!   endpoints, firewall rules.
 //! - [`reconcile`]: the pure plan that makes ports, veths and logical
 //!   ports agree again, and its snapshot.
-//! - [`cli`]: `docker-ovn serve`, `status`, `reconcile`, `flows`, the log
-//!   setup and the heap.
+//! - [`cli`]: `docker-ovn serve`, `status`, `reconcile`, `flows` and the
+//!   log setup (the allocator is the binary's, `main.rs`).
 //! - [`names`], [`mac`], [`external_ids`]: identifiers, addresses and row
 //!   marks every layer uses; [`error`]: the driver's one error type.
 
