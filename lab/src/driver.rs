@@ -52,37 +52,48 @@ pub fn start(host: &HostEnv, binary: &Path) -> anyhow::Result<()> {
 /// Stops the host's driver, if it runs.
 pub fn stop(host: &HostEnv) -> anyhow::Result<()> {
     daemon(host, None).stop()?;
-    match std::fs::remove_file(program_file(host)) {
+    let file = program_file(&host.driver.pidfile);
+    match std::fs::remove_file(&file) {
         Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
-            Err(error).with_context(|| program_file(host).display().to_string())
+            Err(error).with_context(|| file.display().to_string())
         }
         _ => Ok(()),
     }
 }
 
-/// Beside the pidfile, the name of the binary the driver was started from:
-/// `--driver-binary` may name another file than `docker-ovn`, and `down`
-/// must still know the process as the lab's.
-fn program_file(host: &HostEnv) -> PathBuf {
-    host.driver.pidfile.with_extension("program")
+/// Beside the driver's pidfile, the name of the binary it was started
+/// from: `--driver-binary` may name another file than `docker-ovn`, and
+/// `down` (and the stale-lab check) must still know the process as the
+/// lab's.
+fn program_file(pidfile: &Path) -> PathBuf {
+    pidfile.with_extension("program")
 }
 
 fn write_program(host: &HostEnv, program: &str) -> anyhow::Result<()> {
-    std::fs::write(program_file(host), program)
-        .with_context(|| format!("cannot write {}", program_file(host).display()))
+    let file = program_file(&host.driver.pidfile);
+    std::fs::write(&file, program).with_context(|| format!("cannot write {}", file.display()))
+}
+
+/// The program the driver whose pidfile is `pidfile` was started as, as
+/// its start recorded it (`docker-ovn` when it did not).
+pub fn recorded_program(pidfile: &Path) -> String {
+    let recorded = std::fs::read_to_string(program_file(pidfile)).ok();
+    or_default_program(recorded.map(|text| text.trim().to_string()))
 }
 
 /// The driver's program name: of `binary` when starting, else as the
 /// start recorded it.
 fn program_of(host: &HostEnv, binary: Option<&Path>) -> String {
-    let named = match binary {
-        Some(binary) => binary.file_name().map(|n| n.to_string_lossy().into_owned()),
-        None => std::fs::read_to_string(program_file(host))
-            .ok()
-            .map(|text| text.trim().to_string()),
-    };
-    named
-        .filter(|name| !name.is_empty())
+    match binary {
+        Some(binary) => {
+            or_default_program(binary.file_name().map(|n| n.to_string_lossy().into_owned()))
+        }
+        None => recorded_program(&host.driver.pidfile),
+    }
+}
+
+fn or_default_program(name: Option<String>) -> String {
+    name.filter(|name| !name.is_empty())
         .unwrap_or_else(|| DRIVER_BINARY.to_string())
 }
 

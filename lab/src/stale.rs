@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use super::driver::recorded_program;
 use super::process::{cmdline_matches, is_alive, read_pidfile};
 
 /// Whether `dir` has pidfiles and none of them names a live process of the
@@ -35,19 +36,14 @@ fn names_live_daemon(pidfile: &Path) -> bool {
     };
     // The driver's binary may have another name (`--driver-binary`): its
     // start wrote it beside the pidfile.
-    let recorded = std::fs::read_to_string(pidfile.with_extension("program")).ok();
-    let program = match (
-        pidfile.file_stem().and_then(|stem| stem.to_str()),
-        &recorded,
-    ) {
-        (Some("driver"), Some(name)) => name.trim(),
-        (Some("driver"), None) => "docker-ovn",
-        (Some(stem), _) => stem,
-        (None, _) => return false,
+    let program = match pidfile.file_stem().and_then(|stem| stem.to_str()) {
+        Some("driver") => recorded_program(pidfile),
+        Some(stem) => stem.to_string(),
+        None => return false,
     };
     is_alive(pid)
         && std::fs::read(format!("/proc/{pid}/cmdline"))
-            .is_ok_and(|cmdline| cmdline_matches(&cmdline, program, None))
+            .is_ok_and(|cmdline| cmdline_matches(&cmdline, &program, None))
 }
 
 #[cfg(test)]
