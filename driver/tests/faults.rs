@@ -14,6 +14,7 @@ use std::thread;
 use std::time::Duration;
 
 use docker_ovn::names::{DockerId, gateway_interface, host_interface};
+use docker_ovn::ovs::cookie::of_port;
 use ovsdb_client::{Client, Value};
 use test_support::leftovers::named_rows;
 use test_support::{
@@ -554,7 +555,8 @@ fn ovs_an_endpoints_flows_deleted_by_hand_are_put_back_by_reconciliation() {
         &interface,
         "external_ids:\"docker-ovn:created\"=1",
     ]);
-    let own = format!("0xd000000000{ofport:06x}/0xff00000000ffffff");
+    let (cookie, mask) = of_port(ofport);
+    let own = format!("{cookie:#x}/{mask:#x}");
     let before = bridge.flows(&own).len();
     assert!(before > 0, "endpoint on port {ofport} has no flows");
     bridge.ofctl("del-flows", &[&format!("cookie={own}")]);

@@ -50,7 +50,8 @@ pub struct Resync {
     pub old_rounds: Vec<u16>,
 }
 
-/// How the switch's flows differ from what the databases call for.
+/// How the switch's flows differ from what the databases call for: each
+/// list sorted, without repeats.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FlowDiff {
     /// Wanted and not on the switch.
@@ -129,7 +130,18 @@ impl BridgeFlows {
 
     /// Every driver flow on the switch.
     pub async fn present(&self) -> Result<Vec<Flow>> {
-        let flows = self.client.flows(MARK, MARK_MASK).await;
+        self.flows_of(MARK, MARK_MASK).await
+    }
+
+    /// The driver's flows whose cookie's low bits are `part`'s.
+    async fn present_part(&self, part: u64) -> Result<Vec<Flow>> {
+        self.flows_of(MARK | part, MARK_MASK | (CHECK_PARTS - 1))
+            .await
+    }
+
+    /// The flows whose cookie has `cookie` in the bits of `mask`.
+    async fn flows_of(&self, cookie: u64, mask: u64) -> Result<Vec<Flow>> {
+        let flows = self.client.flows(cookie, mask).await;
         Ok(flows
             .map_err(|e| self.error(e))?
             .into_iter()
@@ -190,23 +202,30 @@ impl BridgeFlows {
             }
         });
         let mut diff = FlowDiff::default();
+        // The switch's digests of each part that differs; the wanted flows
+        // are made again once, for all of them.
+        let mut differing_parts: Vec<Option<HashSet<u128>>> = vec![None; CHECK_PARTS as usize];
+        let differing = |flow: &Flow, other: &HashSet<u128>| {
+            let text = roundless(flow);
+            (!other.contains(&digest(&text))).then_some(text)
+        };
         for (part, wanted_part) in wanted_digests.iter().enumerate() {
             let present = self.present_part(part as u64).await?;
             let present: Vec<Flow> = present.into_iter().filter(|f| settled(f)).collect();
             let present_digests: HashSet<u128> =
                 present.iter().map(|f| digest(&roundless(f))).collect();
-            if present_digests == *wanted_part {
-                continue;
+            if present_digests != *wanted_part {
+                diff.stale
+                    .extend(present.iter().filter_map(|f| differing(f, wanted_part)));
+                differing_parts[part] = Some(present_digests);
             }
-            let differing = |flow: &Flow, other: &HashSet<u128>| {
-                let text = roundless(flow);
-                (!other.contains(&digest(&text))).then_some(text)
-            };
-            diff.stale
-                .extend(present.iter().filter_map(|f| differing(f, wanted_part)));
+        }
+        if differing_parts.iter().any(Option::is_some) {
             wanted(&mut |flow| {
-                if part_of(flow.cookie) == part && settled(&flow) {
-                    diff.missing.extend(differing(&flow, &present_digests));
+                if let Some(present) = &differing_parts[part_of(flow.cookie)]
+                    && settled(&flow)
+                {
+                    diff.missing.extend(differing(&flow, present));
                 }
             });
         }
@@ -215,19 +234,6 @@ impl BridgeFlows {
         diff.stale.sort();
         diff.stale.dedup();
         Ok(diff)
-    }
-
-    /// The driver's flows whose cookie's low bits are `part`'s.
-    async fn present_part(&self, part: u64) -> Result<Vec<Flow>> {
-        let flows = self
-            .client
-            .flows(MARK | part, MARK_MASK | (CHECK_PARTS - 1))
-            .await;
-        Ok(flows
-            .map_err(|e| self.error(e))?
-            .into_iter()
-            .map(|(flow, _)| flow)
-            .collect())
     }
 
     fn error(&self, error: flows::FlowsError) -> DriverError {
