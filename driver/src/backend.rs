@@ -17,6 +17,7 @@
 //! one [`crate::ovs::backend::OvsBackend`].
 
 use std::future::Future;
+use std::net::Ipv4Addr;
 
 use plugin_api::wire::{
     CapabilitiesResponse, CreateEndpointResponse, EndpointInterface, EndpointOperInfoResponse,
@@ -24,7 +25,8 @@ use plugin_api::wire::{
 };
 
 use crate::docker::network_spec::{KnownOptions, NetworkSpec};
-use crate::error::Result;
+use crate::error::{DriverError, Result};
+use crate::host::published_ports::PublishedPorts;
 use crate::names::DockerId;
 
 /// An endpoint as a call names it, both ids checked.
@@ -72,6 +74,28 @@ pub trait Backend: Send + Sync + 'static {
 
     /// What `docker network inspect` shows of the endpoint.
     fn endpoint_oper_info(&self, endpoint: &EndpointRef) -> EndpointOperInfoResponse;
+
+    /// The endpoint's IPv4 address, where its published ports lead
+    /// through its network's gateway on this host; an error naming why
+    /// if there is none ([`no_gateway`]).
+    fn publish_target(&self, endpoint: &EndpointRef) -> Result<Ipv4Addr>;
+
+    /// The published ports of this backend's endpoints on this host.
+    fn published_ports(&self) -> Result<&PublishedPorts>;
+}
+
+/// Why the ports of an endpoint on `network` cannot be published: its
+/// network has no gateway here (`--internal`, no IPv4 subnet, or the
+/// driver runs with `--no-gateway`), or the endpoint has no IPv4 address.
+pub fn no_gateway(endpoint: &EndpointRef) -> DriverError {
+    DriverError::invalid(
+        format!("published ports of endpoint {}", endpoint.endpoint),
+        format!(
+            "network {} has no IPv4 gateway on this host (internal, IPv6 only, or the driver \
+             runs without gateways), so nothing can reach a port of its containers from outside",
+            endpoint.network
+        ),
+    )
 }
 
 /// What every backend reports: `Scope: local` (Docker refuses a
@@ -97,9 +121,7 @@ pub struct Unconfigured {
 
 impl Unconfigured {
     fn refuse<T>(&self) -> Result<T> {
-        Err(crate::error::DriverError::NotConfigured(
-            self.reason.clone(),
-        ))
+        Err(DriverError::NotConfigured(self.reason.clone()))
     }
 }
 
@@ -142,5 +164,13 @@ impl Backend for Unconfigured {
 
     fn endpoint_oper_info(&self, _: &EndpointRef) -> EndpointOperInfoResponse {
         EndpointOperInfoResponse::default()
+    }
+
+    fn publish_target(&self, _: &EndpointRef) -> Result<Ipv4Addr> {
+        self.refuse()
+    }
+
+    fn published_ports(&self) -> Result<&PublishedPorts> {
+        self.refuse()
     }
 }

@@ -73,6 +73,15 @@ pub enum DriverError {
     #[error("iptables {command}: {reason}")]
     Firewall { command: String, reason: String },
 
+    /// No host port of a published port's request is free; nothing of
+    /// the endpoint's port map was published.
+    #[error("endpoint {endpoint}: cannot publish host port {port}: {reason}")]
+    PortUnavailable {
+        endpoint: String,
+        port: String,
+        reason: String,
+    },
+
     /// A device did not appear in time.
     #[error("interface {interface}: {reason}")]
     DeviceMissing { interface: String, reason: String },
@@ -120,7 +129,9 @@ impl From<DriverError> for PluginError {
             DriverError::UnknownNetwork { .. } | DriverError::UnknownEndpoint { .. } => {
                 PluginError::not_found(message)
             }
-            DriverError::Conflict(_) => PluginError::conflict(message),
+            DriverError::Conflict(_) | DriverError::PortUnavailable { .. } => {
+                PluginError::conflict(message)
+            }
             DriverError::Ovsdb { ref source, .. } if source.is_connection_error() => {
                 PluginError::unavailable(message)
             }

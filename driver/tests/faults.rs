@@ -581,6 +581,40 @@ fn ovs_an_endpoints_flows_deleted_by_hand_are_put_back_by_reconciliation() {
     net.remove_leaving_nothing(&lab, &endpoints);
 }
 
+/// The DNAT rules of `endpoint`'s published ports on host1.
+fn published_rules(endpoint: &str) -> Vec<String> {
+    let output = std::process::Command::new("iptables")
+        .args(["-w", "-t", "nat", "-S"])
+        .output()
+        .expect("run iptables");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|l| l.contains(&format!("docker-ovn-port:ovn:{endpoint}@")))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A container with a published port removed while the driver is down:
+/// RevokeExternalConnectivity never reaches it, and dockerd keeps the
+/// sandbox of the endpoint it could not leave. Its rules go with the
+/// endpoint's port: when the network is removed, or else when
+/// reconciliation finds the port gone.
+#[test]
+fn published_ports_of_a_container_removed_while_the_driver_was_killed_are_removed() {
+    let _turn = one_at_a_time();
+    let lab = Lab::require();
+    let mut net = DockerNetwork::create("fault-published", &["--subnet", "10.96.16.0/24"]);
+    net.run("fault-published-web", &["-p", "18470:8080"]);
+    let endpoint = net.endpoint("fault-published-web");
+    assert_eq!(published_rules(&endpoint).len(), 2, "PREROUTING and OUTPUT");
+    LabDaemon::Driver.kill(&lab, libc::SIGKILL);
+    let _ = docker(&["rm", "-f", "fault-published-web"]);
+    restart_missing(&lab, DOCKER_OVN);
+    // The leftover checks include the endpoint's published ports.
+    net.remove_leaving_nothing(&lab, std::slice::from_ref(&endpoint));
+    assert_eq!(published_rules(&endpoint), Vec::<String>::new());
+}
+
 /// A flow of cookie 0x5eed on host1's `-d ovs` bridge, deleted on drop.
 struct ForeignFlow<'a>(&'a LabBridge);
 

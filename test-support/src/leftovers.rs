@@ -41,8 +41,28 @@ pub fn leftovers(lab: &Lab, hosts: &[LabHost], removed: &Removed<'_>) -> Vec<Str
     let mut found = runtime.block_on(rows_left(lab, hosts, removed));
     for host in hosts {
         found.extend(veths_left(host, removed.endpoints));
+        found.extend(published_left(host, removed.endpoints));
     }
     found
+}
+
+/// The published ports' DNAT rules of `endpoints` on `host`.
+fn published_left(host: &LabHost, endpoints: &[String]) -> Vec<String> {
+    let mut command = std::process::Command::new("iptables");
+    if let Some(ns) = &host.netns {
+        command = std::process::Command::new("ip");
+        command.args(["netns", "exec", ns.as_str(), "iptables"]);
+    }
+    let output = command
+        .args(["-w", "-t", "nat", "-S"])
+        .output()
+        .expect("run iptables");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| line.contains("docker-ovn-port:"))
+        .filter(|line| endpoints.iter().any(|e| line.contains(&format!(":{e}@"))))
+        .map(|line| format!("{}: {line}", host.name))
+        .collect()
 }
 
 async fn rows_left(lab: &Lab, hosts: &[LabHost], removed: &Removed<'_>) -> Vec<String> {

@@ -17,13 +17,15 @@
 //! - [`lab_daemons`]: the lab's daemons killed by pidfile and started again.
 //! - [`lab_bridge`]: host1's `-d ovs` bridge: its flows, traces, ports and
 //!   network records, through the OVS tools.
-//! - [`leftovers`]: rows and devices the drivers left behind, on every
-//!   host, and the parts of a network's gateway.
+//! - [`leftovers`]: rows, devices and published ports' rules the drivers
+//!   left behind, on every host, and the parts of a network's gateway.
 //! - [`netns`]: network namespaces as container sandboxes and as "the
 //!   outside" of egress tests, and `ip`.
 //! - [`plugin_client`]: the Docker plugin protocol as dockerd speaks it;
 //!   [`remote`]: a network and endpoints made through it as dockerd would
 //!   on a lab host that has no dockerd.
+//! - [`udp`]: a UDP echo inside a container's namespace (busybox has no
+//!   UDP server) and a UDP client from any namespace.
 //! - [`underlay`]: the lab's underlay: `tcpdump` on it, and host1's
 //!   peers changed and put back.
 //! - [`vswitchd`]: an `ovs-vswitchd` of a test's own with one bridge, in a
@@ -41,6 +43,7 @@ pub mod netns;
 pub mod ovsdb;
 pub mod plugin_client;
 pub mod remote;
+pub mod udp;
 pub mod underlay;
 pub mod vswitchd;
 

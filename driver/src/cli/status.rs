@@ -12,10 +12,11 @@ use anyhow::Context;
 
 use crate::cli::serve::{DatabaseArgs, host_name};
 use crate::cli::status_ovs::print_ovs;
-use crate::host::firewall::Rule;
+use crate::host::firewall::{Firewall, Rule};
 use crate::host::gateway::{GatewayKind, HostGateways};
 use crate::host::links::Links;
 use crate::host::local_switch::{LocalSwitch, OwnedPort, iface_id};
+use crate::host::published_ports::PublishedPorts;
 use crate::ovn::northbound::{Northbound, SwitchInfo};
 
 /// Flags of `docker-ovn status` (the same databases as `serve`).
@@ -59,6 +60,40 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
         ),
     }
     print_ovs(&args, &ovs, &host).await;
+    print_published(&host).await?;
+    Ok(())
+}
+
+/// Every published port on this host, of both drivers: `docker ps`
+/// cannot show a remote driver's (Docker type-asserts Go types a JSON
+/// reply never produces), so here is where they are seen.
+async fn print_published(host: &str) -> anyhow::Result<()> {
+    let firewall = Firewall::new(host);
+    let mut rows = Vec::new();
+    for kind in [GatewayKind::Ovn, GatewayKind::Ovs] {
+        let published = PublishedPorts::new(firewall.clone(), host, kind.name());
+        let ports = published.list().await?;
+        rows.extend(
+            ports
+                .into_iter()
+                .map(|(endpoint, port)| (kind.name(), endpoint, port)),
+        );
+    }
+    println!("\nPUBLISHED PORTS ON {host} ({})", rows.len());
+    println!(
+        "{:<7} {:<13} {:<22} {:<5} CONTAINER",
+        "DRIVER", "ENDPOINT", "HOST", "PROTO"
+    );
+    for (driver, endpoint, port) in rows {
+        let host_ip = port.host_ip.unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
+        println!(
+            "{driver:<7} {:<13} {:<22} {:<5} {}",
+            short(&endpoint),
+            format!("{host_ip}:{}", port.host_port),
+            port.transport.name(),
+            port.container,
+        );
+    }
     Ok(())
 }
 

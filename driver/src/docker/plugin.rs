@@ -14,7 +14,8 @@ use plugin_api::wire::{
     AllocateNetworkRequest, AllocateNetworkResponse, CapabilitiesResponse, CreateEndpointRequest,
     CreateEndpointResponse, CreateNetworkRequest, DeleteEndpointRequest, DeleteNetworkRequest,
     Empty, EndpointOperInfoResponse, EndpointRequest, FreeNetworkRequest, JoinRequest,
-    JoinResponse, LeaveRequest,
+    JoinResponse, LeaveRequest, ProgramExternalConnectivityRequest,
+    RevokeExternalConnectivityRequest,
 };
 use plugin_api::{IpamDriver, NetworkDriver, PluginResult};
 
@@ -24,6 +25,7 @@ use crate::backend::{Backend, EndpointRef};
 use crate::docker::ipam::Ipam;
 use crate::docker::network_spec::NetworkSpec;
 use crate::error::Result;
+use crate::host::published_ports::PortRequest;
 use crate::names::{DockerId, check_sandbox_key};
 
 /// The `NetworkDriver` of one backend: checks every request, then hands
@@ -129,6 +131,49 @@ impl<B: Backend> NetworkDriver for Driver<B> {
         self.backend.leave(&endpoint_ref(&request)?).await?;
         Ok(Empty {})
     }
+
+    /// The port map (`docker run -p`) becomes DNAT rules to the endpoint's
+    /// address, all or none; a port taken fails the container's start.
+    /// Exposed ports alone open nothing, as on Docker's `bridge` (they
+    /// matter there only to links with inter-container traffic off).
+    async fn program_external_connectivity(
+        &self,
+        request: ProgramExternalConnectivityRequest,
+    ) -> PluginResult<Empty> {
+        let endpoint = EndpointRef {
+            network: DockerId::parse("NetworkID", &request.network_id)?,
+            endpoint: DockerId::parse("EndpointID", &request.endpoint_id)?,
+        };
+        request.options.exposed_ports()?;
+        let requests = request
+            .options
+            .port_map()?
+            .iter()
+            .map(PortRequest::from_binding)
+            .collect::<Result<Vec<_>>>()?;
+        if requests.is_empty() {
+            return Ok(Empty {});
+        }
+        let address = self.backend.publish_target(&endpoint)?;
+        self.backend
+            .published_ports()?
+            .publish(&endpoint.endpoint, address, &requests)
+            .await?;
+        Ok(Empty {})
+    }
+
+    /// Idempotent: an endpoint without published ports costs nothing.
+    async fn revoke_external_connectivity(
+        &self,
+        request: RevokeExternalConnectivityRequest,
+    ) -> PluginResult<Empty> {
+        let endpoint = endpoint_ref(&request)?;
+        self.backend
+            .published_ports()?
+            .revoke(endpoint.endpoint.as_str())
+            .await?;
+        Ok(Empty {})
+    }
 }
 
 impl IpamDriver for Ipam {
@@ -163,199 +208,4 @@ impl IpamDriver for Ipam {
 }
 
 #[cfg(test)]
-mod tests {
-    //! Join and Leave through the seam, with a fake backend: what the
-    //! Docker-facing layer refuses never reaches a backend, what it
-    //! accepts arrives parsed, and a backend's error reaches dockerd as
-    //! the protocol error of its kind. No root, no daemon.
-
-    use std::sync::Mutex;
-
-    use plugin_api::ErrorKind;
-    use plugin_api::wire::{EndpointInterface, InterfaceName};
-    use serde_json::json;
-
-    use super::*;
-    use crate::error::DriverError;
-
-    const NETWORK: &str = "7a1bd9b1c3e8a4f90a2b1c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071";
-    const ENDPOINT: &str = "e5c2f1a0b9d8c7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2";
-    const SANDBOX: &str = "/var/run/docker/netns/0123456789ab";
-
-    /// Records each call it receives; Join fails with `join_error` if set.
-    #[derive(Default)]
-    struct Recording {
-        calls: Mutex<Vec<String>>,
-        join_error: Option<fn() -> DriverError>,
-    }
-
-    impl Recording {
-        fn record(&self, call: String) {
-            self.calls.lock().expect("calls").push(call);
-        }
-
-        fn calls(&self) -> Vec<String> {
-            self.calls.lock().expect("calls").clone()
-        }
-    }
-
-    impl Backend for Recording {
-        fn capabilities(&self) -> CapabilitiesResponse {
-            CapabilitiesResponse::default()
-        }
-
-        fn options(&self) -> crate::docker::network_spec::KnownOptions {
-            crate::docker::network_spec::OVN_OPTIONS
-        }
-
-        async fn create_network(&self, spec: &NetworkSpec) -> Result<()> {
-            self.record(format!("create_network {}", spec.network));
-            Ok(())
-        }
-
-        async fn delete_network(&self, network: &DockerId) -> Result<()> {
-            self.record(format!("delete_network {network}"));
-            Ok(())
-        }
-
-        async fn create_endpoint(
-            &self,
-            endpoint: &EndpointRef,
-            _: &EndpointInterface,
-        ) -> Result<CreateEndpointResponse> {
-            self.record(format!("create_endpoint {}", endpoint.endpoint));
-            Ok(CreateEndpointResponse::default())
-        }
-
-        async fn delete_endpoint(&self, endpoint: &EndpointRef) -> Result<()> {
-            self.record(format!("delete_endpoint {}", endpoint.endpoint));
-            Ok(())
-        }
-
-        async fn join(&self, endpoint: &EndpointRef, sandbox_key: &str) -> Result<JoinResponse> {
-            let EndpointRef { network, endpoint } = endpoint;
-            self.record(format!("join {network} {endpoint} {sandbox_key}"));
-            if let Some(error) = self.join_error {
-                return Err(error());
-            }
-            Ok(JoinResponse {
-                interface_name: Some(InterfaceName {
-                    src_name: "ovce5c2f1a0b9d8".into(),
-                    dst_prefix: "eth".into(),
-                }),
-                ..Default::default()
-            })
-        }
-
-        async fn leave(&self, endpoint: &EndpointRef) -> Result<()> {
-            let EndpointRef { network, endpoint } = endpoint;
-            self.record(format!("leave {network} {endpoint}"));
-            Ok(())
-        }
-
-        fn endpoint_oper_info(&self, _: &EndpointRef) -> EndpointOperInfoResponse {
-            EndpointOperInfoResponse::default()
-        }
-    }
-
-    fn driver(backend: Recording) -> (Driver<Recording>, Arc<Recording>) {
-        let backend = Arc::new(backend);
-        (Driver::new(backend.clone()), backend)
-    }
-
-    fn join_request(network: &str, endpoint: &str, sandbox: &str) -> JoinRequest {
-        serde_json::from_value(json!({
-            "NetworkID": network, "EndpointID": endpoint, "SandboxKey": sandbox, "Options": {}
-        }))
-        .expect("a Join request")
-    }
-
-    fn leave_request(network: &str, endpoint: &str) -> LeaveRequest {
-        serde_json::from_value(json!({"NetworkID": network, "EndpointID": endpoint}))
-            .expect("a Leave request")
-    }
-
-    #[tokio::test]
-    async fn join_hands_the_checked_ids_and_sandbox_to_the_backend() {
-        let (driver, backend) = driver(Recording::default());
-        let reply = driver
-            .join(join_request(NETWORK, ENDPOINT, SANDBOX))
-            .await
-            .expect("joined");
-        let interface = reply.interface_name.expect("an interface");
-        assert_eq!(interface.src_name, "ovce5c2f1a0b9d8");
-        assert_eq!(
-            backend.calls(),
-            [format!("join {NETWORK} {ENDPOINT} {SANDBOX}")]
-        );
-    }
-
-    #[tokio::test]
-    async fn a_join_refused_by_the_layer_never_reaches_the_backend() {
-        let (driver, backend) = driver(Recording::default());
-        let cases = [
-            join_request(NETWORK, ENDPOINT, "relative/netns"),
-            join_request(NETWORK, ENDPOINT, "/var/run/docker/netns/a\nb"),
-            join_request(NETWORK, "e5c2", SANDBOX),
-            join_request("not-hex", ENDPOINT, SANDBOX),
-        ];
-        for request in cases {
-            let error = driver.join(request).await.expect_err("refused");
-            assert_eq!(error.kind(), ErrorKind::BadRequest, "{}", error.message());
-        }
-        assert!(backend.calls().is_empty(), "{:?}", backend.calls());
-    }
-
-    #[tokio::test]
-    async fn a_backend_s_join_error_reaches_dockerd_with_its_kind_and_context() {
-        let (driver, _) = driver(Recording {
-            join_error: Some(|| DriverError::UnknownNetwork {
-                network: NETWORK.into(),
-            }),
-            ..Default::default()
-        });
-        let error = driver
-            .join(join_request(NETWORK, ENDPOINT, SANDBOX))
-            .await
-            .expect_err("the backend failed");
-        assert_eq!(error.kind(), ErrorKind::NotFound);
-        assert!(error.message().contains(NETWORK), "{}", error.message());
-    }
-
-    #[tokio::test]
-    async fn leave_reaches_the_backend_with_both_ids() {
-        let (driver, backend) = driver(Recording::default());
-        driver
-            .leave(leave_request(NETWORK, ENDPOINT))
-            .await
-            .expect("left");
-        assert_eq!(backend.calls(), [format!("leave {NETWORK} {ENDPOINT}")]);
-    }
-
-    #[tokio::test]
-    async fn a_leave_with_a_bad_id_changes_nothing() {
-        let (driver, backend) = driver(Recording::default());
-        for request in [leave_request(NETWORK, ""), leave_request("x", ENDPOINT)] {
-            let error = driver.leave(request).await.expect_err("refused");
-            assert_eq!(error.kind(), ErrorKind::BadRequest);
-        }
-        assert!(backend.calls().is_empty(), "{:?}", backend.calls());
-    }
-
-    #[tokio::test]
-    async fn a_network_with_an_unknown_option_never_reaches_the_backend() {
-        let (driver, backend) = driver(Recording::default());
-        let request: CreateNetworkRequest = serde_json::from_value(json!({
-            "NetworkID": NETWORK,
-            "Options": {"com.docker.network.generic": {"ovn.bogus": "1"}},
-            "IPv4Data": [{"AddressSpace": "LocalDefault", "Pool": "10.90.0.0/24",
-                          "Gateway": "10.90.0.1/24"}],
-            "IPv6Data": []
-        }))
-        .expect("a CreateNetwork request");
-        let error = driver.create_network(request).await.expect_err("refused");
-        assert_eq!(error.kind(), ErrorKind::BadRequest);
-        assert!(error.message().contains("ovn.bogus"), "{}", error.message());
-        assert!(backend.calls().is_empty(), "{:?}", backend.calls());
-    }
-}
+mod tests;

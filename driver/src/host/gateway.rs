@@ -22,13 +22,14 @@ use ipnet::Ipv4Net;
 
 use crate::error::{DriverError, Result};
 use crate::external_ids::{GATEWAY_OF, HOST, IFACE_ID, OWNER, OWNER_VALUE};
-use crate::host::firewall::{Firewall, GatewayRules, Rule};
+use crate::host::firewall::{COMMENT_PREFIX, Firewall, GatewayRules, Rule};
 use crate::host::forwarding::enable_ipv4_forwarding;
 use crate::host::links::{LinkState, Links};
 use crate::host::local_switch::{LocalSwitch, id_of};
+use crate::host::published_ports::PublishedPorts;
 use crate::mac::MacAddr;
-use crate::names::gateway_interface;
-use crate::reconcile::{Action, GatewayPortState, GatewayRulesState, GatewayWanted};
+use crate::names::{DockerId, gateway_interface, host_interface};
+use crate::reconcile::{Action, GatewayPortState, GatewayRulesState, GatewayWanted, Snapshot};
 
 /// How often to look for the device ovs-vswitchd creates for a new port.
 const DEVICE_POLL: Duration = Duration::from_millis(10);
@@ -101,6 +102,23 @@ impl Gateway {
     }
 }
 
+/// Lets the device route 127.0.0.0/8 (`route_localnet`): a published
+/// port reached at 127.0.0.1 is DNATed out of it, masqueraded, and its
+/// replies come back in by it. The gateway's raw rule drops anything
+/// else to the loopback network coming in by it.
+fn allow_loopback_addresses(interface: &str) -> Result<()> {
+    let path = format!("/proc/sys/net/ipv4/conf/{interface}/route_localnet");
+    let failed = |e: std::io::Error| DriverError::Netlink {
+        interface: interface.to_string(),
+        operation: "setting route_localnet",
+        reason: format!("{path}: {e}"),
+    };
+    if std::fs::read_to_string(&path).map_err(failed)?.trim() == "1" {
+        return Ok(());
+    }
+    std::fs::write(&path, "1").map_err(failed)
+}
+
 /// The first letters of a `-d ovs` network's gateway name: a `:` no OVN
 /// switch name may hold, so each backend tells its own iptables rules
 /// (which share the kernel's chains) from the other's.
@@ -116,6 +134,14 @@ pub enum GatewayKind {
 }
 
 impl GatewayKind {
+    /// The backend's name, in the comments of its published ports.
+    pub fn name(self) -> &'static str {
+        match self {
+            GatewayKind::Ovn => "ovn",
+            GatewayKind::Ovs => "ovs",
+        }
+    }
+
     /// The kind of the gateway named `name`.
     pub fn of(name: &str) -> GatewayKind {
         match name.starts_with(OVS_GATEWAY_PREFIX) {
@@ -131,6 +157,7 @@ pub struct HostGateways {
     ovs: LocalSwitch,
     links: Links,
     firewall: Firewall,
+    published: PublishedPorts,
     host: String,
     kind: GatewayKind,
     /// How long ovs-vswitchd may take to create a port's device.
@@ -145,10 +172,13 @@ impl HostGateways {
         kind: GatewayKind,
         device_timeout: Duration,
     ) -> Self {
+        let firewall = Firewall::new(&host);
+        let published = PublishedPorts::new(firewall.clone(), &host, kind.name());
         HostGateways {
             ovs,
             links,
-            firewall: Firewall::new(&host),
+            firewall,
+            published,
             host,
             kind,
             device_timeout,
@@ -157,6 +187,11 @@ impl HostGateways {
 
     pub fn firewall(&self) -> &Firewall {
         &self.firewall
+    }
+
+    /// The published ports of this backend's endpoints on this host.
+    pub fn published(&self) -> &PublishedPorts {
+        &self.published
     }
 
     /// The host whose gateways these are.
@@ -231,6 +266,7 @@ impl HostGateways {
     pub async fn configure(&self, gateway: &Gateway) -> Result<bool> {
         let link = self.wait_for_device(&gateway.interface).await?;
         let name = &gateway.interface;
+        allow_loopback_addresses(name)?;
         let addresses = self.links.ipv4_addresses(name, link.index).await?;
         if gateway.configured(&link, &addresses) {
             return Ok(false);
@@ -298,16 +334,20 @@ impl HostGateways {
                 self.remove(switch, interface).await
             }
             (Action::RemoveGatewayRules { switch }, _) => self.firewall.remove(switch).await,
+            (Action::RemovePublishedPorts { endpoint }, _) => {
+                let id = DockerId::parse("endpoint", endpoint)?;
+                if self.ovs.has_port(&host_interface(&id)) {
+                    return Ok(false);
+                }
+                self.published.revoke(endpoint).await
+            }
             _ => Ok(false),
         }
     }
 
     /// What reconciliation compares: this host's gateway ports with their
     /// devices' state, and the driver's rules, against `wanted`.
-    pub async fn snapshot(
-        &self,
-        wanted: &[Gateway],
-    ) -> Result<(Vec<GatewayPortState>, Vec<GatewayRulesState>)> {
+    pub async fn snapshot(&self, wanted: &[Gateway], snapshot: &mut Snapshot) -> Result<()> {
         let mut ports = Vec::new();
         for (switch, interface) in self.ports() {
             let want = wanted
@@ -327,10 +367,14 @@ impl HostGateways {
                 configured: device,
             });
         }
-        let (mut rules, _) = self.firewall.list().await?;
+        let listing = self.firewall.listing().await?;
+        let mut rules = listing.rules(COMMENT_PREFIX, &self.host);
         // The other backend's rules are its own to reconcile.
         rules.retain(|r| GatewayKind::of(&r.switch) == self.kind);
-        Ok((ports, rules_state(&rules, wanted, &self.host)))
+        snapshot.gateway_ports = ports;
+        snapshot.gateway_rules = rules_state(&rules, wanted, &self.host);
+        snapshot.published = self.published.endpoints_in(&listing);
+        Ok(())
     }
 }
 
@@ -378,56 +422,4 @@ pub fn wanted_state(gateway: &Gateway, localport: bool) -> GatewayWanted {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn gateway() -> Gateway {
-        Gateway::new(
-            "blue",
-            "10.1.0.1".parse().unwrap(),
-            "10.1.0.0/24".parse().unwrap(),
-            1442,
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn a_gateway_has_its_address_with_the_prefix_and_a_mac_from_it() {
-        let gateway = gateway();
-        assert_eq!(gateway.address.to_string(), "10.1.0.1/24");
-        assert_eq!(gateway.mac.to_string(), "0a:5a:0a:01:00:01");
-        assert_eq!(gateway.interface, gateway_interface("blue"));
-        assert!(gateway.external_ids("h").iter().all(|(k, _)| k != IFACE_ID));
-        let outside = Gateway::new(
-            "blue",
-            "10.2.0.1".parse().unwrap(),
-            "10.1.0.0/24".parse().unwrap(),
-            1442,
-        );
-        assert!(outside.is_none());
-    }
-
-    #[test]
-    fn configured_needs_up_mtu_mac_and_address() {
-        let gateway = gateway();
-        let link = LinkState {
-            index: 7,
-            up: true,
-            mtu: Some(1442),
-            mac: Some(gateway.mac),
-        };
-        let address = [gateway.address];
-        assert!(gateway.configured(&link, &address));
-        assert!(!gateway.configured(&link, &[]));
-        let down = LinkState {
-            up: false,
-            ..link.clone()
-        };
-        assert!(!gateway.configured(&down, &address));
-        let other_mtu = LinkState {
-            mtu: Some(1500),
-            ..link
-        };
-        assert!(!gateway.configured(&other_mtu, &address));
-    }
-}
+mod tests;

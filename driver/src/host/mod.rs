@@ -14,6 +14,8 @@
 //! - [`gateway`]: a network's gateway port, device and rules on this host;
 //!   [`firewall`]: the iptables rules of a gateway (masquerade, forward);
 //!   [`forwarding`]: IPv4 forwarding on, as dockerd turns it on.
+//! - [`published_ports`]: published ports (`docker run -p`) as DNAT
+//!   rules, of every backend.
 //! - [`routes`]: the routes to peers of direct routing, marked as the
 //!   driver's by their route protocol.
 
@@ -26,6 +28,7 @@ pub mod links;
 pub mod local_switch;
 pub mod offload;
 pub mod plumbing;
+pub mod published_ports;
 pub mod routes;
 pub mod veth_alias;
 pub mod veth_reaper;

@@ -2,6 +2,7 @@
 //! themselves are in [`super::network`], [`super::endpoint`] and
 //! [`super::repair`].
 
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use plugin_api::wire::{
@@ -16,6 +17,7 @@ use crate::host::gateway::{Gateway, GatewayKind, HostGateways};
 use crate::host::links::Links;
 use crate::host::local_switch::LocalSwitch;
 use crate::host::plumbing::Plumbing;
+use crate::host::published_ports::PublishedPorts;
 use crate::host::veth_reaper::VethReaper;
 use crate::names::DockerId;
 use crate::ovn::northbound::{Northbound, SwitchInfo};
@@ -147,5 +149,29 @@ impl Backend for OvnBackend {
 
     fn endpoint_oper_info(&self, endpoint: &EndpointRef) -> EndpointOperInfoResponse {
         OvnBackend::endpoint_oper_info(self, &endpoint.endpoint)
+    }
+
+    fn publish_target(&self, endpoint: &EndpointRef) -> Result<Ipv4Addr> {
+        let switch = self.switch(&endpoint.network)?;
+        let port = self
+            .nb
+            .port(endpoint.endpoint.as_str())
+            .filter(|p| p.network == endpoint.network.as_str())
+            .ok_or_else(|| DriverError::UnknownEndpoint {
+                network: endpoint.network.to_string(),
+                endpoint: endpoint.endpoint.to_string(),
+            })?;
+        let address = port
+            .addresses
+            .split_whitespace()
+            .find_map(|a| a.parse().ok());
+        match (self.gateway_of(&switch), address) {
+            (Some(_), Some(address)) => Ok(address),
+            _ => Err(crate::backend::no_gateway(endpoint)),
+        }
+    }
+
+    fn published_ports(&self) -> Result<&PublishedPorts> {
+        Ok(self.gateways.published())
     }
 }

@@ -70,6 +70,9 @@ impl OvnBackend {
             if let Some(Ok(endpoint)) =
                 id_of(&port, ENDPOINT).map(|e| DockerId::parse("endpoint", e))
             {
+                // An endpoint left over from a container removed while
+                // the driver was down: its Revoke never came.
+                self.gateways.published().revoke(endpoint.as_str()).await?;
                 self.plumbing
                     .unplug(&endpoint, PairRemoval::Batched)
                     .await?;

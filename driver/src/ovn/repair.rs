@@ -73,13 +73,11 @@ impl OvnBackend {
             .filter_map(|s| Some((self.gateway_of(&s)?, self.nb.has_localport(&s))))
             .collect();
         let gateways: Vec<Gateway> = wanted.iter().map(|(g, _)| g.clone()).collect();
-        let (ports, rules) = self.gateways.snapshot(&gateways).await?;
+        self.gateways.snapshot(&gateways, snapshot).await?;
         snapshot.gateways = wanted
             .iter()
             .map(|(g, localport)| gateway::wanted_state(g, *localport))
             .collect();
-        snapshot.gateway_ports = ports;
-        snapshot.gateway_rules = rules;
         Ok(())
     }
 

@@ -2,6 +2,7 @@
 //! calls are in [`super::network`] and [`super::endpoint`], the flows the
 //! databases call for in [`OvsBackend::wanted_flows`].
 
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,7 @@ use crate::host::gateway::{GatewayKind, HostGateways};
 use crate::host::links::Links;
 use crate::host::local_switch::{LocalSwitch, id_of};
 use crate::host::plumbing::Plumbing;
+use crate::host::published_ports::PublishedPorts;
 use crate::host::veth_reaper::VethReaper;
 use crate::names::{DockerId, host_interface};
 use crate::ovs::bridge_flows::{BridgeFlows, Resync};
@@ -286,5 +288,24 @@ impl Backend for OvsBackend {
 
     fn endpoint_oper_info(&self, endpoint: &EndpointRef) -> EndpointOperInfoResponse {
         OvsBackend::endpoint_oper_info(self, &endpoint.endpoint)
+    }
+
+    fn publish_target(&self, endpoint: &EndpointRef) -> Result<Ipv4Addr> {
+        let record = self.network(&endpoint.network)?;
+        let port = self
+            .endpoint(&endpoint.endpoint)
+            .filter(|p| p.network == endpoint.network)
+            .ok_or_else(|| DriverError::UnknownEndpoint {
+                network: endpoint.network.to_string(),
+                endpoint: endpoint.endpoint.to_string(),
+            })?;
+        match (record.gateway(self.config.gateway), port.ipv4) {
+            (Some(_), Some(address)) => Ok(address),
+            _ => Err(crate::backend::no_gateway(endpoint)),
+        }
+    }
+
+    fn published_ports(&self) -> Result<&PublishedPorts> {
+        Ok(self.gateways.published())
     }
 }

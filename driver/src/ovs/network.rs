@@ -143,6 +143,10 @@ impl OvsBackend {
         }
         for endpoint in self.endpoints() {
             if endpoint.network == *network {
+                // Left over from a container removed while the driver was
+                // down: its Revoke never came.
+                let id = endpoint.endpoint.as_str();
+                self.gateways.published().revoke(id).await?;
                 self.plumbing
                     .unplug(&endpoint.endpoint, PairRemoval::Batched)
                     .await?;

@@ -107,13 +107,11 @@ impl OvsBackend {
         let mut snapshot =
             reconcile::snapshot(ovs, records, &self.plumbing.links, self.host()).await?;
         let wanted = self.wanted_gateways();
-        let (ports, rules) = self.gateways.snapshot(&wanted).await?;
+        self.gateways.snapshot(&wanted, &mut snapshot).await?;
         snapshot.gateways = wanted
             .iter()
             .map(|g| gateway::wanted_state(g, true))
             .collect();
-        snapshot.gateway_ports = ports;
-        snapshot.gateway_rules = rules;
         // An endpoint's record is its port: none waits alone, and a pair
         // never moved into a sandbox is an endpoint never joined.
         let join_grace = self.config.ready_timeout + JOIN_SLACK;

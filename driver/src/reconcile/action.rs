@@ -50,6 +50,9 @@ pub enum Action {
     AddGatewayRules { switch: String },
     /// Nothing is done: the port's device is missing (ovs-vswitchd down).
     GatewayDeviceMissing { switch: String, interface: String },
+    /// Remove the published ports (DNAT rules) of an endpoint that has
+    /// no port on this host any more, unless it has one by then.
+    RemovePublishedPorts { endpoint: String },
     /// `-d ovs`: add the bridge's VXLAN port (the host has peers or a
     /// VXLAN network) or remove it (neither).
     SyncTunnel { bridge: String, add: bool },
@@ -146,6 +149,11 @@ fn display_gateway(action: &Action, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         Action::RemoveGatewayRules { switch } => write!(
             f,
             "remove the iptables rules of {switch}'s gateway: this host has no network on it"
+        ),
+        Action::RemovePublishedPorts { endpoint } => write!(
+            f,
+            "remove the published ports of endpoint {endpoint}: it has no port on this host \
+             (its container is gone, and RevokeExternalConnectivity never came)"
         ),
         ovs => display_ovs_bridge(ovs, f),
     }

@@ -22,7 +22,31 @@ pub fn plan(snapshot: &Snapshot, policy: &Policy) -> Vec<Action> {
         plan_endpoint(&interface, &endpoint, policy, &mut actions);
     }
     plan_gateways(snapshot, &mut actions);
+    plan_published(snapshot, &mut actions);
     actions.into_iter().collect()
+}
+
+/// A published port belongs to an endpoint joined on this host: from
+/// Join, which adds its OVS port before Program, until Leave. A port this
+/// plan removes counts as gone (its removal is applied first).
+fn plan_published(snapshot: &Snapshot, actions: &mut BTreeSet<Action>) {
+    let unplugged: BTreeSet<String> = actions
+        .iter()
+        .filter_map(|action| match action {
+            Action::RemovePort { endpoint, .. } | Action::Unplug { endpoint, .. } => {
+                Some(endpoint.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    for endpoint in &snapshot.published {
+        let joined = snapshot.ports.iter().any(|p| p.endpoint == *endpoint);
+        if !joined || unplugged.contains(endpoint) {
+            actions.insert(Action::RemovePublishedPorts {
+                endpoint: endpoint.clone(),
+            });
+        }
+    }
 }
 
 fn plan_gateways(snapshot: &Snapshot, actions: &mut BTreeSet<Action>) {

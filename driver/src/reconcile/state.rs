@@ -29,6 +29,8 @@ pub struct Snapshot {
     pub gateway_ports: Vec<GatewayPortState>,
     /// Per switch named by one of the driver's iptables rules.
     pub gateway_rules: Vec<GatewayRulesState>,
+    /// The endpoints with published ports (read after `ports`).
+    pub published: Vec<String>,
 }
 
 /// A gateway this host should hold.

@@ -83,6 +83,7 @@ fn kinds(snapshot: &Snapshot) -> Vec<&'static str> {
             Action::SyncTunnel { .. } => "sync-tunnel",
             Action::SyncRoutes { .. } => "sync-routes",
             Action::SyncUplinks { .. } => "sync-uplinks",
+            Action::RemovePublishedPorts { .. } => "remove-published",
         })
         .collect()
 }
@@ -310,5 +311,22 @@ fn gateway_lines_name_port_and_switch() {
     assert_eq!(
         line,
         format!("remove gateway port {GW} and its rules: this host has no network on red")
+    );
+}
+
+#[test]
+fn published_ports_stay_while_the_endpoint_has_its_port_and_go_after() {
+    let mut live = snapshot(Some(port(5)), Some(veth(true)), Some(logical(5)));
+    live.published = vec![live.ports[0].endpoint.clone()];
+    assert!(kinds(&live).is_empty());
+    let mut gone = snapshot(None, None, None);
+    gone.published = live.published.clone();
+    assert_eq!(kinds(&gone), ["remove-published"]);
+    let mut dead = snapshot(Some(port(5)), None, Some(logical(5)));
+    dead.published = live.published.clone();
+    assert_eq!(
+        kinds(&dead),
+        ["remove-port", "delete-logical", "remove-published"],
+        "the port goes first, then its published ports in the same pass"
     );
 }

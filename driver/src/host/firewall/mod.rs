@@ -18,11 +18,15 @@
 //! drivers of other hosts sharing the kernel's tables (the tests run
 //! several) leave each other's rules alone, as they do their veths.
 
-use ipnet::Ipv4Net;
-use tokio::process::Command;
-
 use crate::error::{DriverError, Result};
 use crate::names::GATEWAY_INTERFACE_PREFIX;
+use ipnet::Ipv4Net;
+
+mod iptables;
+pub mod published;
+
+use iptables::exec;
+pub use iptables::{Listing, Restore, Rule, comment_safe, parse_rules};
 
 /// The comment prefix of every rule the driver adds.
 pub const COMMENT_PREFIX: &str = "docker-ovn-gw:";
@@ -30,35 +34,13 @@ pub const COMMENT_PREFIX: &str = "docker-ovn-gw:";
 pub const DOCKER_USER: &str = "DOCKER-USER";
 const FORWARD: &str = "FORWARD";
 const POSTROUTING: &str = "POSTROUTING";
+const PREROUTING: &str = "PREROUTING";
+/// The host's loopback network.
+const LOOPBACK: &str = "127.0.0.0/8";
 
 /// The comment of the rules of `switch`'s gateway on host `host`.
 pub fn comment(switch: &str, host: &str) -> String {
     format!("{COMMENT_PREFIX}{switch}@{}", comment_safe(host))
-}
-
-/// `host` with anything but `[A-Za-z0-9._:-]` made `_`: a comment with a
-/// space or quote would be quoted differently by `iptables -S`.
-fn comment_safe(host: &str) -> String {
-    host.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// One of the driver's rules as `iptables -S` lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rule {
-    pub table: &'static str,
-    pub chain: String,
-    /// The rule's match and target, as `-D` takes them back.
-    pub spec: Vec<String>,
-    /// The logical switch its comment names.
-    pub switch: String,
 }
 
 /// What a gateway needs: its switch, port and subnet.
@@ -78,66 +60,102 @@ pub struct GatewayRules<'a> {
 }
 
 impl GatewayRules<'_> {
-    /// (table, spec) of each rule, without the chain of the filter ones;
-    /// the rules of each table in the order they must have in their chain.
+    /// (table, spec) of each rule, without the chain (`nat`: POSTROUTING,
+    /// `raw`: PREROUTING, `filter`: the forward chain); the rules of each
+    /// table in the order they must have in their chain.
     fn wanted(&self) -> Vec<(&'static str, Vec<String>)> {
         let comment = comment(self.switch, self.host);
-        let tagged = |words: &[&str]| -> Vec<String> {
-            let mut spec: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+        let tagged = |words: &Vec<String>| -> Vec<String> {
+            let mut spec = words.clone();
             let target = spec.split_off(spec.len() - 2);
             spec.extend(["-m", "comment", "--comment", &comment].map(String::from));
             spec.extend(target);
             spec
         };
-        let subnet = self.subnet.to_string();
-        let interface = self.interface;
-        let gateways = format!("{GATEWAY_INTERFACE_PREFIX}+");
-        let routed = self.routed_peers.unwrap_or_default();
-        let peers: Vec<String> = routed.iter().map(|p| p.to_string()).collect();
-        // Routed to a peer's part as they are: the RETURNs come before
-        // the masquerade.
-        let mut wanted: Vec<(&'static str, Vec<String>)> = peers
-            .iter()
-            .map(|peer| ("nat", tagged(&["-s", &subnet, "-d", peer, "-j", "RETURN"])))
-            .collect();
-        wanted.extend([
-            (
-                "nat",
-                tagged(&["-s", &subnet, "!", "-o", interface, "-j", "MASQUERADE"]),
-            ),
-            // Networks stay apart as on separate logical switches: the
-            // host routes between its gateway ports, so without this drop
-            // (before the accept) one network reaches another's containers.
-            (
-                "filter",
-                tagged(&["-i", interface, "-o", &gateways, "-j", "DROP"]),
-            ),
-            ("filter", tagged(&["-i", interface, "-j", "ACCEPT"])),
-            (
-                "filter",
-                tagged(&[
-                    "-o",
-                    interface,
-                    "-m",
-                    "conntrack",
-                    "--ctstate",
-                    "RELATED,ESTABLISHED",
-                    "-j",
-                    "ACCEPT",
-                ]),
-            ),
-        ]);
-        // New connections in from the peers' parts of the network only.
-        wanted.extend(peers.iter().map(|peer| {
-            (
-                "filter",
-                tagged(&["-s", peer, "-o", interface, "-j", "ACCEPT"]),
-            )
-        }));
-        if self.routed_peers.is_some() {
-            wanted.push(("filter", tagged(&["-o", interface, "-j", "DROP"])));
-        }
+        let mut wanted: Vec<(&'static str, Vec<String>)> = Vec::new();
+        wanted.extend(self.nat_rules().iter().map(|r| ("nat", tagged(r))));
+        wanted.extend(self.filter_rules().iter().map(|r| ("filter", tagged(r))));
+        // Published ports reach 127.0.0.1 through the gateway device
+        // (`route_localnet`, see [`published`]); nothing else may: a
+        // container's packet to the host's loopback is dropped before
+        // routing, as a kernel without `route_localnet` would.
+        let loopback = ["-d", LOOPBACK, "-i", self.interface, "-j", "DROP"];
+        wanted.push(("raw", tagged(&loopback.map(String::from).to_vec())));
         wanted
+    }
+
+    /// POSTROUTING: routed peers' parts as they are (RETURN before the
+    /// masquerade), the rest leaving masqueraded; a published port's
+    /// connection from the network itself (hairpin) or from the host's
+    /// loopback masqueraded to the gateway, so that the reply comes back
+    /// through the host to be translated.
+    fn nat_rules(&self) -> Vec<Vec<String>> {
+        let (subnet, interface) = (self.subnet.to_string(), self.interface);
+        let words = |w: &[&str]| w.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+        let routed = self.routed_peers.unwrap_or_default();
+        let mut rules: Vec<Vec<String>> = routed
+            .iter()
+            .map(|peer| words(&["-s", &subnet, "-d", &peer.to_string(), "-j", "RETURN"]))
+            .collect();
+        rules.extend([
+            words(&["-s", &subnet, "!", "-o", interface, "-j", "MASQUERADE"]),
+            words(&[
+                "-s",
+                &subnet,
+                "-o",
+                interface,
+                "-m",
+                "conntrack",
+                "--ctstate",
+                "DNAT",
+                "-j",
+                "MASQUERADE",
+            ]),
+            words(&["-s", LOOPBACK, "-o", interface, "-j", "MASQUERADE"]),
+        ]);
+        rules
+    }
+
+    /// The forward chain: published ports' connections (DNAT) let through
+    /// both ways first, before the drop that keeps networks apart (a
+    /// container of another network reaches a published port, as on
+    /// Docker's bridge); then what leaves, replies, and for a routed
+    /// network the peers' parts and a drop of the rest.
+    fn filter_rules(&self) -> Vec<Vec<String>> {
+        let interface = self.interface;
+        let words = |w: &[&str]| w.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+        let gateways = format!("{GATEWAY_INTERFACE_PREFIX}+");
+        let conntrack = |direction: &str, state: &str| {
+            words(&[
+                direction,
+                interface,
+                "-m",
+                "conntrack",
+                "--ctstate",
+                state,
+                "-j",
+                "ACCEPT",
+            ])
+        };
+        let mut rules = vec![
+            conntrack("-o", "DNAT"),
+            conntrack("-i", "DNAT"),
+            // The host routes between its gateway ports: without this
+            // drop one network reaches another's containers.
+            words(&["-i", interface, "-o", &gateways, "-j", "DROP"]),
+            words(&["-i", interface, "-j", "ACCEPT"]),
+            conntrack("-o", "RELATED,ESTABLISHED"),
+        ];
+        let routed = self.routed_peers.unwrap_or_default();
+        rules.extend(
+            routed
+                .iter()
+                .map(|peer| words(&["-s", &peer.to_string(), "-o", interface, "-j", "ACCEPT"])),
+        );
+        if self.routed_peers.is_some() {
+            rules.push(words(&["-o", interface, "-j", "DROP"]));
+        }
+        rules
     }
 
     /// Whether `present` (the rules of this switch, in `iptables -S`
@@ -147,7 +165,7 @@ impl GatewayRules<'_> {
     /// words are the same rule.
     pub fn complete(&self, present: &[&Rule]) -> bool {
         let wanted = self.wanted();
-        ["filter", "nat"].iter().all(|table| {
+        ["filter", "nat", "raw"].iter().all(|table| {
             let present = present
                 .iter()
                 .filter(|r| r.table == *table)
@@ -177,19 +195,26 @@ impl Firewall {
         }
     }
 
-    /// Every rule of the driver, and whether Docker's `DOCKER-USER` exists.
-    /// Without iptables installed there are none, and none to remove.
+    /// Every gateway rule of the driver, and whether Docker's
+    /// `DOCKER-USER` exists. Without iptables installed there are none,
+    /// and none to remove.
     pub async fn list(&self) -> Result<(Vec<Rule>, bool)> {
+        let listing = self.listing().await?;
+        let docker_user = listing.docker_user();
+        Ok((listing.rules(COMMENT_PREFIX, &self.host), docker_user))
+    }
+
+    /// The three tables the driver has rules in, as `iptables -S` lists
+    /// them (empty without iptables).
+    pub async fn listing(&self) -> Result<Listing> {
         let Some(filter) = self.output(&["-w", "-S"]).await? else {
-            return Ok((Vec::new(), false));
+            return Ok(Listing::default());
         };
-        let nat = self.run(&["-w", "-t", "nat", "-S", POSTROUTING]).await?;
-        let docker_user = filter
-            .lines()
-            .any(|line| line == format!("-N {DOCKER_USER}"));
-        let mut rules = parse_rules("filter", &filter, &self.host);
-        rules.extend(parse_rules("nat", &nat, &self.host));
-        Ok((rules, docker_user))
+        Ok(Listing {
+            filter,
+            nat: self.run(&["-w", "-t", "nat", "-S"]).await?,
+            raw: self.run(&["-w", "-t", "raw", "-S", PREROUTING]).await?,
+        })
     }
 
     /// Makes the rules of `gateway` exactly the wanted ones: nothing if
@@ -215,27 +240,33 @@ impl Firewall {
         Ok(true)
     }
 
+    /// All of the gateway's rules in one `iptables-restore`: at the top
+    /// of their chains (before Docker's RETURN, any drop of the chain and
+    /// Docker's masquerades), in their wanted order.
     async fn insert_all(&self, gateway: &GatewayRules<'_>, chain: &str) -> Result<()> {
-        let (mut filter_position, mut nat_position) = (0, 0);
+        let mut script = Restore::default();
         for (table, spec) in gateway.wanted() {
-            // At the top (before Docker's RETURN and any drop of the
-            // chain, and Docker's masquerades), in their wanted order.
-            let (chain, position) = match table {
-                "nat" => {
-                    nat_position += 1;
-                    (POSTROUTING, nat_position)
-                }
-                _ => {
-                    filter_position += 1;
-                    (chain, filter_position)
-                }
+            let chain = match table {
+                "nat" => POSTROUTING,
+                "raw" => PREROUTING,
+                _ => chain,
             };
-            let position = position.to_string();
-            let mut args = vec!["-w", "-t", table, "-I", chain, &position];
-            args.extend(spec.iter().map(String::as_str));
-            self.run(&args).await?;
+            script.insert(table, chain, &spec);
         }
-        Ok(())
+        self.restore(&script).await
+    }
+
+    /// Applies `script` with `iptables-restore --noflush`: one call, which
+    /// iptables-nft applies as one transaction (the legacy backend, one
+    /// per table).
+    pub async fn restore(&self, script: &Restore) -> Result<()> {
+        let program = format!("{}-restore", self.program);
+        let text = script.text();
+        let output = exec(&program, &["-w", "--noflush"], Some(&text)).await?;
+        output.map(drop).ok_or_else(|| DriverError::Firewall {
+            command: format!("{program} --noflush"),
+            reason: format!("{program} is not installed (Debian package iptables)"),
+        })
     }
 
     /// Removes every rule of `switch`; `Ok(false)` if there was none.
@@ -246,7 +277,7 @@ impl Firewall {
         Ok(!ours.is_empty())
     }
 
-    async fn delete_all(&self, rules: &[&Rule]) -> Result<()> {
+    pub(crate) async fn delete_all(&self, rules: &[&Rule]) -> Result<()> {
         for rule in rules {
             let mut args = vec!["-w", "-t", rule.table, "-D", rule.chain.as_str()];
             args.extend(rule.spec.iter().map(String::as_str));
@@ -275,55 +306,8 @@ impl Firewall {
 
     /// The command's stdout; `None` if the program is not installed.
     async fn output(&self, args: &[&str]) -> Result<Option<String>> {
-        let failed = |reason: String| DriverError::Firewall {
-            command: args.join(" "),
-            reason,
-        };
-        let output = match Command::new(&self.program)
-            .args(args)
-            .kill_on_drop(true)
-            .output()
-            .await
-        {
-            Ok(output) => output,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(failed(format!("cannot run {}: {e}", self.program))),
-        };
-        if !output.status.success() {
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            return Err(failed(stderr.trim().to_string()));
-        }
-        Ok(Some(String::from_utf8_lossy(&output.stdout).into_owned()))
+        exec(&self.program, args, None).await
     }
-}
-
-/// The driver's rules of `host` among `iptables -S` lines of `table`:
-/// `-A CHAIN SPEC...` lines with a `--comment` of [`COMMENT_PREFIX`] and
-/// `@host`. The comment is the only quoted word of such a rule, and holds
-/// no space (switch names are restricted, host names made safe), so
-/// splitting at spaces is exact.
-pub fn parse_rules(table: &'static str, listing: &str, host: &str) -> Vec<Rule> {
-    let suffix = format!("@{}", comment_safe(host));
-    listing
-        .lines()
-        .filter_map(|line| {
-            let mut words = line.split_whitespace();
-            if words.next() != Some("-A") {
-                return None;
-            }
-            let chain = words.next()?.to_string();
-            let spec: Vec<String> = words.map(|w| w.trim_matches('"').to_string()).collect();
-            let at = spec.iter().position(|w| w == "--comment")?;
-            let tagged = spec.get(at + 1)?.strip_prefix(COMMENT_PREFIX)?;
-            let switch = tagged.strip_suffix(&suffix)?.to_string();
-            Some(Rule {
-                table,
-                chain,
-                spec,
-                switch,
-            })
-        })
-        .collect()
 }
 
 #[cfg(test)]

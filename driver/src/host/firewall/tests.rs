@@ -5,6 +5,8 @@ use super::*;
 const LISTING: &str = r#"-P FORWARD DROP
 -N DOCKER-USER
 -A FORWARD -j DOCKER-USER
+-A DOCKER-USER -o dovngw000000001 -m conntrack --ctstate DNAT -m comment --comment "docker-ovn-gw:blue@lab-host1" -j ACCEPT
+-A DOCKER-USER -i dovngw000000001 -m conntrack --ctstate DNAT -m comment --comment "docker-ovn-gw:blue@lab-host1" -j ACCEPT
 -A DOCKER-USER -i dovngw000000001 -o dovngw+ -m comment --comment "docker-ovn-gw:blue@lab-host1" -j DROP
 -A DOCKER-USER -i dovngw000000001 -m comment --comment "docker-ovn-gw:blue@lab-host1" -j ACCEPT
 -A DOCKER-USER -o dovngw000000001 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "docker-ovn-gw:blue@lab-host1" -j ACCEPT
@@ -13,8 +15,13 @@ const LISTING: &str = r#"-P FORWARD DROP
 -A DOCKER-USER -i dovngw000000003 -m comment --comment "docker-ovn-gw:blue@lab-host2" -j ACCEPT
 -A DOCKER-USER -j RETURN"#;
 const NAT: &str = r#"-P POSTROUTING ACCEPT
+-A PREROUTING -p tcp -m tcp --dport 18080 -m addrtype --dst-type LOCAL -m comment --comment "docker-ovn-port:ovn:e5c2@lab-host1" -j DNAT --to-destination 10.1.0.2:80
 -A POSTROUTING -s 10.1.0.0/24 ! -o dovngw000000001 -m comment --comment "docker-ovn-gw:blue@lab-host1" -j MASQUERADE
+-A POSTROUTING -s 10.1.0.0/24 -o dovngw000000001 -m conntrack --ctstate DNAT -m comment --comment "docker-ovn-gw:blue@lab-host1" -j MASQUERADE
+-A POSTROUTING -s 127.0.0.0/8 -o dovngw000000001 -m comment --comment "docker-ovn-gw:blue@lab-host1" -j MASQUERADE
 -A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE"#;
+const RAW: &str = r#"-P PREROUTING ACCEPT
+-A PREROUTING -d 127.0.0.0/8 -i dovngw000000001 -m comment --comment "docker-ovn-gw:blue@lab-host1" -j DROP"#;
 
 fn blue() -> GatewayRules<'static> {
     GatewayRules {
@@ -27,19 +34,29 @@ fn blue() -> GatewayRules<'static> {
 }
 
 fn rules() -> Vec<Rule> {
-    let mut rules = parse_rules("filter", LISTING, "lab-host1");
-    rules.extend(parse_rules("nat", NAT, "lab-host1"));
-    rules
+    let listing = Listing {
+        filter: LISTING.into(),
+        nat: NAT.into(),
+        raw: RAW.into(),
+    };
+    assert!(listing.docker_user());
+    listing.rules(COMMENT_PREFIX, "lab-host1")
 }
 
 #[test]
 fn only_rules_with_our_comment_are_ours_by_exact_switch_and_host() {
     let rules = rules();
     let switches: Vec<&str> = rules.iter().map(|r| r.switch.as_str()).collect();
-    assert_eq!(switches, ["blue", "blue", "blue", "blue2", "blue"]);
-    assert_eq!(rules[0].chain, "DOCKER-USER");
     assert_eq!(
-        rules[1].spec,
+        switches,
+        [
+            "blue", "blue", "blue", "blue", "blue", "blue2", "blue", "blue", "blue", "blue"
+        ]
+    );
+    assert_eq!(rules[0].chain, "DOCKER-USER");
+    assert_eq!(rules[9].table, "raw");
+    assert_eq!(
+        rules[3].spec,
         [
             "-i",
             "dovngw000000001",
@@ -54,13 +71,17 @@ fn only_rules_with_our_comment_are_ours_by_exact_switch_and_host() {
 }
 
 #[test]
-fn complete_means_the_four_wanted_rules_with_the_drop_first() {
+fn complete_means_every_wanted_rule_with_the_drop_before_the_accept() {
     let rules = rules();
     let blue_rules: Vec<&Rule> = rules.iter().filter(|r| r.switch == "blue").collect();
     assert!(blue().complete(&blue_rules));
     assert!(!blue().complete(&blue_rules[..3]));
+    assert!(
+        !blue().complete(&blue_rules[..blue_rules.len() - 1]),
+        "without the raw drop"
+    );
     let mut accept_first = blue_rules.clone();
-    accept_first.swap(0, 1);
+    accept_first.swap(2, 3);
     assert!(!blue().complete(&accept_first), "the drop must come first");
     let moved = GatewayRules {
         interface: "dovngw00000000f",
@@ -75,14 +96,23 @@ fn complete_means_the_four_wanted_rules_with_the_drop_first() {
 }
 
 #[test]
-fn traffic_to_other_gateway_ports_is_dropped_before_the_accept() {
-    let wanted = blue().wanted();
-    let filter: Vec<String> = wanted[1..].iter().map(|(_, spec)| spec.join(" ")).collect();
+fn published_connections_pass_before_the_drop_between_gateway_ports() {
+    let filter: Vec<String> = blue()
+        .wanted()
+        .iter()
+        .filter(|(table, _)| *table == "filter")
+        .map(|(_, spec)| spec.join(" "))
+        .collect();
+    let tag = "-m comment --comment docker-ovn-gw:blue@lab-host1";
     assert_eq!(
-        filter[0],
-        "-i dovngw000000001 -o dovngw+ -m comment --comment docker-ovn-gw:blue@lab-host1 -j DROP"
+        filter[..3],
+        [
+            format!("-o dovngw000000001 -m conntrack --ctstate DNAT {tag} -j ACCEPT"),
+            format!("-i dovngw000000001 -m conntrack --ctstate DNAT {tag} -j ACCEPT"),
+            format!("-i dovngw000000001 -o dovngw+ {tag} -j DROP"),
+        ]
     );
-    assert!(filter[1].ends_with("-j ACCEPT") && filter[1].starts_with("-i dovngw000000001 -m"));
+    assert!(filter[3].ends_with("-j ACCEPT") && filter[3].starts_with("-i dovngw000000001 -m"));
 }
 
 #[test]
@@ -103,16 +133,17 @@ fn routed_peers_are_returned_before_the_masquerade_and_let_in_after_the_accepts(
         format!("nat -s 10.1.0.0/24 -d 10.230.2.0/26 {tag} -j RETURN")
     );
     assert!(wanted[1].ends_with("-j MASQUERADE"));
+    assert!(wanted.last().unwrap().starts_with("raw -d 127.0.0.0/8"));
     assert_eq!(
-        wanted[wanted.len() - 2],
+        wanted[wanted.len() - 3],
         format!("filter -s 10.230.2.0/26 -o dovngw000000001 {tag} -j ACCEPT")
     );
     assert_eq!(
-        wanted.last().unwrap(),
-        &format!("filter -o dovngw000000001 {tag} -j DROP"),
+        wanted[wanted.len() - 2],
+        format!("filter -o dovngw000000001 {tag} -j DROP"),
         "the rest going in is dropped last"
     );
-    assert_eq!(wanted.len(), 7);
+    assert_eq!(wanted.len(), 12);
 }
 
 #[test]
