@@ -36,6 +36,10 @@ pub const SUBNET6: &str = "docker-ovn:subnet6";
 pub const GATEWAY6: &str = "docker-ovn:gateway6";
 pub const MTU: &str = "docker-ovn:mtu";
 pub const INTERNAL: &str = "docker-ovn:internal";
+/// A switch's `icc=false` (`"false"`; absent: containers reach each other).
+pub const ICC: &str = "docker-ovn:icc";
+/// A switch's per-container rate limit in Mbit/s.
+pub const RATE: &str = "docker-ovn:rate";
 
 /// The gateway's localport logical switch port and this host's OVS
 /// internal port bound to it: the logical switch whose gateway they are.

@@ -59,6 +59,7 @@ fn pipeline(reach: Reach) -> Vec<Flow> {
             ofport: UPLINK_PORT,
             vid: VLAN,
         }),
+        isolated: false,
     };
     flows.extend(network_flows(1, &blue));
     flows.extend(endpoint_flows(

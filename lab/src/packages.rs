@@ -57,6 +57,8 @@ pub const REQUIREMENTS: &[Requirement] = &[
     core("ethtool", "ethtool"),
     // What is on the underlay's wire, for the demo's hints and the tests.
     core("tcpdump", "tcpdump"),
+    // Rate limits are measured with it (`ovn.rate`, `ovs.rate`).
+    core("iperf3", "iperf3"),
     docker("containerd", "containerd"),
     docker("dockerd", "docker.io"),
     docker("docker", "docker.io"),

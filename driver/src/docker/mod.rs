@@ -7,6 +7,8 @@
 //!   in one place.
 //! - [`network_spec`]: a `CreateNetwork` request, validated, with each
 //!   backend's `-o` options.
+//! - [`network_policy`]: what a network allows its containers (`icc`,
+//!   `rate`, `allow-overlap`), the same options on both drivers.
 //! - [`endpoint_addresses`]: a `CreateEndpoint`'s addresses and MAC,
 //!   checked against the network.
 //! - [`ipam`]: the `ovn` IPAM driver (`--ipam-driver ovn`) onto the shared
@@ -14,5 +16,6 @@
 
 pub mod endpoint_addresses;
 pub mod ipam;
+pub mod network_policy;
 pub mod network_spec;
 pub mod plugin;

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use plugin_api::wire::{CreateNetworkRequest, IpamData};
 
+use crate::docker::network_policy::NetworkPolicy;
 use crate::error::{DriverError, Result};
 use crate::names::{DockerId, Short, parse_network_name, private_switch_name};
 use crate::ovn::address_pools::ADDRESS_SPACE;
@@ -27,10 +28,10 @@ pub struct KnownOptions {
     pub keys: &'static [&'static str],
 }
 
-/// The options of `-d ovn`.
+/// The options of `-d ovn` (see [`crate::docker::network_policy`]).
 pub const OVN_OPTIONS: KnownOptions = KnownOptions {
     driver: "ovn",
-    keys: &[OPT_NETWORK],
+    keys: &[OPT_NETWORK, "ovn.icc", "ovn.rate", "ovn.allow-overlap"],
 };
 
 /// The options of `-d ovs` (see [`crate::ovs::network_mode`]).
@@ -62,6 +63,9 @@ pub struct NetworkSpec {
     pub aux: Vec<IpAddr>,
     /// The backend's own `-o` options (`ovs.mode`, ...), checked to be known.
     pub backend_options: BTreeMap<String, String>,
+    /// What the network allows its containers (`icc`, `rate`,
+    /// `allow-overlap`).
+    pub policy: NetworkPolicy,
 }
 
 impl NetworkSpec {
@@ -89,6 +93,7 @@ impl NetworkSpec {
                 "the network has no subnet; docker-ovn needs IPv4 or IPv6 addresses from IPAM",
             ));
         }
+        let policy = NetworkPolicy::from_options(generic, options.driver)?;
         Ok(NetworkSpec {
             network,
             switch,
@@ -105,6 +110,7 @@ impl NetworkSpec {
                 .filter(|(key, _)| options.keys.contains(&key.as_str()))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
+            policy,
         })
     }
 }
@@ -270,12 +276,16 @@ mod tests {
         };
         let ovs = NetworkSpec::from_request(&with("ovn.network"), OVS_OPTIONS).unwrap_err();
         assert!(
-            ovs.to_string()
-                .contains("for -d ovs; known: ovs.mode, ovs.network, ovs.vni"),
+            ovs.to_string().contains(
+                "for -d ovs; known: ovs.mode, ovs.network, ovs.vni, ovs.vlan, ovs.uplink, ovs.icc"
+            ),
             "{ovs}"
         );
         let ovn = NetworkSpec::from_request(&with("ovs.mode"), OVN_OPTIONS).unwrap_err();
-        assert!(ovn.to_string().contains("known: ovn.network"), "{ovn}");
+        assert!(
+            ovn.to_string().contains("known: ovn.network, ovn.icc"),
+            "{ovn}"
+        );
         assert!(NetworkSpec::from_request(&with("other.key"), OVS_OPTIONS).is_ok());
     }
 

@@ -16,6 +16,8 @@
 //!   [`forwarding`]: IPv4 forwarding on, as dockerd turns it on.
 //! - [`published_ports`]: published ports (`docker run -p`) as DNAT
 //!   rules, of every backend.
+//! - [`route_conflicts`]: a new network's subnets against the host's
+//!   routes.
 //! - [`routes`]: the routes to peers of direct routing, marked as the
 //!   driver's by their route protocol.
 
@@ -29,6 +31,7 @@ pub mod local_switch;
 pub mod offload;
 pub mod plumbing;
 pub mod published_ports;
+pub mod route_conflicts;
 pub mod routes;
 pub mod veth_alias;
 pub mod veth_reaper;

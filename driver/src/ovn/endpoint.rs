@@ -51,6 +51,7 @@ impl OvnBackend {
             ipv4,
             ipv6,
             created: unix_now(),
+            rate_mbit: switch.rate_mbit,
         };
         self.nb.create_port(&switch, &port).await?;
         tracing::info!(%network, %endpoint, %mac, "endpoint created");
@@ -294,6 +295,7 @@ mod tests {
             ipv4: Some("10.90.0.2".parse().expect("address")),
             ipv6: None,
             created: NOW,
+            rate_mbit: None,
         };
         let switch = Uuid::parse_str("2b9c1c57-8d0e-4b0a-9f3e-6a1d2c3b4a50").expect("uuid");
         let (txn, _) = create_port_transaction(switch, &port);

@@ -39,6 +39,8 @@ mod tests {
             gateway6: None,
             mtu: None,
             internal,
+            icc: true,
+            rate_mbit: None,
             docker_networks: vec![],
             ports: vec![],
         }

@@ -8,6 +8,7 @@ use crate::external_ids::{ENDPOINT, NETWORK};
 use crate::host::gateway::gateway_error;
 use crate::host::local_switch::id_of;
 use crate::host::plumbing::PairRemoval;
+use crate::host::route_conflicts::refuse_route_conflicts;
 use crate::names::{DockerId, gateway_interface};
 use crate::ovn::backend::OvnBackend;
 
@@ -18,6 +19,7 @@ impl OvnBackend {
         let network = spec.network.as_str();
         let _one_at_a_time = self.network_lock.lock().await;
         let was_mapped = self.nb.switch_of(network).is_some();
+        refuse_route_conflicts(&self.plumbing.links, spec, "ovn.allow-overlap").await?;
         self.nb.create_network(spec, self.host()).await?;
         if let Err(error) = self.add_gateway(&spec.network).await {
             if !was_mapped && let Err(undo) = self.nb.delete_network(network, self.host()).await {

@@ -170,6 +170,7 @@ impl OvsBackend {
             gateway,
             tunnel,
             vlan,
+            isolated: !record.icc,
         }
     }
 

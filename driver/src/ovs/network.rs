@@ -7,6 +7,7 @@ use crate::docker::network_spec::NetworkSpec;
 use crate::error::{DriverError, Result};
 use crate::host::gateway::gateway_error;
 use crate::host::plumbing::PairRemoval;
+use crate::host::route_conflicts::refuse_route_conflicts;
 use crate::names::DockerId;
 use crate::ovs::backend::OvsBackend;
 use crate::ovs::cookie::of_network;
@@ -26,7 +27,13 @@ impl OvsBackend {
             return self.add_network_side(existing).await;
         }
         let mode = NetworkMode::from_options(&spec.backend_options)?;
+        refuse_isolation_across_the_host(spec, mode)?;
         self.check_routed(spec, mode)?;
+        // A routed network's subnet is a part of the host's CIDR, on
+        // purpose (check_routed holds it to that).
+        if mode != NetworkMode::Routed {
+            refuse_route_conflicts(&self.plumbing.links, spec, "ovs.allow-overlap").await?;
+        }
         let uplink = uplink_of(&spec.backend_options)?;
         self.check_vlan(mode, uplink.as_deref(), &records).await?;
         self.refuse_overlap(spec, &records)?;
@@ -156,6 +163,27 @@ impl OvsBackend {
         tracing::info!(%network, index = record.index, "network deleted");
         Ok(())
     }
+}
+
+/// `ovs.icc=false` is kept by the bridge of the sending host, which tells
+/// the gateway from a container by MAC: a network whose containers on
+/// other hosts are reached through the gateway (routed) or share a VLAN
+/// with hosts that are not containers cannot keep them apart that way.
+fn refuse_isolation_across_the_host(spec: &NetworkSpec, mode: NetworkMode) -> Result<()> {
+    let why = match mode {
+        _ if spec.policy.icc => return Ok(()),
+        NetworkMode::Routed => {
+            "a routed network reaches other hosts' containers through the gateway"
+        }
+        NetworkMode::Vlan { .. } => {
+            "a VLAN network's containers share the VLAN with hosts that are not containers"
+        }
+        NetworkMode::Local | NetworkMode::Vxlan { .. } => return Ok(()),
+    };
+    Err(DriverError::invalid(
+        "ovs.icc",
+        format!("false is for networks on this host or over VXLAN: {why}"),
+    ))
 }
 
 /// Two networks of one VNI on one host would be one network on the wire:

@@ -27,8 +27,18 @@ pub const OPT_UPLINK: &str = "ovs.uplink";
 pub const OPT_NETWORK: &str = "ovs.network";
 /// `-o ovs.vni=N`: the VXLAN network identifier, 1 to 16777215.
 pub const OPT_VNI: &str = "ovs.vni";
-/// The `-o` keys of `-d ovs`.
-pub const OVS_KEYS: [&str; 5] = [OPT_MODE, OPT_NETWORK, OPT_VNI, OPT_VLAN, OPT_UPLINK];
+/// The `-o` keys of `-d ovs` (its mode's, and the policy's of
+/// [`crate::docker::network_policy`]).
+pub const OVS_KEYS: [&str; 8] = [
+    OPT_MODE,
+    OPT_NETWORK,
+    OPT_VNI,
+    OPT_VLAN,
+    OPT_UPLINK,
+    "ovs.icc",
+    "ovs.rate",
+    "ovs.allow-overlap",
+];
 
 const VLAN_MAX: u16 = 4094;
 

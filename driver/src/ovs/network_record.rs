@@ -33,6 +33,10 @@ pub struct NetworkRecord {
     pub mode: NetworkMode,
     /// A VLAN network's uplink.
     pub uplink: Option<String>,
+    /// Its containers reach each other (not `ovs.icc=false`).
+    pub icc: bool,
+    /// Each container's rate limit in Mbit/s (`ovs.rate`).
+    pub rate_mbit: Option<u32>,
 }
 
 impl NetworkRecord {
@@ -71,6 +75,8 @@ impl NetworkRecord {
             internal: spec.internal,
             mode,
             uplink,
+            icc: spec.policy.icc,
+            rate_mbit: spec.policy.rate_mbit,
         }
     }
 
@@ -98,6 +104,8 @@ impl NetworkRecord {
             internal: field(value, "internal")? == "true",
             mode: NetworkMode::parse(|name| field(value, name))?,
             uplink: field(value, "uplink").map(str::to_string),
+            icc: field(value, "icc") != Some("false"),
+            rate_mbit: optional(value, "rate")?,
         })
     }
 
@@ -123,7 +131,9 @@ impl NetworkRecord {
 }
 
 /// The record's value: `index=N mtu=M internal=B mode=M [vni=N]`, then each subnet and
-/// gateway present, space-separated (no value holds a space).
+/// gateway present, the uplink, and the policy where it is not the
+/// default (`icc=false`, `rate=N`), space-separated (no value holds a
+/// space).
 impl fmt::Display for NetworkRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -137,9 +147,14 @@ impl fmt::Display for NetworkRecord {
             ("subnet6", self.subnet6.map(|n| n.to_string())),
             ("gateway6", self.gateway6.map(|a| a.to_string())),
         ];
+        let policy = [
+            ("icc", (!self.icc).then(|| "false".to_string())),
+            ("rate", self.rate_mbit.map(|r| r.to_string())),
+        ];
         for (name, value) in optional
             .into_iter()
             .chain([("uplink", self.uplink.clone())])
+            .chain(policy)
         {
             if let Some(value) = value {
                 write!(f, " {name}={value}")?;
@@ -193,6 +208,8 @@ mod tests {
             internal: false,
             mode: NetworkMode::Vxlan { vni: 77 },
             uplink: None,
+            icc: true,
+            rate_mbit: None,
         }
     }
 
@@ -212,6 +229,14 @@ mod tests {
         // Written before modes: a network of this host alone.
         let old = NetworkRecord::parse(&record.key(), "index=3 mtu=1500 internal=false");
         assert_eq!(old.map(|r| r.mode), Some(NetworkMode::Local));
+        let policed = NetworkRecord {
+            icc: false,
+            rate_mbit: Some(50),
+            ..record.clone()
+        };
+        let value = policed.to_string();
+        assert!(value.ends_with(" icc=false rate=50"), "{value}");
+        assert_eq!(NetworkRecord::parse(&policed.key(), &value), Some(policed));
     }
 
     #[test]

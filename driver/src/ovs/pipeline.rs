@@ -140,6 +140,8 @@ pub struct NetworkFlows {
     pub tunnel: Option<TunnelFlows>,
     /// VLAN networks, once the uplink has an ofport.
     pub vlan: Option<VlanFlows>,
+    /// `ovs.icc=false`: an endpoint's frames go to the gateway only.
+    pub isolated: bool,
 }
 
 /// A VLAN network's way to the physical network.
@@ -258,6 +260,9 @@ pub fn network_flows(round: u16, network: &NetworkFlows) -> Vec<Flow> {
             gateway.mac,
             gateway.ofport,
         ));
+    }
+    if network.isolated {
+        flows.extend(isolation(round, network));
     }
     if let Some(tunnel) = &network.tunnel {
         flows.extend(tunnel::tunnel_flows(round, network.index, tunnel));
@@ -378,6 +383,29 @@ fn forward_to(round: u16, owner: Owner, network: u16, mac: Mac, ofport: u32) -> 
         .matching(Match::new().reg(NETWORK_REG, network.into()).eth_dst(mac))
         .action(load(OUTPUT_REG, ofport))
         .goto(Table::Output.number())
+}
+
+/// `icc=false`: what an endpoint sends goes to the gateway (the host:
+/// egress, published ports) or nowhere, above the forwarding to other
+/// endpoints and past this host. ARP and neighbour discovery are
+/// answered before (the responder), as on Docker's bridge.
+fn isolation(round: u16, network: &NetworkFlows) -> Vec<Flow> {
+    let owner = Owner::network(network.index);
+    let from_endpoint = || {
+        Match::new()
+            .reg(NETWORK_REG, network.index.into())
+            .reg(ORIGIN_REG, FROM_ENDPOINT)
+    };
+    let mut flows = vec![flow(Table::Forwarding, 150, owner, round).matching(from_endpoint())];
+    if let Some(gateway) = &network.gateway {
+        flows.push(
+            flow(Table::Forwarding, 200, owner, round)
+                .matching(from_endpoint().eth_dst(gateway.mac))
+                .action(load(OUTPUT_REG, gateway.ofport))
+                .goto(Table::Output.number()),
+        );
+    }
+    flows
 }
 
 /// What an endpoint of a network that spans hosts sends past this host:

@@ -1,16 +1,18 @@
-//! The OVN Northbound database: logical switches for Docker networks and
-//! logical switch ports for endpoints.
+//! The OVN Northbound database: logical switches for Docker networks,
+//! logical switch ports for endpoints, and the ACL and QoS rows of the
+//! networks' policies ([`policy`]).
 
 use std::time::Duration;
 
 use ovsdb_client::monitor::MonitorRequest;
 use ovsdb_client::rows::TypedRow;
-use ovsdb_client::rows::{AddressSet, LogicalSwitch, LogicalSwitchPort};
+use ovsdb_client::rows::{AddressSet, LogicalSwitch, LogicalSwitchPort, Qos};
 use ovsdb_client::{Client, ClientConfig, Replica, Row};
 
 use crate::error::{DriverError, Result};
 use crate::external_ids::*;
 
+mod policy;
 mod ports;
 mod switches;
 
@@ -43,6 +45,8 @@ pub fn monitor_requests() -> Vec<MonitorRequest> {
         MonitorRequest::new(LogicalSwitch::TABLE).columns(&["name", "ports", "external_ids"]),
         MonitorRequest::new(AddressSet::TABLE).columns(&["name", "addresses", "external_ids"]),
         MonitorRequest::new(LogicalSwitchPort::TABLE).columns(&port),
+        // The rate limits' rows, found by endpoint when its port goes.
+        MonitorRequest::new(Qos::TABLE).columns(&["external_ids"]),
     ]
 }
 

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ovsdb_client::rows::{LogicalSwitch, LogicalSwitchPort, TypedRow};
+use ovsdb_client::rows::{LogicalSwitch, LogicalSwitchPort, Qos, TypedRow};
 use ovsdb_client::transaction::{Condition, Mutation, Transaction};
 use ovsdb_client::{Row, Tables, Uuid, Value};
 
@@ -83,13 +83,29 @@ impl Northbound {
         Ok(())
     }
 
-    /// Deletes endpoint `endpoint`'s port; `Ok(false)` if there was none.
+    /// The QoS rows of endpoint `endpoint`'s rate limit.
+    fn rate_rows_of(&self, endpoint: &str) -> Vec<Uuid> {
+        self.replica.read(|t| {
+            t.rows(Qos::TABLE)
+                .filter(|(_, row)| {
+                    owned(row) && row.map_str("external_ids", ENDPOINT) == Some(endpoint)
+                })
+                .map(|(uuid, _)| uuid)
+                .collect()
+        })
+    }
+
+    /// Deletes endpoint `endpoint`'s port (and its rate limit's rows);
+    /// `Ok(false)` if there was none.
     pub async fn delete_port(&self, endpoint: &str) -> Result<bool> {
         let Some(port) = self.port(endpoint) else {
             return Ok(false);
         };
         let mut txn = Transaction::new(DB);
         txn.unlink(LogicalSwitch::TABLE, "ports", port.uuid);
+        for qos in self.rate_rows_of(endpoint) {
+            txn.unlink(LogicalSwitch::TABLE, "qos_rules", qos);
+        }
         txn.comment(&format!("docker-ovn: delete endpoint {endpoint}"));
         self.client.transact(&txn).await.map_err(DriverError::nb)?;
         Ok(true)
@@ -122,6 +138,8 @@ pub struct NewPort<'a> {
     /// When it is made (unix seconds): reconciliation's clock for an
     /// endpoint never joined.
     pub created: u64,
+    /// Its network's per-container rate limit (`ovn.rate`).
+    pub rate_mbit: Option<u32>,
 }
 
 impl NewPort<'_> {
@@ -149,10 +167,19 @@ impl NewPort<'_> {
 pub fn create_port_transaction(switch: Uuid, port: &NewPort<'_>) -> (Transaction, usize) {
     let mut txn = Transaction::new(DB);
     let lsp = txn.insert(LogicalSwitchPort::TABLE, port_row(port, &port.addresses()));
+    let mut mutations = vec![Mutation::insert("ports", Value::from(lsp))];
+    if let Some(rate) = port.rate_mbit {
+        let rows = super::policy::rate_rows(port.endpoint, rate);
+        let qos: Vec<_> = rows
+            .into_iter()
+            .map(|row| txn.insert(Qos::TABLE, row))
+            .collect();
+        mutations.push(Mutation::insert("qos_rules", Value::set(qos)));
+    }
     let link = txn.mutate(
         LogicalSwitch::TABLE,
         vec![Condition::uuid(switch)],
-        vec![Mutation::insert("ports", Value::from(lsp))],
+        mutations,
     );
     txn.comment(&format!("docker-ovn: endpoint {}", port.endpoint));
     (txn, link)

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use ovsdb_client::rows::{LogicalSwitch, LogicalSwitchPort, TypedRow};
+use ovsdb_client::rows::{Acl, LogicalSwitch, LogicalSwitchPort, TypedRow};
 use ovsdb_client::transaction::{Condition, Mutation, Transaction, WaitUntil};
 use ovsdb_client::{Row, Uuid, Value};
 
@@ -86,6 +86,10 @@ impl Northbound {
         let mut row = Row::new()
             .with("name", spec.switch.as_str())
             .with("external_ids", Value::map(ids));
+        if let Some(acl) = super::policy::isolation_acl(spec) {
+            let acl = txn.insert(Acl::TABLE, acl);
+            row = row.with("acls", Value::set([acl]));
+        }
         if let Some(IpAddr::V4(gateway)) = spec.gateway4.filter(|_| !spec.internal) {
             let localport = txn.insert(
                 LogicalSwitchPort::TABLE,
@@ -257,6 +261,10 @@ pub struct SwitchInfo {
     pub gateway6: Option<String>,
     pub mtu: Option<u32>,
     pub internal: bool,
+    /// Its containers reach each other (not `ovn.icc=false`).
+    pub icc: bool,
+    /// Each container's rate limit in Mbit/s (`ovn.rate`).
+    pub rate_mbit: Option<u32>,
     /// (Docker network id, host) of every Docker network mapped onto it.
     pub docker_networks: Vec<(String, String)>,
     pub ports: Vec<Uuid>,
@@ -304,22 +312,35 @@ fn spec_external_ids(spec: &NetworkSpec) -> Vec<(String, String)> {
     put(GATEWAY6, spec.gateway6.map(|g| g.to_string()));
     put(MTU, spec.mtu.map(|m| m.to_string()));
     put(INTERNAL, spec.internal.then(|| "true".to_string()));
+    put(ICC, (!spec.policy.icc).then(|| "false".to_string()));
+    put(RATE, spec.policy.rate_mbit.map(|r| r.to_string()));
     ids
 }
 
-/// A second Docker network on a switch must agree on its addressing.
+/// A second Docker network on a switch must agree on its addressing and
+/// its policy.
 fn check_same_definition(spec: &NetworkSpec, switch: &SwitchInfo) -> Result<()> {
     let same = switch.subnet4 == spec.subnet4.map(|s| s.to_string())
         && switch.subnet6 == spec.subnet6.map(|s| s.to_string());
-    if same {
-        return Ok(());
+    if !same {
+        return Err(DriverError::Conflict(format!(
+            "network {} already exists with subnets {}/{}; create it with the same --subnet on every host",
+            switch.name,
+            switch.subnet4.as_deref().unwrap_or("-"),
+            switch.subnet6.as_deref().unwrap_or("-"),
+        )));
     }
-    Err(DriverError::Conflict(format!(
-        "network {} already exists with subnets {}/{}; create it with the same --subnet on every host",
-        switch.name,
-        switch.subnet4.as_deref().unwrap_or("-"),
-        switch.subnet6.as_deref().unwrap_or("-"),
-    )))
+    if (switch.icc, switch.rate_mbit) != (spec.policy.icc, spec.policy.rate_mbit) {
+        let rate = switch
+            .rate_mbit
+            .map_or("none".to_string(), |r| r.to_string());
+        return Err(DriverError::Conflict(format!(
+            "network {} already exists with ovn.icc={} and ovn.rate={rate}; create it with \
+             the same options on every host",
+            switch.name, switch.icc
+        )));
+    }
+    Ok(())
 }
 
 /// A switch row read through its typed row. ovsdb-server enforces the
@@ -352,6 +373,8 @@ fn switch_info(uuid: Uuid, row: &Row) -> SwitchInfo {
         gateway6: id(GATEWAY6),
         mtu: id(MTU).and_then(|m| m.parse().ok()),
         internal: id(INTERNAL).as_deref() == Some("true"),
+        icc: id(ICC).as_deref() != Some("false"),
+        rate_mbit: id(RATE).and_then(|r| r.parse().ok()),
         docker_networks,
         name: switch.name,
         ports: switch.ports,

@@ -29,6 +29,7 @@ fn network() -> NetworkFlows {
         }),
         tunnel: None,
         vlan: None,
+        isolated: false,
     }
 }
 
@@ -88,6 +89,15 @@ fn golden_vxlan_network_flows() {
         "ovs-vxlan-network.flows",
         &network_flows(1, &vxlan_network()),
     );
+}
+
+#[test]
+fn golden_isolated_network_flows() {
+    let isolated = NetworkFlows {
+        isolated: true,
+        ..network()
+    };
+    golden("ovs-isolated-network.flows", &network_flows(1, &isolated));
 }
 
 #[test]
