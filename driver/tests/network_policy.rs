@@ -219,6 +219,9 @@ fn a_rate_limit_holds_a_container_both_ways(driver: &str, subnets: [&str; 2]) {
             "UDP {direction:?}: {measured:.1} Mbit/s for a {LIMIT_MBIT} limit"
         );
         let tcp = iperf3_mbits(&container, &address, direction);
+        eprintln!(
+            "-d {driver} {direction:?}: UDP {measured:.1}, TCP {tcp:.1} Mbit/s (limit {LIMIT_MBIT})"
+        );
         assert!(
             tcp <= LIMIT_MBIT * 1.15,
             "TCP {direction:?}: {tcp:.1} Mbit/s past the limit"
@@ -236,6 +239,7 @@ fn a_rate_limit_holds_a_container_both_ways(driver: &str, subnets: [&str; 2]) {
     free.run(&container, &[]);
     let address = free.address(&container);
     let measured = iperf3_mbits(&container, &address, &["-u", "-b", "80M"]);
+    eprintln!("-d {driver} without a limit: UDP {measured:.1} Mbit/s");
     assert!(
         measured > 3.0 * LIMIT_MBIT,
         "without a limit the same run got only {measured:.1} Mbit/s"
@@ -246,4 +250,9 @@ fn a_rate_limit_holds_a_container_both_ways(driver: &str, subnets: [&str; 2]) {
 #[test]
 fn ovn_a_rate_limit_holds_a_container_both_ways() {
     a_rate_limit_holds_a_container_both_ways("ovn", ["10.96.42.0/24", "10.96.43.0/24"]);
+}
+
+#[test]
+fn ovs_a_rate_limit_holds_a_container_both_ways() {
+    a_rate_limit_holds_a_container_both_ways("ovs", ["10.96.44.0/24", "10.96.45.0/24"]);
 }

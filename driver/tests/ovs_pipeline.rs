@@ -70,6 +70,7 @@ fn pipeline(reach: Reach) -> Vec<Flow> {
             mac: BLUE_MAC.parse().unwrap(),
             ipv4: Some(Ipv4Addr::new(10, 1, 0, 2)),
             ipv6: Some("fd00:1::2".parse().unwrap()),
+            rate_kbps: None,
         },
     ));
     flows.extend(endpoint_flows(
@@ -80,6 +81,7 @@ fn pipeline(reach: Reach) -> Vec<Flow> {
             mac: RED_MAC.parse().unwrap(),
             ipv4: Some(Ipv4Addr::new(10, 1, 0, 3)),
             ipv6: None,
+            rate_kbps: None,
         },
     ));
     flows

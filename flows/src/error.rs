@@ -57,6 +57,9 @@ pub enum FlowsError {
         flow: String,
         error: SwitchError,
     },
+    /// The switch refused a meter.
+    #[error("meter {meter} was refused: {error}")]
+    MeterRejected { meter: String, error: SwitchError },
     /// No connection to the switch (it may come back: see the events).
     #[error("not connected to {target}: {reason}")]
     Disconnected { target: String, reason: String },

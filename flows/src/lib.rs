@@ -16,9 +16,9 @@
 //!
 //! # What it is not
 //! Not a wrapper of `ovs-ofctl`: that tool is the tests' oracle only. Not
-//! all of OpenFlow: the fields and actions the driver's pipelines use (no
-//! meters, groups or conntrack yet); the decoder reads what the
-//! crate encodes and what flow statistics return.
+//! all of OpenFlow: the fields, actions and meters the driver's pipelines
+//! use (no groups or conntrack yet); the decoder reads what the crate
+//! encodes and what flow statistics return.
 //!
 //! ```
 //! use std::net::Ipv4Addr;
@@ -48,12 +48,15 @@
 //!   of a field for `load` and `move`.
 //! - [`learn`]: [`learn::Learn`], flows added by packets (MAC learning).
 //! - [`flow`]: [`Flow`] and [`FlowMod`] (all five commands, cookie masks).
+//! - [`meter`]: [`meter::Meter`]s (rate limits with a drop band) and
+//!   their METER_MODs.
 //! - [`decode`]: FLOW_MODs and flow statistics read back into the model.
 //! - [`message`]: hello, echo, barrier, bundles, statistics requests,
 //!   and reading errors and statistics replies.
 //! - [`connection`]: [`Client`], one switch's connection: many requests
 //!   in flight, echoes, reconnects with [`Event`]s; `program` adds
-//!   pipelined FLOW_MODs with a barrier, atomic bundles and statistics.
+//!   pipelined FLOW_MODs with a barrier, atomic bundles, meters and
+//!   statistics.
 //! - [`mac`]: [`Mac`]. [`error`]: [`FlowsError`].
 //! - `wire`, `text`: big-endian writing; values in `ovs-ofctl` syntax.
 
@@ -67,6 +70,7 @@ pub mod learn;
 pub mod mac;
 pub mod matches;
 pub mod message;
+pub mod meter;
 
 mod program;
 mod text;

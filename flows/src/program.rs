@@ -6,7 +6,11 @@ use crate::decode::{FlowCounters, decode_flow_stats};
 use crate::error::{FlowsError, Result};
 use crate::flow::Flow;
 use crate::flow::FlowMod;
-use crate::message::{self, Aggregate, BundleControl};
+use crate::message::{self, Aggregate, BundleControl, SwitchError};
+use crate::meter::{
+    Meter, MeterCommand, MeterMod, OFPET_METER_MOD_FAILED, OFPMMFC_METER_EXISTS,
+    OFPMMFC_UNKNOWN_METER,
+};
 
 impl Client {
     /// Sends every FLOW_MOD without waiting, then a barrier; fails naming
@@ -105,6 +109,76 @@ impl Client {
         self.send_request("bundle control", xid, request)
     }
 
+    /// Makes each of `meters` exist as given: added, or changed where a
+    /// meter of its id is there already. Meters go in before the flows
+    /// that use them (a bundle holds flows only); fails naming the first
+    /// meter the switch refused.
+    pub async fn set_meters(&self, meters: &[Meter]) -> Result<()> {
+        let refused = self.meter_mods(meters, MeterCommand::Add).await?;
+        let (existing, other): (Vec<_>, Vec<_>) = refused
+            .into_iter()
+            .partition(|(_, e)| is_meter_error(e, OFPMMFC_METER_EXISTS));
+        meter_refusal(meters, other)?;
+        let changed: Vec<Meter> = existing.iter().map(|(index, _)| meters[*index]).collect();
+        let refused = self.meter_mods(&changed, MeterCommand::Modify).await?;
+        meter_refusal(&changed, refused)
+    }
+
+    /// Deletes the meters of `ids` (after the flows that use them); an id
+    /// without a meter is no error.
+    pub async fn delete_meters(&self, ids: &[u32]) -> Result<()> {
+        let meters: Vec<Meter> = ids
+            .iter()
+            .map(|id| Meter {
+                id: *id,
+                kbps: 0,
+                burst_kb: 0,
+            })
+            .collect();
+        let mut refused = self.meter_mods(&meters, MeterCommand::Delete).await?;
+        refused.retain(|(_, e)| !is_meter_error(e, OFPMMFC_UNKNOWN_METER));
+        meter_refusal(&meters, refused)
+    }
+
+    /// Sends a METER_MOD of `command` for each meter, then a barrier; the
+    /// refusals, by the meter's index.
+    async fn meter_mods(
+        &self,
+        meters: &[Meter],
+        command: MeterCommand,
+    ) -> Result<Vec<(usize, SwitchError)>> {
+        if meters.is_empty() {
+            return Ok(Vec::new());
+        }
+        let errors = Errors::default();
+        let mut xids = Vec::with_capacity(meters.len());
+        let mut sent = Ok(());
+        for meter in meters {
+            let xid = self.xid();
+            let message = MeterMod {
+                command,
+                meter: *meter,
+            }
+            .encode(xid)?;
+            xids.push(xid);
+            sent = self.send_silent(xid, message, &errors);
+            if sent.is_err() {
+                break;
+            }
+        }
+        let barrier = match sent {
+            Ok(()) => self.barrier().await,
+            Err(error) => Err(error),
+        };
+        self.forget_silent(&xids);
+        barrier?;
+        let errors = errors.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(errors
+            .iter()
+            .filter_map(|(xid, error)| Some((xids.iter().position(|x| x == xid)?, error.clone())))
+            .collect())
+    }
+
     /// The number of flows, packets and bytes of the flows whose cookie
     /// has `cookie` in the bits of `mask` (mask 0: every flow).
     pub async fn aggregate(&self, cookie: u64, mask: u64) -> Result<Aggregate> {
@@ -157,6 +231,21 @@ fn first_refusal(mods: &[FlowMod], xids: &[u32], errors: &Errors) -> Result<()> 
                 .map(|m| m.flow.to_string())
                 .unwrap_or_default(),
             error: error.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn is_meter_error(error: &SwitchError, code: u16) -> bool {
+    error.kind == OFPET_METER_MOD_FAILED && error.code == code
+}
+
+/// The first of `refused` (by index into `meters`) as an error.
+fn meter_refusal(meters: &[Meter], refused: Vec<(usize, SwitchError)>) -> Result<()> {
+    match refused.into_iter().min_by_key(|(index, _)| *index) {
+        Some((index, error)) => Err(FlowsError::MeterRejected {
+            meter: meters.get(index).map(Meter::to_string).unwrap_or_default(),
+            error,
         }),
         None => Ok(()),
     }

@@ -591,3 +591,32 @@ fn every_other_message_the_crate_sends_decodes_with_ofp_print() {
         assert!(printed.contains("xid=0x12345678"), "{name}: {printed}");
     }
 }
+
+#[test]
+fn a_metered_flow_and_its_meter() {
+    let flow = Flow::new(0, 100)
+        .cookie(0x5)
+        .matching(Match::new().in_port(5))
+        .meter(10)
+        .goto(10);
+    check(
+        &flow,
+        "cookie=0x5, table=0, priority=100,in_port=5 actions=meter:10,goto_table:10",
+    );
+    let meter = flows::meter::Meter {
+        id: 10,
+        kbps: 20_000,
+        burst_kb: 5_000,
+    };
+    let add = flows::meter::MeterMod {
+        command: flows::meter::MeterCommand::Add,
+        meter,
+    };
+    let printed = ofp_print(&add.encode(XID).expect("a meter"));
+    assert!(
+        printed.contains("METER_MOD")
+            && printed.contains("ADD meter=10 kbps burst bands=")
+            && printed.contains("type=drop rate=20000 burst_size=5000"),
+        "{printed}"
+    );
+}

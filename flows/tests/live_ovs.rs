@@ -243,3 +243,50 @@ async fn openflow_1_4_is_spoken_where_offered_with_native_bundles() {
     let aggregate = client.aggregate(0, 0).await.expect("aggregate");
     assert_eq!(aggregate.flows, 2);
 }
+
+/// Meters are added, changed in place when added again with another
+/// rate, used by a flow (which reads back with its meter), and deleted;
+/// deleting a meter that is gone is no error.
+#[tokio::test]
+async fn meters_are_set_used_by_a_flow_and_deleted() {
+    use flows::meter::Meter;
+    let switch = Switch::start("br-flows-m");
+    let client = client(&switch).await;
+    let meter = |kbps| Meter {
+        id: 7,
+        kbps,
+        burst_kb: kbps / 4,
+    };
+    client.set_meters(&[meter(20_000)]).await.expect("added");
+    client.set_meters(&[meter(30_000)]).await.expect("changed");
+    let meters = switch.ofctl(&["dump-meters", "{}"]);
+    assert!(meters.contains("meter=7 kbps burst"), "{meters}");
+    assert!(meters.contains("rate=30000 burst_size=7500"), "{meters}");
+    let flow = Flow::new(0, 100)
+        .cookie(0x77)
+        .matching(Match::new().in_port(1))
+        .meter(7)
+        .action(Action::Output(Port::Number(2)));
+    client
+        .flow_mods(&[flow.add()])
+        .await
+        .expect("a metered flow");
+    let read: Vec<Flow> = client
+        .flows(0x77, u64::MAX)
+        .await
+        .expect("read back")
+        .into_iter()
+        .map(|(f, _)| f)
+        .collect();
+    assert_eq!(read, [flow]);
+    client
+        .flow_mods(&[FlowMod::delete_by_cookie(0x77, u64::MAX)])
+        .await
+        .expect("flow deleted");
+    client
+        .delete_meters(&[7, 8])
+        .await
+        .expect("deleted, the absent one too");
+    let meters = switch.ofctl(&["dump-meters", "{}"]);
+    assert!(!meters.contains("meter=7"), "{meters}");
+}

@@ -299,9 +299,10 @@ fn flow() -> BoxedStrategy<Flow> {
                 matches(),
                 vec(action(), 0..8),
                 option::of((table + 1)..=255),
+                option::of(1u32..=0xffff_0000),
             )
                 .prop_map(
-                    move |((priority, cookie, idle, hard), matches, actions, goto)| Flow {
+                    move |((priority, cookie, idle, hard), matches, actions, goto, meter)| Flow {
                         table,
                         priority,
                         cookie,
@@ -310,6 +311,7 @@ fn flow() -> BoxedStrategy<Flow> {
                         matches,
                         actions,
                         goto_table: goto,
+                        meter,
                     },
                 )
         })
@@ -385,6 +387,7 @@ proptest! {
             // Deletes carry no instructions.
             expected.flow.actions.clear();
             expected.flow.goto_table = None;
+            expected.flow.meter = None;
         }
         prop_assert_eq!(decode_flow_mod(&message), Ok((xid, expected)));
         let body = [stats_entry(&fm.flow, count), stats_entry(&fm.flow, count)].concat();

@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use flows::meter::Meter;
 use flows::{Flow, Mac};
 use plugin_api::wire::{
     CapabilitiesResponse, CreateEndpointResponse, EndpointInterface, EndpointOperInfoResponse,
@@ -199,8 +200,8 @@ impl OvsBackend {
         let reaper = &self.plumbing.reaper;
         let present = self.endpoints().into_iter();
         for endpoint in present.filter(|e| !reaper.is_retiring(&e.interface)) {
-            let index = networks.iter().find(|r| r.network == endpoint.network);
-            if let Some(wanted) = index.and_then(|r| endpoint.flows(r.index)) {
+            let network = networks.iter().find(|r| r.network == endpoint.network);
+            if let Some(wanted) = network.and_then(|r| endpoint.flows(r)) {
                 pipeline::endpoint_flows(round, &wanted)
                     .into_iter()
                     .for_each(&mut *visit);
@@ -208,10 +209,26 @@ impl OvsBackend {
         }
     }
 
+    /// The meters of the endpoints of networks with a rate limit.
+    fn wanted_meters(&self) -> Vec<Meter> {
+        let networks = self.networks();
+        let limited = |e: &EndpointPort| {
+            let network = networks.iter().find(|r| r.network == e.network)?;
+            network.rate_mbit.and(e.flows(network))
+        };
+        let endpoints = self.endpoints();
+        let wanted = endpoints.iter().filter_map(limited);
+        wanted.flat_map(|e| pipeline::endpoint_meters(&e)).collect()
+    }
+
     /// Puts every flow in again under a new round ([`BridgeFlows::resync`]).
     pub async fn resync(&self, why: &str) -> Result<Resync> {
         let started = Instant::now();
-        let resync = self.flows.resync(|round| self.wanted_flows(round)).await?;
+        let meters = self.wanted_meters();
+        let resync = self
+            .flows
+            .resync(&meters, |round| self.wanted_flows(round))
+            .await?;
         tracing::info!(bridge = %self.bridge(), why, round = resync.round,
             flows = resync.installed, old_rounds = ?resync.old_rounds,
             duration_ms = started.elapsed().as_millis() as u64, "flows resynced");

@@ -19,6 +19,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
+use flows::meter::Meter;
 use flows::{Client, Command, Config, Flow, FlowMod, Target};
 use tokio::sync::{RwLock, RwLockReadGuard};
 
@@ -110,6 +111,25 @@ impl BridgeFlows {
         self.bundle_when_connected(&mods).await
     }
 
+    /// Makes `meters` exist as given, before flows that use them go in.
+    pub async fn set_meters(&self, meters: &[Meter]) -> Result<()> {
+        if meters.is_empty() {
+            return Ok(());
+        }
+        self.client
+            .set_meters(meters)
+            .await
+            .map_err(|e| self.error(e))
+    }
+
+    /// Deletes the meters `ids`, once no flow uses them.
+    pub async fn delete_meters(&self, ids: &[u32]) -> Result<()> {
+        self.client
+            .delete_meters(ids)
+            .await
+            .map_err(|e| self.error(e))
+    }
+
     /// The bundle, tried again while the connection is down (ovs-vswitchd
     /// restarting) for up to the connection timeout: a switch discards a
     /// bundle whose connection closed, and adding or deleting again what
@@ -149,10 +169,17 @@ impl BridgeFlows {
             .collect())
     }
 
-    /// Installs everything `wanted` gives for a new round, then deletes
-    /// the older rounds' flows, in one bundle (see the module's doc).
-    pub async fn resync(&self, wanted: impl FnOnce(u16) -> Vec<Flow>) -> Result<Resync> {
+    /// Sets `meters`, then installs everything `wanted` gives for a new
+    /// round and deletes the older rounds' flows, in one bundle (see the
+    /// module's doc).
+    pub async fn resync(
+        &self,
+        meters: &[Meter],
+        wanted: impl FnOnce(u16) -> Vec<Flow>,
+    ) -> Result<Resync> {
         let _alone = self.lock.write().await;
+        // A restarted switch has no meters: they go in before the flows.
+        self.set_meters(meters).await?;
         // Read in the flow check's parts: the rounds are all that is kept.
         let mut rounds = BTreeSet::new();
         for part in 0..CHECK_PARTS {

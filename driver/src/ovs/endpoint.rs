@@ -108,8 +108,13 @@ impl OvsBackend {
         };
         {
             let _shared = self.flows.shared().await;
-            let wanted = joined
-                .flows(record.index)
+            let endpoint_flows = joined.flows(&record);
+            if let Some(limited) = &endpoint_flows {
+                self.flows
+                    .set_meters(&pipeline::endpoint_meters(limited))
+                    .await?;
+            }
+            let wanted = endpoint_flows
                 .map(|e| pipeline::endpoint_flows(self.flows.round(), &e))
                 .unwrap_or_default();
             self.flows.apply(&[], &wanted).await?;
@@ -137,10 +142,19 @@ impl OvsBackend {
     pub async fn unplug(&self, endpoint: &DockerId, what: &str) -> Result<()> {
         // A pair the reaper holds lost its flows when it was handed over.
         let retiring = self.plumbing.reaper.is_retiring(&host_interface(endpoint));
-        let ofport = self.endpoint(endpoint).and_then(|p| p.ofport);
+        let port = self.endpoint(endpoint);
+        let ofport = port.as_ref().and_then(|p| p.ofport);
         if let Some(ofport) = ofport.filter(|_| !retiring) {
             let _shared = self.flows.shared().await;
             self.flows.apply(&[of_port(ofport)], &[]).await?;
+            let limited = port.and_then(|p| self.network(&p.network).ok()?.rate_mbit);
+            if limited.is_some() {
+                let meters = [
+                    pipeline::upload_meter(ofport),
+                    pipeline::download_meter(ofport),
+                ];
+                self.flows.delete_meters(&meters).await?;
+            }
         }
         self.plumbing.unplug(endpoint, PairRemoval::Batched).await?;
         tracing::info!(%endpoint, "endpoint {what}");

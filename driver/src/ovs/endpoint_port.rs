@@ -12,6 +12,7 @@ use crate::external_ids::{CREATED, ENDPOINT, HOST, IPV4, IPV6, MAC, NETWORK, OWN
 use crate::host::local_switch::{LocalSwitch, OwnedPort, id_of};
 use crate::mac::MacAddr;
 use crate::names::DockerId;
+use crate::ovs::network_record::NetworkRecord;
 use crate::ovs::pipeline::EndpointFlows;
 
 /// One endpoint's port on the bridge, read back.
@@ -69,14 +70,15 @@ impl EndpointPort {
         .collect()
     }
 
-    /// What its flows need, once it has an ofport, in network `index`.
-    pub fn flows(&self, index: u16) -> Option<EndpointFlows> {
+    /// What its flows need, once it has an ofport, in `network`.
+    pub fn flows(&self, network: &NetworkRecord) -> Option<EndpointFlows> {
         Some(EndpointFlows {
-            network: index,
+            network: network.index,
             ofport: self.ofport?,
             mac: Mac::new(self.mac.0),
             ipv4: self.ipv4,
             ipv6: self.ipv6,
+            rate_kbps: network.rate_mbit.map(|r| r.saturating_mul(1000)),
         })
     }
 }
@@ -125,8 +127,11 @@ mod tests {
             ofport: Some(5),
         };
         assert_eq!(EndpointPort::from_port(&port), Some(endpoint.clone()));
-        let flows = endpoint.flows(2).unwrap();
+        let key = NetworkRecord::key_of(&endpoint.network);
+        let network = NetworkRecord::parse(&key, "index=2 mtu=1500 internal=false rate=10");
+        let flows = endpoint.flows(&network.unwrap()).unwrap();
         assert_eq!((flows.network, flows.ofport), (2, 5));
+        assert_eq!(flows.rate_kbps, Some(10_000));
         let gateway = OwnedPort {
             external_ids: vec![(OWNER.into(), OWNER_VALUE.into())],
             ..port

@@ -160,6 +160,9 @@ pub struct EndpointFlows {
     pub mac: Mac,
     pub ipv4: Option<Ipv4Addr>,
     pub ipv6: Option<Ipv6Addr>,
+    /// Its network's rate limit (`ovs.rate`), in kbit/s: what it sends
+    /// and what it is sent go through a meter of its own each.
+    pub rate_kbps: Option<u32>,
 }
 
 impl EndpointFlows {
@@ -262,7 +265,7 @@ pub fn network_flows(round: u16, network: &NetworkFlows) -> Vec<Flow> {
         ));
     }
     if network.isolated {
-        flows.extend(isolation(round, network));
+        flows.extend(policy::isolation(round, network));
     }
     if let Some(tunnel) = &network.tunnel {
         flows.extend(tunnel::tunnel_flows(round, network.index, tunnel));
@@ -274,15 +277,19 @@ pub fn network_flows(round: u16, network: &NetworkFlows) -> Vec<Flow> {
 }
 
 /// An endpoint's flows: its port classified, its sources guarded, its
-/// addresses answered for, its MAC forwarded to.
+/// addresses answered for, its MAC forwarded to; through its meters
+/// ([`endpoint_meters`]) where its network has a rate limit.
 pub fn endpoint_flows(round: u16, endpoint: &EndpointFlows) -> Vec<Flow> {
     let owner = Owner::endpoint(endpoint.network, endpoint.ofport);
-    let mut flows = vec![
-        flow(Table::Classifier, 100, owner, round)
-            .matching(Match::new().in_port(endpoint.ofport))
-            .action(load(NETWORK_REG, endpoint.network.into()))
-            .goto(Table::SpoofGuard.number()),
-    ];
+    let metered = |flow: Flow, meter: fn(u32) -> u32| match endpoint.rate_kbps {
+        Some(_) => flow.meter(meter(endpoint.ofport)),
+        None => flow,
+    };
+    let classified = flow(Table::Classifier, 100, owner, round)
+        .matching(Match::new().in_port(endpoint.ofport))
+        .action(load(NETWORK_REG, endpoint.network.into()))
+        .goto(Table::SpoofGuard.number());
+    let mut flows = vec![metered(classified, upload_meter)];
     flows.extend(spoof_guard(round, owner, endpoint));
     if let Some(ipv4) = endpoint.ipv4 {
         flows.push(arp_reply(
@@ -305,13 +312,14 @@ pub fn endpoint_flows(round: u16, endpoint: &EndpointFlows) -> Vec<Flow> {
                 .goto(Table::Output.number()),
         );
     }
-    flows.push(forward_to(
+    let forward = forward_to(
         round,
         owner,
         endpoint.network,
         endpoint.mac,
         endpoint.ofport,
-    ));
+    );
+    flows.push(metered(forward, download_meter));
     flows
 }
 
@@ -385,29 +393,6 @@ fn forward_to(round: u16, owner: Owner, network: u16, mac: Mac, ofport: u32) -> 
         .goto(Table::Output.number())
 }
 
-/// `icc=false`: what an endpoint sends goes to the gateway (the host:
-/// egress, published ports) or nowhere, above the forwarding to other
-/// endpoints and past this host. ARP and neighbour discovery are
-/// answered before (the responder), as on Docker's bridge.
-fn isolation(round: u16, network: &NetworkFlows) -> Vec<Flow> {
-    let owner = Owner::network(network.index);
-    let from_endpoint = || {
-        Match::new()
-            .reg(NETWORK_REG, network.index.into())
-            .reg(ORIGIN_REG, FROM_ENDPOINT)
-    };
-    let mut flows = vec![flow(Table::Forwarding, 150, owner, round).matching(from_endpoint())];
-    if let Some(gateway) = &network.gateway {
-        flows.push(
-            flow(Table::Forwarding, 200, owner, round)
-                .matching(from_endpoint().eth_dst(gateway.mac))
-                .action(load(OUTPUT_REG, gateway.ofport))
-                .goto(Table::Output.number()),
-        );
-    }
-    flows
-}
-
 /// What an endpoint of a network that spans hosts sends past this host:
 /// the ARP requests and neighbour solicitations no local flow answered go
 /// to `flood_to_peers`, and frames to MACs not on this host to
@@ -441,8 +426,11 @@ fn leaving_this_host(round: u16, network: u16, unknown_to: Table) -> Vec<Flow> {
     flows
 }
 
+mod policy;
 mod tunnel;
 mod vlan;
+
+pub use policy::{download_meter, endpoint_meters, upload_meter};
 
 #[cfg(test)]
 mod tests;

@@ -591,11 +591,20 @@ fn output_reg(bytes: &[u8]) -> Result<Action> {
     Ok(Action::OutputReg(src))
 }
 
-/// Instructions: the actions of APPLY_ACTIONS (none when it is absent)
-/// and the table of GOTO_TABLE, in whatever order, each at most once.
-pub fn decode_instructions(bytes: &[u8]) -> Result<(Vec<Action>, Option<u8>)> {
+/// What a flow's instructions say: the actions of APPLY_ACTIONS (none
+/// when it is absent), the table of GOTO_TABLE, the meter of METER.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Instructions {
+    pub actions: Vec<Action>,
+    pub goto_table: Option<u8>,
+    pub meter: Option<u32>,
+}
+
+/// Instructions, in whatever order, each at most once.
+pub fn decode_instructions(bytes: &[u8]) -> Result<Instructions> {
     let mut actions = None;
     let mut goto = None;
+    let mut meter = None;
     let mut rest = bytes;
     while !rest.is_empty() {
         let (kind, instruction, next) = split_element(rest, "instruction")?;
@@ -612,6 +621,10 @@ pub fn decode_instructions(bytes: &[u8]) -> Result<(Vec<Action>, Option<u8>)> {
                 r.zeros(3)?;
                 goto.replace(table).is_some()
             }
+            6 => {
+                let mut r = fixed(instruction, 8, "meter")?;
+                meter.replace(r.u32()?).is_some()
+            }
             _ => return Err(DecodeError::UnknownInstruction(kind)),
         };
         if duplicate {
@@ -619,19 +632,22 @@ pub fn decode_instructions(bytes: &[u8]) -> Result<(Vec<Action>, Option<u8>)> {
         }
         rest = next;
     }
-    Ok((actions.unwrap_or_default(), goto))
+    Ok(Instructions {
+        actions: actions.unwrap_or_default(),
+        goto_table: goto,
+        meter,
+    })
 }
 
 /// A match then instructions up to the end of `bytes`.
-fn match_and_instructions(bytes: &[u8]) -> Result<(Match, Vec<Action>, Option<u8>)> {
+fn match_and_instructions(bytes: &[u8]) -> Result<(Match, Instructions)> {
     let (matches, used) = decode_match(bytes)?;
     let rest = bytes.get(used..).ok_or(DecodeError::Truncated {
         what: "ofp_match",
         need: used,
         have: bytes.len(),
     })?;
-    let (actions, goto_table) = decode_instructions(rest)?;
-    Ok((matches, actions, goto_table))
+    Ok((matches, decode_instructions(rest)?))
 }
 
 fn command(value: u8) -> Result<Command> {
@@ -708,7 +724,7 @@ pub fn decode_flow_mod(message: &[u8]) -> Result<(u32, FlowMod)> {
     only("out_group", r.u32()?, ANY)?;
     only("flags", u32::from(r.u16()?), 0)?;
     r.zeros(2)?;
-    let (matches, actions, goto_table) = match_and_instructions(r.rest)?;
+    let (matches, instructions) = match_and_instructions(r.rest)?;
     let flow = Flow {
         table,
         priority,
@@ -716,8 +732,9 @@ pub fn decode_flow_mod(message: &[u8]) -> Result<(u32, FlowMod)> {
         idle_timeout,
         hard_timeout,
         matches,
-        actions,
-        goto_table,
+        actions: instructions.actions,
+        goto_table: instructions.goto_table,
+        meter: instructions.meter,
     };
     let flow_mod = FlowMod {
         command,
@@ -769,7 +786,7 @@ fn flow_stats_entry(entry: &[u8]) -> Result<(Flow, FlowCounters)> {
     let cookie = r.u64()?;
     let packets = r.u64()?;
     let bytes = r.u64()?;
-    let (matches, actions, goto_table) = match_and_instructions(r.rest)?;
+    let (matches, instructions) = match_and_instructions(r.rest)?;
     let flow = Flow {
         table,
         priority,
@@ -777,8 +794,9 @@ fn flow_stats_entry(entry: &[u8]) -> Result<(Flow, FlowCounters)> {
         idle_timeout,
         hard_timeout,
         matches,
-        actions,
-        goto_table,
+        actions: instructions.actions,
+        goto_table: instructions.goto_table,
+        meter: instructions.meter,
     };
     let counters = FlowCounters {
         packets,

@@ -656,7 +656,11 @@ fn malformed_instructions_are_errors() {
         Err(DecodeError::UnknownInstruction(3))
     );
     let goto = [0, 1, 0, 8, 4, 0, 0, 0];
-    assert_eq!(decode_instructions(&goto), Ok((vec![], Some(4))));
+    let to_4 = Instructions {
+        goto_table: Some(4),
+        ..Instructions::default()
+    };
+    assert_eq!(decode_instructions(&goto), Ok(to_4.clone()));
     let twice = [goto, goto].concat();
     assert_eq!(
         decode_instructions(&twice),
@@ -669,7 +673,15 @@ fn malformed_instructions_are_errors() {
     );
     // Instructions in either order, an empty APPLY_ACTIONS.
     let reversed = [goto, [0, 4, 0, 8, 0, 0, 0, 0]].concat();
-    assert_eq!(decode_instructions(&reversed), Ok((vec![], Some(4))));
+    assert_eq!(decode_instructions(&reversed), Ok(to_4.clone()));
+    let meter = [0, 6, 0, 8, 0, 0, 0, 9];
+    let metered = [meter, goto].concat();
+    let decoded = decode_instructions(&metered).unwrap();
+    assert_eq!((decoded.meter, decoded.goto_table), (Some(9), Some(4)));
+    assert_eq!(
+        decode_instructions(&[meter, meter].concat()),
+        Err(DecodeError::DuplicateInstruction(6))
+    );
 }
 
 /// The ARP responder's FLOW_MOD with `bytes` written at `at`.

@@ -16,6 +16,7 @@ fn endpoint() -> EndpointFlows {
         mac: "0a:5a:0a:01:00:02".parse().unwrap(),
         ipv4: Some(Ipv4Addr::new(10, 1, 0, 2)),
         ipv6: Some("fd00:1::2".parse().unwrap()),
+        rate_kbps: None,
     }
 }
 
@@ -98,6 +99,40 @@ fn golden_isolated_network_flows() {
         ..network()
     };
     golden("ovs-isolated-network.flows", &network_flows(1, &isolated));
+}
+
+#[test]
+fn a_limited_endpoint_sends_and_is_sent_through_meters_of_its_own() {
+    let limited = EndpointFlows {
+        rate_kbps: Some(20_000),
+        ..endpoint()
+    };
+    let flows = endpoint_flows(1, &limited);
+    let metered: Vec<(u8, Option<u32>)> = flows
+        .iter()
+        .filter(|f| f.meter.is_some())
+        .map(|f| (f.table, f.meter))
+        .collect();
+    assert_eq!(
+        metered,
+        [
+            (Table::Classifier.number(), Some(upload_meter(5))),
+            (Table::Forwarding.number(), Some(download_meter(5)))
+        ]
+    );
+    let meters = endpoint_meters(&limited);
+    assert_eq!(meters.iter().map(|m| m.id).collect::<Vec<_>>(), [10, 11]);
+    assert!(
+        meters
+            .iter()
+            .all(|m| m.kbps == 20_000 && m.burst_kb == 5_000)
+    );
+    assert!(endpoint_meters(&endpoint()).is_empty());
+    assert!(
+        endpoint_flows(1, &endpoint())
+            .iter()
+            .all(|f| f.meter.is_none())
+    );
 }
 
 #[test]
