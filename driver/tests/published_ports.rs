@@ -204,10 +204,10 @@ fn ovs_published_ports_answer_the_host_the_outside_and_other_containers() {
 }
 
 /// `-p 8080` (no host port) takes one of the kernel's ephemeral ports,
-/// and `docker-ovn status` says which; a host port held by a process of
-/// the host is refused, naming it.
+/// and `docker-ovn status` says which; a range takes its first free port;
+/// a host port held by a process of the host is refused, naming it.
 #[test]
-fn an_unnamed_host_port_is_chosen_and_one_in_use_is_refused() {
+fn an_unnamed_host_port_is_chosen_a_range_gives_its_first_free_and_one_in_use_is_refused() {
     let lab = Lab::require();
     let mut net = DockerNetwork::create("pp-choose", &["--subnet", "10.96.14.0/24"]);
     let web = "pp-choose-web";
@@ -232,6 +232,16 @@ fn an_unnamed_host_port_is_chosen_and_one_in_use_is_refused() {
     let url = format!("http://127.0.0.1:{port}/page");
     page_answers("the chosen port", web, || wget(None, &url));
 
+    // A range: its first port is taken (by the listener), the next is free.
+    let first = std::net::TcpListener::bind("0.0.0.0:18496").expect("a listener of the host");
+    let ranged = "pp-choose-range";
+    run_web(&mut net, ranged, &["-p", "18496-18498:8080"]);
+    drop(first);
+    let url = "http://127.0.0.1:18497/page";
+    page_answers("the range's first free port", ranged, || wget(None, url));
+    assert_eq!(dnat_rules_of_port(18496), Vec::<String>::new());
+    let ranged_endpoint = net.endpoint(ranged);
+
     let listener = std::net::TcpListener::bind("0.0.0.0:18499").expect("a listener of the host");
     let taken = docker(&[
         "run",
@@ -255,5 +265,5 @@ fn an_unnamed_host_port_is_chosen_and_one_in_use_is_refused() {
         "{refusal}"
     );
     assert_eq!(dnat_rules_of_port(18499), Vec::<String>::new());
-    net.remove_leaving_nothing(&lab, &[endpoint]);
+    net.remove_leaving_nothing(&lab, &[endpoint, ranged_endpoint]);
 }
