@@ -78,16 +78,18 @@ fn parse_rate(key: &str, value: &str) -> Result<u32> {
     }
 }
 
+/// `-o` options from pairs, for tests.
+#[cfg(test)]
+pub(crate) fn options(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn options(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     #[test]
     fn defaults_are_docker_s_bridge_defaults() {

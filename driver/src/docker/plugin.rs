@@ -42,9 +42,14 @@ impl<B: Backend> Driver<B> {
 
 /// Both ids of an endpoint request, checked.
 fn endpoint_ref(request: &EndpointRequest) -> Result<EndpointRef> {
+    endpoint_of(&request.network_id, &request.endpoint_id)
+}
+
+/// A request's `NetworkID` and `EndpointID`, checked.
+fn endpoint_of(network: &str, endpoint: &str) -> Result<EndpointRef> {
     Ok(EndpointRef {
-        network: DockerId::parse("NetworkID", &request.network_id)?,
-        endpoint: DockerId::parse("EndpointID", &request.endpoint_id)?,
+        network: DockerId::parse("NetworkID", network)?,
+        endpoint: DockerId::parse("EndpointID", endpoint)?,
     })
 }
 
@@ -86,10 +91,7 @@ impl<B: Backend> NetworkDriver for Driver<B> {
         &self,
         request: CreateEndpointRequest,
     ) -> PluginResult<CreateEndpointResponse> {
-        let endpoint = EndpointRef {
-            network: DockerId::parse("NetworkID", &request.network_id)?,
-            endpoint: DockerId::parse("EndpointID", &request.endpoint_id)?,
-        };
+        let endpoint = endpoint_of(&request.network_id, &request.endpoint_id)?;
         Ok(self
             .backend
             .create_endpoint(&endpoint, &request.interface)
@@ -120,10 +122,7 @@ impl<B: Backend> NetworkDriver for Driver<B> {
 
     async fn join(&self, request: JoinRequest) -> PluginResult<JoinResponse> {
         check_sandbox_key(&request.sandbox_key)?;
-        let endpoint = EndpointRef {
-            network: DockerId::parse("NetworkID", &request.network_id)?,
-            endpoint: DockerId::parse("EndpointID", &request.endpoint_id)?,
-        };
+        let endpoint = endpoint_of(&request.network_id, &request.endpoint_id)?;
         Ok(self.backend.join(&endpoint, &request.sandbox_key).await?)
     }
 
@@ -140,10 +139,7 @@ impl<B: Backend> NetworkDriver for Driver<B> {
         &self,
         request: ProgramExternalConnectivityRequest,
     ) -> PluginResult<Empty> {
-        let endpoint = EndpointRef {
-            network: DockerId::parse("NetworkID", &request.network_id)?,
-            endpoint: DockerId::parse("EndpointID", &request.endpoint_id)?,
-        };
+        let endpoint = endpoint_of(&request.network_id, &request.endpoint_id)?;
         request.options.exposed_ports()?;
         let requests = request
             .options

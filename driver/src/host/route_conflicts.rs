@@ -10,11 +10,10 @@
 //! protocol), and anything outside the main table.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 use futures::TryStreamExt;
 use ipnet::IpNet;
-use rtnetlink::RouteMessageBuilder;
 use rtnetlink::packet_route::link::LinkAttribute;
 use rtnetlink::packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol,
@@ -67,17 +66,8 @@ impl Links {
     /// The host's main-table routes that overlap `subnet`, but for the
     /// ones that never conflict (see the module's doc).
     pub async fn conflicting_routes(&self, subnet: IpNet) -> Result<Vec<HostRoute>> {
-        let query = match subnet {
-            IpNet::V4(_) => RouteMessageBuilder::<Ipv4Addr>::new().build(),
-            IpNet::V6(_) => RouteMessageBuilder::<Ipv6Addr>::new().build(),
-        };
-        let mut dump = self.handle.route().get(query).execute();
         let mut found = Vec::new();
-        while let Some(message) = dump
-            .try_next()
-            .await
-            .map_err(|e| netlink_error("-", "list routes", e))?
-        {
+        for message in self.routes(matches!(subnet, IpNet::V6(_))).await? {
             let Some((destination, device)) = candidate(&message) else {
                 continue;
             };

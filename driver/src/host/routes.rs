@@ -38,7 +38,18 @@ impl std::fmt::Display for PeerRoute {
 impl Links {
     /// The driver's routes in the main table (by [`ROUTE_PROTOCOL`]).
     pub async fn peer_routes(&self) -> Result<Vec<PeerRoute>> {
-        let query = RouteMessageBuilder::<Ipv4Addr>::new().build();
+        let routes = self.routes(false).await?;
+        let mut found: Vec<PeerRoute> = routes.iter().filter_map(peer_route_of).collect();
+        found.sort();
+        Ok(found)
+    }
+
+    /// Every IPv4 (or, `ipv6`, IPv6) route of the host, of every table.
+    pub async fn routes(&self, ipv6: bool) -> Result<Vec<RouteMessage>> {
+        let query = match ipv6 {
+            false => RouteMessageBuilder::<Ipv4Addr>::new().build(),
+            true => RouteMessageBuilder::<std::net::Ipv6Addr>::new().build(),
+        };
         let mut dump = self.handle.route().get(query).execute();
         let mut found = Vec::new();
         while let Some(message) = dump
@@ -46,9 +57,8 @@ impl Links {
             .await
             .map_err(|e| netlink_error("-", "list routes", e))?
         {
-            found.extend(peer_route_of(&message));
+            found.push(message);
         }
-        found.sort();
         Ok(found)
     }
 

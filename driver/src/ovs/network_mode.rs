@@ -229,13 +229,7 @@ pub fn vni_of_name(name: &str) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn options(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::docker::network_policy::options;
 
     #[test]
     fn a_name_or_a_vni_makes_a_vxlan_network_and_neither_a_local_one() {
