@@ -142,6 +142,20 @@ pub struct GatewayOnHost<'a> {
     pub address: &'a str,
 }
 
+/// The iptables rules of a (not routed) network's gateway on a host: five
+/// in the forward chain, three in nat `POSTROUTING`, one in raw
+/// `PREROUTING` (`driver/src/host/firewall`).
+pub const GATEWAY_RULES: usize = 9;
+
+/// The kinds of a gateway's parts as [`gateway_parts`] lists them: its
+/// port, device, address and [`GATEWAY_RULES`] rules, then `extra`.
+pub fn gateway_kinds(extra: &[&'static str]) -> Vec<&'static str> {
+    let mut kinds = vec!["Port", "device", "address"];
+    kinds.extend(std::iter::repeat_n("rule", GATEWAY_RULES));
+    kinds.extend_from_slice(extra);
+    kinds
+}
+
 /// What of a gateway is present on its host, one line each: the OVS port,
 /// the device, the address on any device, and the iptables rules (by
 /// their comment `docker-ovn-gw:<switch>@<host>`).
@@ -183,6 +197,7 @@ pub fn gateway_parts(gateway: &GatewayOnHost<'_>) -> Vec<String> {
     for listing in [
         in_host(&["iptables", "-w", "-S"]),
         in_host(&["iptables", "-w", "-t", "nat", "-S", "POSTROUTING"]),
+        in_host(&["iptables", "-w", "-t", "raw", "-S", "PREROUTING"]),
     ] {
         found.extend(
             listing

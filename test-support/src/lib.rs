@@ -56,7 +56,9 @@ pub use docker_network::{
 pub use lab::{Lab, docker, docker_ok, link_names};
 pub use lab_bridge::{DRIVER_COOKIES, LabBridge};
 pub use lab_daemons::{LabDaemon, restart_missing};
-pub use leftovers::{GatewayOnHost, Removed, assert_clean, gateway_parts, localports};
+pub use leftovers::{
+    GATEWAY_RULES, GatewayOnHost, Removed, assert_clean, gateway_kinds, gateway_parts, localports,
+};
 pub use netns::{Outside, Sandbox, ip, ip_ok};
 pub use ovsdb::OvsdbServer;
 pub use plugin_client::{PluginClient, Reply};

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use crate::backend::{Backend, EndpointRef};
 use crate::docker::ipam::Ipam;
 use crate::docker::network_spec::NetworkSpec;
-use crate::error::Result;
+use crate::error::{DriverError, Result};
 use crate::host::published_ports::PortRequest;
 use crate::names::{DockerId, check_sandbox_key};
 
@@ -139,6 +139,14 @@ impl<B: Backend> NetworkDriver for Driver<B> {
         &self,
         request: ProgramExternalConnectivityRequest,
     ) -> PluginResult<Empty> {
+        if request == ProgramExternalConnectivityRequest::default() {
+            return Err(DriverError::invalid(
+                "ProgramExternalConnectivity",
+                "it came without its body: dockerd's retry of a call the driver was \
+                 restarted in; which ports to publish is lost, start the container again",
+            )
+            .into());
+        }
         let endpoint = endpoint_of(&request.network_id, &request.endpoint_id)?;
         request.options.exposed_ports()?;
         let requests = request
@@ -158,11 +166,16 @@ impl<B: Backend> NetworkDriver for Driver<B> {
         Ok(Empty {})
     }
 
-    /// Idempotent: an endpoint without published ports costs nothing.
+    /// Idempotent: an endpoint without published ports costs nothing. A
+    /// retry that lost its body (the driver restarted in the call) is
+    /// answered: reconciliation removes the ports of endpoints gone.
     async fn revoke_external_connectivity(
         &self,
         request: RevokeExternalConnectivityRequest,
     ) -> PluginResult<Empty> {
+        if request == RevokeExternalConnectivityRequest::default() {
+            return Ok(Empty {});
+        }
         let endpoint = endpoint_ref(&request)?;
         self.backend
             .published_ports()?

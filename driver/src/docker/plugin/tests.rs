@@ -245,3 +245,23 @@ async fn a_port_map_is_checked_before_the_backend_is_asked() {
     );
     assert_eq!(backend.calls(), [format!("publish_target {ENDPOINT}")]);
 }
+
+#[tokio::test]
+async fn a_retry_without_its_body_is_refused_by_program_and_answered_by_revoke() {
+    let (driver, backend) = driver(Recording::default());
+    let error = driver
+        .program_external_connectivity(ProgramExternalConnectivityRequest::default())
+        .await
+        .expect_err("which ports is lost");
+    assert_eq!(error.kind(), ErrorKind::BadRequest);
+    assert!(
+        error.message().contains("without its body"),
+        "{}",
+        error.message()
+    );
+    driver
+        .revoke_external_connectivity(RevokeExternalConnectivityRequest::default())
+        .await
+        .expect("answered: reconciliation removes what is left");
+    assert!(backend.calls().is_empty(), "{:?}", backend.calls());
+}
