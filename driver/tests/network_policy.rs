@@ -256,3 +256,24 @@ fn ovn_a_rate_limit_holds_a_container_both_ways() {
 fn ovs_a_rate_limit_holds_a_container_both_ways() {
     a_rate_limit_holds_a_container_both_ways("ovs", ["10.96.44.0/24", "10.96.45.0/24"]);
 }
+
+/// `--ipam-driver ovn` without `--subnet` picks a subnet clear of the
+/// host's routes, as Docker's default IPAM does (CreateNetwork would
+/// refuse one over a route): the first automatic /24 is routed to an
+/// outside namespace here, so the network gets another.
+#[test]
+fn an_automatic_subnet_keeps_clear_of_the_host_s_routes() {
+    let _lab = Lab::require();
+    let _outside = Outside::new("auto-clear", "10.200.0");
+    let net = DockerNetwork::create("auto-clear", &["--ipam-driver", "ovn"]);
+    let subnet = docker_ok(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{range .IPAM.Config}}{{.Subnet}}{{end}}",
+        &net.name,
+    ]);
+    assert!(subnet.starts_with("10.200."), "{subnet}");
+    assert_ne!(subnet, "10.200.0.0/24", "the routed subnet was handed out");
+    net.remove();
+}

@@ -244,9 +244,10 @@ fn ovn_router(args: &ServeArgs, ovn: Option<(Arc<OvnBackend>, Northbound)>) -> p
         Duration::from_secs(args.reclaim_grace),
         Duration::from_secs(args.reclaim_interval),
     ));
+    let ipam = Ipam::new(pools, backend.links().clone());
     PluginRouter::new()
         .network_driver(Arc::new(Driver::new(backend)))
-        .ipam_driver(Arc::new(Ipam::new(pools)))
+        .ipam_driver(Arc::new(ipam))
         .build()
 }
 

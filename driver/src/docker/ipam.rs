@@ -10,17 +10,20 @@ use plugin_api::wire::{
 };
 
 use crate::error::{DriverError, Result};
+use crate::host::links::Links;
 use crate::names::Short;
 use crate::ovn::address_pools::{ADDRESS_SPACE, AddressPools, is_pool_id};
 
 /// The IPAM driver: one per daemon.
 pub struct Ipam {
     pools: AddressPools,
+    /// The host's routes, which an automatic subnet keeps clear of.
+    links: Links,
 }
 
 impl Ipam {
-    pub fn new(pools: AddressPools) -> Ipam {
-        Ipam { pools }
+    pub fn new(pools: AddressPools, links: Links) -> Ipam {
+        Ipam { pools, links }
     }
 
     /// Nothing to replay: the state is in the Northbound database.
@@ -46,7 +49,12 @@ impl Ipam {
             ));
         }
         let subnet = match request.pool.as_str() {
-            "" => self.pools.free_subnet(request.v6)?,
+            // Clear of the host's routes too, as Docker's default IPAM
+            // picks its pools: CreateNetwork would refuse one over a route.
+            "" => {
+                let routed = self.links.routed_networks(request.v6).await?;
+                self.pools.free_subnet(request.v6, &routed)?
+            }
             text => parse_subnet("Pool", text, request.v6)?,
         };
         let range = match request.sub_pool.as_str() {

@@ -92,6 +92,18 @@ impl Links {
         Ok(found)
     }
 
+    /// The destinations of the host's main-table routes of one family,
+    /// default routes and the driver's peer routes aside (its gateway
+    /// devices' count: their subnets are taken).
+    pub async fn routed_networks(&self, ipv6: bool) -> Result<Vec<IpNet>> {
+        let routes = self.routes(ipv6).await?;
+        Ok(routes
+            .iter()
+            .filter_map(candidate)
+            .map(|(d, _)| d)
+            .collect())
+    }
+
     /// The name of device `index`, if it exists.
     async fn name_of(&self, index: u32) -> Result<Option<String>> {
         let mut links = self.handle.link().get().match_index(index).execute();

@@ -88,6 +88,11 @@ impl OvnBackend {
         &self.plumbing.host
     }
 
+    /// This host's links and routes.
+    pub fn links(&self) -> &Links {
+        &self.plumbing.links
+    }
+
     /// The MTU of a network that names none: the underlay's less Geneve.
     pub(super) fn default_mtu(&self) -> u32 {
         self.config.underlay_mtu - GENEVE_IPV4_OVERHEAD

@@ -116,14 +116,16 @@ impl AddressPools {
     }
 
     /// A subnet for a pool requested without one: the first /24 (IPv4) or
-    /// /64 (IPv6) of the automatic range that no pool uses.
-    pub fn free_subnet(&self, v6: bool) -> Result<IpNet> {
+    /// /64 (IPv6) of the automatic range that no pool uses and none of
+    /// `routed` (the host's routes) overlaps.
+    pub fn free_subnet(&self, v6: bool, routed: &[IpNet]) -> Result<IpNet> {
         let (base, prefix): (IpNet, u8) = if v6 {
             (AUTO_V6.parse().map_err(|_| self.busy(AUTO_V6))?, 64)
         } else {
             (AUTO_V4.parse().map_err(|_| self.busy(AUTO_V4))?, 24)
         };
-        let used: Vec<IpNet> = self.pools().into_iter().map(|p| p.subnet).collect();
+        let mut used: Vec<IpNet> = self.pools().into_iter().map(|p| p.subnet).collect();
+        used.extend_from_slice(routed);
         let candidates = base.subnets(prefix).map_err(|_| self.busy(AUTO_V4))?;
         candidates
             .take(4096)
