@@ -28,7 +28,7 @@ use crate::error::{DriverError, Result};
 use crate::host::firewall::published::{
     PORT_COMMENT_PREFIX, PublishedPort, Transport, insert_script, port_comment, port_owner,
 };
-use crate::host::firewall::{Firewall, Listing};
+use crate::host::firewall::{Firewall, Listing, Restore};
 use crate::names::DockerId;
 
 /// One kernel's ports are chosen one endpoint at a time, whichever
@@ -200,7 +200,7 @@ impl PublishedPorts {
     /// Every published port of the driver on this host (of either
     /// backend), by `<backend>:<endpoint>`: the `PREROUTING` DNATs.
     async fn list_all(&self) -> Result<Vec<(String, PublishedPort)>> {
-        let listing = self.firewall.listing().await?;
+        let listing = self.firewall.nat_listing().await?;
         let rules = listing.rules(PORT_COMMENT_PREFIX, &self.host);
         Ok(rules
             .iter()
@@ -209,11 +209,17 @@ impl PublishedPorts {
             .collect())
     }
 
+    /// Deletes the rules of `owner` in one `iptables-restore`; if that
+    /// fails (a rule went meanwhile), one at a time, tolerating the gone.
     async fn delete_rules_of(&self, owner: &str) -> Result<bool> {
-        let listing = self.firewall.listing().await?;
+        let listing = self.firewall.nat_listing().await?;
         let rules = listing.rules(PORT_COMMENT_PREFIX, &self.host);
         let ours: Vec<_> = rules.iter().filter(|r| r.switch == owner).collect();
-        self.firewall.delete_all(&ours).await?;
+        let mut script = Restore::default();
+        ours.iter().for_each(|rule| script.delete(rule));
+        if !script.is_empty() && self.firewall.restore(&script).await.is_err() {
+            self.firewall.delete_all(&ours).await?;
+        }
         Ok(!ours.is_empty())
     }
 
@@ -225,7 +231,7 @@ impl PublishedPorts {
             return Ok(endpoints.contains(endpoint));
         }
         let _one_at_a_time = CHOOSING.lock().await;
-        let listing = self.firewall.listing().await?;
+        let listing = self.firewall.nat_listing().await?;
         let endpoints: BTreeSet<String> = self.endpoints_in(&listing).into_iter().collect();
         let has = endpoints.contains(endpoint);
         self.with_rules

@@ -105,7 +105,8 @@ impl Listing {
     }
 }
 
-/// An `iptables-restore --noflush` script: rules inserted, table by table.
+/// An `iptables-restore --noflush` script: rules inserted and deleted,
+/// table by table.
 #[derive(Debug, Clone, Default)]
 pub struct Restore {
     /// (table, lines) in the order the tables were first named.
@@ -116,13 +117,7 @@ impl Restore {
     /// Inserts `spec` into `chain` of `table` after the rules this script
     /// inserted there before (at the top, in the order given).
     pub fn insert(&mut self, table: &'static str, chain: &str, spec: &[String]) {
-        let lines = match self.tables.iter().position(|(t, _)| *t == table) {
-            Some(at) => &mut self.tables[at].1,
-            None => {
-                self.tables.push((table, Vec::new()));
-                &mut self.tables.last_mut().expect("just pushed").1
-            }
-        };
+        let lines = self.lines_of(table);
         let position = lines
             .iter()
             .filter(|l| l.starts_with(&format!("-I {chain} ")))
@@ -131,7 +126,23 @@ impl Restore {
         lines.push(format!("-I {chain} {position} {}", spec.join(" ")));
     }
 
-    /// Whether nothing is inserted.
+    /// Deletes `rule` (as listed).
+    pub fn delete(&mut self, rule: &Rule) {
+        let lines = self.lines_of(rule.table);
+        lines.push(format!("-D {} {}", rule.chain, rule.spec.join(" ")));
+    }
+
+    fn lines_of(&mut self, table: &'static str) -> &mut Vec<String> {
+        match self.tables.iter().position(|(t, _)| *t == table) {
+            Some(at) => &mut self.tables[at].1,
+            None => {
+                self.tables.push((table, Vec::new()));
+                &mut self.tables.last_mut().expect("just pushed").1
+            }
+        }
+    }
+
+    /// Whether the script changes nothing.
     pub fn is_empty(&self) -> bool {
         self.tables.is_empty()
     }
