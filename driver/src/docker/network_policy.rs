@@ -18,6 +18,15 @@ pub const POLICY_OPTIONS: [&str; 3] = ["icc", "rate", "allow-overlap"];
 /// The highest rate limit, in Mbit/s (100 Gbit/s).
 pub const RATE_MAX_MBIT: u32 = 100_000;
 
+/// The burst a rate limit allows, in kbit, for a rate of `kbps`: a
+/// quarter of a second at the rate, on both drivers. Measured with iperf3
+/// at 20 Mbit/s: a tenth of a second leaves TCP at about half the rate
+/// (the drops come too often), a whole second lets it exceed the rate by
+/// 15% over five seconds; a quarter gives 94 to 98%.
+pub fn burst_kbit(kbps: u32) -> u32 {
+    kbps / 4
+}
+
 /// A network's policy, parsed from its `-o` options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NetworkPolicy {

@@ -226,8 +226,7 @@ impl PublishedPorts {
     /// Whether the endpoint has rules: from memory, read from iptables
     /// the first time (under the lock, so that no publish is missed).
     async fn known_with_rules(&self, endpoint: &str) -> Result<bool> {
-        let known = self.with_rules.lock().expect("with_rules").clone();
-        if let Some(endpoints) = known {
+        if let Some(endpoints) = self.with_rules.lock().expect("with_rules").as_ref() {
             return Ok(endpoints.contains(endpoint));
         }
         let _one_at_a_time = CHOOSING.lock().await;

@@ -209,15 +209,14 @@ impl OvsBackend {
         }
     }
 
-    /// The meters of the endpoints of networks with a rate limit.
+    /// The meters of the endpoints of networks with a rate limit (an
+    /// endpoint of any other network has none).
     fn wanted_meters(&self) -> Vec<Meter> {
         let networks = self.networks();
-        let limited = |e: &EndpointPort| {
-            let network = networks.iter().find(|r| r.network == e.network)?;
-            network.rate_mbit.and(e.flows(network))
-        };
+        let flows_of =
+            |e: &EndpointPort| e.flows(networks.iter().find(|r| r.network == e.network)?);
         let endpoints = self.endpoints();
-        let wanted = endpoints.iter().filter_map(limited);
+        let wanted = endpoints.iter().filter_map(flows_of);
         wanted.flat_map(|e| pipeline::endpoint_meters(&e)).collect()
     }
 

@@ -43,6 +43,19 @@ pub fn comment(switch: &str, host: &str) -> String {
     format!("{COMMENT_PREFIX}{switch}@{}", comment_safe(host))
 }
 
+/// `command` failed because `program` is not installed.
+fn not_installed(program: &str, command: String) -> DriverError {
+    DriverError::Firewall {
+        command,
+        reason: format!("{program} is not installed (Debian package iptables)"),
+    }
+}
+
+/// A rule's words, owned.
+fn words(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| w.to_string()).collect()
+}
+
 /// What a gateway needs: its switch, port and subnet.
 #[derive(Debug, Clone, Copy)]
 pub struct GatewayRules<'a> {
@@ -79,8 +92,8 @@ impl GatewayRules<'_> {
         // (`route_localnet`, see [`published`]); nothing else may: a
         // container's packet to the host's loopback is dropped before
         // routing, as a kernel without `route_localnet` would.
-        let loopback = ["-d", LOOPBACK, "-i", self.interface, "-j", "DROP"];
-        wanted.push(("raw", tagged(&loopback.map(String::from).to_vec())));
+        let loopback = words(&["-d", LOOPBACK, "-i", self.interface, "-j", "DROP"]);
+        wanted.push(("raw", tagged(&loopback)));
         wanted
     }
 
@@ -91,7 +104,6 @@ impl GatewayRules<'_> {
     /// through the host to be translated.
     fn nat_rules(&self) -> Vec<Vec<String>> {
         let (subnet, interface) = (self.subnet.to_string(), self.interface);
-        let words = |w: &[&str]| w.iter().map(|w| w.to_string()).collect::<Vec<_>>();
         let routed = self.routed_peers.unwrap_or_default();
         let mut rules: Vec<Vec<String>> = routed
             .iter()
@@ -123,7 +135,6 @@ impl GatewayRules<'_> {
     /// network the peers' parts and a drop of the rest.
     fn filter_rules(&self) -> Vec<Vec<String>> {
         let interface = self.interface;
-        let words = |w: &[&str]| w.iter().map(|w| w.to_string()).collect::<Vec<_>>();
         let gateways = format!("{GATEWAY_INTERFACE_PREFIX}+");
         let conntrack = |direction: &str, state: &str| {
             words(&[
@@ -273,10 +284,9 @@ impl Firewall {
         let program = format!("{}-restore", self.program);
         let text = script.text();
         let output = exec(&program, &["-w", "--noflush"], Some(&text)).await?;
-        output.map(drop).ok_or_else(|| DriverError::Firewall {
-            command: format!("{program} --noflush"),
-            reason: format!("{program} is not installed (Debian package iptables)"),
-        })
+        output
+            .map(drop)
+            .ok_or_else(|| not_installed(&program, format!("{program} --noflush")))
     }
 
     /// Removes every rule of `switch`; `Ok(false)` if there was none.
@@ -305,13 +315,7 @@ impl Firewall {
     async fn run(&self, args: &[&str]) -> Result<String> {
         self.output(args)
             .await?
-            .ok_or_else(|| DriverError::Firewall {
-                command: args.join(" "),
-                reason: format!(
-                    "{} is not installed (Debian package iptables)",
-                    self.program
-                ),
-            })
+            .ok_or_else(|| not_installed(&self.program, args.join(" ")))
     }
 
     /// The command's stdout; `None` if the program is not installed.

@@ -15,6 +15,7 @@
 
 use ovsdb_client::{Row, Value};
 
+use crate::docker::network_policy::burst_kbit;
 use crate::docker::network_spec::NetworkSpec;
 use crate::external_ids::{ENDPOINT, OWNER, OWNER_VALUE};
 
@@ -22,12 +23,6 @@ use crate::external_ids::{ENDPOINT, OWNER, OWNER_VALUE};
 const ISOLATION_PRIORITY: i64 = 1000;
 /// The QoS rows' priority.
 const RATE_PRIORITY: i64 = 1000;
-/// The burst a limit allows: a quarter of a second at the rate. Measured
-/// with iperf3 at 20 Mbit/s: a tenth of a second leaves TCP at about
-/// half the rate (the drops come too often), a whole second lets it
-/// exceed the rate by 15% over five seconds; a quarter gives 94 to 98%.
-const BURST_SECONDS_INVERSE: i64 = 4;
-
 /// The ACL of a network created with `icc=false`; `None` for any other.
 pub fn isolation_acl(spec: &NetworkSpec) -> Option<Row> {
     if spec.policy.icc {
@@ -64,7 +59,7 @@ pub fn isolation_acl(spec: &NetworkSpec) -> Option<Row> {
 /// `rate_mbit` Mbit/s: what it sends (`from-lport`), what it receives
 /// (`to-lport`).
 pub fn rate_rows(endpoint: &str, rate_mbit: u32) -> [Row; 2] {
-    let kbps = i64::from(rate_mbit) * 1000;
+    let kbps = rate_mbit.saturating_mul(1000);
     let row = |direction: &str, port: &str| {
         Row::new()
             .with("priority", RATE_PRIORITY)
@@ -72,7 +67,10 @@ pub fn rate_rows(endpoint: &str, rate_mbit: u32) -> [Row; 2] {
             .with("match", format!("{port} == \"{endpoint}\"").as_str())
             .with(
                 "bandwidth",
-                Value::map([("rate", kbps), ("burst", kbps / BURST_SECONDS_INVERSE)]),
+                Value::map([
+                    ("rate", i64::from(kbps)),
+                    ("burst", i64::from(burst_kbit(kbps))),
+                ]),
             )
             .with(
                 "external_ids",

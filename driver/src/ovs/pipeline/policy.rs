@@ -11,11 +11,8 @@ use super::{
     EndpointFlows, FROM_ENDPOINT, Match, NETWORK_REG, NetworkFlows, ORIGIN_REG, OUTPUT_REG, Table,
     flow, load,
 };
+use crate::docker::network_policy::burst_kbit;
 use crate::ovs::cookie::Owner;
-
-/// A burst of a quarter of a second at the rate (as `-d ovn`'s QoS rows:
-/// see [`crate::ovn::northbound`]'s policy for the measurement).
-const BURST_FRACTION: u32 = 4;
 
 /// The meter of what the endpoint on `ofport` sends.
 pub fn upload_meter(ofport: u32) -> u32 {
@@ -40,7 +37,7 @@ pub fn endpoint_meters(endpoint: &EndpointFlows) -> Vec<Meter> {
     .map(|id| Meter {
         id,
         kbps,
-        burst_kb: kbps / BURST_FRACTION,
+        burst_kb: burst_kbit(kbps),
     })
     .collect()
 }
