@@ -19,8 +19,8 @@ use ovsdb_client::{Client, Value};
 use test_support::leftovers::named_rows;
 use test_support::{
     DRIVER_COOKIES, DockerNetwork, GatewayOnHost, IMAGE, Lab, LabBridge, LabDaemon,
-    container_pings, docker, docker_ok, eventually, gateway_parts, link_names, restart_missing,
-    wait_until,
+    container_pings, docker, docker_ok, eventually, gateway_parts, link_names,
+    published_port_rules, restart_missing, wait_until,
 };
 
 /// The binary `lab up` restarts the driver with.
@@ -573,15 +573,9 @@ fn ovs_an_endpoints_flows_deleted_by_hand_are_put_back_by_reconciliation() {
 
 /// The DNAT rules of `endpoint`'s published ports on host1.
 fn published_rules(endpoint: &str) -> Vec<String> {
-    let output = std::process::Command::new("iptables")
-        .args(["-w", "-t", "nat", "-S"])
-        .output()
-        .expect("run iptables");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter(|l| l.contains(&format!("docker-ovn-port:ovn:{endpoint}@")))
-        .map(str::to_string)
-        .collect()
+    let rules = published_port_rules(None).into_iter();
+    let owner = format!("docker-ovn-port:ovn:{endpoint}@");
+    rules.filter(|l| l.contains(&owner)).collect()
 }
 
 /// A container with a published port removed while the driver is down:

@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use test_support::netns::Outside;
 use test_support::udp::{UdpEcho, answer_text, container_netns, named_netns, udp_ask};
-use test_support::{DockerNetwork, IMAGE, Lab, docker, docker_ok, eventually};
+use test_support::{
+    DockerNetwork, IMAGE, Lab, docker, docker_ok, eventually, published_port_rules,
+};
 
 /// The binary under test, for `docker-ovn status`.
 const DOCKER_OVN: &str = env!("CARGO_BIN_EXE_docker-ovn");
@@ -72,14 +74,9 @@ fn page_answers(what: &str, expected: &str, mut get: impl FnMut() -> Output) {
 
 /// The driver's DNAT rules for host port `port`, as `iptables -S` lists them.
 fn dnat_rules_of_port(port: u16) -> Vec<String> {
-    let output = Command::new("iptables")
-        .args(["-w", "-t", "nat", "-S"])
-        .output()
-        .expect("run iptables");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter(|l| l.contains("docker-ovn-port:") && l.contains(&format!("--dport {port} ")))
-        .map(str::to_string)
+    let rules = published_port_rules(None).into_iter();
+    rules
+        .filter(|l| l.contains(&format!("--dport {port} ")))
         .collect()
 }
 

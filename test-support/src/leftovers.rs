@@ -48,10 +48,21 @@ pub fn leftovers(lab: &Lab, hosts: &[LabHost], removed: &Removed<'_>) -> Vec<Str
 
 /// The published ports' DNAT rules of `endpoints` on `host`.
 fn published_left(host: &LabHost, endpoints: &[String]) -> Vec<String> {
+    published_port_rules(host.netns.as_deref())
+        .into_iter()
+        .filter(|line| endpoints.iter().any(|e| line.contains(&format!(":{e}@"))))
+        .map(|line| format!("{}: {line}", host.name))
+        .collect()
+}
+
+/// Every published port's DNAT rule (comment `docker-ovn-port:`) in the
+/// nat table of the namespace `netns` (`None`: this one), as
+/// `iptables -S` lists them.
+pub fn published_port_rules(netns: Option<&str>) -> Vec<String> {
     let mut command = std::process::Command::new("iptables");
-    if let Some(ns) = &host.netns {
+    if let Some(ns) = netns {
         command = std::process::Command::new("ip");
-        command.args(["netns", "exec", ns.as_str(), "iptables"]);
+        command.args(["netns", "exec", ns, "iptables"]);
     }
     let output = command
         .args(["-w", "-t", "nat", "-S"])
@@ -60,8 +71,7 @@ fn published_left(host: &LabHost, endpoints: &[String]) -> Vec<String> {
     String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter(|line| line.contains("docker-ovn-port:"))
-        .filter(|line| endpoints.iter().any(|e| line.contains(&format!(":{e}@"))))
-        .map(|line| format!("{}: {line}", host.name))
+        .map(str::to_string)
         .collect()
 }
 

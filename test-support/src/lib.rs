@@ -58,6 +58,7 @@ pub use lab_bridge::{DRIVER_COOKIES, LabBridge};
 pub use lab_daemons::{LabDaemon, restart_missing};
 pub use leftovers::{
     GATEWAY_RULES, GatewayOnHost, Removed, assert_clean, gateway_kinds, gateway_parts, localports,
+    published_port_rules,
 };
 pub use netns::{Outside, Sandbox, ip, ip_ok};
 pub use ovsdb::OvsdbServer;
