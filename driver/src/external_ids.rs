@@ -41,6 +41,14 @@ pub const ICC: &str = "docker-ovn:icc";
 /// A switch's per-container rate limit in Mbit/s.
 pub const RATE: &str = "docker-ovn:rate";
 
+/// A provider network's switch: its physical network, VLAN and whether
+/// each host routes for it (`"true"`; absent: the physical router).
+pub const PHYSNET: &str = "docker-ovn:physnet";
+pub const VLAN: &str = "docker-ovn:vlan";
+pub const HOST_GATEWAY: &str = "docker-ovn:host-gateway";
+/// A provider network's `localnet` logical switch port: its switch.
+pub const LOCALNET_OF: &str = "docker-ovn:localnet";
+
 /// The gateway's localport logical switch port and this host's OVS
 /// internal port bound to it: the logical switch whose gateway they are.
 pub const GATEWAY_OF: &str = "docker-ovn:gateway";

@@ -151,6 +151,11 @@ pub fn gateway_logical_port(switch: &str) -> String {
     format!("docker-ovn-gateway-{switch}")
 }
 
+/// The `localnet` logical switch port of provider network `switch`.
+pub fn localnet_logical_port(switch: &str) -> String {
+    format!("docker-ovn-localnet-{switch}")
+}
+
 /// FNV-1a (64 bits): stable across builds and hosts, unlike std's hasher.
 fn fnv1a(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {

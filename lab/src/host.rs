@@ -14,7 +14,7 @@ use super::cmd::{self, say};
 use super::env::HostEnv;
 use super::ovsdb;
 use super::process::Daemon;
-use super::{taps, uplink};
+use super::{taps, uplink, vlan_switch};
 
 /// ovs-vsctl's own deadline; it waits for ovs-vswitchd to apply changes.
 const VSCTL_TIMEOUT_SECS: u64 = 30;
@@ -118,7 +118,25 @@ fn configure(host: &HostEnv) -> anyhow::Result<()> {
     ];
     let ovn = if host.has_ovn() { &ovn[..] } else { &[] };
     let peers = peers(host);
-    let settings: Vec<&(&str, String)> = names.iter().chain(ovn).chain(&peers).collect();
+    // The uplink bridge is on the lab's physical network: provider
+    // networks (`-o ovn.physnet=physnet1`) leave through it.
+    let mappings: Vec<(&str, String)> = host
+        .uplink
+        .iter()
+        .filter(|_| host.has_ovn())
+        .map(|u| {
+            (
+                "ovn-bridge-mappings",
+                format!("{}:{}", vlan_switch::PHYSNET, u.bridge),
+            )
+        })
+        .collect();
+    let settings: Vec<&(&str, String)> = names
+        .iter()
+        .chain(ovn)
+        .chain(&peers)
+        .chain(&mappings)
+        .collect();
     let mut args: Vec<String> = ["--no-wait", "init", "--", "set", "Open_vSwitch", "."]
         .map(String::from)
         .to_vec();

@@ -11,23 +11,33 @@
 //! - Outside hosts: the namespaces `dovn-vlan100` and `dovn-vlan200`, each
 //!   with `eth0` at 10.250.0.254/24 on an access port of VLAN 100 and 200
 //!   (the same address on both: only the VLAN tells them apart), for the
-//!   tests; `dovn-vlan300` at 10.253.0.254/24 on VLAN 300, the demo's.
+//!   tests; `dovn-vlan300` at 10.253.0.254/24 on VLAN 300, the demo's;
+//!   `dovn-flat` at 10.251.0.254/24, untagged.
+//! - The underlay bridge is uplinked to it too (`dovn-ulsw`, a trunk):
+//!   each host's `br-phy`, which holds its tunnel endpoint, is then on the
+//!   physical network, mapped as [`PHYSNET`] for OVN provider networks,
+//!   whose frames leave untagged or tagged by `br-int` itself.
 
 use anyhow::Context;
 
-use super::cmd::say;
+use super::cmd::{self, say};
 use super::env::{HostEnv, UnderlayEnv};
 use super::underlay::{delete_netns, ensure_netns, ip, link_exists};
 use super::{host, offload};
 
 /// The switch's bridge.
 pub const SWITCH_BRIDGE: &str = "br-vlan";
-/// The outside hosts: VLAN, namespace and address.
-pub const OUTSIDE_HOSTS: [(u16, &str, &str); 3] = [
+/// The outside hosts: VLAN (0: untagged), namespace and address.
+pub const OUTSIDE_HOSTS: [(u16, &str, &str); 4] = [
     (100, "dovn-vlan100", "10.250.0.254/24"),
     (200, "dovn-vlan200", "10.250.0.254/24"),
     (300, "dovn-vlan300", "10.253.0.254/24"),
+    (0, "dovn-flat", "10.251.0.254/24"),
 ];
+/// The name each host's `ovn-bridge-mappings` gives the physical network.
+pub const PHYSNET: &str = "physnet1";
+/// The underlay bridge's trunk to the switch: its two ends.
+const UNDERLAY_LINK: (&str, &str) = ("dovn-ulsw", "dovn-ulsw-s");
 
 /// Host `index`'s end of its trunk, and the switch's end.
 pub fn trunk_names(host: &HostEnv) -> (String, String) {
@@ -45,9 +55,11 @@ pub fn start(underlay: &UnderlayEnv) -> anyhow::Result<()> {
     for (vlan, netns, address) in OUTSIDE_HOSTS {
         outside_host(underlay, vlan, netns, address)?;
     }
+    link_underlay(underlay)?;
     say(format!(
-        "physical switch: {SWITCH_BRIDGE} in namespace {} (outside hosts on VLANs 100, 200 and 300)",
-        underlay.netns
+        "physical switch: {SWITCH_BRIDGE} in namespace {} (outside hosts on VLANs 100, 200 \
+         and 300 and untagged; the underlay's {} uplinked as {PHYSNET})",
+        underlay.netns, underlay.bridge
     ));
     Ok(())
 }
@@ -97,6 +109,32 @@ fn outside_host(
     Ok(())
 }
 
+/// The underlay bridge's trunk port on the switch, if missing: a veth
+/// pair inside the underlay's namespace.
+fn link_underlay(underlay: &UnderlayEnv) -> anyhow::Result<()> {
+    let ns = Some(underlay.netns.as_str());
+    let (bridge_end, switch_end) = UNDERLAY_LINK;
+    if !(link_exists(ns, bridge_end) && link_exists(ns, switch_end)) {
+        if link_exists(ns, bridge_end) {
+            ip(ns, &["link", "del", bridge_end])?;
+        }
+        ip(
+            ns,
+            &[
+                "link", "add", bridge_end, "type", "veth", "peer", "name", switch_end,
+            ],
+        )?;
+    }
+    ip(ns, &["link", "set", bridge_end, "master", &underlay.bridge])?;
+    for end in [bridge_end, switch_end] {
+        ip(ns, &["link", "set", end, "up"])?;
+    }
+    let args = ["--may-exist", "add-port", SWITCH_BRIDGE, switch_end];
+    host::vsctl(&underlay.switch, &args.map(String::from))
+        .context("physical switch: the underlay's trunk port")?;
+    Ok(())
+}
+
 /// Host `host`'s trunk to the switch, if missing.
 pub fn connect(host: &HostEnv, underlay: &UnderlayEnv) -> anyhow::Result<()> {
     let (host_end, switch_end) = trunk_names(host);
@@ -123,6 +161,7 @@ pub fn connect(host: &HostEnv, underlay: &UnderlayEnv) -> anyhow::Result<()> {
     }
     ip(host_ns, &["link", "set", &host_end, "up"])?;
     ip(switch_ns, &["link", "set", &switch_end, "up"])?;
+    never_answer_arp(host_ns, &host_end)?;
     let args = [
         "--may-exist",
         "add-port",
@@ -136,6 +175,20 @@ pub fn connect(host: &HostEnv, underlay: &UnderlayEnv) -> anyhow::Result<()> {
         host.name
     ));
     Ok(())
+}
+
+/// The trunk hears the underlay's broadcasts too (the switch carries the
+/// underlay): the host's kernel must not answer an ARP request for its
+/// tunnel address there, with the trunk's MAC, or the other hosts would
+/// tunnel to a device no OVS bridge reads.
+fn never_answer_arp(netns: Option<&str>, device: &str) -> anyhow::Result<()> {
+    // The namespace's own /proc/sys, seen from inside it (no procps here).
+    let write = format!("echo 8 > /proc/sys/net/ipv4/conf/{device}/arp_ignore");
+    let mut shell = cmd::command_in(netns, "sh");
+    shell.args(["-c", &write]);
+    cmd::run(shell, std::time::Duration::from_secs(10))
+        .map(drop)
+        .with_context(|| format!("{device}: {write}"))
 }
 
 /// Stops the switch's daemons and deletes the outside hosts; the trunks

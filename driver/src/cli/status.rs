@@ -186,8 +186,8 @@ fn print_networks(nb: &Northbound) {
     let switches = nb.switches();
     println!("\nNETWORKS ({})", switches.len());
     println!(
-        "{:<24} {:<18} {:<22} {:<6} {:<5} DOCKER NETWORKS (host)",
-        "LOGICAL SWITCH", "SUBNET", "SUBNET6", "MTU", "PORTS"
+        "{:<24} {:<18} {:<22} {:<6} {:<5} {:<20} DOCKER NETWORKS (host)",
+        "LOGICAL SWITCH", "SUBNET", "SUBNET6", "MTU", "PORTS", "ON"
     );
     for switch in switches {
         let docker: Vec<String> = switch
@@ -196,12 +196,16 @@ fn print_networks(nb: &Northbound) {
             .map(|(network, host)| format!("{}@{host}", short(network)))
             .collect();
         println!(
-            "{:<24} {:<18} {:<22} {:<6} {:<5} {}",
+            "{:<24} {:<18} {:<22} {:<6} {:<5} {:<20} {}",
             switch.name,
             switch.subnet4.as_deref().unwrap_or("-"),
             switch.subnet6.as_deref().unwrap_or("-"),
             switch.mtu.map_or("auto".to_string(), |m| m.to_string()),
             switch.ports.len(),
+            switch
+                .provider
+                .as_ref()
+                .map_or("overlay".to_string(), |p| p.describe()),
             docker.join(" "),
         );
     }

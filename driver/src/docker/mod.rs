@@ -9,6 +9,8 @@
 //!   backend's `-o` options.
 //! - [`network_policy`]: what a network allows its containers (`icc`,
 //!   `rate`, `allow-overlap`), the same options on both drivers.
+//! - [`provider_network`]: `-d ovn` networks on the physical network
+//!   (`ovn.physnet`, `ovn.vlan`, `ovn.gateway`).
 //! - [`endpoint_addresses`]: a `CreateEndpoint`'s addresses and MAC,
 //!   checked against the network.
 //! - [`ipam`]: the `ovn` IPAM driver (`--ipam-driver ovn`) onto the shared
@@ -19,3 +21,4 @@ pub mod ipam;
 pub mod network_policy;
 pub mod network_spec;
 pub mod plugin;
+pub mod provider_network;

@@ -8,6 +8,7 @@ use ipnet::IpNet;
 use plugin_api::wire::{CreateNetworkRequest, IpamData};
 
 use crate::docker::network_policy::NetworkPolicy;
+use crate::docker::provider_network::{OPT_GATEWAY, OPT_PHYSNET, OPT_VLAN, ProviderNetwork};
 use crate::error::{DriverError, Result};
 use crate::names::{DockerId, Short, parse_network_name, private_switch_name};
 use crate::ovn::address_pools::ADDRESS_SPACE;
@@ -31,7 +32,15 @@ pub struct KnownOptions {
 /// The options of `-d ovn` (see [`crate::docker::network_policy`]).
 pub const OVN_OPTIONS: KnownOptions = KnownOptions {
     driver: "ovn",
-    keys: &[OPT_NETWORK, "ovn.icc", "ovn.rate", "ovn.allow-overlap"],
+    keys: &[
+        OPT_NETWORK,
+        "ovn.icc",
+        "ovn.rate",
+        "ovn.allow-overlap",
+        OPT_PHYSNET,
+        OPT_VLAN,
+        OPT_GATEWAY,
+    ],
 };
 
 /// The options of `-d ovs` (see [`crate::ovs::network_mode`]).
@@ -66,6 +75,8 @@ pub struct NetworkSpec {
     /// What the network allows its containers (`icc`, `rate`,
     /// `allow-overlap`).
     pub policy: NetworkPolicy,
+    /// `-d ovn` on the physical network (`ovn.physnet`), not the overlay.
+    pub provider: Option<ProviderNetwork>,
 }
 
 impl NetworkSpec {
@@ -94,6 +105,7 @@ impl NetworkSpec {
             ));
         }
         let policy = NetworkPolicy::from_options(generic, options.driver)?;
+        let provider = ProviderNetwork::from_options(generic)?;
         Ok(NetworkSpec {
             network,
             switch,
@@ -111,6 +123,7 @@ impl NetworkSpec {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             policy,
+            provider,
         })
     }
 }

@@ -101,7 +101,8 @@ pub fn monitor_requests() -> Vec<MonitorRequest> {
         MonitorRequest::new(Port::TABLE).columns(&["name", "interfaces", "external_ids"]),
         // Found through their Port (by name, from the replica's index): a
         // name column here would only take memory.
-        MonitorRequest::new(Interface::TABLE).columns(&["external_ids", "ofport", "error"]),
+        // mtu: a provider network's containers take its bridge's.
+        MonitorRequest::new(Interface::TABLE).columns(&["external_ids", "ofport", "error", "mtu"]),
     ]
 }
 

@@ -98,11 +98,29 @@ impl OvnBackend {
         self.config.underlay_mtu - GENEVE_IPV4_OVERHEAD
     }
 
+    /// The MTU of `switch`'s ports on this host: its own, or on a provider
+    /// network its bridge's (no tunnel overhead), or the overlay's.
+    pub(super) fn network_mtu(&self, switch: &SwitchInfo) -> u32 {
+        if let Some(mtu) = switch.mtu {
+            return mtu;
+        }
+        match &switch.provider {
+            Some(provider) => {
+                crate::ovn::physnet::mapped_bridge(&self.plumbing.ovs, &provider.physnet)
+                    .ok()
+                    .and_then(|bridge| bridge.mtu)
+                    .unwrap_or(self.config.underlay_mtu)
+            }
+            None => self.default_mtu(),
+        }
+    }
+
     /// The gateway `switch` has on this host, if any.
     pub(super) fn gateway_of(&self, switch: &SwitchInfo) -> Option<Gateway> {
+        let mtu = self.network_mtu(switch);
         self.config
             .gateway
-            .then(|| crate::ovn::gateway::of_switch(switch, self.default_mtu()))
+            .then(|| crate::ovn::gateway::of_switch(switch, mtu))
             .flatten()
     }
 

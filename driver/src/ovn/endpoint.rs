@@ -79,7 +79,7 @@ impl OvnBackend {
             })?;
         let host_if = host_interface(endpoint);
         let peer = container_interface(endpoint);
-        let mtu = switch.mtu.unwrap_or(self.default_mtu());
+        let mtu = self.network_mtu(&switch);
         let creating = Instant::now();
         self.plumbing
             .make_pair(endpoint, (&host_if, &peer), mtu, port.mac)
@@ -119,7 +119,9 @@ impl OvnBackend {
             // With a gateway Docker adds no docker_gwbridge interface.
             gateway: self
                 .gateway_of(&switch)
-                .map(|g| g.address.addr().to_string())
+                .map(|g| g.address.addr())
+                .or_else(|| switch.provider.as_ref().and(switch.router()))
+                .map(|g| g.to_string())
                 .unwrap_or_default(),
             disable_gateway_service: switch.internal,
             ..Default::default()

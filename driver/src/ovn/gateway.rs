@@ -11,12 +11,10 @@ use crate::names::gateway_logical_port;
 use crate::ovn::northbound::SwitchInfo;
 
 /// The gateway of `switch`, if it is a network with one (not
-/// `--internal`, an IPv4 subnet and gateway); `default_mtu` unless the
-/// network sets its own.
-pub fn of_switch(switch: &SwitchInfo, default_mtu: u32) -> Option<Gateway> {
+/// `--internal`, an IPv4 subnet and gateway), of MTU `mtu`.
+pub fn of_switch(switch: &SwitchInfo, mtu: u32) -> Option<Gateway> {
     let address: Ipv4Addr = switch.gateway()?;
     let subnet: Ipv4Net = switch.subnet4.as_deref()?.parse().ok()?;
-    let mtu = switch.mtu.unwrap_or(default_mtu);
     let gateway = Gateway::new(&switch.name, address, subnet, mtu)?;
     Some(Gateway {
         logical_port: Some(gateway_logical_port(&switch.name)),
@@ -41,6 +39,7 @@ mod tests {
             internal,
             icc: true,
             rate_mbit: None,
+            provider: None,
             docker_networks: vec![],
             ports: vec![],
         }
@@ -58,5 +57,16 @@ mod tests {
         assert!(of_switch(&switch(true, Some("10.1.0.1")), 1442).is_none());
         assert!(of_switch(&switch(false, None), 1442).is_none());
         assert!(of_switch(&switch(false, Some("fd00::1")), 1442).is_none());
+        let provider = |host_gateway| SwitchInfo {
+            provider: Some(crate::docker::provider_network::ProviderNetwork {
+                physnet: "physnet1".into(),
+                vlan: None,
+                host_gateway,
+            }),
+            ..switch(false, Some("10.1.0.1"))
+        };
+        assert!(of_switch(&provider(false), 1500).is_none());
+        assert_eq!(provider(false).router(), Some(Ipv4Addr::new(10, 1, 0, 1)));
+        assert!(of_switch(&provider(true), 1500).is_some());
     }
 }

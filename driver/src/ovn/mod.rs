@@ -6,6 +6,7 @@
 //!   every host, allocations guarded by `wait`.
 //! - [`gateway`]: each network's gateway on this host (an OVS internal
 //!   port bound to the switch's localport, its address, its firewall rules).
+//! - [`physnet`]: a provider network's bridge on this host, checked.
 //! - [`backend`]: the backend's state and its [`crate::backend::Backend`]
 //!   implementation; [`network`], [`endpoint`]: its calls (validate → apply
 //!   → roll back); [`repair`]: reconciliation applied.
@@ -16,4 +17,5 @@ pub mod endpoint;
 pub mod gateway;
 pub mod network;
 pub mod northbound;
+pub mod physnet;
 pub mod repair;

@@ -11,6 +11,7 @@ use crate::host::plumbing::PairRemoval;
 use crate::host::route_conflicts::refuse_route_conflicts;
 use crate::names::{DockerId, gateway_interface};
 use crate::ovn::backend::OvnBackend;
+use crate::ovn::physnet::mapped_bridge;
 
 impl OvnBackend {
     /// Maps the network onto its logical switch, then sets up its gateway
@@ -20,6 +21,10 @@ impl OvnBackend {
         let _one_at_a_time = self.network_lock.lock().await;
         let was_mapped = self.nb.switch_of(network).is_some();
         refuse_route_conflicts(&self.plumbing.links, spec, "ovn.allow-overlap").await?;
+        if let Some(provider) = &spec.provider {
+            let bridge = mapped_bridge(&self.plumbing.ovs, &provider.physnet)?;
+            tracing::debug!(%network, physnet = %provider.physnet, bridge = %bridge.name, "physical network mapped");
+        }
         self.nb.create_network(spec, self.host()).await?;
         if let Err(error) = self.add_gateway(&spec.network).await {
             if !was_mapped && let Err(undo) = self.nb.delete_network(network, self.host()).await {

@@ -12,6 +12,7 @@ use ovsdb_client::{Client, ClientConfig, Replica, Row};
 use crate::error::{DriverError, Result};
 use crate::external_ids::*;
 
+mod localnet;
 mod policy;
 mod ports;
 mod switches;

@@ -1,5 +1,6 @@
 //! Logical switches: one per Docker network, or one shared by the
-//! networks of every host that name it; and each switch's gateway localport.
+//! networks of every host that name it; each switch's gateway localport,
+//! and a provider network's localnet port ([`super::localnet`]).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -8,8 +9,10 @@ use ovsdb_client::rows::{Acl, LogicalSwitch, LogicalSwitchPort, TypedRow};
 use ovsdb_client::transaction::{Condition, Mutation, Transaction, WaitUntil};
 use ovsdb_client::{Row, Uuid, Value};
 
+use super::localnet::{is_switch_port, localnet_row, provider_keys, provider_of};
 use super::{CREATE_ATTEMPTS, DB, Northbound, owned};
 use crate::docker::network_spec::NetworkSpec;
+use crate::docker::provider_network::ProviderNetwork;
 use crate::error::{DriverError, Result};
 use crate::external_ids::*;
 use crate::mac::MacAddr;
@@ -83,20 +86,27 @@ impl Northbound {
         );
         let mut ids = spec_external_ids(spec);
         ids.extend(network_keys(spec, host));
-        let mut row = Row::new()
-            .with("name", spec.switch.as_str())
-            .with("external_ids", Value::map(ids));
+        let mut row = Row::new().with("name", spec.switch.as_str());
         if let Some(acl) = super::policy::isolation_acl(spec) {
             let acl = txn.insert(Acl::TABLE, acl);
             row = row.with("acls", Value::set([acl]));
         }
-        if let Some(IpAddr::V4(gateway)) = spec.gateway4.filter(|_| !spec.internal) {
-            let localport = txn.insert(
-                LogicalSwitchPort::TABLE,
-                localport_row(&spec.switch, gateway),
-            );
-            row = row.with("ports", Value::set([localport]));
+        let mut ports = Vec::new();
+        if let Some(provider) = &spec.provider {
+            ids.extend(provider_keys(provider));
+            let localnet = localnet_row(&spec.switch, provider);
+            ports.push(txn.insert(LogicalSwitchPort::TABLE, localnet));
         }
+        let host_gateway = spec.provider.as_ref().is_none_or(|p| p.host_gateway);
+        if let Some(IpAddr::V4(gateway)) = spec.gateway4.filter(|_| !spec.internal && host_gateway)
+        {
+            let localport = localport_row(&spec.switch, gateway);
+            ports.push(txn.insert(LogicalSwitchPort::TABLE, localport));
+        }
+        if !ports.is_empty() {
+            row = row.with("ports", Value::set(ports));
+        }
+        row = row.with("external_ids", Value::map(ids));
         txn.insert(LogicalSwitch::TABLE, row);
         txn.comment(&format!("docker-ovn: create network {}", spec.network));
         match self.client.transact(&txn).await {
@@ -225,11 +235,20 @@ impl Northbound {
                 .copied()
                 .collect()
         });
-        let localports = usize::from(self.has_localport(&switch));
+        let switch_ports = self.replica.read(|t| {
+            let row = |uuid: &&Uuid| t.get(LogicalSwitchPort::TABLE, **uuid);
+            let of_switch = |r: &Row| is_switch_port(r, &switch.name);
+            switch
+                .ports
+                .iter()
+                .filter(|u| row(u).is_some_and(of_switch))
+                .count()
+        });
         let last_user = switch.docker_networks.iter().all(|(n, _)| n == network);
         let mut txn = Transaction::new(DB);
-        // The localport goes with the switch: nobody else's port is left.
-        if last_user && ours.len() + localports == switch.ports.len() {
+        // Its localport and localnet port go with the switch: nobody
+        // else's port is left.
+        if last_user && ours.len() + switch_ports == switch.ports.len() {
             txn.delete(LogicalSwitch::TABLE, vec![Condition::uuid(switch.uuid)]);
         } else {
             txn.mutate(
@@ -265,6 +284,8 @@ pub struct SwitchInfo {
     pub icc: bool,
     /// Each container's rate limit in Mbit/s (`ovn.rate`).
     pub rate_mbit: Option<u32>,
+    /// The physical network of a provider network; `None` on the overlay.
+    pub provider: Option<ProviderNetwork>,
     /// (Docker network id, host) of every Docker network mapped onto it.
     pub docker_networks: Vec<(String, String)>,
     pub ports: Vec<Uuid>,
@@ -273,7 +294,19 @@ pub struct SwitchInfo {
 impl SwitchInfo {
     /// The IPv4 gateway of a network that has one: not `--internal`, and
     /// given a gateway by IPAM.
+    /// A provider network has one only with `ovn.gateway=host`: its
+    /// gateway address is otherwise the physical network's router.
     pub fn gateway(&self) -> Option<Ipv4Addr> {
+        if self.provider.as_ref().is_some_and(|p| !p.host_gateway) {
+            return None;
+        }
+        self.router()
+    }
+
+    /// The IPv4 address containers route through: the network's gateway
+    /// (this host's or, on a provider network, the physical router), none
+    /// on an `--internal` network.
+    pub fn router(&self) -> Option<Ipv4Addr> {
         if self.internal {
             return None;
         }
@@ -330,6 +363,19 @@ fn check_same_definition(spec: &NetworkSpec, switch: &SwitchInfo) -> Result<()> 
             switch.subnet6.as_deref().unwrap_or("-"),
         )));
     }
+    if switch.provider != spec.provider {
+        let describe = |p: Option<&ProviderNetwork>| {
+            p.map_or("the overlay".to_string(), |p| {
+                format!("physical network {}", p.describe())
+            })
+        };
+        return Err(DriverError::Conflict(format!(
+            "network {} already exists on {}; create it with the same ovn.physnet, ovn.vlan \
+             and ovn.gateway on every host",
+            switch.name,
+            describe(switch.provider.as_ref()),
+        )));
+    }
     if (switch.icc, switch.rate_mbit) != (spec.policy.icc, spec.policy.rate_mbit) {
         let rate = switch
             .rate_mbit
@@ -375,6 +421,7 @@ fn switch_info(uuid: Uuid, row: &Row) -> SwitchInfo {
         internal: id(INTERNAL).as_deref() == Some("true"),
         icc: id(ICC).as_deref() != Some("false"),
         rate_mbit: id(RATE).and_then(|r| r.parse().ok()),
+        provider: provider_of(ids),
         docker_networks,
         name: switch.name,
         ports: switch.ports,
