@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The project's test command. As root: brings up the lab with three hosts
+# and the nested VM on host1
 # (installing any missing Debian packages: OVS, OVN, Docker, busybox), runs
 # every test of the workspace against it, and takes the lab down again on
 # exit, but only if this script brought it up (a lab someone is using stays
@@ -29,7 +30,8 @@ if [ -e "$DOCKER_OVN_LAB_DIR/lab.env" ]; then
     running=$(sed -n 's/^HOSTS=//p' "$DOCKER_OVN_LAB_DIR/lab.env")
     if [ "${running:-1}" -gt "$hosts" ]; then hosts=$running; fi
 fi
-"$lab" up --dir "$DOCKER_OVN_LAB_DIR" --hosts "$hosts"
+# --nested: the VM on host1 the nested-container tests use.
+"$lab" up --dir "$DOCKER_OVN_LAB_DIR" --hosts "$hosts" --nested
 # The fault tests kill and restart dockerd: only one the lab started.
 if [ ! -e "$DOCKER_OVN_LAB_DIR/docker/dockerd.pid" ]; then
     echo "scripts/test.sh: this dockerd was running before the lab, which did not start it:" \

@@ -59,6 +59,19 @@ pub enum DriverError {
         seconds: u64,
     },
 
+    /// A nested container's logical port got no VLAN tag from ovn-northd,
+    /// or was not reported up, in time.
+    #[error(
+        "endpoint {endpoint}: its logical port, a child of VM port {parent}, {missing} within \
+         {seconds}s; is ovn-northd running, and is {parent} bound (up) on its chassis?"
+    )]
+    ChildNotReady {
+        endpoint: String,
+        parent: String,
+        missing: &'static str,
+        seconds: u64,
+    },
+
     /// The network's gateway on this host could not be set up or removed;
     /// whatever was done of it was undone.
     #[error("network {network}: gateway {interface} on this host: {source}")]
@@ -135,7 +148,9 @@ impl From<DriverError> for PluginError {
             DriverError::Ovsdb { ref source, .. } if source.is_connection_error() => {
                 PluginError::unavailable(message)
             }
-            DriverError::NotReady { .. } => PluginError::unavailable(message),
+            DriverError::NotReady { .. } | DriverError::ChildNotReady { .. } => {
+                PluginError::unavailable(message)
+            }
             DriverError::OpenFlow {
                 source: flows::FlowsError::Disconnected { .. } | flows::FlowsError::Timeout { .. },
                 ..

@@ -19,6 +19,7 @@ use test_support::cross_host::{
     assert_reach_each_other, eventually,
 };
 use test_support::lab::{LabHost, docker};
+use test_support::remote::ipam_address;
 use test_support::underlay::{on_the_wire_at, text};
 use test_support::{
     DockerNetwork, Lab, PluginClient, RemoteEndpoint, RemoteNetwork, container_pings, exec_ok, ip,
@@ -114,39 +115,20 @@ fn number(host: &LabHost) -> &str {
     host.name.trim_start_matches("host")
 }
 
-/// `ovn-nbctl --db=<lab's NB> ARGS...`: its stdout, insisting it worked.
-fn nbctl(lab: &Lab, args: &[&str]) -> String {
-    let output = Command::new("ovn-nbctl")
-        .arg(format!("--db={}", lab.nb_db()))
-        .arg("--timeout=10")
-        .args(args)
-        .output()
-        .expect("run ovn-nbctl (Debian package ovn-common)");
-    assert!(
-        output.status.success(),
-        "ovn-nbctl {args:?}: {}",
-        text(&output)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
-}
-
 /// The localnet ports of logical switch `switch`: `name,tag_request,tag,
 /// options` each.
 fn localnet_ports(lab: &Lab, switch: &str) -> Vec<String> {
     let key = format!("external_ids:docker-ovn\\:localnet={switch}");
-    let found = nbctl(
-        lab,
-        &[
-            "--format=csv",
-            "--data=bare",
-            "--no-headings",
-            "--columns=name,tag_request,tag,options",
-            "find",
-            "Logical_Switch_Port",
-            "type=localnet",
-            &key,
-        ],
-    );
+    let found = lab.nbctl(&[
+        "--format=csv",
+        "--data=bare",
+        "--no-headings",
+        "--columns=name,tag_request,tag,options",
+        "find",
+        "Logical_Switch_Port",
+        "type=localnet",
+        &key,
+    ]);
     found.lines().map(str::to_string).collect()
 }
 
@@ -472,18 +454,7 @@ fn shared_pair(
     local.run(&container, &[]);
     let a = local.address(&container);
     let client = PluginClient::new(&host2.plugin_socket);
-    let pool = client.ok(
-        "IpamDriver.RequestPool",
-        json!({"AddressSpace": "docker-ovn", "Pool": subnet, "SubPool": "", "Options": {}, "V6": false}),
-    );
-    let pool_id = pool["PoolID"].as_str().expect("PoolID").to_string();
-    let address = client.ok(
-        "IpamDriver.RequestAddress",
-        json!({"PoolID": pool_id, "Address": "", "Options": {}}),
-    )["Address"]
-        .as_str()
-        .expect("Address")
-        .to_string();
+    let address = ipam_address(&client, subnet);
     let mut generic = json!({"ovn.network": name});
     for (key, value) in options {
         generic[*key] = json!(value);
@@ -604,7 +575,7 @@ fn an_unmapped_or_mismatched_physnet_is_refused_and_changes_nothing() {
     // What a network would write: its switch and ports in Northbound, a
     // gateway port (`dovngw...`) on host1; endpoints of the other tests,
     // which come and go meanwhile, are not compared.
-    let northbound = || nbctl(&lab, &["show"]);
+    let northbound = || lab.nbctl(&["show"]);
     let bridges = || {
         let ports = vsctl(&lab, &["list-ports", "br-int"]);
         let gateways: Vec<&str> = ports.lines().filter(|p| p.starts_with("dovngw")).collect();

@@ -7,20 +7,24 @@
 //! On every other host, which has no dockerd, the lab makes dockerd's
 //! plugin calls itself ([`super::remote_endpoint`]) and puts the endpoint
 //! into a sandbox namespace `dovn-demo-hK`. Then host1's container pings
-//! every sandbox and every sandbox pings it back. Repeating it reuses
-//! what is there; `lab down` removes it all.
+//! every sandbox and every sandbox pings it back. With `--nested`, the
+//! VM's driver ([`super::nested_vm`]) is one more such host: its sandbox
+//! `dovn-demo-vm1` is a nested container, a child of the VM's port. And
+//! a container on a provider network pings the physical network's router
+//! ([`super::provider_demo`]). Repeating it reuses what is there; `lab
+//! down` removes it all.
 
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 
 use super::cmd::{self, Output, say};
-use super::demo;
 use super::docker::docker;
 use super::env::{HostEnv, LabEnv};
 use super::remote_endpoint::{self, SharedNetwork};
 use super::sandbox;
 use super::shared_demo::{self, NETWORK, SUBNET};
+use super::{demo, nested_vm, provider_demo};
 
 /// host1's demo container (its name starts with `ovn-demo`, so the
 /// single-host demo's removal covers it too).
@@ -42,7 +46,7 @@ pub(super) struct Ping {
 /// Sets up what is missing of the demo, then pings both ways between
 /// host1's container and every other host's sandbox.
 pub fn run(env: &LabEnv) -> anyhow::Result<()> {
-    let others: Vec<&HostEnv> = env.hosts.iter().filter(|h| h.netns.is_some()).collect();
+    let others = other_hosts(env);
     if others.is_empty() {
         bail!("the cross-host demo needs a lab with at least two hosts");
     }
@@ -56,10 +60,10 @@ pub fn run(env: &LabEnv) -> anyhow::Result<()> {
         "cross-host demo: host1: container {CONTAINER} at {local}"
     ));
     let mut remotes = Vec::new();
-    for host in others {
+    for host in &others {
         remotes.push((host, ensure_remote(host)?));
     }
-    let mut pings = Vec::new();
+    let mut pings = vec![provider_demo::run()?];
     for (host, address) in &remotes {
         pings.push(container_pings(host, address)?);
         pings.push(sandbox_pings(host, &local)?);
@@ -74,10 +78,19 @@ pub fn run(env: &LabEnv) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `dovn-demo-hK` for host K.
+/// The hosts without dockerd: hosts 2..N, and the nested VM if it runs.
+fn other_hosts(env: &LabEnv) -> Vec<HostEnv> {
+    let vm = nested_vm::vm_of(env).filter(|vm| vm.driver.pidfile.exists());
+    let hosts = env.hosts.iter().filter(|h| h.netns.is_some()).cloned();
+    hosts.chain(vm).collect()
+}
+
+/// `dovn-demo-hK` for host K, `dovn-demo-vm1` for the VM.
 fn sandbox_name(host: &HostEnv) -> String {
-    let index = host.name.strip_prefix("host").unwrap_or(&host.name);
-    format!("dovn-demo-h{index}")
+    match host.name.strip_prefix("host") {
+        Some(index) => format!("dovn-demo-h{index}"),
+        None => format!("dovn-demo-{}", host.name),
+    }
 }
 
 /// Host K's endpoint in its sandbox, made unless complete; its address.
@@ -203,6 +216,24 @@ fn explain(env: &LabEnv, remotes: &[(&HostEnv, String)], local: &str) {
     println!("  - Between hosts the frames travel in Geneve tunnels over the underlay");
     println!("    (namespace dovn-underlay); ovn-controller of the receiving chassis");
     println!("    delivers them to the port.");
+    if remotes.iter().any(|(host, _)| host.name == nested_vm::VM) {
+        println!(
+            "  - {0} is a VM on host1 whose NIC is logical port {0}: its sandbox is a",
+            nested_vm::VM
+        );
+        println!(
+            "    nested container, a child port of {} on a VLAN ovn-northd picked.",
+            nested_vm::VM
+        );
+    }
+    println!(
+        "  - {} is on the physical network itself (-o ovn.physnet=physnet1):",
+        provider_demo::NETWORK
+    );
+    println!(
+        "    no tunnel, no NAT; {} is its router, an outside host.",
+        provider_demo::ROUTER
+    );
     explain_next(env, remotes);
 }
 
@@ -231,7 +262,7 @@ fn explain_next(env: &LabEnv, remotes: &[(&HostEnv, String)]) {
 /// Gives back every other host's demo endpoint over the plugin API
 /// (warnings only: the lab goes anyway) and deletes the sandboxes.
 pub fn remove(env: &LabEnv) -> anyhow::Result<()> {
-    for host in env.hosts.iter().filter(|h| h.netns.is_some()) {
+    for host in &other_hosts(env) {
         let name = sandbox_name(host);
         let had = remote_endpoint::record(host).is_some();
         if let Err(error) = remote_endpoint::detach(host, &name) {

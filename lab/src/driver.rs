@@ -126,6 +126,7 @@ fn daemon(host: &HostEnv, binary: Option<&Path>) -> Daemon {
     }
     // The log is a file: no colour codes, and no error backtraces that would
     // push the error itself out of the log tail `up` shows on failure.
+    daemon.args.extend(host.driver.extra_args.iter().cloned());
     daemon.env = vec![("NO_COLOR", "1".into()), ("RUST_LIB_BACKTRACE", "0".into())];
     daemon.netns = host.netns.clone();
     daemon.marker = Some(host.ovsdb.remote());

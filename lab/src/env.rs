@@ -180,6 +180,8 @@ pub struct DriverEnv {
     pub ovs_socket: PathBuf,
     pub pidfile: PathBuf,
     pub log: PathBuf,
+    /// More `serve` flags (the nested VM's `--nested-parent`, ...).
+    pub extra_args: Vec<String>,
 }
 
 /// How a host reaches the others: an interface that is a port of
@@ -291,11 +293,30 @@ impl HostEnv {
                 ovs_socket: dir.join("ovs.sock"),
                 pidfile: dir.join("driver.pid"),
                 log: dir.join("driver.log"),
+                extra_args: Vec::new(),
             },
             name,
             dir,
             ovs_rundir,
             ovn_rundir,
+        }
+    }
+
+    /// The VM of `lab up --nested` ([`crate::nested_vm`]): a host in
+    /// namespace `netns` named `name`, its bridge `bridge`, with the
+    /// Northbound database `nb_remote` and no ovn-controller.
+    pub fn nested_vm(
+        lab_dir: &Path,
+        name: &str,
+        netns: &str,
+        bridge: &str,
+        nb_remote: String,
+    ) -> Self {
+        HostEnv {
+            netns: Some(netns.to_string()),
+            bridge: bridge.to_string(),
+            nb_remote,
+            ..HostEnv::named(lab_dir, name.to_string())
         }
     }
 

@@ -44,16 +44,20 @@
 //! - [`host`]: OVS, the integration bridge and ovn-controller of one host.
 //! - [`uplink`]: `br-phy`, the uplink port and the tunnel endpoint address.
 //! - [`vlan_switch`]: the physical switch of several hosts (an Open vSwitch
-//!   in the underlay's namespace), the hosts' trunks to it and the outside
-//!   hosts on VLANs 100 and 200.
+//!   in the underlay's namespace), the hosts' trunks to it, the underlay
+//!   uplinked to it as `physnet1`, and the outside hosts (untagged, on
+//!   VLANs 100 and 200).
 //! - [`offload`]: checksum offload where TCP crosses the userspace datapath.
 //! - [`taps`]: the userspace datapath's tap devices.
 //! - [`docker`]: reusing or starting containerd and dockerd.
 //! - [`image`]: the `docker-ovn/busybox` test image.
 //! - [`driver`]: `docker-ovn serve` of each host.
+//! - [`nested_vm`]: `up --nested`, a VM on host1 whose NIC is a logical
+//!   port, with its own Open vSwitch and driver, for nested containers.
 //! - [`demo`]: a network, two containers and a ping, on host1.
 //! - [`cross_host_demo`]: with several hosts, one network across them all;
 //!   [`ovs_cross_host_demo`]: the same without OVN, one `-d ovs` VXLAN network.
+//!   [`provider_demo`]: its provider network, on the physical network.
 //! - [`remote_endpoint`]: dockerd's plugin calls, for hosts without dockerd.
 //! - [`plugin_client`]: HTTP calls to a driver's plugin socket, as dockerd makes them.
 //! - [`sandbox`]: a namespace wired as libnetwork wires a container's.
@@ -71,16 +75,18 @@ pub mod env_file;
 mod host;
 mod image;
 mod lifecycle;
+pub mod nested_vm;
 mod offload;
 mod ovs_cross_host_demo;
 mod ovsdb;
 mod packages;
 pub mod plugin_client;
 mod process;
+mod provider_demo;
 mod provision;
 mod remote_endpoint;
 pub mod sandbox;
-mod shared_demo;
+pub(crate) mod shared_demo;
 mod stale;
 mod summary;
 pub mod taps;

@@ -10,8 +10,8 @@ use super::cmd::say;
 use super::env::{DEFAULT_DIR, DIR_VARIABLE, LabEnv, Layout, MAX_HOSTS, lab_env_with};
 use super::env_file::{read_layout, render_env_file};
 use super::{
-    central, cross_host_demo, demo, docker, driver, host, image, ovs_cross_host_demo, packages,
-    stale, summary, underlay, vlan_switch,
+    central, cross_host_demo, demo, docker, driver, host, image, nested_vm, ovs_cross_host_demo,
+    packages, stale, summary, underlay, vlan_switch,
 };
 
 /// `docker-ovn-lab up`.
@@ -46,6 +46,10 @@ pub struct UpOptions {
     /// it over the underlay).
     #[arg(long)]
     pub no_ovn: bool,
+    /// Also a VM on host1 (namespace `dovn-vm1`, its own Open vSwitch and
+    /// driver) whose NIC is logical port `vm1`: nested containers' host.
+    #[arg(long, conflicts_with = "no_ovn")]
+    pub nested: bool,
 }
 
 /// `docker-ovn-lab down`.
@@ -66,6 +70,8 @@ pub struct Parts {
     pub docker: bool,
     /// The driver binary to start on every host; `None`: no drivers.
     pub driver: Option<PathBuf>,
+    /// The nested VM too ([`nested_vm`]).
+    pub nested: bool,
 }
 
 /// Starts whatever of the lab is not running; safe to repeat.
@@ -84,6 +90,7 @@ pub fn up(options: &UpOptions) -> anyhow::Result<()> {
             true => None,
             false => Some(driver::binary(options.driver_binary.as_deref())?),
         },
+        nested: options.nested,
     };
     bring_up(&env, &parts)?;
     if was_stale && parts.docker {
@@ -189,6 +196,9 @@ pub fn bring_up(env: &LabEnv, parts: &Parts) -> anyhow::Result<()> {
             driver::start(host, binary)?;
         }
     }
+    if parts.nested {
+        nested_vm::start(env, parts.driver.as_deref())?;
+    }
     Ok(())
 }
 
@@ -245,6 +255,8 @@ fn take_down(env: &LabEnv) -> Vec<String> {
     attempt("-d ovs cross-host demo", ovs_cross_host_demo::remove(env));
     // dockerd before the drivers: a stopping dockerd still calls its driver.
     attempt("docker", docker::stop(&env.docker));
+    // The VM before host1 and the central, which it is plugged into.
+    attempt("nested VM", nested_vm::stop(env));
     for host in env.hosts.iter().rev() {
         attempt(&format!("{} driver", host.name), driver::stop(host));
     }

@@ -89,6 +89,7 @@ pub fn provision(options: &ProvisionOptions) -> anyhow::Result<()> {
             true => None,
             false => Some(driver::binary(None)?),
         },
+        nested: false,
     };
     bring_up(&env, &parts)?;
     if let (Role::Host(host), Some(first)) = (&options.role, env.first_host())

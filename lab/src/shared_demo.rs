@@ -140,7 +140,8 @@ fn port_name(line: &str) -> Option<&str> {
     line.trim().split_once(" (")?.1.strip_suffix(')')
 }
 
-fn nbctl(host: &HostEnv, args: &[&str]) -> anyhow::Result<String> {
+/// `ovn-nbctl` against `host`'s Northbound database: its output.
+pub(crate) fn nbctl(host: &HostEnv, args: &[&str]) -> anyhow::Result<String> {
     let mut nbctl = cmd::command("ovn-nbctl");
     nbctl
         .arg(format!("--db={}", host.nb_remote))

@@ -28,10 +28,22 @@ pub fn print(env: &LabEnv, parts: &Parts) {
         );
         println!(
             "  switch:      physical switch br-vlan (Open vSwitch, {}) in {}: trunks dovn-trkK \
-             from each host, outside hosts dovn-vlan100/200 (10.250.0.254) and dovn-vlan300 \
-             (10.253.0.254)",
+             from each host, the underlay (each br-phy, mapped as physnet1), outside hosts \
+             dovn-flat (untagged, 10.251.0.254), dovn-vlan100/200 (10.250.0.254) and \
+             dovn-vlan300 (10.253.0.254)",
             underlay.switch.ovsdb.remote(),
             underlay.netns
+        );
+    }
+    if let Some(vm) = super::nested_vm::vm_of(env).filter(|vm| vm.dir.exists()) {
+        println!(
+            "  {}:         a VM in namespace {}, NIC = logical port {} on host1's br-int, bridge \
+             {}, driver {} (--nested-parent)",
+            vm.name,
+            vm.netns.as_deref().unwrap_or_default(),
+            vm.name,
+            vm.bridge,
+            vm.driver.socket.display()
         );
     }
     if parts.docker && env.has_docker_host() {

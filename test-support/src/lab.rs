@@ -77,6 +77,45 @@ impl Lab {
             .collect()
     }
 
+    /// The VM of `docker-ovn-lab up --nested` as a host: its namespace,
+    /// Open_vSwitch database and driver socket. Panics, saying how to
+    /// start it, when the lab has none.
+    pub fn nested_vm(&self) -> LabHost {
+        let vm = docker_ovn_lab::nested_vm::vm_of(&self.env)
+            .filter(|vm| vm.driver.pidfile.exists())
+            .unwrap_or_else(|| {
+                panic!(
+                    "the lab has no nested VM: run `docker-ovn-lab up --nested` (scripts/test.sh does)"
+                )
+            });
+        LabHost {
+            name: vm.name.clone(),
+            netns: vm.netns.clone(),
+            ovs_db: vm.ovsdb.remote(),
+            system_id: vm.system_id.clone(),
+            plugin_socket: vm.driver.socket.clone(),
+            ovs_socket: vm.driver.ovs_socket.clone(),
+            encap_ip: vm.encap_ip.clone(),
+        }
+    }
+
+    /// `ovn-nbctl ARGS...` against the lab's Northbound database: its
+    /// stdout, trimmed; panics with its output when it fails.
+    pub fn nbctl(&self, args: &[&str]) -> String {
+        let output = std::process::Command::new("ovn-nbctl")
+            .arg(format!("--db={}", self.nb_db()))
+            .arg("--timeout=10")
+            .args(args)
+            .output()
+            .expect("run ovn-nbctl (Debian package ovn-common)");
+        assert!(
+            output.status.success(),
+            "ovn-nbctl {args:?}: {}",
+            crate::underlay::text(&output)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+
     /// A value of `lab.env`; panics naming the key when absent.
     pub fn var(&self, key: &str) -> String {
         self.vars

@@ -19,13 +19,15 @@ pub enum LabDaemon {
     Northbound,
     /// The ovs-vswitchd of host K (2 and up: host1's is `OvsVswitchd`).
     HostOvsVswitchd(u8),
+    /// The `docker-ovn serve` of the nested VM (`lab up --nested`).
+    NestedDriver,
 }
 
 impl LabDaemon {
     /// The program name its `/proc/<pid>/cmdline` starts with.
     fn program(self) -> &'static str {
         match self {
-            LabDaemon::Driver => "docker-ovn",
+            LabDaemon::Driver | LabDaemon::NestedDriver => "docker-ovn",
             LabDaemon::Dockerd => "dockerd",
             LabDaemon::OvsVswitchd | LabDaemon::HostOvsVswitchd(_) => "ovs-vswitchd",
             LabDaemon::OvnController => "ovn-controller",
@@ -42,6 +44,7 @@ impl LabDaemon {
             LabDaemon::OvnController => dir.join("host1/ovn/ovn-controller.pid"),
             LabDaemon::Northbound => dir.join("central/ovnnb_db.pid"),
             LabDaemon::HostOvsVswitchd(k) => dir.join(format!("host{k}/ovs/ovs-vswitchd.pid")),
+            LabDaemon::NestedDriver => dir.join(docker_ovn_lab::nested_vm::VM).join("driver.pid"),
         }
     }
 
@@ -123,6 +126,8 @@ pub fn restart_missing(lab: &Lab, docker_ovn: &str) {
         no_driver: false,
         hosts: None,
         driver_binary: Some(docker_ovn.into()),
+        // A VM the lab has stays, and gets its driver back too.
+        nested: lab.dir.join(docker_ovn_lab::nested_vm::VM).exists(),
     };
     if let Err(error) = docker_ovn_lab::up(&options) {
         panic!("docker-ovn-lab up failed: {error:#}");

@@ -28,6 +28,21 @@ pub fn random_id() -> String {
     format!("{low:012x}{count:04x}{pid:08x}{nanos:040x}")
 }
 
+/// An address of `subnet` from the `ovn` IPAM of the driver behind
+/// `client` (`"10.85.0.5/24"`), as dockerd on that host would ask for it.
+pub fn ipam_address(client: &PluginClient, subnet: &str) -> String {
+    let pool = client.ok(
+        "IpamDriver.RequestPool",
+        json!({"AddressSpace": "docker-ovn", "Pool": subnet, "SubPool": "", "Options": {}, "V6": false}),
+    );
+    let pool_id = pool["PoolID"].as_str().expect("PoolID");
+    let reply = client.ok(
+        "IpamDriver.RequestAddress",
+        json!({"PoolID": pool_id, "Address": "", "Options": {}}),
+    );
+    reply["Address"].as_str().expect("Address").to_string()
+}
+
 /// A network CreateNetwork made on one host's driver.
 pub struct RemoteNetwork {
     pub client: PluginClient,

@@ -5,10 +5,12 @@
 //! - [`status`]: `docker-ovn status`; [`status_ovs`]: its `-d ovs` part.
 //! - [`reconcile_command`]: `docker-ovn reconcile [--dry-run]`.
 //! - [`flows_command`]: `docker-ovn flows`, the `-d ovs` bridge's flows.
+//! - [`nested`]: the flags of a Docker host that is a VM on OVN.
 //! - [`logging`]: logs on stderr, plain or JSON, coloured only on a terminal.
 
 pub mod flows_command;
 pub mod logging;
+pub mod nested;
 pub mod reconcile_command;
 pub mod serve;
 pub mod serve_ovs;

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
+use crate::cli::nested::NestedArgs;
 use crate::cli::serve::{DatabaseArgs, connect_local, connect_northbound, host_name};
 use crate::host::veth_reaper::VethReaper;
 use crate::ovn::backend::{OvnBackend, OvnConfig};
@@ -44,12 +45,16 @@ pub struct ReconcileArgs {
     /// older than this many seconds.
     #[arg(long, env = "DOCKER_OVN_RECLAIM_GRACE", default_value_t = 600)]
     pub reclaim_grace: u64,
+
+    #[command(flatten)]
+    pub nested: NestedArgs,
 }
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
 pub async fn reconcile(args: ReconcileArgs) -> anyhow::Result<()> {
-    let (ovs, links) = connect_local(&args.db, TIMEOUT).await?;
+    let (ovs, links) = connect_local(&args.nested.database(&args.db), TIMEOUT).await?;
+    let nested_parent = args.nested.parent(&ovs)?;
     let nb_target = args.db.nb_target_if_any(&ovs);
     let host = host_name(&ovs, nb_target.is_some())?;
     let reaper = VethReaper::start(ovs.clone())?;
@@ -59,7 +64,8 @@ pub async fn reconcile(args: ReconcileArgs) -> anyhow::Result<()> {
             ready_timeout: Duration::from_secs(args.ready_timeout),
             underlay_mtu: args.underlay_mtu,
             unjoined_grace: Duration::from_secs(args.reclaim_grace),
-            gateway: !args.no_gateway,
+            gateway: !args.no_gateway && nested_parent.is_none(),
+            nested_parent,
         };
         let nb = connect_northbound(&nb_db, TIMEOUT).await?;
         let backend = OvnBackend::new(

@@ -10,6 +10,7 @@ use plugin_api::{PluginRouter, PluginServer};
 
 use crate::backend::Unconfigured;
 use crate::cli::logging::LogFormat;
+use crate::cli::nested::NestedArgs;
 use crate::cli::serve_ovs::start_ovs;
 use crate::docker::ipam::Ipam;
 use crate::docker::network_spec::OVN_OPTIONS;
@@ -181,6 +182,9 @@ pub struct ServeArgs {
     /// Serve `-d ovn` only: no `-d ovs` socket, bridge or flows.
     #[arg(long, env = "DOCKER_OVN_NO_OVS")]
     pub no_ovs: bool,
+
+    #[command(flatten)]
+    pub nested: NestedArgs,
 }
 
 /// The backends a daemon serves.
@@ -279,20 +283,24 @@ async fn serve_sockets(servers: Vec<(PathBuf, plugin_api::Router)>) -> anyhow::R
 /// Connects every backend the flags ask for.
 pub async fn connect_all(args: &ServeArgs) -> anyhow::Result<Backends> {
     let timeout = Duration::from_secs(args.ovsdb_timeout);
+    let (ovs, links) = connect_local(&args.nested.database(&args.db), timeout).await?;
+    let nested_parent = args.nested.parent(&ovs)?;
     let ovn_config = OvnConfig {
         ready_timeout: Duration::from_secs(args.ready_timeout),
         underlay_mtu: args.underlay_mtu,
         unjoined_grace: Duration::from_secs(args.reclaim_grace),
-        gateway: !args.no_gateway,
+        // A VM is no chassis: no localport of it could be bound.
+        gateway: !args.no_gateway && nested_parent.is_none(),
+        nested_parent,
     };
-    let (ovs, links) = connect_local(&args.db, timeout).await?;
     let nb_target = args.db.nb_target_if_any(&ovs);
     let host = host_name(&ovs, nb_target.is_some())?;
     let reaper = VethReaper::start(ovs.clone())?;
     let ovn = match nb_target {
         Some(nb_db) => {
             let nb = connect_northbound(&nb_db, timeout).await?;
-            tracing::info!(%nb_db, %host, bridge = %args.db.bridge, "-d ovn: Northbound replicated");
+            tracing::info!(%nb_db, %host, bridge = %ovs.bridge(),
+                nested_parent = ?ovn_config.nested_parent, "-d ovn: Northbound replicated");
             let backend = OvnBackend::new(
                 ovs.clone(),
                 nb.clone(),

@@ -7,11 +7,12 @@ use std::time::Duration;
 use ovsdb_client::monitor::MonitorRequest;
 use ovsdb_client::rows::TypedRow;
 use ovsdb_client::rows::{Bridge, Interface, OpenVSwitch, Port};
-use ovsdb_client::transaction::{Condition, Mutation, Transaction, WaitUntil};
+use ovsdb_client::transaction::Transaction;
 use ovsdb_client::{Client, ClientConfig, Replica, Row, Tables, Uuid, Value};
 
 use crate::error::{DriverError, Result};
 use crate::external_ids::{ENDPOINT, IFACE_ID, OVN_INSTALLED, OWNER, OWNER_VALUE};
+pub use crate::host::port_transaction::add_port_transaction;
 use crate::host::veth_reaper::PortRemover;
 use crate::mac::MacAddr;
 
@@ -38,48 +39,6 @@ pub struct LocalSwitch {
     client: Client,
     replica: Replica,
     bridge: String,
-}
-
-/// The transaction that adds port `name` to `bridge`: Interface
-/// `interface` (named and marked here), its Port, and the bridge's
-/// reference, linked by named UUIDs; it fails whole when the bridge is
-/// missing. Join's is `docs/golden/join.open_vswitch.json`.
-pub fn add_port_transaction(
-    bridge: &str,
-    name: &str,
-    interface: Row,
-    external_ids: &[(String, String)],
-) -> Transaction {
-    let ids = Value::map(external_ids.iter().cloned());
-    let mut txn = Transaction::new(DB);
-    txn.wait(
-        Bridge::TABLE,
-        vec![Condition::eq("name", bridge)],
-        &["name"],
-        WaitUntil::NotEqual,
-        vec![],
-        Some(Duration::ZERO),
-    );
-    let interface = txn.insert(
-        Interface::TABLE,
-        interface
-            .with("name", name)
-            .with("external_ids", ids.clone()),
-    );
-    let port = txn.insert(
-        Port::TABLE,
-        Row::new()
-            .with("name", name)
-            .with("interfaces", Value::from(interface))
-            .with("external_ids", ids),
-    );
-    txn.mutate(
-        Bridge::TABLE,
-        vec![Condition::eq("name", bridge)],
-        vec![Mutation::insert("ports", Value::from(port))],
-    );
-    txn.comment(&format!("docker-ovn: add port {name}"));
-    txn
 }
 
 /// What the driver replicates of Open_vSwitch: the columns it reads, no
@@ -227,6 +186,19 @@ impl LocalSwitch {
         self.insert_port(name, Row::new(), external_ids).await
     }
 
+    /// Adds port `name` (an existing system device) as an access port of
+    /// VLAN `tag`, marked as [`LocalSwitch::add_port`] marks it.
+    pub async fn add_access_port(
+        &self,
+        name: &str,
+        tag: u16,
+        external_ids: &[(String, String)],
+    ) -> Result<bool> {
+        let port = Row::new().with("tag", Value::from(i64::from(tag)));
+        self.insert_port_rows(name, (Row::new(), port), external_ids)
+            .await
+    }
+
     /// Adds an internal port `name` (a device ovs-vswitchd creates) with
     /// `mac` and `mtu`, marked with `external_ids`, in one transaction:
     /// Interface, Port and `Bridge.ports`. `Ok(false)` if a port of that
@@ -253,10 +225,20 @@ impl LocalSwitch {
         interface: Row,
         external_ids: &[(String, String)],
     ) -> Result<bool> {
+        self.insert_port_rows(name, (interface, Row::new()), external_ids)
+            .await
+    }
+
+    async fn insert_port_rows(
+        &self,
+        name: &str,
+        rows: (Row, Row),
+        external_ids: &[(String, String)],
+    ) -> Result<bool> {
         if self.has_port(name) {
             return Ok(false);
         }
-        let txn = add_port_transaction(&self.bridge, name, interface, external_ids);
+        let txn = add_port_transaction(&self.bridge, name, rows, external_ids);
         match self.client.transact(&txn).await {
             Ok(_) => Ok(true),
             Err(e) if e.is_timed_out_at(0) => Err(DriverError::Setup(format!(

@@ -5,7 +5,8 @@
 //!   [`veth_alias`]: the mark on the driver's veths.
 //! - [`local_switch`]: the OVS bridge's ports in the local Open_vSwitch
 //!   database, and the host's settings there; [`bridge_ids`]: the
-//!   bridge's `external_ids`.
+//!   bridge's `external_ids`; [`port_transaction`]: the transaction that
+//!   adds a port.
 //! - [`plumbing`]: an endpoint's veth pair and OVS port together: made,
 //!   claimed back from an interrupted Join, removed.
 //! - [`veth_reaper`]: left endpoints' veths and ports removed in batches.
@@ -30,6 +31,7 @@ pub mod links;
 pub mod local_switch;
 pub mod offload;
 pub mod plumbing;
+pub mod port_transaction;
 pub mod published_ports;
 pub mod route_conflicts;
 pub mod routes;

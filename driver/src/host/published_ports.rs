@@ -363,7 +363,9 @@ mod tests {
         let address = Ipv4Addr::new(10, 1, 0, 2);
         let why = choose(&request, address, &[], 1..=1).unwrap_err();
         assert_eq!(why, "in use by a process of this host");
-        let free = TcpListener::bind("127.0.0.1:0").unwrap();
+        // Free on every address (a port the kernel gave 127.0.0.1 may be
+        // bound on another address by some other socket).
+        let free = TcpListener::bind("0.0.0.0:0").unwrap();
         let port = free.local_addr().unwrap().port();
         drop(free);
         let wide = PortRequest {

@@ -38,6 +38,9 @@ pub struct OvnConfig {
     /// Whether this host routes for its networks (a gateway port per
     /// non-internal network); without, Docker adds `docker_gwbridge`.
     pub gateway: bool,
+    /// On a Docker host that is a VM whose NIC is this logical switch
+    /// port: endpoints are its children, on the VM's bridge by VLAN.
+    pub nested_parent: Option<String>,
 }
 
 /// The OVN backend: one per daemon.

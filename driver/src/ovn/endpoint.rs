@@ -52,6 +52,7 @@ impl OvnBackend {
             ipv6,
             created: unix_now(),
             rate_mbit: switch.rate_mbit,
+            parent: self.config.nested_parent.as_deref(),
         };
         self.nb.create_port(&switch, &port).await?;
         tracing::info!(%network, %endpoint, %mac, "endpoint created");
@@ -97,7 +98,14 @@ impl OvnBackend {
             Some(sandbox_key),
             unix_now(),
         );
-        let plugged = match self.plug(&host_if, &ids, endpoint.as_str()).await {
+        let plugging = match &self.config.nested_parent {
+            None => self.plug(&host_if, &ids, endpoint.as_str()).await,
+            Some(parent) => {
+                self.plug_child(&host_if, &ids, endpoint.as_str(), parent)
+                    .await
+            }
+        };
+        let plugged = match plugging {
             Ok(plugged) => plugged,
             Err(error) => {
                 self.plumbing.rollback_join(endpoint).await;
@@ -144,6 +152,41 @@ impl OvnBackend {
             .ovs
             .wait_installed(host_if, endpoint, self.config.ready_timeout)
             .await?;
+        Ok(Plugged {
+            port_added,
+            ready_wait: waiting.elapsed(),
+        })
+    }
+
+    /// Nested in a VM: waits for ovn-northd's VLAN tag of the child port,
+    /// adds the OVS port to the VM bridge as an access port of that tag
+    /// (its frames leave the VM's NIC tagged, which is how OVN tells the
+    /// children of one parent apart), then waits for Northbound to report
+    /// the child up: nothing in a VM sets `ovn-installed`.
+    async fn plug_child(
+        &self,
+        host_if: &str,
+        ids: &[(String, String)],
+        endpoint: &str,
+        parent: &str,
+    ) -> Result<Plugged> {
+        let timeout = self.config.ready_timeout;
+        let not_ready = |missing| DriverError::ChildNotReady {
+            endpoint: endpoint.to_string(),
+            parent: parent.to_string(),
+            missing,
+            seconds: timeout.as_secs(),
+        };
+        let adding = Instant::now();
+        let tag = self.nb.wait_port(endpoint, timeout, |p| p.tag).await;
+        let tag = tag.ok_or_else(|| not_ready("was given no VLAN tag"))?;
+        self.plumbing.ovs.add_access_port(host_if, tag, ids).await?;
+        let port_added = adding.elapsed();
+        self.plumbing.reaper.join_waits();
+        let waiting = Instant::now();
+        let up = self.nb.wait_port(endpoint, timeout, |p| p.up.then_some(()));
+        up.await.ok_or_else(|| not_ready("was not reported up"))?;
+        tracing::debug!(%endpoint, %parent, tag, "child port up");
         Ok(Plugged {
             port_added,
             ready_wait: waiting.elapsed(),
@@ -282,7 +325,7 @@ mod tests {
         let mac = MacAddr::from_ipv4("10.90.0.2".parse().expect("address"));
         let external_ids = interface_ids(&network, &endpoint, HOST, &mac, Some(SANDBOX), NOW);
         let name = host_interface(&endpoint);
-        let txn = add_port_transaction("br-int", &name, Row::new(), &external_ids);
+        let txn = add_port_transaction("br-int", &name, (Row::new(), Row::new()), &external_ids);
         golden("join.open_vswitch.json", &txn.to_params());
     }
 
@@ -298,6 +341,7 @@ mod tests {
             ipv6: None,
             created: NOW,
             rate_mbit: None,
+            parent: None,
         };
         let switch = Uuid::parse_str("2b9c1c57-8d0e-4b0a-9f3e-6a1d2c3b4a50").expect("uuid");
         let (txn, _) = create_port_transaction(switch, &port);

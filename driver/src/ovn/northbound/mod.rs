@@ -41,6 +41,9 @@ pub fn monitor_requests() -> Vec<MonitorRequest> {
         "options",
         "external_ids",
         "up",
+        // A nested container's: its VM's port and ovn-northd's VLAN tag.
+        "parent_name",
+        "tag",
     ];
     vec![
         MonitorRequest::new(LogicalSwitch::TABLE).columns(&["name", "ports", "external_ids"]),

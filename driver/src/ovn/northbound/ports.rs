@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
 
 use ovsdb_client::rows::{LogicalSwitch, LogicalSwitchPort, Qos, TypedRow};
 use ovsdb_client::transaction::{Condition, Mutation, Transaction};
@@ -46,6 +47,23 @@ impl Northbound {
     /// The port of endpoint `endpoint`, if the driver made one.
     pub fn port(&self, endpoint: &str) -> Option<PortInfo> {
         self.replica.read(|t| find_port(t, endpoint))
+    }
+
+    /// Waits until endpoint `endpoint`'s port satisfies `check`, for at
+    /// most `timeout`; `None` if it did not.
+    pub async fn wait_port<T>(
+        &self,
+        endpoint: &str,
+        timeout: Duration,
+        check: impl Fn(&PortInfo) -> Option<T>,
+    ) -> Option<T> {
+        let what = format!("logical switch port {endpoint}");
+        self.replica
+            .wait_for(timeout, &what, |t| {
+                find_port(t, endpoint).and_then(|p| check(&p))
+            })
+            .await
+            .ok()
     }
 
     /// Every port the driver made on `host`.
@@ -124,6 +142,9 @@ pub struct PortInfo {
     pub up: bool,
     /// When CreateEndpoint made it (seconds since the epoch), if recorded.
     pub created_at: Option<u64>,
+    /// A nested container's VLAN tag under its VM's port, once ovn-northd
+    /// has picked it.
+    pub tag: Option<u16>,
 }
 
 /// What a new endpoint's port holds.
@@ -140,6 +161,9 @@ pub struct NewPort<'a> {
     pub created: u64,
     /// Its network's per-container rate limit (`ovn.rate`).
     pub rate_mbit: Option<u32>,
+    /// On a Docker host that is a VM: the VM's logical port, whose child
+    /// this port is (`parent_name`), on a VLAN ovn-northd picks.
+    pub parent: Option<&'a str>,
 }
 
 impl NewPort<'_> {
@@ -186,21 +210,29 @@ pub fn create_port_transaction(switch: Uuid, port: &NewPort<'_>) -> (Transaction
 }
 
 fn port_row(port: &NewPort<'_>, addresses: &str) -> Row {
-    Row::new()
+    let row = Row::new()
         .with("name", port.endpoint)
         .with("addresses", Value::set([addresses]))
-        .with("port_security", Value::set([addresses]))
-        .with("options", Value::map([("requested-chassis", port.host)]))
-        .with(
-            "external_ids",
-            Value::map([
-                (OWNER, OWNER_VALUE),
-                (NETWORK, port.network),
-                (ENDPOINT, port.endpoint),
-                (HOST, port.host),
-                (CREATED, &port.created.to_string()),
-            ]),
-        )
+        .with("port_security", Value::set([addresses]));
+    // A child is bound wherever its parent is: no chassis of its own;
+    // `tag_request` 0 has ovn-northd pick a tag unique under the parent
+    // (no pool to race for).
+    let row = match port.parent {
+        None => row.with("options", Value::map([("requested-chassis", port.host)])),
+        Some(parent) => row
+            .with("parent_name", parent)
+            .with("tag_request", Value::from(0_i64)),
+    };
+    row.with(
+        "external_ids",
+        Value::map([
+            (OWNER, OWNER_VALUE),
+            (NETWORK, port.network),
+            (ENDPOINT, port.endpoint),
+            (HOST, port.host),
+            (CREATED, &port.created.to_string()),
+        ]),
+    )
 }
 
 fn find_port(tables: &Tables, endpoint: &str) -> Option<PortInfo> {
@@ -226,6 +258,10 @@ fn port_info(uuid: Uuid, row: &Row) -> Option<PortInfo> {
         addresses,
         up: port.up == Some(true),
         created_at: port.external_ids.get(CREATED).and_then(|t| t.parse().ok()),
+        tag: port
+            .tag
+            .and_then(|t| u16::try_from(t).ok())
+            .filter(|t| *t > 0),
         endpoint: port.name,
     })
 }
