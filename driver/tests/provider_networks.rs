@@ -23,6 +23,7 @@ use test_support::remote::ipam_address;
 use test_support::underlay::{on_the_wire_at, text};
 use test_support::{
     DockerNetwork, Lab, PluginClient, RemoteEndpoint, RemoteNetwork, container_pings, exec_ok, ip,
+    localports,
 };
 
 /// The physical network's whole MTU: no tunnel overhead.
@@ -617,5 +618,39 @@ fn an_unmapped_or_mismatched_physnet_is_refused_and_changes_nothing() {
         before,
         (northbound(), bridges()),
         "a refused network changed a database"
+    );
+}
+
+#[test]
+fn with_the_host_as_gateway_a_provider_network_routes_through_this_host() {
+    let _one = serial();
+    let lab = Lab::require_hosts(2);
+    let args = [
+        "-o",
+        "ovn.physnet=physnet1",
+        "-o",
+        "ovn.gateway=host",
+        "--subnet",
+        "10.247.0.0/24",
+    ];
+    let mut network = DockerNetwork::create("dovn-phost", &args);
+    network.run("dovn-phost-a", &[]);
+    let switch = switch_of(&network.id);
+    assert_eq!(localnet_ports(&lab, &switch).len(), 1, "its localnet port");
+    assert_eq!(
+        localports(&lab, &switch).len(),
+        1,
+        "the host gateway's localport"
+    );
+    let routes = exec_ok("dovn-phost-a", &["ip", "route"]);
+    assert!(routes.contains("default via 10.247.0.1"), "{routes}");
+    eventually("the container -> this host's gateway", || {
+        container_pings("dovn-phost-a", "10.247.0.1")
+    });
+    network.remove();
+    assert_eq!(
+        localports(&lab, &switch),
+        Vec::<String>::new(),
+        "left behind"
     );
 }

@@ -146,10 +146,16 @@ fn configure(host: &HostEnv) -> anyhow::Result<()> {
             .map(|(key, value)| format!("external_ids:{key}={}", ovsdb_string(value))),
     );
     vsctl(host, &args).with_context(|| label(host, "configuring Open_vSwitch"))?;
-    say(format!(
-        "{}: chassis {} configured (encap geneve {})",
-        host.name, host.system_id, host.encap_ip
-    ));
+    match host.has_ovn() {
+        true => say(format!(
+            "{}: chassis {} configured (encap geneve {})",
+            host.name, host.system_id, host.encap_ip
+        )),
+        false => say(format!(
+            "{}: system-id {} configured",
+            host.name, host.system_id
+        )),
+    }
     Ok(())
 }
 
