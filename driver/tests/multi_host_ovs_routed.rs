@@ -62,7 +62,7 @@ impl CrossHostNetwork for Routed {
     }
 
     fn on(&self, host: &LabHost) -> RemoteNetwork {
-        let k = number(host);
+        let k = host.number();
         let gateway = format!("10.230.{k}.{}/26", self.offset + 1);
         RemoteNetwork::create(
             PluginClient::new(&host.ovs_socket),
@@ -73,15 +73,10 @@ impl CrossHostNetwork for Routed {
 
     /// An endpoint at `10.230.K.<offset + 10>` in the sandbox `<name>-hK`.
     fn endpoint(&self, host: &LabHost, network: &RemoteNetwork) -> RemoteEndpoint {
-        let k = number(host);
+        let k = host.number();
         let cidr = format!("10.230.{k}.{}/26", self.offset + 10);
         RemoteEndpoint::join(host, network, &cidr, &format!("{}-h{k}", self.name))
     }
-}
-
-/// `2` of `host2`.
-fn number(host: &LabHost) -> &str {
-    host.name.trim_start_matches("host")
 }
 
 /// host1's routes of the driver (route protocol 211), one per line.

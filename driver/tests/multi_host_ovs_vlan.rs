@@ -77,7 +77,7 @@ impl CrossHostNetwork for Vlan {
         RemoteNetwork::create(
             PluginClient::new(&host.ovs_socket),
             json!({"ovs.mode": "vlan", "ovs.vlan": self.vid.to_string(),
-                   "ovs.uplink": format!("dovn-trk{}", number(host))}),
+                   "ovs.uplink": format!("dovn-trk{}", host.number())}),
             json!([{"AddressSpace": "LocalDefault", "Pool": "10.250.0.0/24",
                     "Gateway": "10.250.0.1/24"}]),
         )
@@ -85,15 +85,10 @@ impl CrossHostNetwork for Vlan {
 
     /// An endpoint at 10.250.0.(16 K + 10) in the sandbox `<name>-hK`.
     fn endpoint(&self, host: &LabHost, network: &RemoteNetwork) -> RemoteEndpoint {
-        let k: u8 = number(host).parse().expect("hostK");
+        let k: u8 = host.number().parse().expect("hostK");
         let cidr = format!("10.250.0.{}/24", 16 * k + 10);
         RemoteEndpoint::join(host, network, &cidr, &format!("{}-h{k}", self.name))
     }
-}
-
-/// `2` of `host2`.
-fn number(host: &LabHost) -> &str {
-    host.name.trim_start_matches("host")
 }
 
 /// `ip netns exec dovn-vlanVID ARGS...`: the outside host on VLAN `vid`.

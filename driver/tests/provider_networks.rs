@@ -105,15 +105,10 @@ impl CrossHostNetwork for Provider {
     }
 
     fn endpoint(&self, host: &LabHost, network: &RemoteNetwork) -> RemoteEndpoint {
-        let k: u8 = number(host).parse().expect("hostK");
+        let k: u8 = host.number().parse().expect("hostK");
         let cidr = format!("{}.{}/24", self.subnet(), 16 * k + 10);
         RemoteEndpoint::join(host, network, &cidr, &format!("{}-h{k}", self.name))
     }
-}
-
-/// `2` of `host2`.
-fn number(host: &LabHost) -> &str {
-    host.name.trim_start_matches("host")
 }
 
 /// The localnet ports of logical switch `switch`: `name,tag_request,tag,

@@ -160,6 +160,13 @@ pub struct LabHost {
     pub encap_ip: String,
 }
 
+impl LabHost {
+    /// `2` of `host2`: where the host's addresses and names differ.
+    pub fn number(&self) -> &str {
+        self.name.trim_start_matches("host")
+    }
+}
+
 /// Debian's docker.io client, which matches the lab's dockerd 20.10; a
 /// newer client first on `PATH` refuses `--mac-address` against its API.
 const DEBIAN_DOCKER_CLIENT: &str = "/usr/bin/docker";
