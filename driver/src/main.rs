@@ -1,9 +1,11 @@
 //! `docker-ovn`: the daemon and its status, reconcile and flows commands. The lab
 //! is another program, `docker-ovn-lab` (the `lab/` crate).
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
 
-use docker_ovn::cli::{flows_command, logging, reconcile_command, serve, status};
+use clap::{CommandFactory, Parser, Subcommand};
+
+use docker_ovn::cli::{flows_command, logging, manual, reconcile_command, serve, status};
 
 #[derive(Parser)]
 #[command(
@@ -27,6 +29,10 @@ enum Command {
     Reconcile(reconcile_command::ReconcileArgs),
     /// Print the driver's flows on the `-d ovs` bridge, table by table.
     Flows(flows_command::FlowsArgs),
+    /// Write the manual pages (DIR/man1) and shell completions
+    /// (DIR/completions), as the .deb ships them.
+    #[command(hide = true)]
+    Manual { dir: PathBuf },
 }
 
 /// jemalloc, not glibc's malloc: reconciliation and the flow check make
@@ -62,6 +68,13 @@ fn main() -> anyhow::Result<()> {
         Command::Status(args) => runtime()?.block_on(status::status(args)),
         Command::Reconcile(args) => runtime()?.block_on(reconcile_command::reconcile(args)),
         Command::Flows(args) => runtime()?.block_on(flows_command::flows(args)),
+        Command::Manual { dir } => {
+            let written = manual::write(Cli::command(), &dir)?;
+            for path in written.pages.iter().chain(&written.completions) {
+                println!("{}", path.display());
+            }
+            Ok(())
+        }
     }
 }
 

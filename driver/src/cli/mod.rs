@@ -6,10 +6,12 @@
 //! - [`reconcile_command`]: `docker-ovn reconcile [--dry-run]`.
 //! - [`flows_command`]: `docker-ovn flows`, the `-d ovs` bridge's flows.
 //! - [`nested`]: the flags of a Docker host that is a VM on OVN.
+//! - [`manual`]: the manual pages and shell completions the `.deb` ships.
 //! - [`logging`]: logs on stderr, plain or JSON, coloured only on a terminal.
 
 pub mod flows_command;
 pub mod logging;
+pub mod manual;
 pub mod nested;
 pub mod reconcile_command;
 pub mod serve;
