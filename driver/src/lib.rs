@@ -45,6 +45,8 @@
 //!   ports agree again, and its snapshot.
 //! - [`cli`]: `docker-ovn serve`, `status`, `reconcile`, `flows` and the
 //!   log setup (the allocator is the binary's, `main.rs`).
+//! - [`metrics`]: Prometheus metrics of calls, readiness, reconciliation
+//!   and connections (`serve --metrics-listen`).
 //! - [`names`], [`mac`], [`external_ids`]: identifiers, addresses and row
 //!   marks every layer uses; [`error`]: the driver's one error type.
 
@@ -55,6 +57,7 @@ pub mod error;
 pub mod external_ids;
 pub mod host;
 pub mod mac;
+pub mod metrics;
 pub mod names;
 pub mod ovn;
 pub mod ovs;

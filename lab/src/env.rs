@@ -19,6 +19,8 @@ pub const DIR_VARIABLE: &str = "DOCKER_OVN_LAB_DIR";
 pub const PLUGIN_SOCKET: &str = "/run/docker/plugins/ovn.sock";
 /// Where dockerd finds the `-d ovs` driver of the same daemon.
 pub const OVS_PLUGIN_SOCKET: &str = "/run/docker/plugins/ovs.sock";
+/// Where host1's driver serves its Prometheus metrics.
+pub const METRICS_LISTEN: &str = "127.0.0.1:9477";
 /// containerd's default socket, which dockerd is pointed at.
 pub const CONTAINERD_SOCKET: &str = "/run/containerd/containerd.sock";
 /// The OVN integration bridge of every host.
@@ -429,6 +431,7 @@ fn local(dir: &Path, count: usize) -> (Option<CentralEnv>, Vec<HostEnv>, Option<
                 host.driver.ovs_socket = PathBuf::from(OVS_PLUGIN_SOCKET);
                 host.driver.pidfile = dir.join("driver.pid");
                 host.driver.log = dir.join("driver.log");
+                host.driver.extra_args = vec!["--metrics-listen".into(), METRICS_LISTEN.into()];
             } else {
                 host.netns = Some(format!("dovn-{}", host.name));
             }

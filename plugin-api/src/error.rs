@@ -110,6 +110,22 @@ pub enum ErrorKind {
     Internal,
 }
 
+impl ErrorKind {
+    /// `bad_request`, `not_found`, ...: for metrics labels and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::BadRequest => "bad_request",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::NotImplemented => "not_implemented",
+            ErrorKind::MethodNotAllowed => "method_not_allowed",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::PayloadTooLarge => "payload_too_large",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Internal => "internal",
+        }
+    }
+}
+
 /// The error a driver method returns: a kind and a message for dockerd.
 ///
 /// dockerd shows the message to the user as `NetworkDriver.<Method>: <message>`,

@@ -71,5 +71,5 @@ mod socket;
 pub use axum::Router;
 pub use driver::{IpamDriver, NetworkDriver};
 pub use error::{Error, ErrorKind, PluginError, PluginResult};
-pub use router::{DEFAULT_BODY_LIMIT, DEFAULT_DEADLINE, PluginRouter};
+pub use router::{CallObserver, DEFAULT_BODY_LIMIT, DEFAULT_DEADLINE, PluginRouter};
 pub use server::{BoundServer, DEFAULT_SOCKET_MODE, DEFAULT_SOCKET_PATH, PluginServer, serve};

@@ -51,10 +51,22 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
 /// Default maximum request body: 1 MiB, far above any real dockerd request.
 pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
 
-#[derive(Debug, Clone, Copy)]
+/// Every route's settings (the router's state).
+#[derive(Clone)]
 struct Limits {
     deadline: Duration,
     body_limit: usize,
+    observer: Option<Arc<dyn CallObserver>>,
+}
+
+/// Told of every call to a driver method once it is answered: the seam
+/// metrics hang on ([`PluginRouter::observer`]). Called on the request's
+/// task: it must not block.
+pub trait CallObserver: Send + Sync + 'static {
+    /// `method` is `NetworkDriver.Join`, ...; `outcome` is `ok` or the
+    /// error's [`ErrorKind::as_str`]; `elapsed` counts from the request's
+    /// arrival to its answer.
+    fn call_answered(&self, method: &str, outcome: &'static str, elapsed: Duration);
 }
 
 /// Names one call, e.g. `NetworkDriver.Join`.
@@ -106,6 +118,7 @@ impl PluginRouter {
             limits: Limits {
                 deadline: DEFAULT_DEADLINE,
                 body_limit: DEFAULT_BODY_LIMIT,
+                observer: None,
             },
         }
     }
@@ -128,6 +141,12 @@ impl PluginRouter {
     /// Leave after a failed Join), so finishing it later would race that.
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.limits.deadline = deadline;
+        self
+    }
+
+    /// Tells `observer` of every driver call once answered.
+    pub fn observer(mut self, observer: Arc<dyn CallObserver>) -> Self {
+        self.limits.observer = Some(observer);
         self
     }
 
@@ -327,7 +346,12 @@ where
         .unwrap_or_else(|_| Err(deadline_passed(call, limits.deadline)));
     // A refusal may leave part of the body unread (see `body.rs`).
     body.discard_rest(limits.body_limit, limits.deadline);
-    log_outcome(&span, &result, started.elapsed());
+    let elapsed = started.elapsed();
+    log_outcome(&span, &result, elapsed);
+    if let Some(observer) = &limits.observer {
+        let outcome = result.as_ref().map_or_else(|e| e.kind().as_str(), |_| "ok");
+        observer.call_answered(&call.to_string(), outcome, elapsed);
+    }
     match &result {
         Ok(value) => reply::success(call.api, value),
         Err(err) => reply::failure(call.api, err),

@@ -1,7 +1,8 @@
 //! The `docker-ovn` commands and the daemon's process setup.
 //!
 //! - [`serve`]: the daemon's flags and start-up, the reconcile loop;
-//!   [`serve_ovs`]: the `-d ovs` backend's start.
+//!   [`serve_ovs`]: the `-d ovs` backend's start; [`serve_metrics`]: the
+//!   metrics, with `--metrics-listen`.
 //! - [`status`]: `docker-ovn status`; [`status_ovs`]: its `-d ovs` part.
 //! - [`reconcile_command`]: `docker-ovn reconcile [--dry-run]`.
 //! - [`flows_command`]: `docker-ovn flows`, the `-d ovs` bridge's flows.
@@ -15,6 +16,7 @@ pub mod manual;
 pub mod nested;
 pub mod reconcile_command;
 pub mod serve;
+pub mod serve_metrics;
 pub mod serve_ovs;
 pub mod status;
 pub mod status_ovs;

@@ -11,6 +11,7 @@ use plugin_api::{PluginRouter, PluginServer};
 use crate::backend::Unconfigured;
 use crate::cli::logging::LogFormat;
 use crate::cli::nested::NestedArgs;
+use crate::cli::serve_metrics::{MetricsArgs, start as start_metrics};
 use crate::cli::serve_ovs::start_ovs;
 use crate::docker::ipam::Ipam;
 use crate::docker::network_spec::OVN_OPTIONS;
@@ -185,6 +186,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub nested: NestedArgs,
+
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 /// The backends a daemon serves.
@@ -196,6 +200,8 @@ pub struct Backends {
     pub ovs: Option<Arc<OvsBackend>>,
     /// The veth reaper both share.
     pub reaper: VethReaper<LocalSwitch>,
+    /// The local Open_vSwitch database both share.
+    pub local: LocalSwitch,
 }
 
 /// Runs the daemon.
@@ -208,14 +214,23 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Err(error) = backends.reaper.delete_unfinished().await {
         tracing::warn!(%error, "veth pairs a killed daemon left half made are still there");
     }
+    // Before the first pass, so that its actions count.
+    let metrics = start_metrics(&args.metrics, &backends).await?;
     reconcile_once(&backends).await;
     let interval = Duration::from_secs(args.reconcile_interval);
     tokio::spawn(reconcile_forever(backends.clone(), interval));
-    let mut servers = vec![(args.db.socket.clone(), ovn_router(&args, backends.ovn))];
+    let observed = |router: PluginRouter| match &metrics {
+        Some(metrics) => router.observer(metrics.clone()),
+        None => router,
+    };
+    let mut servers = vec![(
+        args.db.socket.clone(),
+        ovn_router(&args, backends.ovn, observed),
+    )];
     if let Some(ovs) = backends.ovs {
         ovs.resync_on_reconnect();
         ovs.follow_peers();
-        let router = PluginRouter::new()
+        let router = observed(PluginRouter::new())
             .network_driver(Arc::new(Driver::new(ovs)))
             .build();
         servers.push((args.db.ovs_socket.clone(), router));
@@ -227,13 +242,17 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 /// The `-d ovn` router: the OVN backend and its IPAM, or a stand-in that
 /// says how to configure OVN.
-fn ovn_router(args: &ServeArgs, ovn: Option<(Arc<OvnBackend>, Northbound)>) -> plugin_api::Router {
+fn ovn_router(
+    args: &ServeArgs,
+    ovn: Option<(Arc<OvnBackend>, Northbound)>,
+    observed: impl Fn(PluginRouter) -> PluginRouter,
+) -> plugin_api::Router {
     let Some((backend, nb)) = ovn else {
         let unconfigured = Unconfigured {
             options: OVN_OPTIONS,
             reason: NO_NORTHBOUND.to_string(),
         };
-        return PluginRouter::new()
+        return observed(PluginRouter::new())
             .network_driver(Arc::new(Driver::new(Arc::new(unconfigured))))
             .build();
     };
@@ -249,7 +268,7 @@ fn ovn_router(args: &ServeArgs, ovn: Option<(Arc<OvnBackend>, Northbound)>) -> p
         Duration::from_secs(args.reclaim_interval),
     ));
     let ipam = Ipam::new(pools, backend.links().clone());
-    PluginRouter::new()
+    observed(PluginRouter::new())
         .network_driver(Arc::new(Driver::new(backend)))
         .ipam_driver(Arc::new(ipam))
         .build()
@@ -316,11 +335,17 @@ pub async fn connect_all(args: &ServeArgs) -> anyhow::Result<Backends> {
             None
         }
     };
+    let local = ovs.clone();
     let ovs = match args.no_ovs {
         true => None,
         false => Some(start_ovs(args, &ovs, links, reaper.clone(), host).await?),
     };
-    Ok(Backends { ovn, ovs, reaper })
+    Ok(Backends {
+        ovn,
+        ovs,
+        reaper,
+        local,
+    })
 }
 
 /// The local Open_vSwitch database, replicated, and netlink.
@@ -361,12 +386,17 @@ async fn reconcile_pass(
 ) {
     let started = std::time::Instant::now();
     match pass.await {
-        Ok(actions) => tracing::info!(
-            driver,
-            actions = actions.len(),
-            duration_ms = started.elapsed().as_millis() as u64,
-            "reconciled"
-        ),
+        Ok(actions) => {
+            if let Some(metrics) = crate::metrics::installed() {
+                metrics.reconciled(driver, &actions);
+            }
+            tracing::info!(
+                driver,
+                actions = actions.len(),
+                duration_ms = started.elapsed().as_millis() as u64,
+                "reconciled"
+            )
+        }
         Err(error) => tracing::warn!(driver, %error, "reconciliation incomplete; will retry"),
     }
 }

@@ -112,6 +112,9 @@ impl OvnBackend {
                 return Err(error);
             }
         };
+        if let Some(metrics) = crate::metrics::installed() {
+            metrics.ready_waited("ovn", plugged.ready_wait);
+        }
         // ready_wait_us apart: the part ovn-controller, not the driver,
         // takes; veth_us and port_us: the kernel's and ovsdb-server's.
         tracing::info!(%network, %endpoint, interface = %host_if, mtu,

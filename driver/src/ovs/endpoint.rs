@@ -102,6 +102,9 @@ impl OvsBackend {
             .wait_ofport(&port.interface, self.config.ready_timeout)
             .await?;
         let ofport_wait = started.elapsed();
+        if let Some(metrics) = crate::metrics::installed() {
+            metrics.ready_waited("ovs", ofport_wait);
+        }
         let joined = EndpointPort {
             ofport: Some(ofport),
             ..port

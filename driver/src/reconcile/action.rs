@@ -78,6 +78,33 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// What it acts on and what it does, as metrics label them
+    /// (`("ovs_port", "remove")`).
+    pub fn labels(&self) -> (&'static str, &'static str) {
+        match self {
+            Action::RemovePort { .. } => ("ovs_port", "remove"),
+            Action::Unplug { .. } => ("endpoint", "unplug"),
+            Action::Replug { .. } => ("ovs_port", "add"),
+            Action::DeleteLogicalPort { .. } => ("logical_port", "delete"),
+            Action::Report { .. } => ("endpoint", "report"),
+            Action::RemoveGateway { .. } => ("gateway", "remove"),
+            Action::RemoveGatewayRules { .. } => ("gateway_rules", "remove"),
+            Action::AddLocalport { .. } => ("localport", "add"),
+            Action::AddGateway { .. } => ("gateway", "add"),
+            Action::ConfigureGateway { .. } => ("gateway", "configure"),
+            Action::AddGatewayRules { .. } => ("gateway_rules", "add"),
+            Action::GatewayDeviceMissing { .. } => ("gateway", "report"),
+            Action::RemovePublishedPorts { .. } => ("published_ports", "remove"),
+            Action::SyncTunnel { add: true, .. } => ("tunnel", "add"),
+            Action::SyncTunnel { add: false, .. } => ("tunnel", "remove"),
+            Action::SyncRoutes { .. } => ("routes", "sync"),
+            Action::SyncUplinks { .. } => ("uplinks", "sync"),
+            Action::ResyncFlows { .. } => ("flows", "resync"),
+        }
+    }
+}
+
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
