@@ -41,6 +41,11 @@ const EEXIST: i32 = 17;
 #[derive(Clone)]
 pub struct Links {
     pub(super) handle: Handle,
+    /// Held through each dump (addresses, routes): the kernel refuses a
+    /// second dump on a netlink socket while one runs (EBUSY), and two
+    /// CreateNetworks at once (a route check beside a gateway's
+    /// addresses) would otherwise fail one of them.
+    pub(super) dumping: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Links {
@@ -49,7 +54,7 @@ impl Links {
         let (connection, handle, _) =
             rtnetlink::new_connection().map_err(|e| open_error(e.to_string()))?;
         tokio::spawn(connection);
-        Ok(Links { handle })
+        Ok(Links::of(handle))
     }
 
     /// Like [`Links::connect`], with the connection on a thread of its own
@@ -68,7 +73,14 @@ impl Links {
             .recv()
             .map_err(|e| open_error(e.to_string()))?
             .map_err(open_error)?;
-        Ok(Links { handle })
+        Ok(Links::of(handle))
+    }
+
+    fn of(handle: Handle) -> Links {
+        Links {
+            handle,
+            dumping: Default::default(),
+        }
     }
 
     /// Creates `host` (up, without ARP) paired with `peer`, both with
@@ -279,6 +291,7 @@ impl Links {
 
     /// The IPv4 addresses (with prefix) on device `index`.
     pub async fn ipv4_addresses(&self, name: &str, index: u32) -> Result<Vec<Ipv4Net>> {
+        let _one_dump = self.dumping.lock().await;
         let mut found = Vec::new();
         let mut addresses = self
             .handle
@@ -316,6 +329,7 @@ impl Links {
         let Some(state) = self.state(name).await? else {
             return Ok(false);
         };
+        let one_dump = self.dumping.lock().await;
         let mut addresses = self
             .handle
             .address()
@@ -332,6 +346,7 @@ impl Links {
                 found.push(message);
             }
         }
+        drop((addresses, one_dump));
         let removed = !found.is_empty();
         for message in found {
             self.handle

@@ -50,6 +50,7 @@ impl Links {
             false => RouteMessageBuilder::<Ipv4Addr>::new().build(),
             true => RouteMessageBuilder::<std::net::Ipv6Addr>::new().build(),
         };
+        let _one_dump = self.dumping.lock().await;
         let mut dump = self.handle.route().get(query).execute();
         let mut found = Vec::new();
         while let Some(message) = dump
