@@ -1,11 +1,11 @@
-//! `docker-ovn`: the daemon and its status, reconcile and flows commands. The lab
+//! `docker-ovn`: the daemon and its status, reconcile, flows and trace commands. The lab
 //! is another program, `docker-ovn-lab` (the `lab/` crate).
 
 use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-use docker_ovn::cli::{flows_command, logging, manual, reconcile_command, serve, status};
+use docker_ovn::cli::{flows_command, logging, manual, reconcile_command, serve, status, trace};
 
 #[derive(Parser)]
 #[command(
@@ -29,6 +29,9 @@ enum Command {
     Reconcile(reconcile_command::ReconcileArgs),
     /// Print the driver's flows on the `-d ovs` bridge, table by table.
     Flows(flows_command::FlowsArgs),
+    /// The path of a packet from container SRC to container DST (or an
+    /// address), in words, with ovn-trace's or ofproto/trace's output.
+    Trace(trace::TraceArgs),
     /// Write the manual pages (DIR/man1) and shell completions
     /// (DIR/completions), as the .deb ships them.
     #[command(hide = true)]
@@ -68,6 +71,7 @@ fn main() -> anyhow::Result<()> {
         Command::Status(args) => runtime()?.block_on(status::status(args)),
         Command::Reconcile(args) => runtime()?.block_on(reconcile_command::reconcile(args)),
         Command::Flows(args) => runtime()?.block_on(flows_command::flows(args)),
+        Command::Trace(args) => runtime()?.block_on(trace::trace(args)),
         Command::Manual { dir } => {
             let written = manual::write(Cli::command(), &dir)?;
             for path in written.pages.iter().chain(&written.completions) {

@@ -5,6 +5,7 @@
 //!   metrics, with `--metrics-listen`.
 //! - [`status`]: `docker-ovn status`; [`status_ovs`]: its `-d ovs` part.
 //! - [`reconcile_command`]: `docker-ovn reconcile [--dry-run]`.
+//! - [`trace`]: `docker-ovn trace SRC DST`, a packet's path in words.
 //! - [`flows_command`]: `docker-ovn flows`, the `-d ovs` bridge's flows.
 //! - [`nested`]: the flags of a Docker host that is a VM on OVN.
 //! - [`manual`]: the manual pages and shell completions the `.deb` ships.
@@ -20,3 +21,4 @@ pub mod serve_metrics;
 pub mod serve_ovs;
 pub mod status;
 pub mod status_ovs;
+pub mod trace;

@@ -97,16 +97,22 @@ impl DatabaseArgs {
 
     /// The `-d ovs` bridge's OpenFlow socket.
     pub fn openflow_target(&self) -> String {
-        let rundir = self.ovs_rundir.clone().unwrap_or_else(|| {
-            self.ovs_db
-                .strip_prefix("unix:")
-                .and_then(|path| std::path::Path::new(path).parent())
-                .map_or_else(|| "/var/run/openvswitch".into(), |dir| dir.to_path_buf())
-        });
+        let rundir = self.ovs_rundir_or_default();
         format!(
             "unix:{}",
             rundir.join(format!("{}.mgmt", self.ovs_bridge)).display()
         )
+    }
+
+    /// ovs-vswitchd's run directory: `--ovs-rundir`, else the database
+    /// socket's directory, else Debian's.
+    pub fn ovs_rundir_or_default(&self) -> PathBuf {
+        self.ovs_rundir.clone().unwrap_or_else(|| {
+            self.ovs_db
+                .strip_prefix("unix:")
+                .and_then(|path| std::path::Path::new(path).parent())
+                .map_or_else(|| "/var/run/openvswitch".into(), |dir| dir.to_path_buf())
+        })
     }
 }
 

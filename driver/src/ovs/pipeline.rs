@@ -57,6 +57,9 @@ pub const FROM_HOST: u32 = 2;
 pub const FROM_UPLINK: u32 = 3;
 /// How long a learned MAC stays after its last frame from a peer.
 pub const LEARNED_SECONDS: u16 = 300;
+/// The priority of an `icc=false` network's drop in
+/// [`Table::Forwarding`] (`docker-ovn trace` names it by it).
+pub const ISOLATION_PRIORITY: u16 = 150;
 
 const ETH_ARP: u16 = 0x0806;
 const ETH_IPV4: u16 = 0x0800;

@@ -8,8 +8,8 @@ use flows::Flow;
 use flows::meter::Meter;
 
 use super::{
-    EndpointFlows, FROM_ENDPOINT, Match, NETWORK_REG, NetworkFlows, ORIGIN_REG, OUTPUT_REG, Table,
-    flow, load,
+    EndpointFlows, FROM_ENDPOINT, ISOLATION_PRIORITY, Match, NETWORK_REG, NetworkFlows, ORIGIN_REG,
+    OUTPUT_REG, Table, flow, load,
 };
 use crate::docker::network_policy::burst_kbit;
 use crate::ovs::cookie::Owner;
@@ -53,7 +53,8 @@ pub(super) fn isolation(round: u16, network: &NetworkFlows) -> Vec<Flow> {
             .reg(NETWORK_REG, network.index.into())
             .reg(ORIGIN_REG, FROM_ENDPOINT)
     };
-    let mut flows = vec![flow(Table::Forwarding, 150, owner, round).matching(from_endpoint())];
+    let mut flows =
+        vec![flow(Table::Forwarding, ISOLATION_PRIORITY, owner, round).matching(from_endpoint())];
     if let Some(gateway) = &network.gateway {
         flows.push(
             flow(Table::Forwarding, 200, owner, round)
