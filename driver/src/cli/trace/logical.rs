@@ -5,9 +5,9 @@
 use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
-use super::{Packet, Verdict};
+use super::{Packet, Verdict, run_tracer};
 use crate::cli::serve::DatabaseArgs;
 use crate::host::local_switch::LocalSwitch;
 use crate::names::gateway_logical_port;
@@ -27,19 +27,12 @@ pub async fn trace(db: &DatabaseArgs, packet: &Packet<'_>) -> anyhow::Result<(Ve
     let switch = nb
         .switch_of(&packet.from.network_id)
         .with_context(|| format!("network {} has no logical switch", packet.from.network_name))?;
-    let output = Command::new("ovn-trace")
+    let mut command = Command::new("ovn-trace");
+    command
         .arg(format!("--db={sb}"))
         .arg(&switch.name)
-        .arg(microflow(packet))
-        .output()
-        .context("cannot run ovn-trace (Debian package ovn-common)")?;
-    let raw = String::from_utf8_lossy(&output.stdout).into_owned();
-    if !output.status.success() {
-        bail!(
-            "ovn-trace failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
+        .arg(microflow(packet));
+    let raw = run_tracer(command, "ovn-common")?;
     Ok((verdict(&raw, packet, &switch.name, switch.icc), raw))
 }
 

@@ -95,6 +95,22 @@ pub async fn trace(args: TraceArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs a tracer (`ovn-trace`, `ovs-appctl`), from Debian's `package`:
+/// its output, or its complaint as the error.
+fn run_tracer(mut command: std::process::Command, package: &str) -> anyhow::Result<String> {
+    let program = command.get_program().to_string_lossy().into_owned();
+    let output = command
+        .output()
+        .with_context(|| format!("cannot run {program} (Debian package {package})"))?;
+    if !output.status.success() {
+        bail!(
+            "{program} failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
 /// Why two containers on no common network never reach each other.
 fn apart(src: &Container, dst: &Container) -> String {
     let names = |c: &Container| {

@@ -4,9 +4,9 @@
 use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
-use super::{Packet, Verdict};
+use super::{Packet, Verdict, run_tracer};
 use crate::cli::serve::DatabaseArgs;
 use crate::external_ids::{ENDPOINT, GATEWAY_OF};
 use crate::host::local_switch::{LocalSwitch, id_of};
@@ -29,19 +29,12 @@ pub async fn trace(db: &DatabaseArgs, packet: &Packet<'_>) -> anyhow::Result<(Ve
         packet.from.mac, packet.to_mac, packet.source_ip, packet.to_ip
     );
     let control = db.ovs_rundir_or_default().join("ovs-vswitchd.ctl");
-    let output = Command::new("ovs-appctl")
+    let mut command = Command::new("ovs-appctl");
+    command
         .arg("-t")
         .arg(&control)
-        .args(["ofproto/trace", &db.ovs_bridge, &flow])
-        .output()
-        .context("cannot run ovs-appctl (Debian package openvswitch-common)")?;
-    let raw = String::from_utf8_lossy(&output.stdout).into_owned();
-    if !output.status.success() {
-        bail!(
-            "ofproto/trace failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
+        .args(["ofproto/trace", &db.ovs_bridge, &flow]);
+    let raw = run_tracer(command, "openvswitch-common")?;
     let port_of = |ofport: u32| -> Option<String> {
         let port = ovs
             .owned_ports()
