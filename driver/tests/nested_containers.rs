@@ -179,3 +179,56 @@ fn a_nested_container_killed_without_leave_loses_its_child_port_after_a_driver_r
     // nothing and succeed.
     drop((nested, network));
 }
+
+/// `docker-ovn reconcile` inside the VM's namespace, where its veths are,
+/// with its driver's flags.
+fn reconcile_in_vm(lab: &Lab, vm: &LabHost) {
+    let netns = vm.netns.as_deref().expect("the VM's namespace");
+    let output = std::process::Command::new("ip")
+        .args(["netns", "exec", netns, DOCKER_OVN, "reconcile"])
+        .args(["--ovs-db", &vm.ovs_db, "--nb-db", &lab.nb_db()])
+        .args(["--nested-parent", PARENT, "--vm-bridge", "br-vm"])
+        .output()
+        .expect("run docker-ovn reconcile");
+    assert!(
+        output.status.success(),
+        "reconcile in the VM: {}",
+        text(&output)
+    );
+}
+
+#[test]
+fn a_nested_port_deleted_by_hand_is_put_back_with_its_tag() {
+    let _one = serial();
+    let lab = Lab::require_hosts(1);
+    let vm = lab.nested_vm();
+    let network = RemoteNetwork::create(
+        PluginClient::new(&vm.plugin_socket),
+        json!({}),
+        json!([{"AddressSpace": "LocalDefault", "Pool": "10.80.0.0/24", "Gateway": "10.80.0.1/24"}]),
+    );
+    let n1 = RemoteEndpoint::join(&vm, &network, "10.80.0.10/24", "dovn-nest-r1");
+    let n2 = RemoteEndpoint::join(&vm, &network, "10.80.0.11/24", "dovn-nest-r2");
+    eventually("nested -> nested", || n1.sandbox.ping(&n2.address, &[]));
+    let tag = vm_bridge_tag(&vm, &n1.id);
+    let port = format!("ovn{}", &n1.id[..12]);
+    let deleted = std::process::Command::new("ovs-vsctl")
+        .args([&format!("--db={}", vm.ovs_db), "del-port", "br-vm", &port])
+        .output()
+        .expect("run ovs-vsctl");
+    assert!(deleted.status.success(), "{}", text(&deleted));
+    assert!(
+        !n1.sandbox.ping(&n2.address, &[]).status.success(),
+        "pinged without its port"
+    );
+    reconcile_in_vm(&lab, &vm);
+    assert_eq!(
+        vm_bridge_tag(&vm, &n1.id),
+        tag,
+        "the port put back on br-vm"
+    );
+    eventually("nested -> nested again", || {
+        n1.sandbox.ping(&n2.address, &[])
+    });
+    drop((n1, n2, network));
+}

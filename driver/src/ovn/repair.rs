@@ -143,7 +143,20 @@ impl OvnBackend {
                 let network = DockerId::parse("network", network)?;
                 let endpoint = DockerId::parse("endpoint", endpoint)?;
                 let ids = interface_ids(&network, &endpoint, self.host(), mac, None, unix_now());
-                self.plumbing.ovs.add_port(interface, &ids).await
+                if self.config.nested_parent.is_none() {
+                    return self.plumbing.ovs.add_port(interface, &ids).await;
+                }
+                // A nested container's port is an access port of its
+                // child's tag; without one yet, the next pass retries.
+                match self.nb.port(endpoint.as_str()).and_then(|p| p.tag) {
+                    Some(tag) => {
+                        self.plumbing
+                            .ovs
+                            .add_access_port(interface, tag, &ids)
+                            .await
+                    }
+                    None => Ok(false),
+                }
             }
             Action::Report { .. } => Ok(false),
             gateway => self.apply_gateway(gateway).await,
