@@ -64,7 +64,7 @@ pub async fn reconcile(args: ReconcileArgs) -> anyhow::Result<()> {
             ready_timeout: Duration::from_secs(args.ready_timeout),
             underlay_mtu: args.underlay_mtu,
             unjoined_grace: Duration::from_secs(args.reclaim_grace),
-            gateway: !args.no_gateway && nested_parent.is_none(),
+            gateway: !args.no_gateway,
             nested_parent,
         };
         let nb = connect_northbound(&nb_db, TIMEOUT).await?;

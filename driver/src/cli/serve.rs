@@ -314,8 +314,7 @@ pub async fn connect_all(args: &ServeArgs) -> anyhow::Result<Backends> {
         ready_timeout: Duration::from_secs(args.ready_timeout),
         underlay_mtu: args.underlay_mtu,
         unjoined_grace: Duration::from_secs(args.reclaim_grace),
-        // A VM is no chassis: no localport of it could be bound.
-        gateway: !args.no_gateway && nested_parent.is_none(),
+        gateway: !args.no_gateway,
         nested_parent,
     };
     let nb_target = args.db.nb_target_if_any(&ovs);

@@ -249,6 +249,15 @@ impl LocalSwitch {
         }
     }
 
+    /// The MTU ovs-vswitchd reports for the interface of port `name` (a
+    /// bridge's own port, say), once it has one.
+    pub fn interface_mtu(&self, name: &str) -> Option<u32> {
+        let mtu = self
+            .replica
+            .read(|t| interface_of_port(t, name)?.get("mtu")?.atom()?.as_i64());
+        mtu.and_then(|m| u32::try_from(m).ok())
+    }
+
     /// The `error` ovs-vswitchd reported for interface `name`, if any.
     pub fn interface_error(&self, name: &str) -> Option<String> {
         self.replica

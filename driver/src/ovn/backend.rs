@@ -36,7 +36,8 @@ pub struct OvnConfig {
     /// Age after which reconciliation deletes an endpoint never joined.
     pub unjoined_grace: Duration,
     /// Whether this host routes for its networks (a gateway port per
-    /// non-internal network); without, Docker adds `docker_gwbridge`.
+    /// non-internal network; never when nested); without, Docker adds
+    /// `docker_gwbridge`.
     pub gateway: bool,
     /// On a Docker host that is a VM whose NIC is this logical switch
     /// port: endpoints are its children, on the VM's bridge by VLAN.
@@ -118,12 +119,12 @@ impl OvnBackend {
         }
     }
 
-    /// The gateway `switch` has on this host, if any.
+    /// The gateway `switch` has on this host, if any. A VM (nested
+    /// containers) is no chassis: no localport of it could be bound.
     pub(super) fn gateway_of(&self, switch: &SwitchInfo) -> Option<Gateway> {
-        let mtu = self.network_mtu(switch);
-        self.config
-            .gateway
-            .then(|| crate::ovn::gateway::of_switch(switch, mtu))
+        let routes = self.config.gateway && self.config.nested_parent.is_none();
+        routes
+            .then(|| crate::ovn::gateway::of_switch(switch, self.network_mtu(switch)))
             .flatten()
     }
 

@@ -3,7 +3,7 @@
 //! only logs a missing mapping and leaves the network dark on this host,
 //! so CreateNetwork checks it here and refuses with what to set.
 
-use ovsdb_client::rows::{Bridge, Interface, Port, TypedRow};
+use ovsdb_client::rows::{Bridge, TypedRow};
 
 use crate::docker::provider_network::OPT_PHYSNET;
 use crate::error::{DriverError, Result};
@@ -56,7 +56,7 @@ pub fn mapped_bridge(ovs: &LocalSwitch, physnet: &str) -> Result<PhysicalBridge>
             ),
         )),
         _ => Ok(PhysicalBridge {
-            mtu: interface_mtu(ovs, &bridge),
+            mtu: ovs.interface_mtu(&bridge).filter(|m| *m >= 576),
             name: bridge,
         }),
     }
@@ -84,19 +84,6 @@ fn datapath_type(ovs: &LocalSwitch, bridge: &str) -> Option<String> {
     ovs.replica().read(|t| {
         let (_, row) = t.find_by(Bridge::TABLE, "name", bridge)?;
         Some(row.get_str("datapath_type").unwrap_or_default().to_string())
-    })
-}
-
-fn interface_mtu(ovs: &LocalSwitch, bridge: &str) -> Option<u32> {
-    ovs.replica().read(|t| {
-        let (_, port) = t.find_by(Port::TABLE, "name", bridge)?;
-        let uuid = port.get("interfaces")?.atoms().first()?.as_uuid()?;
-        let mtu = t
-            .get(Interface::TABLE, uuid)?
-            .get("mtu")?
-            .atom()?
-            .as_i64()?;
-        u32::try_from(mtu).ok().filter(|m| *m >= 576)
     })
 }
 
