@@ -14,7 +14,7 @@ use anyhow::{Context, bail};
 use super::cmd::say;
 use super::env::{HostEnv, LabEnv};
 use super::shared_demo::nbctl;
-use super::underlay::{delete_netns, ensure_netns, ip, link_exists};
+use super::underlay::{delete_netns, ensure_netns, ensure_veth_pair, ip, link_exists};
 use super::{driver, host};
 
 /// The VM's name: its directory, its logical switch port, `system-id`
@@ -82,19 +82,7 @@ pub fn start(env: &LabEnv, binary: Option<&Path>) -> anyhow::Result<()> {
 /// port of `br-int` bound to logical port `vm1`.
 fn plug_nic(vm: &HostEnv, host1: &HostEnv) -> anyhow::Result<()> {
     let (outer, inner) = NIC;
-    if !(link_exists(None, outer) && link_exists(Some(VM_NETNS), inner)) {
-        if link_exists(None, outer) {
-            ip(None, &["link", "del", outer])?;
-        }
-        ip(
-            None,
-            &[
-                "link", "add", outer, "type", "veth", "peer", "name", inner, "netns", VM_NETNS,
-            ],
-        )?;
-    }
-    ip(None, &["link", "set", outer, "up"])?;
-    ip(Some(VM_NETNS), &["link", "set", inner, "up"])?;
+    ensure_veth_pair((None, outer), (Some(VM_NETNS), inner))?;
     let trunk = ["--may-exist", "add-port", VM_BRIDGE, inner];
     host::vsctl(vm, &trunk.map(String::from)).context("vm1: its NIC on br-vm")?;
     let bound = format!("external_ids:iface-id={VM}");

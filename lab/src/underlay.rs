@@ -131,6 +131,28 @@ pub fn delete_netns(name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The veth pair `a` - `b`, each given with its namespace (`None`: here),
+/// both up; made unless both ends exist. Half a pair (an interrupted
+/// `up`) cannot be repaired: its end `a` is deleted and the pair made
+/// again, both ends landing in their namespaces at once.
+pub fn ensure_veth_pair(
+    (a_ns, a): (Option<&str>, &str),
+    (b_ns, b): (Option<&str>, &str),
+) -> anyhow::Result<()> {
+    if !(link_exists(a_ns, a) && link_exists(b_ns, b)) {
+        if link_exists(a_ns, a) {
+            ip(a_ns, &["link", "del", a])?;
+        }
+        let mut args = vec!["link", "add", a];
+        args.extend(a_ns.iter().flat_map(|ns| ["netns", *ns]));
+        args.extend(["type", "veth", "peer", "name", b]);
+        args.extend(b_ns.iter().flat_map(|ns| ["netns", *ns]));
+        ip(None, &args)?;
+    }
+    ip(a_ns, &["link", "set", a, "up"])?;
+    ip(b_ns, &["link", "set", b, "up"])
+}
+
 /// Runs `ip ARGS` in `netns` (`None`: here).
 pub fn ip(netns: Option<&str>, args: &[&str]) -> anyhow::Result<()> {
     let mut command = cmd::command("ip");

@@ -22,7 +22,7 @@ use anyhow::Context;
 
 use super::cmd::{self, say};
 use super::env::{HostEnv, UnderlayEnv};
-use super::underlay::{delete_netns, ensure_netns, ip, link_exists};
+use super::underlay::{delete_netns, ensure_netns, ensure_veth_pair, ip};
 use super::{host, offload};
 
 /// The switch's bridge.
@@ -75,18 +75,7 @@ fn outside_host(
     let switch_ns = Some(underlay.netns.as_str());
     ensure_netns(netns)?;
     ip(Some(netns), &["link", "set", "lo", "up"])?;
-    if !link_exists(Some(netns), "eth0") {
-        if link_exists(switch_ns, &port) {
-            ip(switch_ns, &["link", "del", &port])?;
-        }
-        ip(
-            switch_ns,
-            &[
-                "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", netns,
-            ],
-        )?;
-    }
-    ip(switch_ns, &["link", "set", &port, "up"])?;
+    ensure_veth_pair((switch_ns, &port), (Some(netns), "eth0"))?;
     ip(Some(netns), &["addr", "replace", address, "dev", "eth0"])?;
     ip(Some(netns), &["link", "set", "eth0", "up"])?;
     // The outside end is no OVS port: its TCP would leave with checksums
@@ -114,21 +103,8 @@ fn outside_host(
 fn link_underlay(underlay: &UnderlayEnv) -> anyhow::Result<()> {
     let ns = Some(underlay.netns.as_str());
     let (bridge_end, switch_end) = UNDERLAY_LINK;
-    if !(link_exists(ns, bridge_end) && link_exists(ns, switch_end)) {
-        if link_exists(ns, bridge_end) {
-            ip(ns, &["link", "del", bridge_end])?;
-        }
-        ip(
-            ns,
-            &[
-                "link", "add", bridge_end, "type", "veth", "peer", "name", switch_end,
-            ],
-        )?;
-    }
+    ensure_veth_pair((ns, bridge_end), (ns, switch_end))?;
     ip(ns, &["link", "set", bridge_end, "master", &underlay.bridge])?;
-    for end in [bridge_end, switch_end] {
-        ip(ns, &["link", "set", end, "up"])?;
-    }
     let args = ["--may-exist", "add-port", SWITCH_BRIDGE, switch_end];
     host::vsctl(&underlay.switch, &args.map(String::from))
         .context("physical switch: the underlay's trunk port")?;
@@ -140,27 +116,7 @@ pub fn connect(host: &HostEnv, underlay: &UnderlayEnv) -> anyhow::Result<()> {
     let (host_end, switch_end) = trunk_names(host);
     let host_ns = host.netns.as_deref();
     let switch_ns = Some(underlay.netns.as_str());
-    if !(link_exists(host_ns, &host_end) && link_exists(switch_ns, &switch_end)) {
-        if link_exists(host_ns, &host_end) {
-            ip(host_ns, &["link", "del", &host_end])?;
-        }
-        let mut args = vec!["link", "add", host_end.as_str()];
-        if let Some(netns) = host_ns {
-            args.extend(["netns", netns]);
-        }
-        args.extend([
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &switch_end,
-            "netns",
-            &underlay.netns,
-        ]);
-        ip(None, &args)?;
-    }
-    ip(host_ns, &["link", "set", &host_end, "up"])?;
-    ip(switch_ns, &["link", "set", &switch_end, "up"])?;
+    ensure_veth_pair((host_ns, &host_end), (switch_ns, &switch_end))?;
     never_answer_arp(host_ns, &host_end)?;
     let args = [
         "--may-exist",
