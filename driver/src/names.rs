@@ -17,7 +17,12 @@ const ID_CHARS_IN_NAMES: usize = 12;
 /// How long Docker's network and endpoint ids are, in hex digits.
 const DOCKER_ID_LEN: usize = 64;
 
-/// A Docker network or endpoint id: 64 lowercase hex digits.
+/// How long a swarm network's id is: swarmkit's 128 random bits in base
+/// 36, zero-padded. The node's dockerd passes it on as the NetworkID.
+const SWARM_ID_LEN: usize = 25;
+
+/// A Docker network or endpoint id: 64 lowercase hex digits, or, for a
+/// network of a swarm, 25 lowercase base-36 digits.
 ///
 /// Docker never sends a shorter one, and a short id would share its
 /// first 12 digits (its interface names) with every id it prefixes.
@@ -27,19 +32,26 @@ pub struct DockerId(String);
 impl DockerId {
     /// Checks `value` as the `what` of a request (e.g. "NetworkID").
     pub fn parse(what: &str, value: &str) -> Result<DockerId> {
-        let valid_chars = value
-            .bytes()
-            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        if value.len() != DOCKER_ID_LEN || !valid_chars {
+        let all = |valid: fn(&u8) -> bool| value.bytes().all(|b| valid(&b));
+        let docker =
+            value.len() == DOCKER_ID_LEN && all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        let swarm = value.len() == SWARM_ID_LEN && all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'z'));
+        if !docker && !swarm {
             return Err(DriverError::invalid(
                 what,
                 format!(
-                    "{:?} is not a Docker id (64 lowercase hex digits)",
+                    "{:?} is not a Docker id (64 lowercase hex digits, \
+                     or 25 base-36 digits for a swarm network)",
                     Short(value)
                 ),
             ));
         }
         Ok(DockerId(value.to_string()))
+    }
+
+    /// Whether this is a swarm network's id.
+    pub fn is_swarm(&self) -> bool {
+        self.0.len() == SWARM_ID_LEN
     }
 
     pub fn as_str(&self) -> &str {
@@ -180,9 +192,15 @@ mod tests {
             &ID.to_uppercase(),
             "0123456789ab;",
             &format!("{ID}0"),
+            "0123456789abcdefghijklmnO",
+            "0123456789abcdefghijklmno0",
         ] {
             assert!(DockerId::parse("NetworkID", bad).is_err(), "{bad}");
         }
+        let swarm = DockerId::parse("NetworkID", "7n1m0bztp5gvdq2jh1w3x4yzk").unwrap();
+        assert!(swarm.is_swarm());
+        assert_eq!(swarm.short(), "7n1m0bztp5gv");
+        assert!(!DockerId::parse("NetworkID", ID).unwrap().is_swarm());
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //! than left for the kernel to answer with a connection reset.
 //!
 //! Modules: [`wire`] (request and reply types), [`keys`] (Go-style lenient
-//! decoding), [`driver`] (the traits), [`router`], [`server`], [`error`];
+//! decoding), [`driver`] (the traits), [`router`], [`server`], [`starting`]
+//! (serving the handshake before the driver is ready), [`error`];
 //! private ones read bodies (`body`), shape replies (`reply`) and own the
 //! socket file (`socket`). `testing`, compiled only for this crate's own
 //! tests (its `testing` feature, which nothing else should enable), has the
@@ -59,6 +60,7 @@ pub mod error;
 pub mod keys;
 pub mod router;
 pub mod server;
+pub mod starting;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod wire;

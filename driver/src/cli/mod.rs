@@ -1,6 +1,8 @@
 //! The `docker-ovn` commands and the daemon's process setup.
 //!
-//! - [`serve`]: the daemon's flags and start-up, the reconcile loop;
+//! - [`serve`]: the daemon's flags and start-up; [`serve_loops`]: the
+//!   reconcile and reclaim loops;
+//!   [`serve_sockets`]: the plugin sockets, bound before connecting;
 //!   [`serve_ovs`]: the `-d ovs` backend's start; [`serve_metrics`]: the
 //!   metrics, with `--metrics-listen`.
 //! - [`status`]: `docker-ovn status`; [`status_ovs`]: its `-d ovs` part.
@@ -17,8 +19,10 @@ pub mod manual;
 pub mod nested;
 pub mod reconcile_command;
 pub mod serve;
+pub mod serve_loops;
 pub mod serve_metrics;
 pub mod serve_ovs;
+pub mod serve_sockets;
 pub mod status;
 pub mod status_ovs;
 pub mod trace;

@@ -6,13 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use plugin_api::{PluginRouter, PluginServer};
+use plugin_api::PluginRouter;
 
 use crate::backend::Unconfigured;
 use crate::cli::logging::LogFormat;
 use crate::cli::nested::NestedArgs;
+use crate::cli::serve_loops::{reclaim_forever, reconcile_forever, reconcile_once};
 use crate::cli::serve_metrics::{MetricsArgs, start as start_metrics};
 use crate::cli::serve_ovs::start_ovs;
+use crate::cli::serve_sockets::{PluginSockets, bind_and_serve};
 use crate::docker::ipam::Ipam;
 use crate::docker::network_spec::OVN_OPTIONS;
 use crate::docker::plugin::Driver;
@@ -187,8 +189,18 @@ pub struct ServeArgs {
     pub datapath_type: Option<String>,
 
     /// Serve `-d ovn` only: no `-d ovs` socket, bridge or flows.
-    #[arg(long, env = "DOCKER_OVN_NO_OVS")]
+    #[arg(long, env = "DOCKER_OVN_NO_OVS", conflicts_with = "no_ovn")]
     pub no_ovs: bool,
+
+    /// Serve `-d ovs` only: no `-d ovn` socket and no Northbound
+    /// database (the `-d ovs` managed plugin).
+    #[arg(long, env = "DOCKER_OVN_NO_OVN")]
+    pub no_ovn: bool,
+
+    /// Where the host's `/proc/sys` is (a managed plugin's own is
+    /// read-only, so it mounts the host's elsewhere).
+    #[arg(long, env = "DOCKER_OVN_PROC_SYS", default_value = crate::host::sysctl::DEFAULT_PROC_SYS)]
+    pub proc_sys: PathBuf,
 
     #[command(flatten)]
     pub nested: NestedArgs,
@@ -196,6 +208,9 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub metrics: MetricsArgs,
 }
+
+/// The longest pause between two attempts to connect at start.
+const MAX_CONNECT_PAUSE: Duration = Duration::from_secs(10);
 
 /// The backends a daemon serves.
 #[derive(Clone)]
@@ -210,13 +225,32 @@ pub struct Backends {
     pub local: LocalSwitch,
 }
 
-/// Runs the daemon.
+/// Runs the daemon: binds the sockets, then connects (retrying until it
+/// can), then serves every call until SIGTERM or SIGINT.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let backends = connect_all(&args).await?;
-    // Before serving: what a killed predecessor left, Docker will not
-    // tell about; first the pairs it left half made, which only now, with
-    // no Join of this daemon under way, can be told from a Join's.
-    // (See crate::host::links::UNFINISHED_GROUP.)
+    crate::host::sysctl::set_root(args.proc_sys.clone());
+    let (sockets, serving) = bind_and_serve(&args)?;
+    let mut serving = tokio::spawn(serving);
+    tokio::select! {
+        started = start(&args, &sockets) => started?,
+        served = &mut serving => {
+            tracing::info!("stopped before the backends were ready");
+            return served?;
+        }
+    }
+    serving.await??;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Connects the backends, puts right what a predecessor left, and makes
+/// each socket's driver ready.
+async fn start(args: &ServeArgs, sockets: &PluginSockets) -> anyhow::Result<()> {
+    let backends = connect_until_done(args, sockets).await;
+    // Before any call reaches a backend: what a killed predecessor left,
+    // Docker will not tell about; first the pairs it left half made,
+    // which only now, with no Join of this daemon under way, can be told
+    // from a Join's. (See crate::host::links::UNFINISHED_GROUP.)
     if let Err(error) = backends.reaper.delete_unfinished().await {
         tracing::warn!(%error, "veth pairs a killed daemon left half made are still there");
     }
@@ -229,21 +263,39 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(metrics) => router.observer(metrics.clone()),
         None => router,
     };
-    let mut servers = vec![(
-        args.db.socket.clone(),
-        ovn_router(&args, backends.ovn, observed),
-    )];
-    if let Some(ovs) = backends.ovs {
+    if let Some(socket) = &sockets.ovn {
+        socket
+            .startup
+            .ready(ovn_router(args, backends.ovn, observed));
+    }
+    if let (Some(socket), Some(ovs)) = (&sockets.ovs, backends.ovs) {
         ovs.resync_on_reconnect();
         ovs.follow_peers();
         let router = observed(PluginRouter::new())
             .network_driver(Arc::new(Driver::new(ovs)))
             .build();
-        servers.push((args.db.ovs_socket.clone(), router));
+        socket.startup.ready(router);
     }
-    serve_sockets(servers).await?;
-    tracing::info!("stopped");
+    tracing::info!("ready");
     Ok(())
+}
+
+/// [`connect_all`] until it succeeds, the reason it did not on every
+/// socket meanwhile: the sockets stay up, so dockerd keeps the plugin.
+async fn connect_until_done(args: &ServeArgs, sockets: &PluginSockets) -> Backends {
+    let mut pause = Duration::from_secs(1);
+    loop {
+        match connect_all(args).await {
+            Ok(backends) => return backends,
+            Err(error) => {
+                let reason = format!("{error:#}");
+                tracing::warn!(error = %reason, retry_in_s = pause.as_secs(), "cannot start; will retry");
+                sockets.waiting_for(&reason);
+            }
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(MAX_CONNECT_PAUSE);
+    }
 }
 
 /// The `-d ovn` router: the OVN backend and its IPAM, or a stand-in that
@@ -280,31 +332,6 @@ fn ovn_router(
         .build()
 }
 
-/// Binds every socket first (a socket in use fails the start at once),
-/// then serves them all until the first signal.
-async fn serve_sockets(servers: Vec<(PathBuf, plugin_api::Router)>) -> anyhow::Result<()> {
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut bound = Vec::new();
-    for (path, router) in servers {
-        bound.push((PluginServer::new(&path).bind()?, router));
-        tracing::info!(socket = %path.display(), "serving the Docker plugin API");
-    }
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        let _ = stop.send(true);
-    });
-    let serving = bound.into_iter().map(|(server, router)| {
-        let mut stopped = stopped.clone();
-        server.serve(router, async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        })
-    });
-    for result in futures::future::join_all(serving).await {
-        result?;
-    }
-    Ok(())
-}
-
 /// Connects every backend the flags ask for.
 pub async fn connect_all(args: &ServeArgs) -> anyhow::Result<Backends> {
     let timeout = Duration::from_secs(args.ovsdb_timeout);
@@ -317,7 +344,10 @@ pub async fn connect_all(args: &ServeArgs) -> anyhow::Result<Backends> {
         gateway: !args.no_gateway,
         nested_parent,
     };
-    let nb_target = args.db.nb_target_if_any(&ovs);
+    let nb_target = match args.no_ovn {
+        true => None,
+        false => args.db.nb_target_if_any(&ovs),
+    };
     let host = host_name(&ovs, nb_target.is_some())?;
     let reaper = VethReaper::start(ovs.clone())?;
     let ovn = match nb_target {
@@ -335,6 +365,7 @@ pub async fn connect_all(args: &ServeArgs) -> anyhow::Result<Backends> {
             );
             Some((Arc::new(backend), nb))
         }
+        None if args.no_ovn => None,
         None => {
             tracing::warn!("{NO_NORTHBOUND}");
             None
@@ -374,73 +405,4 @@ pub async fn connect_northbound(nb_db: &str, timeout: Duration) -> anyhow::Resul
     Northbound::connect(nb_db, timeout)
         .await
         .with_context(|| format!("cannot replicate the OVN Northbound database at {nb_db}"))
-}
-
-async fn reconcile_once(backends: &Backends) {
-    if let Some((ovn, _)) = &backends.ovn {
-        reconcile_pass("ovn", ovn.reconcile(false)).await;
-    }
-    if let Some(ovs) = &backends.ovs {
-        reconcile_pass("ovs", ovs.reconcile(false)).await;
-    }
-}
-
-async fn reconcile_pass(
-    driver: &str,
-    pass: impl std::future::Future<Output = crate::error::Result<Vec<crate::reconcile::Action>>>,
-) {
-    let started = std::time::Instant::now();
-    match pass.await {
-        Ok(actions) => {
-            if let Some(metrics) = crate::metrics::installed() {
-                metrics.reconciled(driver, &actions);
-            }
-            tracing::info!(
-                driver,
-                actions = actions.len(),
-                duration_ms = started.elapsed().as_millis() as u64,
-                "reconciled"
-            )
-        }
-        Err(error) => tracing::warn!(driver, %error, "reconciliation incomplete; will retry"),
-    }
-}
-
-/// Reconciles this host's endpoints now and then: sandboxes that died
-/// without Leave, ports lost by ovs-vswitchd, endpoints never joined,
-/// flows that differ from the databases'.
-async fn reconcile_forever(backends: Backends, interval: Duration) {
-    let mut ticks = tokio::time::interval(interval);
-    // The first tick is immediate, and start-up has just reconciled.
-    ticks.tick().await;
-    loop {
-        ticks.tick().await;
-        reconcile_once(&backends).await;
-    }
-}
-
-/// Reconciles the IPAM pools with what the endpoints use, now and then.
-async fn reclaim_forever(pools: AddressPools, nb: Northbound, grace: Duration, interval: Duration) {
-    let mut ticks = tokio::time::interval(interval);
-    loop {
-        ticks.tick().await;
-        if let Err(error) = pools.reclaim(&nb.addresses_in_use(), grace).await {
-            tracing::warn!(%error, "could not reclaim unused addresses; will retry");
-        }
-    }
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        // Without signal handlers the daemon can still be killed.
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => {},
-        _ = int.recv() => {},
-    }
 }

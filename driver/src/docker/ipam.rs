@@ -27,11 +27,11 @@ impl Ipam {
     }
 
     /// Nothing to replay: the state is in the Northbound database.
-    pub fn capabilities(&self) -> IpamCapabilitiesResponse {
+    pub fn capabilities() -> IpamCapabilitiesResponse {
         IpamCapabilitiesResponse::default()
     }
 
-    pub fn address_spaces(&self) -> AddressSpacesResponse {
+    pub fn address_spaces() -> AddressSpacesResponse {
         AddressSpacesResponse {
             local_default_address_space: ADDRESS_SPACE.into(),
             global_default_address_space: ADDRESS_SPACE.into(),

@@ -91,6 +91,14 @@ impl NetworkSpec {
             Some(name) => (parse_network_name(name)?, true),
             None => (private_switch_name(&network), false),
         };
+        // Swarm sends a network made without `--config-from` with none of
+        // the driver's options and a subnet of Docker's picking.
+        let configured = generic
+            .keys()
+            .any(|k| BACKEND_PREFIXES.iter().any(|p| k.starts_with(p)));
+        if network.is_swarm() && !configured {
+            return Err(DriverError::invalid("swarm network", SWARM_WITHOUT_CONFIG));
+        }
         if shared {
             require_shared_ipam(&request.ipv4_data, &request.ipv6_data)?;
         }
@@ -127,6 +135,15 @@ impl NetworkSpec {
         })
     }
 }
+
+/// Why a swarm network without `--config-from` is refused, and the fix.
+const SWARM_WITHOUT_CONFIG: &str = "swarm drops the IPAM driver and -o options of a \
+    local-scope driver's network, so each node would pick its own subnet: create the \
+    swarm network from a configuration, on every node `docker network create \
+    --config-only --ipam-driver <plugin> --subnet <S> -o ovn.network=<NAME> <CFG>` \
+    (-d ovs: `-o ovs.network=<NAME>`), then \
+    on a manager `docker network create -d <plugin> --scope swarm --attachable \
+    --config-from <CFG> <NETWORK>`";
 
 /// A network that spans hosts must take its addresses from the `ovn` IPAM
 /// driver: with any other, each host hands out the same addresses.
@@ -304,6 +321,23 @@ mod tests {
 
     fn request(body: serde_json::Value) -> CreateNetworkRequest {
         plugin_api::keys::from_value(body).unwrap()
+    }
+
+    #[test]
+    fn a_swarm_network_needs_its_configuration() {
+        const SWARM_ID: &str = "7n1m0bztp5gvdq2jh1w3x4yzk";
+        let without = request(json!({"NetworkID": SWARM_ID,
+            "Options": {"com.docker.network.generic": {}},
+            "IPv4Data": [{"AddressSpace": "LocalDefault", "Pool": "172.20.0.0/16"}]}));
+        let error = NetworkSpec::from_request_ovn(&without)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("--config-from <CFG>"), "{error}");
+        let from_config = request(json!({"NetworkID": SWARM_ID,
+            "Options": {"com.docker.network.generic": {"ovn.network": "blue"}},
+            "IPv4Data": [{"AddressSpace": ADDRESS_SPACE, "Pool": "10.9.0.0/24"}]}));
+        let spec = NetworkSpec::from_request_ovn(&from_config).unwrap();
+        assert_eq!((spec.switch.as_str(), spec.shared), ("blue", true));
     }
 
     #[test]

@@ -187,11 +187,11 @@ impl<B: Backend> NetworkDriver for Driver<B> {
 
 impl IpamDriver for Ipam {
     async fn get_capabilities(&self) -> PluginResult<IpamCapabilitiesResponse> {
-        Ok(self.capabilities())
+        Ok(Ipam::capabilities())
     }
 
     async fn get_default_address_spaces(&self) -> PluginResult<AddressSpacesResponse> {
-        Ok(self.address_spaces())
+        Ok(Ipam::address_spaces())
     }
 
     async fn request_pool(&self, request: RequestPoolRequest) -> PluginResult<RequestPoolResponse> {

@@ -5,25 +5,22 @@
 
 use crate::error::{DriverError, Result};
 
-const IPV4_FORWARD: &str = "/proc/sys/net/ipv4/ip_forward";
+const IPV4_FORWARD: &str = "net/ipv4/ip_forward";
 
 /// Turns IPv4 forwarding on in the daemon's namespace unless it is on.
 pub fn enable_ipv4_forwarding() -> Result<()> {
+    let path = super::sysctl::path(IPV4_FORWARD);
     let failed = |e: std::io::Error| DriverError::Netlink {
-        interface: IPV4_FORWARD.into(),
+        interface: path.display().to_string(),
         operation: "turn IPv4 forwarding on",
         reason: e.to_string(),
     };
-    if std::fs::read_to_string(IPV4_FORWARD)
-        .map_err(failed)?
-        .trim()
-        == "1"
-    {
+    if std::fs::read_to_string(&path).map_err(failed)?.trim() == "1" {
         return Ok(());
     }
-    std::fs::write(IPV4_FORWARD, "1").map_err(failed)?;
+    std::fs::write(&path, "1").map_err(failed)?;
     tracing::info!(
-        path = IPV4_FORWARD,
+        path = %path.display(),
         "IPv4 forwarding turned on for the gateways"
     );
     Ok(())

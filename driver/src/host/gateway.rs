@@ -107,11 +107,11 @@ impl Gateway {
 /// replies come back in by it. The gateway's raw rule drops anything
 /// else to the loopback network coming in by it.
 fn allow_loopback_addresses(interface: &str) -> Result<()> {
-    let path = format!("/proc/sys/net/ipv4/conf/{interface}/route_localnet");
+    let path = super::sysctl::path(&format!("net/ipv4/conf/{interface}/route_localnet"));
     let failed = |e: std::io::Error| DriverError::Netlink {
         interface: interface.to_string(),
         operation: "setting route_localnet",
-        reason: format!("{path}: {e}"),
+        reason: format!("{}: {e}", path.display()),
     };
     if std::fs::read_to_string(&path).map_err(failed)?.trim() == "1" {
         return Ok(());

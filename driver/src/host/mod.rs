@@ -14,7 +14,8 @@
 //!   userspace datapath needs.
 //! - [`gateway`]: a network's gateway port, device and rules on this host;
 //!   [`firewall`]: the iptables rules of a gateway (masquerade, forward);
-//!   [`forwarding`]: IPv4 forwarding on, as dockerd turns it on.
+//!   [`forwarding`]: IPv4 forwarding on, as dockerd turns it on;
+//!   [`sysctl`]: where `/proc/sys` is (elsewhere in a managed plugin).
 //! - [`published_ports`]: published ports (`docker run -p`) as DNAT
 //!   rules, of every backend.
 //! - [`route_conflicts`]: a new network's subnets against the host's
@@ -35,5 +36,6 @@ pub mod port_transaction;
 pub mod published_ports;
 pub mod route_conflicts;
 pub mod routes;
+pub mod sysctl;
 pub mod veth_alias;
 pub mod veth_reaper;

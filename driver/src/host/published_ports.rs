@@ -36,7 +36,7 @@ use crate::names::DockerId;
 static CHOOSING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Where the kernel says its ephemeral ports are.
-const EPHEMERAL_RANGE: &str = "/proc/sys/net/ipv4/ip_local_port_range";
+const EPHEMERAL_RANGE: &str = "net/ipv4/ip_local_port_range";
 
 /// One entry of a port map, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -305,7 +305,7 @@ fn bindable(port: &PublishedPort) -> std::io::Result<()> {
 /// The kernel's ephemeral port range (Docker's allocator's default when
 /// it cannot be read).
 fn ephemeral_range() -> RangeInclusive<u16> {
-    let read = std::fs::read_to_string(EPHEMERAL_RANGE).ok();
+    let read = std::fs::read_to_string(super::sysctl::path(EPHEMERAL_RANGE)).ok();
     let parsed = read.as_deref().and_then(|text| {
         let mut bounds = text.split_whitespace().map(|w| w.parse::<u16>().ok());
         Some(bounds.next()??..=bounds.next()??)
