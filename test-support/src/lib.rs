@@ -19,6 +19,8 @@
 //!   network records, through the OVS tools.
 //! - [`leftovers`]: rows, devices and published ports' rules the drivers
 //!   left behind, on every host, and the parts of a network's gateway.
+//! - [`managed_plugin`]: docker-ovn as managed plugins of the lab's
+//!   dockerd, built by `scripts/build-plugin.sh`.
 //! - [`netns`]: network namespaces as container sandboxes and as "the
 //!   outside" of egress tests, and `ip`.
 //! - [`plugin_client`]: the Docker plugin protocol as dockerd speaks it;
@@ -39,6 +41,7 @@ pub mod lab;
 pub mod lab_bridge;
 pub mod lab_daemons;
 pub mod leftovers;
+pub mod managed_plugin;
 pub mod netns;
 pub mod ovsdb;
 pub mod plugin_client;
