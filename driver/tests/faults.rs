@@ -9,7 +9,6 @@
 //! without them. The tests take turns: each restarts shared daemons.
 
 use std::collections::BTreeSet;
-use std::sync::Mutex;
 use std::thread;
 use std::time::Duration;
 
@@ -20,7 +19,7 @@ use test_support::leftovers::named_rows;
 use test_support::{
     DRIVER_COOKIES, DockerNetwork, GatewayOnHost, IMAGE, Lab, LabBridge, LabDaemon,
     container_pings, docker, docker_ok, eventually, gateway_parts, link_names,
-    published_port_rules, restart_missing, wait_until,
+    published_port_rules, restart_missing, serial, wait_until,
 };
 
 /// The binary `lab up` restarts the driver with.
@@ -28,14 +27,6 @@ const DOCKER_OVN: &str = env!("CARGO_BIN_EXE_docker-ovn");
 
 /// How long connectivity may take to come back after a daemon restarts.
 const RECOVERY: Duration = Duration::from_secs(45);
-
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 /// `docker run -d --name NAME --network NETWORK busybox sh -c SCRIPT`.
 fn start(name: &str, network: &str, script: &str) -> bool {
@@ -162,7 +153,7 @@ fn burst_across_a_driver_kill(lab: &Lab, net: &mut DockerNetwork) -> Vec<String>
 
 #[test]
 fn driver_killed_during_twenty_concurrent_runs_leaves_nothing_behind() {
-    let _turn = one_at_a_time();
+    let _turn = serial();
     let lab = Lab::require();
     let mut net = DockerNetwork::create("fault-burst", &["--subnet", "10.71.0.0/24"]);
     let started = burst_across_a_driver_kill(&lab, &mut net);
@@ -278,7 +269,7 @@ fn gateway_returns(lab: &Lab, network: &DockerNetwork, container: &str, address:
 
 #[test]
 fn connectivity_returns_after_each_daemon_restarts() {
-    let _turn = one_at_a_time();
+    let _turn = serial();
     let lab = Lab::require();
     LabDaemon::Dockerd.require_started_by_lab(&lab);
     let mut net = DockerNetwork::create("fault-restart", &["--subnet", "10.72.0.0/24"]);
@@ -325,7 +316,7 @@ fn connectivity_returns_after_each_daemon_restarts() {
 
 #[test]
 fn thirty_two_concurrent_runs_are_all_ready_at_start_with_unique_addresses() {
-    let _turn = one_at_a_time();
+    let _turn = serial();
     let lab = Lab::require();
     let mut net = DockerNetwork::create("fault-many", &["--subnet", "10.73.0.0/24"]);
     net.run("fault-many-target", &[]);
@@ -368,7 +359,7 @@ fn thirty_two_concurrent_runs_are_all_ready_at_start_with_unique_addresses() {
 
 #[test]
 fn a_sandbox_that_dies_without_leave_loses_its_port_to_reconciliation() {
-    let _turn = one_at_a_time();
+    let _turn = serial();
     let lab = Lab::require();
     LabDaemon::Dockerd.require_started_by_lab(&lab);
     let mut net = DockerNetwork::create("fault-noleave", &["--subnet", "10.74.0.0/24"]);
@@ -425,7 +416,7 @@ fn driver_flow_count(bridge: &LabBridge) -> Option<usize> {
 
 #[test]
 fn ovs_flows_are_back_within_two_seconds_of_a_vswitchd_restart() {
-    let _turn = one_at_a_time();
+    let _turn = serial();
     let lab = Lab::require();
     let mut net = DockerNetwork::create_on("ovs", "fault-ovs-vsd", &["--subnet", "10.98.0.0/24"]);
     net.run("fault-ovs-vsd-a", &[]);
@@ -463,7 +454,7 @@ fn ovs_flows_are_back_within_two_seconds_of_a_vswitchd_restart() {
 
 #[test]
 fn ovs_driver_killed_during_twenty_concurrent_runs_leaves_nothing_behind() {
-    let _turn = one_at_a_time();
+    let _turn = serial();
     let lab = Lab::require();
     let mut net = DockerNetwork::create_on("ovs", "fault-ovs-burst", &["--subnet", "10.98.0.0/24"]);
     let started = burst_across_a_driver_kill(&lab, &mut net);
@@ -498,7 +489,7 @@ fn ovs_driver_killed_during_twenty_concurrent_runs_leaves_nothing_behind() {
 /// reconciliation runs when a driver flow went missing.
 #[test]
 fn ovs_a_foreign_flow_survives_every_resync() {
-    let _turn = one_at_a_time();
+    let _turn = serial();
     let lab = Lab::require();
     let bridge = LabBridge::of(&lab);
     let foreign = ForeignFlow::add(&bridge);
@@ -529,7 +520,7 @@ fn ovs_a_foreign_flow_survives_every_resync() {
 /// and puts them back.
 #[test]
 fn ovs_an_endpoints_flows_deleted_by_hand_are_put_back_by_reconciliation() {
-    let _turn = one_at_a_time();
+    let _turn = serial();
     let lab = Lab::require();
     let mut net =
         DockerNetwork::create_on("ovs", "fault-ovs-eflows", &["--subnet", "10.97.0.0/24"]);
@@ -585,7 +576,7 @@ fn published_rules(endpoint: &str) -> Vec<String> {
 /// reconciliation finds the port gone.
 #[test]
 fn published_ports_of_a_container_removed_while_the_driver_was_killed_are_removed() {
-    let _turn = one_at_a_time();
+    let _turn = serial();
     let lab = Lab::require();
     let mut net = DockerNetwork::create("fault-published", &["--subnet", "10.96.16.0/24"]);
     net.run("fault-published-web", &["-p", "18470:8080"]);

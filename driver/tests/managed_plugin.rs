@@ -8,14 +8,13 @@
 //! Needs the lab (`docker-ovn-lab up`, as `scripts/test.sh` runs it) with a
 //! dockerd it started; fails, never skips, without.
 
-use std::path::Path;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use test_support::managed_plugin::ManagedPlugins;
 use test_support::{
     DockerNetwork, IMAGE, Lab, LabDaemon, container_pings, docker, docker_ok, eventually,
-    restart_missing, wait_until,
+    restart_missing, serial, wait_until,
 };
 
 /// The binary the plugins are built around, and `lab up` restarts with.
@@ -24,67 +23,78 @@ const DOCKER_OVN: &str = env!("CARGO_BIN_EXE_docker-ovn");
 /// How long connectivity and restarts may take.
 const RECOVERY: Duration = Duration::from_secs(60);
 
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 fn pings(from: &str, to: &str) {
     eventually(&format!("{from} pings {to}"), RECOVERY, || {
         container_pings(from, to)
     });
 }
 
+/// A path in host1's OVS run directory where its database socket appears
+/// later (a symlink to it); removed when dropped.
+struct LateSocket {
+    path: PathBuf,
+    target: String,
+}
+
+impl LateSocket {
+    fn appear(&self) {
+        std::os::unix::fs::symlink(&self.target, &self.path).expect("symlink the socket");
+    }
+}
+
+impl Drop for LateSocket {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 #[test]
 fn the_socket_is_there_at_once_while_ovsdb_is_down() {
-    let _turn = one_at_a_time();
+    let _turn = serial();
     let lab = Lab::require();
     let plugins = ManagedPlugins::create(&lab, Path::new(DOCKER_OVN), "dovn-down");
-    let absent = "DOCKER_OVN_OVS_DB=unix:/var/run/openvswitch/absent.sock";
-    docker_ok(&["plugin", "set", &plugins.ovn, absent]);
+    let (rundir, name) = ManagedPlugins::ovs_socket(&lab);
+    let late = LateSocket {
+        path: rundir.join("dovn-late.sock"),
+        target: name,
+    };
+    let _ = std::fs::remove_file(&late.path);
+    let setting = "DOCKER_OVN_OVS_DB=unix:/var/run/openvswitch/dovn-late.sock";
+    docker_ok(&["plugin", "set", &plugins.ovn, setting]);
     let took = ManagedPlugins::enable(&plugins.ovn);
     assert!(took < Duration::from_secs(10), "enable took {took:?}");
     // Registered from the handshake, it says why it cannot serve yet.
-    let refused = docker(&[
+    let ovn = plugins.ovn.as_str();
+    let create = [
         "network",
         "create",
         "-d",
-        &plugins.ovn,
+        ovn,
         "--ipam-driver",
-        &plugins.ovn,
+        ovn,
         "--subnet",
         "10.78.9.0/24",
-        "plugin-down",
-    ]);
+        "plugin-late",
+    ];
+    let refused = docker(&create);
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(!refused.status.success(), "created with OVSDB down");
     assert!(
-        stderr.contains("not ready") && stderr.contains("absent.sock"),
+        stderr.contains("not ready") && stderr.contains("dovn-late.sock"),
         "{stderr}"
     );
-    // Put right while enabled, it serves: the plugin keeps retrying.
-    docker_ok(&["plugin", "disable", "-f", &plugins.ovn]);
-    docker_ok(&[
-        "plugin",
-        "set",
-        &plugins.ovn,
-        &ManagedPlugins::ovs_db_setting(&lab),
-    ]);
-    ManagedPlugins::enable(&plugins.ovn);
-    let net = DockerNetwork::create_on(
-        &plugins.ovn,
-        "plugin-up",
-        &["--ipam-driver", &plugins.ovn, "--subnet", "10.78.9.0/24"],
-    );
+    // The database appears: the plugin, still retrying, serves.
+    late.appear();
+    eventually("the network created once OVSDB is there", RECOVERY, || {
+        docker(&create)
+    });
+    let net = DockerNetwork::adopt_network("plugin-late");
     net.remove_leaving_nothing(&lab, &[]);
 }
 
 #[test]
 fn containers_keep_connectivity_through_plugin_kills_and_dockerd_restarts() {
-    let _turn = one_at_a_time();
+    let _turn = serial();
     let lab = Lab::require();
     LabDaemon::Dockerd.require_started_by_lab(&lab);
     let plugins = ManagedPlugins::create(&lab, Path::new(DOCKER_OVN), "dovn-life");
@@ -153,7 +163,7 @@ impl Drop for PluginBridge<'_> {
 
 #[test]
 fn the_ovs_plugin_serves_its_own_bridge() {
-    let _turn = one_at_a_time();
+    let _turn = serial();
     let lab = Lab::require();
     let plugins = ManagedPlugins::create(&lab, Path::new(DOCKER_OVN), "dovn-native");
     let bridge = PluginBridge { lab: &lab };
@@ -242,102 +252,32 @@ fn service_tasks() -> Vec<String> {
     ids.split_whitespace().map(str::to_string).collect()
 }
 
+/// `docker WORDS...`, the words of `line`: its stdout.
+fn docker_line(line: &str) -> String {
+    docker_ok(&line.split_whitespace().collect::<Vec<_>>())
+}
+
 #[test]
 fn a_dnsrr_swarm_service_runs_on_a_config_from_network() {
-    let _turn = one_at_a_time();
+    let _turn = serial();
     let lab = Lab::require();
     let plugins = ManagedPlugins::create(&lab, Path::new(DOCKER_OVN), "dovn-swarm");
     ManagedPlugins::enable(&plugins.ovn);
     let _swarm = OneNodeSwarm::init();
+    a_network_without_config_is_refused_with_advice(&plugins.ovn);
+
     let ovn = plugins.ovn.as_str();
-
-    // Without --config-from swarm sends neither IPAM nor options: the
-    // node's CreateNetwork refuses it, and the task's error says what to do.
-    docker_ok(&[
-        "network",
-        "create",
-        "-d",
-        ovn,
-        "--scope",
-        "swarm",
-        "--attachable",
-        "swarm-bare",
-    ]);
-    docker_ok(&[
-        "service",
-        "create",
-        "--detach",
-        "--no-resolve-image",
-        "--name",
-        BARE_SERVICE,
-        "--network",
-        "swarm-bare",
-        IMAGE,
-        "sleep",
-        "3600",
-    ]);
-    wait_until(
-        "the bare network's task refused, saying why",
-        RECOVERY,
-        || {
-            let format = "{{.Error}}";
-            let errors = docker_ok(&[
-                "service",
-                "ps",
-                "--no-trunc",
-                "--format",
-                format,
-                BARE_SERVICE,
-            ]);
-            errors.contains("swarm drops the IPAM driver") && errors.contains("--config-from")
-        },
-    );
-    docker_ok(&["service", "rm", BARE_SERVICE]);
-    eventually("swarm-bare removed", RECOVERY, || {
-        docker(&["network", "rm", "swarm-bare"])
-    });
-
-    docker_ok(&[
-        "network",
-        "create",
-        "--config-only",
-        "--ipam-driver",
-        ovn,
-        "--subnet",
-        "10.78.5.0/24",
-        "-o",
-        "ovn.network=swarm-blue",
-        "swarm-cfg",
-    ]);
-    docker_ok(&[
-        "network",
-        "create",
-        "-d",
-        ovn,
-        "--scope",
-        "swarm",
-        "--attachable",
-        "--config-from",
-        "swarm-cfg",
-        "swarm-net",
-    ]);
-    docker_ok(&[
-        "service",
-        "create",
-        "--detach",
-        "--no-resolve-image",
-        "--name",
-        SERVICE,
-        "--replicas",
-        "2",
-        "--endpoint-mode",
-        "dnsrr",
-        "--network",
-        "swarm-net",
-        IMAGE,
-        "sleep",
-        "3600",
-    ]);
+    docker_line(&format!(
+        "network create --config-only --ipam-driver {ovn} --subnet 10.78.5.0/24 \
+         -o ovn.network=swarm-blue swarm-cfg"
+    ));
+    docker_line(&format!(
+        "network create -d {ovn} --scope swarm --attachable --config-from swarm-cfg swarm-net"
+    ));
+    docker_line(&format!(
+        "service create --detach --no-resolve-image --name {SERVICE} --replicas 2 \
+         --endpoint-mode dnsrr --network swarm-net {IMAGE} sleep 3600"
+    ));
     wait_until("two tasks running", RECOVERY, || service_tasks().len() == 2);
     let tasks = service_tasks();
     let addresses: Vec<String> = tasks
@@ -346,14 +286,10 @@ fn a_dnsrr_swarm_service_runs_on_a_config_from_network() {
         .collect();
     for address in &addresses {
         assert!(address.starts_with("10.78.5."), "{address}");
-        assert!(
-            nb_addresses(&lab, "Address_Set").contains(address),
-            "{address} not allocated"
-        );
-        assert!(
-            nb_addresses(&lab, "Logical_Switch_Port").contains(address),
-            "{address}: no port"
-        );
+        let allocated = nb_addresses(&lab, "Address_Set");
+        assert!(allocated.contains(address), "{address} not allocated");
+        let ports = nb_addresses(&lab, "Logical_Switch_Port");
+        assert!(ports.contains(address), "{address}: no port");
     }
     pings(&tasks[0], &addresses[1]);
     pings(&tasks[1], &addresses[0]);
@@ -373,6 +309,33 @@ fn a_dnsrr_swarm_service_runs_on_a_config_from_network() {
         addresses
             .iter()
             .all(|a| !allocated.contains(a) && !ports.contains(a))
+    });
+}
+
+/// Without `--config-from` swarm sends neither IPAM nor options: the
+/// node's CreateNetwork refuses the network, and the task's error says
+/// what to do.
+fn a_network_without_config_is_refused_with_advice(plugin: &str) {
+    docker_line(&format!(
+        "network create -d {plugin} --scope swarm --attachable swarm-bare"
+    ));
+    docker_line(&format!(
+        "service create --detach --no-resolve-image --name {BARE_SERVICE} \
+         --network swarm-bare {IMAGE} sleep 3600"
+    ));
+    wait_until(
+        "the bare network's task refused, saying why",
+        RECOVERY,
+        || {
+            let errors = docker_line(&format!(
+                "service ps --no-trunc --format {{{{.Error}}}} {BARE_SERVICE}"
+            ));
+            errors.contains("swarm drops the IPAM driver") && errors.contains("--config-from")
+        },
+    );
+    docker_ok(&["service", "rm", BARE_SERVICE]);
+    eventually("swarm-bare removed", RECOVERY, || {
+        docker(&["network", "rm", "swarm-bare"])
     });
 }
 

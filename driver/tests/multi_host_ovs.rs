@@ -10,7 +10,6 @@
 //! Needs root, the lab and tcpdump; fails (never skips) without them.
 
 use std::net::Ipv4Addr;
-use std::sync::Mutex;
 
 use serde_json::json;
 use test_support::cross_host::{
@@ -21,16 +20,10 @@ use test_support::cross_host::{
 use test_support::lab::LabHost;
 use test_support::lab_bridge::{DRIVER_COOKIES, LabBridge};
 use test_support::underlay::on_the_wire;
-use test_support::{DockerNetwork, Lab, PluginClient, RemoteEndpoint, RemoteNetwork};
+use test_support::{DockerNetwork, Lab, PluginClient, RemoteEndpoint, RemoteNetwork, serial};
 
 /// The underlay's 1500 minus VXLAN's 50.
 const CONTAINER_MTU: u32 = 1450;
-
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// One VXLAN network of these tests: `name` on `10.<second>.0.0/16`,
 /// gateway `.0.1` on every host, host K's slice `10.<second>.K.0/24`.

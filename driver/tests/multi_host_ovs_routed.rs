@@ -11,8 +11,6 @@
 //! switch. Needs root, the lab and tcpdump; fails (never skips) without
 //! them.
 
-use std::sync::Mutex;
-
 use serde_json::json;
 use test_support::cross_host::{
     CrossHostNetwork, Spanned, assert_apart_across, assert_full_size_crosses,
@@ -22,17 +20,11 @@ use test_support::cross_host::{
 use test_support::lab::LabHost;
 use test_support::underlay::{on_the_wire, text};
 use test_support::{
-    DockerNetwork, Lab, LabBridge, PluginClient, RemoteEndpoint, RemoteNetwork, ip,
+    DockerNetwork, Lab, LabBridge, PluginClient, RemoteEndpoint, RemoteNetwork, ip, serial,
 };
 
 /// The underlay's MTU, all of it: nothing is added to a routed packet.
 const CONTAINER_MTU: u32 = 1500;
-
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// One routed network of these tests: on host K, `10.230.K.<offset>/26`
 /// with the gateway at `.<offset + 1>` and the sandbox at `.<offset + 10>`.

@@ -12,7 +12,6 @@
 //! tcpdump and busybox; fails (never skips) without them.
 
 use std::process::Output;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use serde_json::json;
@@ -25,18 +24,13 @@ use test_support::lab::LabHost;
 use test_support::underlay::{on_the_wire_at, text};
 use test_support::{
     DockerNetwork, Lab, LabBridge, PluginClient, RemoteEndpoint, RemoteNetwork, docker_ok, ip,
+    serial,
 };
 
 /// The physical network's MTU, all of it: the tag is not the IP MTU's.
 const CONTAINER_MTU: u32 = 1500;
 /// Every outside host's address, each on its own VLAN.
 const OUTSIDE: &str = "10.250.0.254";
-
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// One VLAN network of these tests: VLAN `vid` on each host's trunk,
 /// 10.250.0.0/24 with the gateway .1 on every host; host1's containers

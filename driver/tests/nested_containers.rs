@@ -8,7 +8,6 @@
 //! The tests take turns: one kills and restarts the VM's driver. Needs
 //! root and the lab; fails (never skips) without them.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use serde_json::json;
@@ -18,7 +17,7 @@ use test_support::lab_daemons::{LabDaemon, restart_missing};
 use test_support::remote::ipam_address;
 use test_support::underlay::text;
 use test_support::{
-    DockerNetwork, Lab, PluginClient, RemoteEndpoint, RemoteNetwork, container_pings, ip,
+    DockerNetwork, Lab, PluginClient, RemoteEndpoint, RemoteNetwork, container_pings, ip, serial,
     wait_until,
 };
 
@@ -27,12 +26,6 @@ const DOCKER_OVN: &str = env!("CARGO_BIN_EXE_docker-ovn");
 const PARENT: &str = "vm1";
 /// The shared network of the first test, on host1, host2 and the VM.
 const SUBNET: &str = "10.85.0.0/24";
-
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// What Northbound holds of an endpoint's logical port: its parent, its
 /// VLAN tag and whether it is up (empty strings for a missing column or

@@ -11,7 +11,6 @@
 //! fails (never skips) without them.
 
 use std::process::{Command, Output};
-use std::sync::Mutex;
 
 use serde_json::json;
 use test_support::cross_host::{
@@ -23,7 +22,7 @@ use test_support::remote::ipam_address;
 use test_support::underlay::{on_the_wire_at, text};
 use test_support::{
     DockerNetwork, Lab, PluginClient, RemoteEndpoint, RemoteNetwork, container_pings, exec_ok, ip,
-    localports,
+    localports, serial,
 };
 
 /// The physical network's whole MTU: no tunnel overhead.
@@ -31,12 +30,6 @@ const CONTAINER_MTU: u32 = 1500;
 /// The untagged outside host, and the VLAN ones (one address for both).
 const FLAT_OUTSIDE: &str = "10.251.0.254";
 const VLAN_OUTSIDE: &str = "10.250.0.254";
-
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// A provider network private to each host (a logical switch per host,
 /// each with its localnet port): untagged on 10.251.0.0/24 or on VLAN

@@ -40,6 +40,15 @@ impl DockerNetwork {
         }
     }
 
+    /// The network `name`, made some other way, to remove when dropped.
+    pub fn adopt_network(name: &str) -> DockerNetwork {
+        DockerNetwork {
+            name: name.to_string(),
+            id: docker_ok(&["network", "inspect", "-f", "{{.Id}}", name]),
+            containers: Vec::new(),
+        }
+    }
+
     /// Starts a detached `sleep` container on this network.
     pub fn run(&mut self, container: &str, extra: &[&str]) -> String {
         let _ = docker(&["rm", "-f", container]);

@@ -68,3 +68,12 @@ pub use ovsdb::OvsdbServer;
 pub use plugin_client::{PluginClient, Reply};
 pub use remote::{RemoteEndpoint, RemoteNetwork, random_id};
 pub use vswitchd::Switch;
+
+/// Holds the other tests of the same test binary off while a test that
+/// changes shared state (restarts daemons, takes a host's uplink) runs.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -36,9 +36,7 @@ impl ManagedPlugins {
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
-        let ovs_db = lab.ovs_db();
-        let socket = Path::new(ovs_db.trim_start_matches("unix:"));
-        let rundir = socket.parent().expect("the OVS socket's directory");
+        let (rundir, _) = ManagedPlugins::ovs_socket(lab);
         let in_plugin = ManagedPlugins::ovs_db_setting(lab);
         let ovs_rundir = format!("ovs-rundir.source={}", rundir.display());
         for plugin in [&plugins.ovn, &plugins.ovs] {
@@ -69,10 +67,18 @@ impl ManagedPlugins {
     /// The setting that names host1's Open_vSwitch database as the plugin
     /// sees it, under its `ovs-rundir` mount.
     pub fn ovs_db_setting(lab: &Lab) -> String {
+        let (_, name) = ManagedPlugins::ovs_socket(lab);
+        format!("DOCKER_OVN_OVS_DB=unix:/var/run/openvswitch/{name}")
+    }
+
+    /// host1's OVS run directory (the plugin's `ovs-rundir`) and the name
+    /// of its database socket there.
+    pub fn ovs_socket(lab: &Lab) -> (PathBuf, String) {
         let ovs_db = lab.ovs_db();
         let socket = Path::new(ovs_db.trim_start_matches("unix:"));
+        let rundir = socket.parent().expect("the OVS socket's directory");
         let name = socket.file_name().expect("socket name").to_string_lossy();
-        format!("DOCKER_OVN_OVS_DB=unix:/var/run/openvswitch/{name}")
+        (rundir.to_path_buf(), name.into_owned())
     }
 
     /// `docker plugin enable`, timed: the seconds it took.
