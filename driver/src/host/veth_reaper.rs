@@ -23,6 +23,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -58,14 +59,30 @@ struct HostSide {
 
 /// The batches' task, shared by every Leave.
 pub struct VethReaper<P> {
-    inner: Arc<Inner<P>>,
+    handle: Arc<Handle<P>>,
 }
 
 impl<P> Clone for VethReaper<P> {
     fn clone(&self) -> Self {
         VethReaper {
-            inner: self.inner.clone(),
+            handle: self.handle.clone(),
         }
+    }
+}
+
+/// What every clone of a [`VethReaper`] holds. The last one dropped ends
+/// the task (after removing what is still waiting), and with it the
+/// netlink thread: a daemon that retries its start builds a reaper per
+/// attempt, and a failed attempt's must not stay behind.
+struct Handle<P> {
+    inner: Arc<Inner<P>>,
+}
+
+impl<P> Drop for Handle<P> {
+    fn drop(&mut self) {
+        self.inner.closed.store(true, Ordering::Release);
+        // Stored as a permit if the task is busy with a batch.
+        self.inner.wake.notify_one();
     }
 }
 
@@ -77,6 +94,8 @@ struct Inner<P> {
     join_waits: Notify,
     /// Told when a batch is done.
     idle: Notify,
+    /// Every handle is gone: the task ends at its next wake.
+    closed: AtomicBool,
 }
 
 /// Host sides not yet removed, by host-side name: while a name is here
@@ -103,9 +122,12 @@ impl<P: PortRemover> VethReaper<P> {
             wake: Notify::new(),
             join_waits: Notify::new(),
             idle: Notify::new(),
+            closed: AtomicBool::new(false),
         });
         tokio::spawn(run(inner.clone()));
-        Ok(VethReaper { inner })
+        Ok(VethReaper {
+            handle: Arc::new(Handle { inner }),
+        })
     }
 
     /// Hands the host side whose veth is called `name` to the next batch:
@@ -115,7 +137,7 @@ impl<P: PortRemover> VethReaper<P> {
         self.queue()
             .waiting
             .insert(name.to_string(), HostSide { veth, port });
-        self.inner.wake.notify_one();
+        self.inner().wake.notify_one();
     }
 
     /// Tells a batch that is due that a Join has made its veth and port and
@@ -123,18 +145,18 @@ impl<P: PortRemover> VethReaper<P> {
     /// (the kernel's RTNL lock, ovs-vswitchd's reconfiguration) delay no
     /// Join's own.
     pub fn join_waits(&self) {
-        self.inner.join_waits.notify_waiters();
+        self.inner().join_waits.notify_waiters();
     }
 
     /// Deletes whatever is retired now, a crashed daemon's pairs included.
     pub async fn delete_retired(&self) -> Result<()> {
-        self.inner.links.delete_group(RETIRED_GROUP).await
+        self.inner().links.delete_group(RETIRED_GROUP).await
     }
 
     /// Deletes the pairs a killed daemon left half made; only before the
     /// daemon serves, when no Join of its own can be making one.
     pub async fn delete_unfinished(&self) -> Result<()> {
-        self.inner.links.delete_group(UNFINISHED_GROUP).await
+        self.inner().links.delete_group(UNFINISHED_GROUP).await
     }
 
     /// Whether `name`'s host side is retired and not yet removed.
@@ -155,7 +177,7 @@ impl<P: PortRemover> VethReaper<P> {
             queue.removing.remove(name);
         }
         if let Some(index) = index {
-            self.inner.links.delete_index(name, index).await?;
+            self.inner().links.delete_index(name, index).await?;
         }
         Ok(())
     }
@@ -164,9 +186,9 @@ impl<P: PortRemover> VethReaper<P> {
     /// batch under way: a process about to exit (`docker-ovn reconcile`)
     /// has no next batch, and what it retired would otherwise stay.
     pub async fn flush(&self) {
-        let batch = take_batch(&self.inner);
+        let batch = take_batch(self.inner());
         if !batch.is_empty() {
-            remove(&self.inner, &batch).await;
+            remove(self.inner(), &batch).await;
             let mut queue = self.queue();
             for name in batch.keys() {
                 queue.removing.remove(name);
@@ -175,7 +197,7 @@ impl<P: PortRemover> VethReaper<P> {
         loop {
             // Registered before the check, so a batch ending between the
             // two is not missed.
-            let done = self.inner.idle.notified();
+            let done = self.inner().idle.notified();
             if self.queue().removing.is_empty() {
                 return;
             }
@@ -183,8 +205,12 @@ impl<P: PortRemover> VethReaper<P> {
         }
     }
 
+    fn inner(&self) -> &Inner<P> {
+        &self.handle.inner
+    }
+
     fn queue(&self) -> MutexGuard<'_, Queue> {
-        lock(&self.inner.queue)
+        lock(&self.inner().queue)
     }
 }
 
@@ -202,6 +228,13 @@ fn take_batch<P>(inner: &Inner<P>) -> HashMap<String, HostSide> {
 async fn run<P: PortRemover>(inner: Arc<Inner<P>>) {
     loop {
         inner.wake.notified().await;
+        if inner.closed.load(Ordering::Acquire) {
+            let batch = take_batch(&inner);
+            if !batch.is_empty() {
+                remove(&inner, &batch).await;
+            }
+            return;
+        }
         tokio::time::sleep(BATCH_WINDOW).await;
         let _ = tokio::time::timeout(QUIET_WAIT, inner.join_waits.notified()).await;
         let batch = take_batch(&inner);
@@ -283,6 +316,23 @@ mod tests {
         })
         .join()
         .unwrap();
+    }
+
+    /// Needs root (CAP_NET_ADMIN) for its netlink connection.
+    #[tokio::test]
+    async fn the_last_handle_dropped_ends_the_task() {
+        let reaper = VethReaper::start(FakePorts::default()).unwrap();
+        let inner = Arc::downgrade(&reaper.handle.inner);
+        let clone = reaper.clone();
+        drop(reaper);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(inner.upgrade().is_some(), "ended while a clone is alive");
+        drop(clone);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while inner.upgrade().is_some() {
+            assert!(std::time::Instant::now() < deadline, "the task still runs");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// Records the ports a batch removes.
