@@ -68,22 +68,16 @@ pub async fn serve(
             tokio::spawn(async move { axum::serve(listener, router).await });
         }
         MetricsListen::Unix(path) => {
-            // A socket file left by a killed daemon would refuse the bind.
-            if std::fs::symlink_metadata(path).is_ok_and(|m| is_socket(&m)) {
-                std::fs::remove_file(path).with_context(|| path.display().to_string())?;
-            }
-            let listener = tokio::net::UnixListener::bind(path)
+            // The plugin socket's server: mode 0600, a stale file (a
+            // killed daemon's) replaced, a live one's refused.
+            let server = plugin_api::PluginServer::new(path)
+                .bind()
                 .with_context(|| format!("metrics: cannot listen on {}", path.display()))?;
-            tokio::spawn(async move { axum::serve(listener, router).await });
+            tokio::spawn(server.serve(router, std::future::pending()));
         }
     }
     tracing::info!(listen = ?listen, "serving Prometheus metrics on /metrics");
     Ok(())
-}
-
-fn is_socket(metadata: &std::fs::Metadata) -> bool {
-    use std::os::unix::fs::FileTypeExt;
-    metadata.file_type().is_socket()
 }
 
 #[cfg(test)]
