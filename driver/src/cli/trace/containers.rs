@@ -14,7 +14,8 @@ use crate::mac::MacAddr;
 pub struct Attachment {
     pub network_name: String,
     pub network_id: String,
-    /// The network's driver (`ovn`, `ovs`).
+    /// Which of the driver's backends the network is on (`ovn`, `ovs`),
+    /// whatever Docker calls the driver.
     pub driver: String,
     pub endpoint: String,
     pub mac: String,
@@ -55,13 +56,14 @@ impl Container {
             let text = |key: &str| settings[key].as_str().unwrap_or_default().to_string();
             let network_id = text("NetworkID");
             let driver = network_driver(&network_id)?;
-            let (Some(ipv4), true) = (text("IPAddress").parse().ok(), is_ours(&driver)) else {
+            let (Some(ipv4), Some(driver)) = (text("IPAddress").parse().ok(), backend_of(&driver))
+            else {
                 continue;
             };
             attachments.push(Attachment {
                 network_name,
                 network_id,
-                driver,
+                driver: driver.to_string(),
                 endpoint: text("EndpointID"),
                 mac: text("MacAddress"),
                 ipv4,
@@ -96,10 +98,17 @@ impl Container {
     }
 }
 
-/// A managed plugin's driver is `name:tag`; the driver behind it the same.
-fn is_ours(driver: &str) -> bool {
+/// The backend behind Docker's name for a driver: `ovn` and `ovs` as the
+/// daemon serves them, or the managed plugins `scripts/build-plugin.sh`
+/// makes, `docker-ovn:latest` and `docker-ovs:latest` (under any
+/// repository path and tag).
+fn backend_of(driver: &str) -> Option<&'static str> {
     let name = driver.split(':').next().unwrap_or_default();
-    matches!(name.rsplit('/').next(), Some("ovn" | "ovs"))
+    match name.rsplit('/').next()? {
+        "ovn" | "docker-ovn" => Some("ovn"),
+        "ovs" | "docker-ovs" => Some("ovs"),
+        _ => None,
+    }
 }
 
 fn network_driver(network: &str) -> anyhow::Result<String> {
@@ -121,4 +130,23 @@ fn docker(args: &[&str]) -> anyhow::Result<Value> {
         );
     }
     serde_json::from_slice(&output.stdout).context("docker inspect gave no JSON")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_daemon_s_drivers_and_the_managed_plugins_are_ours() {
+        for (driver, backend) in [
+            ("ovn", Some("ovn")),
+            ("ovs", Some("ovs")),
+            ("docker-ovn:latest", Some("ovn")),
+            ("me/docker-ovs:v1", Some("ovs")),
+            ("bridge", None),
+            ("overlay", None),
+        ] {
+            assert_eq!(backend_of(driver), backend, "{driver}");
+        }
+    }
 }

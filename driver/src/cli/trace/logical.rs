@@ -10,7 +10,7 @@ use anyhow::Context;
 use super::{Packet, Verdict, run_tracer};
 use crate::cli::serve::DatabaseArgs;
 use crate::host::local_switch::LocalSwitch;
-use crate::names::gateway_logical_port;
+use crate::names::{gateway_logical_port, localnet_logical_port};
 use crate::ovn::northbound::Northbound;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -53,7 +53,7 @@ pub fn verdict(raw: &str, packet: &Packet<'_>, switch: &str, icc: bool) -> Verdi
         } else if port == gateway_logical_port(switch) {
             "leaves the network by this host's gateway (its localport); the host routes it on"
                 .to_string()
-        } else if port.starts_with("docker-ovn-localnet-") {
+        } else if port == localnet_logical_port(switch) {
             "leaves by the localnet port onto the physical network".to_string()
         } else {
             format!("output to logical port {port}, not the destination's")
