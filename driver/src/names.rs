@@ -80,6 +80,23 @@ pub fn container_interface(endpoint: &DockerId) -> String {
     format!("ovc{}", endpoint.short())
 }
 
+/// The highest 802.1Q VLAN id (4095 is reserved).
+pub const VLAN_MAX: u16 = 4094;
+
+/// A VLAN id given as option `option` (`ovn.vlan`, `ovs.vlan`): 1 to 4094.
+pub fn parse_vlan(option: &str, value: &str) -> Result<u16> {
+    value
+        .parse::<u16>()
+        .ok()
+        .filter(|vlan| (1..=VLAN_MAX).contains(vlan))
+        .ok_or_else(|| {
+            DriverError::invalid(
+                option,
+                format!("{value:?}: give a VLAN id from 1 to {VLAN_MAX}"),
+            )
+        })
+}
+
 /// A user-chosen logical network name (`-o ovn.network=NAME`).
 pub fn parse_network_name(value: &str) -> Result<String> {
     let valid = !value.is_empty()

@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::{DriverError, Result};
+use crate::names::parse_vlan;
 
 pub const OPT_PHYSNET: &str = "ovn.physnet";
 pub const OPT_VLAN: &str = "ovn.vlan";
@@ -47,7 +48,10 @@ impl ProviderNetwork {
         };
         Ok(Some(ProviderNetwork {
             physnet: parse_physnet(physnet)?,
-            vlan: generic.get(OPT_VLAN).map(|v| parse_vlan(v)).transpose()?,
+            vlan: generic
+                .get(OPT_VLAN)
+                .map(|v| parse_vlan(OPT_VLAN, v))
+                .transpose()?,
             host_gateway: generic
                 .get(OPT_GATEWAY)
                 .map(|v| parse_gateway_mode(v))
@@ -83,16 +87,6 @@ fn parse_physnet(value: &str) -> Result<String> {
         ));
     }
     Ok(value.to_string())
-}
-
-fn parse_vlan(value: &str) -> Result<u16> {
-    match value.parse::<u16>() {
-        Ok(vlan) if (1..=4094).contains(&vlan) => Ok(vlan),
-        _ => Err(DriverError::invalid(
-            OPT_VLAN,
-            format!("{value:?}: give a VLAN id from 1 to 4094"),
-        )),
-    }
 }
 
 fn parse_gateway_mode(value: &str) -> Result<bool> {

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::error::{DriverError, Result};
-use crate::names::parse_network_name;
+use crate::names::{VLAN_MAX, parse_network_name, parse_vlan};
 
 /// `-o ovs.mode=vxlan|routed|vlan`.
 pub const OPT_MODE: &str = "ovs.mode";
@@ -39,8 +39,6 @@ pub const OVS_KEYS: [&str; 8] = [
     "ovs.rate",
     "ovs.allow-overlap",
 ];
-
-const VLAN_MAX: u16 = 4094;
 
 const VNI_MAX: u32 = (1 << 24) - 1;
 /// What VXLAN adds to a frame: outer Ethernet, IPv4, UDP and VXLAN headers.
@@ -163,16 +161,7 @@ fn vlan_of(options: &BTreeMap<String, String>) -> Result<u16> {
     let value = options.get(OPT_VLAN).ok_or_else(|| {
         DriverError::invalid(OPT_VLAN, "ovs.mode=vlan needs -o ovs.vlan=N (1 to 4094)")
     })?;
-    value
-        .parse::<u16>()
-        .ok()
-        .filter(|v| (1..=VLAN_MAX).contains(v))
-        .ok_or_else(|| {
-            DriverError::invalid(
-                OPT_VLAN,
-                format!("{value:?}: give a number from 1 to {VLAN_MAX}"),
-            )
-        })
+    parse_vlan(OPT_VLAN, value)
 }
 
 /// The uplink `ovs.uplink` names (required with `ovs.mode=vlan`): an
