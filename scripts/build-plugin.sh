@@ -90,12 +90,14 @@ case "$multi" in
          "type": "bind", "options": ["bind", "rw"]}' ;;
 esac
 
+repository=$(sed -n 's/^repository = "\(.*\)"$/\1/p' Cargo.toml)
+
 # config_json BACKEND_FLAGS SOCKET INTERFACES EXTRA_ENV EXTRA_MOUNTS DESCRIPTION
 config_json() {
     cat <<EOF
 {
   "description": "$6",
-  "documentation": "https://github.com/docker-ovn/docker-ovn/blob/main/README.md",
+  "documentation": "$repository",
   "entrypoint": ["/usr/bin/docker-ovn", "serve", $1,
                  "--proc-sys", "/host/proc/sys"],
   "workdir": "/",

@@ -11,10 +11,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use docker_ovn::names::{DockerId, host_interface};
 use test_support::managed_plugin::ManagedPlugins;
 use test_support::{
-    DockerNetwork, IMAGE, Lab, LabDaemon, container_pings, docker, docker_ok, eventually,
-    restart_missing, serial, wait_until,
+    DockerNetwork, IMAGE, Lab, LabBridge, LabDaemon, container_pings, docker, docker_ok,
+    eventually, restart_missing, serial, wait_until,
 };
 
 /// The binary the plugins are built around, and `lab up` restarts with.
@@ -144,22 +145,22 @@ fn containers_keep_connectivity_through_plugin_kills_and_dockerd_restarts() {
     net.remove_leaving_nothing(&lab, &endpoints);
 }
 
-/// The `-d ovs` plugin's bridge, deleted when dropped.
-struct PluginBridge<'a> {
-    lab: &'a Lab,
-}
+/// The `-d ovs` plugin's bridge on host1 (and host1's database),
+/// deleted when dropped.
+struct PluginBridge(LabBridge, String);
 
 const PLUGIN_BRIDGE: &str = "br-plugin";
 
-impl PluginBridge<'_> {
+impl PluginBridge {
     fn ports(&self) -> String {
-        lab_ovs_vsctl(self.lab, &["list-ports", PLUGIN_BRIDGE])
+        self.0.vsctl(&["list-ports", &self.0.name])
     }
 }
 
-impl Drop for PluginBridge<'_> {
+impl Drop for PluginBridge {
     fn drop(&mut self) {
-        let db = format!("--db={}", self.lab.ovs_db());
+        // Not vsctl: a panic while a failed test unwinds would abort.
+        let db = format!("--db={}", self.1);
         let _ = std::process::Command::new("ovs-vsctl")
             .args([db.as_str(), "--if-exists", "del-br", PLUGIN_BRIDGE])
             .status();
@@ -171,7 +172,7 @@ fn the_ovs_plugin_serves_its_own_bridge() {
     let _turn = serial();
     let lab = Lab::require();
     let plugins = ManagedPlugins::create(&lab, Path::new(DOCKER_OVN), "dovn-native");
-    let bridge = PluginBridge { lab: &lab };
+    let bridge = PluginBridge(LabBridge::named(&lab, PLUGIN_BRIDGE), lab.ovs_db());
     let setting = format!("DOCKER_OVN_OVS_BRIDGE={PLUGIN_BRIDGE}");
     docker_ok(&["plugin", "set", &plugins.ovs, &setting]);
     ManagedPlugins::enable(&plugins.ovs);
@@ -183,8 +184,8 @@ fn the_ovs_plugin_serves_its_own_bridge() {
     net.run("native-a", &[]);
     net.run("native-b", &[]);
     pings("native-a", &net.address("native-b"));
-    let endpoint = net.endpoint("native-a");
-    let port = format!("ovn{}", &endpoint[..12]);
+    let endpoint = DockerId::parse("endpoint", &net.endpoint("native-a")).unwrap();
+    let port = host_interface(&endpoint);
     assert!(
         bridge.ports().contains(&port),
         "{port} not on {PLUGIN_BRIDGE}"
@@ -195,13 +196,6 @@ fn the_ovs_plugin_serves_its_own_bridge() {
         RECOVERY,
         || !bridge.ports().contains(&port),
     );
-}
-
-fn lab_ovs_vsctl(lab: &Lab, args: &[&str]) -> String {
-    let db = format!("--db={}", lab.ovs_db());
-    let mut all = vec![db.as_str()];
-    all.extend_from_slice(args);
-    test_support::tool_ok("ovs-vsctl", &all)
 }
 
 /// A one-node swarm of the lab's dockerd on loopback, left (with its

@@ -19,8 +19,13 @@ pub struct LabBridge {
 impl LabBridge {
     /// host1's `br-docker`, the driver's default.
     pub fn of(lab: &Lab) -> LabBridge {
+        LabBridge::named(lab, "br-docker")
+    }
+
+    /// host1's bridge `name` (a managed plugin's, say).
+    pub fn named(lab: &Lab, name: &str) -> LabBridge {
         LabBridge {
-            name: "br-docker".into(),
+            name: name.into(),
             ovs_db: lab.ovs_db(),
             rundir: lab.var("OVS_RUNDIR"),
         }

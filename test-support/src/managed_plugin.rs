@@ -45,13 +45,8 @@ impl ManagedPlugins {
         // The Northbound's socket is under the central's directory: that
         // is the plugin's OVN run directory.
         let nb_db = lab.nb_db();
-        let (ovn_rundir, nb_in_plugin) = match nb_db.strip_prefix("unix:") {
-            Some(path) => {
-                let path = Path::new(path);
-                let name = path.file_name().expect("socket name").to_string_lossy();
-                let dir = path.parent().expect("the socket's directory").to_path_buf();
-                (dir, format!("unix:/var/run/ovn/{name}"))
-            }
+        let (ovn_rundir, nb_in_plugin) = match unix_socket(&nb_db) {
+            Some((dir, name)) => (dir, format!("unix:/var/run/ovn/{name}")),
             None => (lab.dir.join("host1/ovn"), nb_db.clone()),
         };
         docker_ok(&[
@@ -74,11 +69,7 @@ impl ManagedPlugins {
     /// host1's OVS run directory (the plugin's `ovs-rundir`) and the name
     /// of its database socket there.
     pub fn ovs_socket(lab: &Lab) -> (PathBuf, String) {
-        let ovs_db = lab.ovs_db();
-        let socket = Path::new(ovs_db.trim_start_matches("unix:"));
-        let rundir = socket.parent().expect("the OVS socket's directory");
-        let name = socket.file_name().expect("socket name").to_string_lossy();
-        (rundir.to_path_buf(), name.into_owned())
+        unix_socket(&lab.ovs_db()).expect("host1's Open_vSwitch database on a unix socket")
     }
 
     /// `docker plugin enable`, timed: the seconds it took.
@@ -124,6 +115,14 @@ impl Drop for ManagedPlugins {
             let _ = docker(&["plugin", "rm", "-f", plugin]);
         }
     }
+}
+
+/// The directory and file name of a `unix:PATH` database target; `None`
+/// for a TCP one.
+fn unix_socket(target: &str) -> Option<(PathBuf, String)> {
+    let path = Path::new(target.strip_prefix("unix:")?);
+    let name = path.file_name()?.to_string_lossy().into_owned();
+    Some((path.parent()?.to_path_buf(), name))
 }
 
 fn workspace() -> PathBuf {
